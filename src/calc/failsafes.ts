@@ -1,0 +1,50 @@
+/**
+ * The failsafe ports in force on a node (calico-semantics §4.7): Felix's defaults, overridden
+ * per field by FelixConfiguration `default`, then by `node.<name>`, then by the agent's local
+ * configuration (the last word belongs to the machine's owner: a datastore edit must not be
+ * able to remove the SSH failsafe of a host whose local config pins it).
+ */
+import {
+  FELIX_DEFAULT_FAILSAFE_INBOUND,
+  FELIX_DEFAULT_FAILSAFE_OUTBOUND,
+  failsafeFromFelixConfig,
+  type FailsafeRule,
+} from '../model/failsafe.ts';
+import type { FelixConfiguration } from '../model/resource.ts';
+import type { FailsafePlanRule } from '../plan/schema.ts';
+
+export interface LocalFailsafes {
+  readonly inbound?: readonly FailsafeRule[] | undefined;
+  readonly outbound?: readonly FailsafeRule[] | undefined;
+}
+
+const toPlan = (r: FailsafeRule): FailsafePlanRule => (r.net === undefined ? { protocol: r.protocol, port: r.port } : { protocol: r.protocol, port: r.port, net: r.net });
+
+export function effectiveFailsafes(
+  configs: readonly FelixConfiguration[],
+  node: string,
+  local: LocalFailsafes,
+  warn: (m: string) => void,
+): { inbound: FailsafePlanRule[]; outbound: FailsafePlanRule[] } {
+  let inbound: readonly FailsafeRule[] = FELIX_DEFAULT_FAILSAFE_INBOUND;
+  let outbound: readonly FailsafeRule[] = FELIX_DEFAULT_FAILSAFE_OUTBOUND;
+  for (const name of ['default', `node.${node}`]) {
+    const fc = configs.find((c) => c.metadata.name === name);
+    if (!fc) continue;
+    const inList = fc.spec.failsafeInboundHostPorts;
+    const outList = fc.spec.failsafeOutboundHostPorts;
+    if (inList) {
+      const r = failsafeFromFelixConfig(inList);
+      r.warnings.forEach((w) => warn(`FelixConfiguration '${name}': failsafeInboundHostPorts: ${w}`));
+      inbound = r.rules;
+    }
+    if (outList) {
+      const r = failsafeFromFelixConfig(outList);
+      r.warnings.forEach((w) => warn(`FelixConfiguration '${name}': failsafeOutboundHostPorts: ${w}`));
+      outbound = r.rules;
+    }
+  }
+  if (local.inbound) inbound = local.inbound;
+  if (local.outbound) outbound = local.outbound;
+  return { inbound: inbound.map(toPlan), outbound: outbound.map(toPlan) };
+}

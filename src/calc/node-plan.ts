@@ -1,0 +1,183 @@
+/**
+ * Computes a node's plan from the whole set of (valid) resources: its host endpoints, the
+ * policies and profiles that apply to them split per stage and direction, every rule selector
+ * resolved to addresses, and the failsafes in force. Pure and synchronous; the relay and the
+ * agent run the same code.
+ *
+ * Per HEP and direction (calico-semantics §4.3, §4.4):
+ *   doNotTrack policy  -> untracked tiers (both directions, tier default Pass)
+ *   preDNAT policy     -> pre-DNAT tiers (ingress only, tier default Pass)
+ *   other policy       -> normal tiers (tier's own default), and forward tiers too with applyOnForward
+ * Tiers appear only when at least one policy in them applies; empty `types` means both
+ * directions (Felix's reading of stored data).
+ *
+ * Review notes:
+ * - Input must already be validated (invalid = absent); this module never sees bad data.
+ * - Output order is fully determined by the input set, never by input order.
+ */
+import type { EndpointPlan, NodePlan, PlanPolicy, PlanRule, TierPlan } from '../plan/schema.ts';
+import { parseSelector, type Selector } from '../selector/index.ts';
+import type { GlobalNetworkPolicy, HostEndpoint, Profile, Resource } from '../model/resource.ts';
+import type { Rule } from '../model/rule.ts';
+import { buildMembers, endpointLabels } from './members.ts';
+import { SetRegistry } from './set-registry.ts';
+import { compileRule, type CompileContext } from './rule-compiler.ts';
+import { compareOrderThenName, compareTiers, tierTable, type TierInfo } from './tier-order.ts';
+import { effectiveFailsafes, type LocalFailsafes } from './failsafes.ts';
+import { protocolNumber } from './protocol.ts';
+
+export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
+
+export interface NodePlanInput {
+  readonly node: string;
+  readonly resources: readonly Resource[];
+  readonly localFailsafes?: LocalFailsafes;
+}
+
+export interface NodePlanResult {
+  readonly plan: NodePlan;
+  /** Things an operator should know (missing profile, ignored combination); never errors. */
+  readonly warnings: string[];
+}
+
+type Of<K extends Resource['kind']> = Extract<Resource, { kind: K }>;
+const byName = <T extends { metadata: { name: string } }>(a: T, b: T): number =>
+  a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
+
+function ofKind<K extends Resource['kind']>(resources: readonly Resource[], kind: K): Of<K>[] {
+  return resources.filter((r): r is Of<K> => r.kind === kind).sort(byName);
+}
+
+const NO_RULES: readonly Rule[] = [];
+
+export function computeNodePlan(input: NodePlanInput): NodePlanResult {
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  const { node, resources } = input;
+
+  const heps = ofKind(resources, 'HostEndpoint');
+  const profileList = ofKind(resources, 'Profile');
+  const gnps = ofKind(resources, 'GlobalNetworkPolicy');
+  const profiles = new Map<string, Profile>(profileList.map((p) => [p.metadata.name, p]));
+
+  const selectorCache = new Map<string, Selector>();
+  const selector = (text: string): Selector => {
+    let s = selectorCache.get(text);
+    if (!s) {
+      const r = parseSelector(text);
+      // Validation rejects bad selectors; if one slips through it must match nothing, never everything.
+      s = r.ok ? r.selector : (parseSelector('!all()') as { ok: true; selector: Selector }).selector;
+      if (!r.ok) warn(`selector ${JSON.stringify(text)} is invalid (${r.error}); it matches nothing`);
+      selectorCache.set(text, s);
+    }
+    return s;
+  };
+
+  const sets = new SetRegistry(buildMembers(heps, ofKind(resources, 'GlobalNetworkSet'), profiles, protocolNumber));
+  const ctx: CompileContext = { sets, selector, warn };
+
+  const tiers = tierTable(ofKind(resources, 'Tier'), gnps.map((p) => p.spec.tier ?? 'default'));
+  for (const t of tiers.values()) if (!t.exists) warn(`tier '${t.name}' is referenced by a policy but does not exist; it sorts last and denies`);
+  const sortedPolicies = [...gnps].sort((a, b) => {
+    const ta = tiers.get(a.spec.tier ?? 'default') as TierInfo;
+    const tb = tiers.get(b.spec.tier ?? 'default') as TierInfo;
+    return compareTiers(ta, tb) || compareOrderThenName({ order: a.spec.order, name: a.metadata.name }, { order: b.spec.order, name: b.metadata.name });
+  });
+
+  const usedPolicies = new Map<string, GlobalNetworkPolicy>();
+  const usedProfiles = new Set<string>();
+  const policyKey = (p: GlobalNetworkPolicy) => `${p.spec.tier ?? 'default'}/${p.metadata.name}`;
+
+  const local = heps.filter((h) => h.spec.node === node);
+  const endpoints: EndpointPlan[] = local.map((hep) => {
+    const labels = endpointLabels(hep, profiles);
+    const lists = {
+      inUntracked: [] as GlobalNetworkPolicy[], inPreDNAT: [] as GlobalNetworkPolicy[], inNormal: [] as GlobalNetworkPolicy[], inForward: [] as GlobalNetworkPolicy[],
+      outUntracked: [] as GlobalNetworkPolicy[], outNormal: [] as GlobalNetworkPolicy[], outForward: [] as GlobalNetworkPolicy[],
+    };
+    for (const p of sortedPolicies) {
+      if (!selector(p.spec.selector ?? '').evaluate(labels)) continue;
+      const types = p.spec.types ?? [];
+      const ingress = types.length === 0 || types.includes('Ingress');
+      const egress = types.length === 0 || types.includes('Egress');
+      if (p.spec.doNotTrack) {
+        if (hep.spec.interfaceName === '*') {
+          warn(`HostEndpoint '${hep.metadata.name}': untracked policy '${p.metadata.name}' ignored on a wildcard host endpoint (as Felix does)`);
+          continue;
+        }
+        if (ingress) lists.inUntracked.push(p);
+        if (egress) lists.outUntracked.push(p);
+      } else if (p.spec.preDNAT) {
+        if (ingress) lists.inPreDNAT.push(p);
+      } else {
+        if (ingress) lists.inNormal.push(p);
+        if (egress) lists.outNormal.push(p);
+        if (p.spec.applyOnForward && ingress) lists.inForward.push(p);
+        if (p.spec.applyOnForward && egress) lists.outForward.push(p);
+      }
+    }
+    const group = (ps: readonly GlobalNetworkPolicy[], forcePass: boolean): TierPlan[] => {
+      const out: TierPlan[] = [];
+      for (const p of ps) {
+        usedPolicies.set(policyKey(p), p);
+        const tierName = p.spec.tier ?? 'default';
+        let last = out[out.length - 1];
+        if (!last || last.tier !== tierName) {
+          const info = tiers.get(tierName) as TierInfo;
+          last = { tier: tierName, defaultAction: forcePass ? 'Pass' : info.defaultAction, policies: [] };
+          out.push(last);
+        }
+        last.policies.push(policyKey(p));
+      }
+      return out;
+    };
+    for (const name of hep.spec.profiles ?? []) usedProfiles.add(name);
+    return {
+      name: hep.metadata.name,
+      interfaceName: hep.spec.interfaceName ?? '',
+      expectedIPs: [...(hep.spec.expectedIPs ?? [])],
+      ingress: { untracked: group(lists.inUntracked, true), preDNAT: group(lists.inPreDNAT, true), normal: group(lists.inNormal, false), forward: group(lists.inForward, false) },
+      egress: { untracked: group(lists.outUntracked, true), normal: group(lists.outNormal, false), forward: group(lists.outForward, false) },
+      profiles: [...(hep.spec.profiles ?? [])],
+    };
+  });
+
+  const compileAll = (rules: readonly Rule[], origin: string): PlanRule[] =>
+    rules.flatMap((r, i) => compileRule(r, `${origin}[${i}]`, ctx) ?? []);
+
+  const policies: PlanPolicy[] = [...usedPolicies.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([key, p]) => ({
+      key,
+      name: p.metadata.name,
+      ingress: compileAll(p.spec.ingress ?? NO_RULES, `policy ${key} ingress`),
+      egress: compileAll(p.spec.egress ?? NO_RULES, `policy ${key} egress`),
+    }));
+
+  const planProfiles: PlanPolicy[] = [];
+  for (const name of [...usedProfiles].sort()) {
+    if (name === DEFAULT_ALLOW_PROFILE) {
+      planProfiles.push({ key: `profile/${name}`, name, ingress: [{ action: 'Allow', src: {}, dst: {}, origin: `profile ${name} ingress[0]` }], egress: [{ action: 'Allow', src: {}, dst: {}, origin: `profile ${name} egress[0]` }] });
+      continue;
+    }
+    const p = profiles.get(name);
+    if (!p) {
+      warn(`profile '${name}' does not exist; endpoints that list it deny at that point (as Felix does)`);
+      continue;
+    }
+    planProfiles.push({
+      key: `profile/${name}`,
+      name,
+      ingress: compileAll(p.spec.ingress ?? NO_RULES, `profile ${name} ingress`),
+      egress: compileAll(p.spec.egress ?? NO_RULES, `profile ${name} egress`),
+    });
+  }
+
+  const failsafes = effectiveFailsafes(ofKind(resources, 'FelixConfiguration'), node, input.localFailsafes ?? {}, warn);
+  return {
+    plan: { node, endpoints, policies, profiles: planProfiles, ipSets: sets.ipSets(), portSets: sets.portSets(), failsafes },
+    warnings,
+  };
+}
+
+export type { HostEndpoint };

@@ -1,0 +1,35 @@
+/** `outpost render --node N --resources DIR`: print the nftables JSON the agent would apply. */
+import { parseArgs } from 'node:util';
+import { buildRuleset } from '../agent/agent.ts';
+import { readHostInterfaces } from '../agent/host-interfaces.ts';
+import { formatResourceError } from '../model/validate.ts';
+import { parseAgentConfig } from '../config/agent-config.ts';
+import type { CliIO } from './io.ts';
+import { UsageError } from './io.ts';
+import { loadResourcesOnce } from './load-resources.ts';
+
+export async function renderCommand(args: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      node: { type: 'string' },
+      resources: { type: 'string', multiple: true },
+      plan: { type: 'boolean' },
+      'no-interfaces': { type: 'boolean' },
+      loopback: { type: 'string' },
+    },
+  });
+  if (!values.node || !values.resources?.length) throw new UsageError('render needs --node NAME --resources FILE|DIR');
+  const cfg = parseAgentConfig({ node: values.node, resources: values.resources, loopback: values.loopback ?? 'exempt' });
+  if (!cfg.ok) throw new UsageError(cfg.errors.join('\n'));
+  const { resources, errors, fatal } = await loadResourcesOnce(values.resources);
+  if (fatal) {
+    io.err(fatal);
+    return 1;
+  }
+  for (const e of errors) io.err(formatResourceError(e));
+  const { plan, rendered, warnings } = buildRuleset(cfg.config, resources, values['no-interfaces'] ? [] : readHostInterfaces());
+  for (const w of warnings) io.err(`warning: ${w}`);
+  io.out(JSON.stringify(values.plan ? plan : rendered.document, null, 2));
+  return 0;
+}

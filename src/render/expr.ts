@@ -1,0 +1,67 @@
+/**
+ * Builders for the nft JSON expressions and statements outpost uses, so chain code reads as
+ * intent ("match source in set") rather than JSON plumbing.
+ */
+import type { NftExpr } from '../nft/json-types.ts';
+import type { Family, PortRange } from '../plan/schema.ts';
+
+export interface Marks {
+  readonly accept: number;
+  readonly pass: number;
+}
+
+const meta = (key: string): NftExpr => ({ meta: { key } });
+const payload = (protocol: string, field: string): NftExpr => ({ payload: { protocol, field } });
+const match = (left: NftExpr, right: unknown, op: '==' | '!=' = '=='): NftExpr => ({ match: { op, left, right } });
+
+export const addrOf = (family: Family, side: 'saddr' | 'daddr'): NftExpr => payload(family === 4 ? 'ip' : 'ip6', side);
+export const portOf = (side: 'sport' | 'dport'): NftExpr => payload('th', side);
+
+export const nfproto = (family: Family): NftExpr => match(meta('nfproto'), family === 4 ? 'ipv4' : 'ipv6');
+export const l4proto = (proto: number, op: '==' | '!=' = '=='): NftExpr => match(meta('l4proto'), proto, op);
+export const ifname = (dir: 'iifname' | 'oifname', name: string): NftExpr => match(meta(dir), name);
+export const ctEstablished: NftExpr = match({ ct: { key: 'state' } }, ['established', 'related'], '==');
+
+function prefixElem(cidr: string): unknown {
+  const [addr, len] = cidr.split('/');
+  const full = cidr.includes(':') ? 128 : 32;
+  return Number(len) === full ? addr : { prefix: { addr, len: Number(len) } };
+}
+
+/** An anonymous set, or the bare value when there is one element (nft needs no set then). */
+function anon(elems: unknown[]): unknown {
+  return elems.length === 1 ? elems[0] : { set: elems };
+}
+
+export const netsMatch = (family: Family, side: 'saddr' | 'daddr', cidrs: readonly string[], op: '==' | '!=' = '=='): NftExpr =>
+  match(addrOf(family, side), anon(cidrs.map(prefixElem)), op);
+
+export const setMatch = (left: NftExpr, set: string, op: '==' | '!=' = '=='): NftExpr => match(left, `@${set}`, op);
+
+export const portsMatch = (side: 'sport' | 'dport', ranges: readonly PortRange[], op: '==' | '!=' = '=='): NftExpr =>
+  match(portOf(side), anon(ranges.map(([a, b]) => (a === b ? a : { range: [a, b] }))), op);
+
+/** `ip daddr . meta l4proto . th dport`: the key of a named-port set. */
+export const namedPortKey = (family: Family, side: 'src' | 'dst'): NftExpr => ({
+  concat: [addrOf(family, side === 'src' ? 'saddr' : 'daddr'), meta('l4proto'), portOf(side === 'src' ? 'sport' : 'dport')],
+});
+
+export function icmpMatch(proto: 'icmp' | 'icmpv6', m: { type: number; code?: number | undefined }, op: '==' | '!='): NftExpr {
+  if (m.code === undefined) return match(payload(proto, 'type'), m.type, op);
+  // notICMP {type, code} means "not (type and code)", which needs the pair as one key.
+  return match({ concat: [payload(proto, 'type'), payload(proto, 'code')] }, { concat: [m.type, m.code] }, op);
+}
+
+export const markHas = (bit: number): NftExpr => match({ '&': [meta('mark'), bit] }, bit);
+export const markLacks = (bit: number): NftExpr => match({ '&': [meta('mark'), bit] }, 0);
+export const setMark = (bit: number): NftExpr => ({ mangle: { key: meta('mark'), value: { '|': [meta('mark'), bit] } } });
+export const clearMark = (bits: number): NftExpr => ({ mangle: { key: meta('mark'), value: { '&': [meta('mark'), (~bits) >>> 0] } } });
+
+export const counter: NftExpr = { counter: null };
+export const accept: NftExpr = { accept: null };
+export const drop: NftExpr = { drop: null };
+export const ret: NftExpr = { return: null };
+export const notrack: NftExpr = { notrack: null };
+export const jump = (target: string): NftExpr => ({ jump: { target } });
+export const goto = (target: string): NftExpr => ({ goto: { target } });
+export const log = (prefix: string): NftExpr => ({ log: { prefix: prefix.slice(0, 127) } });

@@ -1,0 +1,98 @@
+/**
+ * One plan rule → one or more nft rules (calico-semantics §4.8, felix/rules/policy.go).
+ *
+ * - Rendered per IP family when it matches addresses: an explicit ipVersion keeps one family;
+ *   nets are filtered to the family and a field that becomes empty drops that family.
+ * - Numeric ports and named ports in one list are ORed; one nft rule cannot OR a port set with
+ *   an (addr . proto . port) set, so such a rule is split in two with the same verdict.
+ * - Verdicts: Allow/Pass set their mark bit and return to the endpoint chain (which decides);
+ *   Deny drops at once; Log logs and falls through.
+ */
+import type { NftExpr } from '../nft/json-types.ts';
+import type { EntityMatch, Family, PlanRule } from '../plan/schema.ts';
+import { familyOf } from '../net/cidr.ts';
+import * as x from './expr.ts';
+import { setName } from './naming.ts';
+
+const ICMP = 1;
+const ICMPV6 = 58;
+
+function usesAddresses(e: EntityMatch): boolean {
+  return !!(e.nets || e.notNets || e.set || e.notSet || e.namedPortSet || e.notNamedPortSet);
+}
+
+function families(rule: PlanRule): (Family | undefined)[] {
+  if (rule.ipVersion) return [rule.ipVersion];
+  if (rule.protocol === ICMP && (rule.icmp || rule.notICMP)) return [4];
+  if (rule.protocol === ICMPV6 && (rule.icmp || rule.notICMP)) return [6];
+  if (!usesAddresses(rule.src) && !usesAddresses(rule.dst)) return [undefined];
+  return [4, 6];
+}
+
+const onlyFamily = (nets: readonly string[] | undefined, f: Family): string[] | undefined =>
+  nets?.filter((n) => familyOf(n) === f);
+
+/** Port alternatives of one side: numeric list, named set, or both as separate variants. */
+type PortChoice = { ranges?: EntityMatch['ports']; named?: string };
+function portChoices(e: EntityMatch): PortChoice[] {
+  const out: PortChoice[] = [];
+  if (e.ports) out.push({ ranges: e.ports });
+  if (e.namedPortSet) out.push({ named: e.namedPortSet });
+  return out.length ? out : [{}];
+}
+
+function sideExprs(e: EntityMatch, side: 'src' | 'dst', f: Family | undefined, choice: PortChoice): NftExpr[] | null {
+  const out: NftExpr[] = [];
+  const addr = side === 'src' ? 'saddr' : 'daddr';
+  const port = side === 'src' ? 'sport' : 'dport';
+  if (f !== undefined) {
+    const nets = onlyFamily(e.nets, f);
+    const notNets = onlyFamily(e.notNets, f);
+    if ((e.nets && !nets?.length) || (e.notNets && !notNets?.length)) return null;
+    if (nets?.length) out.push(x.netsMatch(f, addr, nets));
+    if (notNets?.length) out.push(x.netsMatch(f, addr, notNets, '!='));
+    if (e.set) out.push(x.setMatch(x.addrOf(f, addr), setName(e.set, f)));
+    if (e.notSet) out.push(x.setMatch(x.addrOf(f, addr), setName(e.notSet, f), '!='));
+  }
+  if (choice.ranges) out.push(x.portsMatch(port, choice.ranges));
+  if (e.notPorts) out.push(x.portsMatch(port, e.notPorts, '!='));
+  if (f !== undefined) {
+    if (choice.named) out.push(x.setMatch(x.namedPortKey(f, side), setName(choice.named, f)));
+    if (e.notNamedPortSet) out.push(x.setMatch(x.namedPortKey(f, side), setName(e.notNamedPortSet, f), '!='));
+  }
+  return out;
+}
+
+function verdict(rule: PlanRule, marks: x.Marks, logPrefix: string): NftExpr[] {
+  switch (rule.action) {
+    case 'Allow': return [x.setMark(marks.accept), x.ret];
+    case 'Pass': return [x.setMark(marks.pass), x.ret];
+    case 'Deny': return [x.drop];
+    case 'Log': return [x.log(logPrefix)];
+  }
+}
+
+/** The nft rules (expression lists) for one plan rule, in order. */
+export function renderRule(rule: PlanRule, marks: x.Marks, logPrefix: string): NftExpr[][] {
+  const out: NftExpr[][] = [];
+  for (const f of families(rule)) {
+    for (const srcChoice of portChoices(rule.src)) {
+      for (const dstChoice of portChoices(rule.dst)) {
+        const src = sideExprs(rule.src, 'src', f, srcChoice);
+        const dst = sideExprs(rule.dst, 'dst', f, dstChoice);
+        if (!src || !dst) continue;
+        const exprs: NftExpr[] = [];
+        if (f !== undefined) exprs.push(x.nfproto(f));
+        if (rule.protocol !== undefined) exprs.push(x.l4proto(rule.protocol));
+        if (rule.notProtocol !== undefined) exprs.push(x.l4proto(rule.notProtocol, '!='));
+        exprs.push(...src, ...dst);
+        const icmpProto = rule.protocol === ICMPV6 || (rule.protocol !== ICMP && f === 6) ? 'icmpv6' : 'icmp';
+        if (rule.icmp) exprs.push(x.icmpMatch(icmpProto, rule.icmp, '=='));
+        if (rule.notICMP) exprs.push(x.icmpMatch(icmpProto, rule.notICMP, '!='));
+        exprs.push(x.counter, ...verdict(rule, marks, logPrefix));
+        out.push(exprs);
+      }
+    }
+  }
+  return out;
+}

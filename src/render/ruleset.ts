@@ -1,0 +1,214 @@
+/**
+ * NodePlan + interface dispatch → the complete `inet outpost` table as one nft JSON document.
+ *
+ * The document re-creates the table in a single transaction (add table; delete table; add
+ * table; everything), so nft commits all of it or none of it and packets never see a
+ * half-built table. Output is deterministic: the same plan and dispatch give the same bytes.
+ *
+ * Hook layout (Felix's stages, calico-semantics §4.4/§5.1):
+ *   raw-prerouting  -300  clear marks; untracked ingress (interface-specific HEPs); accepted -> notrack
+ *   raw-output      -300  clear marks; untracked egress; accepted -> notrack
+ *   mangle-prerouting -150 established -> accept; pre-DNAT ingress (wildcard too)
+ *   filter-input       0  raw/pre-DNAT accepted -> accept; HEP ingress chains
+ *   filter-output      0  raw accepted -> accept; HEP egress chains
+ *   filter-forward     0  applyOnForward: ingress of the in-interface's HEP, egress of the out one's
+ * Base chains keep policy accept: outpost only ever drops, it never claims traffic it does not govern.
+ */
+import type { NftCommand, NftDocument, NftExpr } from '../nft/json-types.ts';
+import type { EndpointPlan, FailsafePlanRule, NodePlan, PlanPolicy } from '../plan/schema.ts';
+import type { Dispatch } from '../calc/dispatch.ts';
+import { familyOf } from '../net/cidr.ts';
+import * as x from './expr.ts';
+import { comment, dispatchChain, endpointChain, policyChain, profileChain, setName, TABLE, type Stage } from './naming.ts';
+import { endpointChainRules, specFor, stageApplies, type ChainRule } from './endpoint-chains.ts';
+import { renderRule } from './rule.ts';
+
+export interface RenderOptions {
+  readonly marks: x.Marks;
+  /**
+   * Felix sends `lo` to the wildcard HEP like any interface. outpost exempts it by default so a
+   * `*` HEP cannot break local services; 'policy' restores Felix's behaviour. A HEP that names
+   * `lo` explicitly always governs it.
+   */
+  readonly loopback: 'exempt' | 'policy';
+}
+
+export const DEFAULT_RENDER_OPTIONS: RenderOptions = { marks: { accept: 0x10000, pass: 0x20000 }, loopback: 'exempt' };
+
+const family = 'inet' as const;
+const BASE_CHAINS = [
+  { name: 'raw-prerouting', hook: 'prerouting', prio: -300 },
+  { name: 'raw-output', hook: 'output', prio: -300 },
+  { name: 'mangle-prerouting', hook: 'prerouting', prio: -150 },
+  { name: 'filter-input', hook: 'input', prio: 0 },
+  { name: 'filter-output', hook: 'output', prio: 0 },
+  { name: 'filter-forward', hook: 'forward', prio: 0 },
+] as const;
+
+const STAGES: readonly Stage[] = ['rfh', 'rth', 'mfh', 'fh', 'th', 'fhfw', 'thfw'];
+const ingressStage = (s: Stage): boolean => s === 'fh' || s === 'fhfw' || s === 'rfh' || s === 'mfh';
+
+function failsafeRules(rules: readonly FailsafePlanRule[], port: 'sport' | 'dport', addr: 'saddr' | 'daddr', what: string): ChainRule[] {
+  return rules.map((r) => {
+    const expr: NftExpr[] = [];
+    const f = r.net === undefined ? undefined : familyOf(r.net);
+    if (r.net !== undefined && f) expr.push(x.nfproto(f), x.netsMatch(f, addr, [r.net]));
+    expr.push(x.l4proto(r.protocol === 'tcp' ? 6 : 17), x.portsMatch(port, [[r.port, r.port]]), x.counter, x.accept);
+    return { expr, comment: `failsafe ${what} ${r.protocol}:${r.net ? `${r.net}:` : ''}${r.port}` };
+  });
+}
+
+function policyRules(p: PlanPolicy, dir: 'in' | 'out', marks: x.Marks): ChainRule[] {
+  const rules = dir === 'in' ? p.ingress : p.egress;
+  return rules.flatMap((r) => renderRule(r, marks, `outpost ${r.origin}: `).map((expr) => ({ expr, comment: r.origin })));
+}
+
+export interface RenderResult {
+  readonly document: NftDocument;
+  /** Chain name → rule count, for read-back verification. */
+  readonly chains: ReadonlyMap<string, number>;
+  readonly sets: readonly string[];
+}
+
+export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOptions = DEFAULT_RENDER_OPTIONS): RenderResult {
+  const { marks } = opts;
+  const chains = new Map<string, ChainRule[]>();
+  const endpoints = new Map<string, EndpointPlan>(plan.endpoints.map((e) => [e.name, e]));
+  const knownProfiles = new Set(plan.profiles.map((p) => p.name));
+
+  // Failsafe chains. The raw variants also let replies to the other direction's failsafe
+  // traffic through, because raw runs before conntrack can recognise them.
+  const fs = plan.failsafes;
+  chains.set('failsafe-in', failsafeRules(fs.inbound, 'dport', 'saddr', 'inbound'));
+  chains.set('failsafe-out', failsafeRules(fs.outbound, 'dport', 'daddr', 'outbound'));
+  chains.set('failsafe-in-raw', [...failsafeRules(fs.inbound, 'dport', 'saddr', 'inbound'), ...failsafeRules(fs.outbound, 'sport', 'saddr', 'outbound reply')]);
+  chains.set('failsafe-out-raw', [...failsafeRules(fs.outbound, 'dport', 'daddr', 'outbound'), ...failsafeRules(fs.inbound, 'sport', 'daddr', 'inbound reply')]);
+
+  for (const p of plan.policies) {
+    chains.set(policyChain('in', p.name), policyRules(p, 'in', marks));
+    chains.set(policyChain('out', p.name), policyRules(p, 'out', marks));
+  }
+  for (const p of plan.profiles) {
+    chains.set(profileChain('in', p.name), policyRules(p, 'in', marks));
+    chains.set(profileChain('out', p.name), policyRules(p, 'out', marks));
+  }
+
+  // Dispatch: interface → endpoint chain, with the wildcard HEP as the fallback.
+  for (const stage of STAGES) {
+    const dispatchRules: ChainRule[] = [];
+    const dirKey = ingressStage(stage) ? 'iifname' : 'oifname';
+    const untracked = stage === 'rfh' || stage === 'rth';
+    const governed = new Set<string>();
+    const target = (epName: string): string | undefined => {
+      const ep = endpoints.get(epName);
+      if (!ep) return undefined;
+      const spec = specFor(ep, stage);
+      if (!stageApplies(spec)) return undefined;
+      const name = endpointChain(stage, ep.name);
+      if (!chains.has(name)) chains.set(name, endpointChainRules(ep, spec, marks, knownProfiles));
+      return name;
+    };
+    for (const [iface, epName] of dispatch.byInterface) {
+      governed.add(iface);
+      const t = target(epName);
+      if (t) dispatchRules.push({ expr: [x.ifname(dirKey, iface), x.counter, x.goto(t)], comment: `${iface} -> ${epName}` });
+      else if (!untracked && dispatch.wildcard !== undefined) dispatchRules.push({ expr: [x.ifname(dirKey, iface), x.ret] });
+    }
+    // Felix does not apply untracked policy to the wildcard HEP.
+    if (dispatch.wildcard !== undefined && !untracked) {
+      const t = target(dispatch.wildcard);
+      if (t) {
+        if (opts.loopback === 'exempt' && !governed.has('lo')) dispatchRules.push({ expr: [x.ifname(dirKey, 'lo'), x.ret], comment: 'loopback is exempt from the wildcard host endpoint' });
+        dispatchRules.push({ expr: [x.counter, x.goto(t)], comment: `* -> ${dispatch.wildcard}` });
+      }
+    }
+    chains.set(dispatchChain(stage), dispatchRules);
+  }
+
+  const a = marks.accept;
+  const base: Record<(typeof BASE_CHAINS)[number]['name'], ChainRule[]> = {
+    'raw-prerouting': [
+      { expr: [x.clearMark(a | marks.pass)] },
+      { expr: [x.jump(dispatchChain('rfh'))] },
+      { expr: [x.markHas(a), x.counter, x.notrack, x.accept], comment: 'untracked policy allowed' },
+    ],
+    'raw-output': [
+      { expr: [x.clearMark(a | marks.pass)] },
+      { expr: [x.jump(dispatchChain('rth'))] },
+      { expr: [x.markHas(a), x.counter, x.notrack, x.accept], comment: 'untracked policy allowed' },
+    ],
+    'mangle-prerouting': [
+      { expr: [x.ctEstablished, x.counter, x.accept] },
+      { expr: [x.markHas(a), x.counter, x.accept], comment: 'untracked policy allowed' },
+      { expr: [x.jump(dispatchChain('mfh'))] },
+      { expr: [x.markHas(a), x.counter, x.accept], comment: 'pre-DNAT policy allowed' },
+    ],
+    'filter-input': [
+      { expr: [x.markHas(a), x.counter, x.accept], comment: 'untracked or pre-DNAT policy allowed' },
+      { expr: [x.clearMark(a | marks.pass)] },
+      { expr: [x.jump(dispatchChain('fh'))] },
+      { expr: [x.markHas(a), x.counter, x.accept], comment: 'host endpoint ingress allowed' },
+    ],
+    'filter-output': [
+      { expr: [x.markHas(a), x.counter, x.accept], comment: 'untracked policy allowed' },
+      { expr: [x.clearMark(a | marks.pass)] },
+      { expr: [x.jump(dispatchChain('th'))] },
+      { expr: [x.markHas(a), x.counter, x.accept], comment: 'host endpoint egress allowed' },
+    ],
+    'filter-forward': [
+      { expr: [x.clearMark(marks.pass)] },
+      // Untracked or pre-DNAT allow already stood in for the in-interface's policy.
+      { expr: [x.markLacks(a), x.jump(dispatchChain('fhfw'))] },
+      { expr: [x.jump(dispatchChain('thfw'))] },
+      { expr: [x.markHas(a), x.counter, x.accept], comment: 'forward policy allowed' },
+    ],
+  };
+
+  const tableRef = { family, name: TABLE };
+  const commands: NftCommand[] = [
+    { add: { table: tableRef } },
+    { delete: { table: tableRef } },
+    { add: { table: tableRef } },
+  ];
+  const setNames: string[] = [];
+  for (const s of plan.ipSets) {
+    for (const f of [4, 6] as const) {
+      const name = setName(s.id, f);
+      setNames.push(name);
+      const members = f === 4 ? s.v4 : s.v6;
+      const elem = members.map((c) => {
+        const [addr, len] = c.split('/');
+        return Number(len) === (f === 4 ? 32 : 128) ? addr : { prefix: { addr, len: Number(len) } };
+      });
+      commands.push({ add: { set: { family, table: TABLE, name, type: f === 4 ? 'ipv4_addr' : 'ipv6_addr', flags: ['interval'], ...(elem.length ? { elem } : {}) } } });
+    }
+  }
+  for (const s of plan.portSets) {
+    for (const f of [4, 6] as const) {
+      const name = setName(s.id, f);
+      setNames.push(name);
+      const members = f === 4 ? s.v4 : s.v6;
+      const elem = members.map(([ip, proto, port]) => ({ concat: [ip, proto, port] }));
+      commands.push({ add: { set: { family, table: TABLE, name, type: [f === 4 ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'], ...(elem.length ? { elem } : {}) } } });
+    }
+  }
+
+  const all = new Map<string, ChainRule[]>();
+  for (const b of BASE_CHAINS) {
+    commands.push({ add: { chain: { family, table: TABLE, name: b.name, type: 'filter', hook: b.hook, prio: b.prio, policy: 'accept' } } });
+    all.set(b.name, base[b.name]);
+  }
+  const regular = [...chains.keys()].sort();
+  for (const name of regular) {
+    commands.push({ add: { chain: { family, table: TABLE, name } } });
+    all.set(name, chains.get(name) ?? []);
+  }
+  const counts = new Map<string, number>();
+  for (const [chain, rules] of all) {
+    counts.set(chain, rules.length);
+    for (const r of rules) {
+      commands.push({ add: { rule: { family, table: TABLE, chain, expr: r.expr, ...(r.comment ? { comment: comment(r.comment) } : {}) } } });
+    }
+  }
+  return { document: { nftables: commands }, chains: counts, sets: setNames };
+}
