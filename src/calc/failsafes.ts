@@ -10,7 +10,7 @@ import {
   failsafeFromFelixConfig,
   type FailsafeRule,
 } from '../model/failsafe.ts';
-import type { FelixConfiguration } from '../model/resource.ts';
+import type { FelixConfiguration } from '../model/felix-configuration.ts';
 import type { FailsafePlanRule } from '../plan/schema.ts';
 
 export interface LocalFailsafes {

@@ -9,7 +9,9 @@
  */
 import type { Selector } from '../selector/index.ts';
 import { formatCidr, parseCidr, type Cidr } from '../net/cidr.ts';
-import type { GlobalNetworkSet, HostEndpoint, Profile } from '../model/resource.ts';
+import type { GlobalNetworkSet } from '../model/global-network-set.ts';
+import type { HostEndpoint } from '../model/host-endpoint.ts';
+import type { Profile } from '../model/profile.ts';
 
 export interface Member {
   readonly key: string;

@@ -17,7 +17,10 @@
  */
 import type { EndpointPlan, NodePlan, PlanPolicy, PlanRule, TierPlan } from '../plan/schema.ts';
 import { parseSelector, type Selector } from '../selector/index.ts';
-import type { GlobalNetworkPolicy, HostEndpoint, Profile, Resource } from '../model/resource.ts';
+import type { Resource } from '../model/resource.ts';
+import type { GlobalNetworkPolicy } from '../model/global-network-policy.ts';
+import type { HostEndpoint } from '../model/host-endpoint.ts';
+import type { Profile } from '../model/profile.ts';
 import type { Rule } from '../model/rule.ts';
 import { buildMembers, endpointLabels } from './members.ts';
 import { SetRegistry } from './set-registry.ts';

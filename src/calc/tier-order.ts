@@ -5,7 +5,7 @@
  * reference but that does not exist sorts after every valid tier and behaves as Deny. The
  * built-in tiers that Calico's EnsureInitialized creates exist even when no file defines them.
  */
-import type { Tier } from '../model/resource.ts';
+import type { Tier } from '../model/tier.ts';
 
 export interface TierInfo {
   readonly name: string;

@@ -9,7 +9,7 @@ import { formatSelectorError, parseSelector } from '../selector/index.ts';
 import { buildMembers } from '../calc/members.ts';
 import { protocolNumber } from '../calc/protocol.ts';
 import { formatCidr } from '../net/cidr.ts';
-import type { Profile } from '../model/resource.ts';
+import type { Profile } from '../model/profile.ts';
 import type { CliIO } from './io.ts';
 import { UsageError } from './io.ts';
 import { loadResourcesOnce } from './load-resources.ts';

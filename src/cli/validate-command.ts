@@ -17,7 +17,7 @@ export async function validateCommand(args: string[], io: CliIO): Promise<number
   }
   for (const e of errors) io.err(formatResourceError(e));
   // Cross-resource problems (missing profile, missing tier) are warnings, reported per node.
-  const nodes = new Set(resources.flatMap((r) => (r.kind === 'HostEndpoint' ? [r.spec.node] : [])));
+  const nodes = new Set(resources.flatMap((r) => (r.kind === 'HostEndpoint' && r.spec.node ? [r.spec.node] : [])));
   for (const node of [...nodes].sort()) {
     for (const w of computeNodePlan({ node, resources }).warnings) io.err(`warning: node ${node}: ${w}`);
   }

@@ -7,5 +7,5 @@ import pino from 'pino';
 export type Logger = pino.Logger;
 
 export function createLogger(level: string = process.env['OUTPOST_LOG_LEVEL'] ?? 'info'): Logger {
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
+  return pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
 }

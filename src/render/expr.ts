@@ -12,7 +12,7 @@ export interface Marks {
 
 const meta = (key: string): NftExpr => ({ meta: { key } });
 const payload = (protocol: string, field: string): NftExpr => ({ payload: { protocol, field } });
-const match = (left: NftExpr, right: unknown, op: '==' | '!=' = '=='): NftExpr => ({ match: { op, left, right } });
+const match = (left: NftExpr, right: unknown, op: '==' | '!=' | 'in' = '=='): NftExpr => ({ match: { op, left, right } });
 
 export const addrOf = (family: Family, side: 'saddr' | 'daddr'): NftExpr => payload(family === 4 ? 'ip' : 'ip6', side);
 export const portOf = (side: 'sport' | 'dport'): NftExpr => payload('th', side);
@@ -20,7 +20,8 @@ export const portOf = (side: 'sport' | 'dport'): NftExpr => payload('th', side);
 export const nfproto = (family: Family): NftExpr => match(meta('nfproto'), family === 4 ? 'ipv4' : 'ipv6');
 export const l4proto = (proto: number, op: '==' | '!=' = '=='): NftExpr => match(meta('l4proto'), proto, op);
 export const ifname = (dir: 'iifname' | 'oifname', name: string): NftExpr => match(meta(dir), name);
-export const ctEstablished: NftExpr = match({ ct: { key: 'state' } }, ['established', 'related'], '==');
+// ct state is a bitmask: 'in' tests for any of the bits ('==' with a list would demand all of them).
+export const ctEstablished: NftExpr = match({ ct: { key: 'state' } }, ['established', 'related'], 'in');
 
 function prefixElem(cidr: string): unknown {
   const [addr, len] = cidr.split('/');

@@ -10,7 +10,7 @@
  */
 import type { NftExpr } from '../nft/json-types.ts';
 import type { EntityMatch, Family, PlanRule } from '../plan/schema.ts';
-import { familyOf } from '../net/cidr.ts';
+import { intervalStrings } from '../net/cidr.ts';
 import * as x from './expr.ts';
 import { setName } from './naming.ts';
 
@@ -29,8 +29,9 @@ function families(rule: PlanRule): (Family | undefined)[] {
   return [4, 6];
 }
 
+/** The family's nets as non-overlapping interval members (anonymous sets reject overlap too). */
 const onlyFamily = (nets: readonly string[] | undefined, f: Family): string[] | undefined =>
-  nets?.filter((n) => familyOf(n) === f);
+  nets === undefined ? undefined : intervalStrings(nets, f);
 
 /** Port alternatives of one side: numeric list, named set, or both as separate variants. */
 type PortChoice = { ranges?: EntityMatch['ports']; named?: string };

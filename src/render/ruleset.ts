@@ -17,7 +17,7 @@
 import type { NftCommand, NftDocument, NftExpr } from '../nft/json-types.ts';
 import type { EndpointPlan, FailsafePlanRule, NodePlan, PlanPolicy } from '../plan/schema.ts';
 import type { Dispatch } from '../calc/dispatch.ts';
-import { familyOf } from '../net/cidr.ts';
+import { familyOf, intervalStrings } from '../net/cidr.ts';
 import * as x from './expr.ts';
 import { comment, dispatchChain, endpointChain, policyChain, profileChain, setName, TABLE, type Stage } from './naming.ts';
 import { endpointChainRules, specFor, stageApplies, type ChainRule } from './endpoint-chains.ts';
@@ -175,7 +175,8 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
     for (const f of [4, 6] as const) {
       const name = setName(s.id, f);
       setNames.push(name);
-      const members = f === 4 ? s.v4 : s.v6;
+      // Interval sets reject overlapping elements: keep only the broadest of overlapping CIDRs.
+      const members = intervalStrings(f === 4 ? s.v4 : s.v6, f);
       const elem = members.map((c) => {
         const [addr, len] = c.split('/');
         return Number(len) === (f === 4 ? 32 : 128) ? addr : { prefix: { addr, len: Number(len) } };

@@ -1,0 +1,65 @@
+// FelixConfiguration: only the failsafe port lists (and the nodeSelector naming rule)
+// matter to outpost; every other spec field is kept as given, unvalidated.
+import * as v from 'valibot';
+import {
+  API_VERSION,
+  addAt,
+  enumSchema,
+  intInRange,
+  stringSchema,
+  messageFor,
+  metadataSchema,
+  selectorSchema,
+  subdomainNameRule,
+  objectMessage,
+} from './common.ts';
+import { parseCIDROrIP } from './ip.ts';
+
+export const ProtoPortSchema = v.object(
+  {
+    protocol: enumSchema(['TCP', 'UDP', 'SCTP'], 'protocol'),
+    port: intInRange('port', 0, 65535),
+    // An empty net means "any", as Go's omitempty would read it.
+    net: v.exactOptional(
+      v.pipe(
+        stringSchema('net'),
+        v.check((s) => s === '' || parseCIDROrIP(s) !== undefined, messageFor('net must be a CIDR or IP address')),
+      ),
+    ),
+  },
+  objectMessage('a failsafe entry'),
+);
+export type ProtoPort = v.InferOutput<typeof ProtoPortSchema>;
+
+const protoPortList = (what: string) => v.array(ProtoPortSchema, messageFor(`${what} must be a list`));
+
+export const FelixConfigurationSpecSchema = v.looseObject(
+  {
+    failsafeInboundHostPorts: v.exactOptional(protoPortList('failsafeInboundHostPorts')),
+    failsafeOutboundHostPorts: v.exactOptional(protoPortList('failsafeOutboundHostPorts')),
+    nodeSelector: v.exactOptional(selectorSchema('nodeSelector', true)),
+  },
+  objectMessage('spec'),
+);
+
+export const FelixConfigurationSchema = v.object({
+  apiVersion: v.literal(API_VERSION),
+  kind: v.literal('FelixConfiguration'),
+  metadata: metadataSchema(subdomainNameRule),
+  spec: v.exactOptional(FelixConfigurationSpecSchema, {}),
+});
+export type FelixConfiguration = v.InferOutput<typeof FelixConfigurationSchema>;
+
+type AddIssue = Parameters<typeof addAt>[0];
+
+/**
+ * `default` is global config and `node.<name>` per-node; only other names may carry a
+ * nodeSelector. Runs on partially invalid values too, hence the defensive access.
+ */
+export function checkFelixConfiguration(fc: FelixConfiguration, addIssue: AddIssue): void {
+  const name = fc.metadata?.name;
+  if (typeof name !== 'string' || typeof fc.spec !== 'object') return;
+  if ((name === 'default' || name.startsWith('node.')) && fc.spec.nodeSelector !== undefined) {
+    addAt(addIssue, fc, ['spec', 'nodeSelector'], `nodeSelector must not be set on FelixConfiguration '${name}'`);
+  }
+}

@@ -1,0 +1,22 @@
+// Public surface of the resource model: schemas and inferred types for the Calico v3
+// resources outpost understands, validation, manifest parsing and failsafe formats.
+export * from './resource.ts';
+export * from './validate.ts';
+export * from './manifest.ts';
+export * from './failsafe.ts';
+export { RuleSchema, EntityRuleSchema, ICMPFieldsSchema, ProtocolSchema, PortSchema, ACTIONS, PROTOCOL_NAMES } from './rule.ts';
+export type { Rule, EntityRule, ICMPFields, HTTPMatch, Protocol, ProtocolName, Port, Action } from './rule.ts';
+export { HostEndpointSchema, EndpointPortSchema, type HostEndpoint, type EndpointPort } from './host-endpoint.ts';
+export { ProfileSchema, type Profile } from './profile.ts';
+export {
+  GlobalNetworkPolicySchema,
+  POLICY_TYPES,
+  defaultPolicyTypes,
+  type GlobalNetworkPolicy,
+  type GlobalNetworkPolicySpec,
+  type PolicyType,
+} from './global-network-policy.ts';
+export { GlobalNetworkSetSchema, type GlobalNetworkSet } from './global-network-set.ts';
+export { TierSchema, BUILTIN_TIERS, type Tier } from './tier.ts';
+export { FelixConfigurationSchema, ProtoPortSchema, type FelixConfiguration, type ProtoPort } from './felix-configuration.ts';
+export { API_VERSION, type ObjectMeta } from './common.ts';

@@ -1,0 +1,144 @@
+// IP address and CIDR parsing for validation, written to accept exactly what Go's
+// net.ParseIP / net.ParseCIDR accept (Calico validates with those), and to print
+// networks the way Go's IPNet.String() does (Felix normalises failsafe nets that way).
+
+export type IPVersion = 4 | 6;
+
+export type ParsedIP = { version: IPVersion; bytes: Uint8Array };
+export type ParsedCIDR = { version: IPVersion; ip: Uint8Array; prefix: number };
+
+const V4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const HEX_GROUP_RE = /^[0-9a-fA-F]{1,4}$/;
+
+function parseV4(s: string): Uint8Array | undefined {
+  const m = V4_RE.exec(s);
+  if (!m) return undefined;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const part = m[i + 1] ?? '';
+    // Go rejects leading zeros because some parsers read them as octal.
+    if (part.length > 1 && part.startsWith('0')) return undefined;
+    const n = Number(part);
+    if (n > 255) return undefined;
+    out[i] = n;
+  }
+  return out;
+}
+
+function parseV6(s: string): Uint8Array | undefined {
+  if (s.includes('%')) return undefined; // zones are not addresses
+  const halves = s.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = (part: string, mayEndWithV4: boolean): number[] | undefined => {
+    if (part === '') return [];
+    const out: number[] = [];
+    const pieces = part.split(':');
+    for (let i = 0; i < pieces.length; i++) {
+      const p = pieces[i] ?? '';
+      if (mayEndWithV4 && i === pieces.length - 1 && p.includes('.')) {
+        const v4 = parseV4(p);
+        if (!v4) return undefined;
+        out.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
+        continue;
+      }
+      if (!HEX_GROUP_RE.test(p)) return undefined;
+      out.push(parseInt(p, 16));
+    }
+    return out;
+  };
+  const head = groups(halves[0] ?? '', halves.length === 1);
+  const tail = halves.length === 2 ? groups(halves[1] ?? '', true) : [];
+  if (!head || !tail) return undefined;
+  let all: number[];
+  if (halves.length === 2) {
+    const missing = 8 - head.length - tail.length;
+    if (missing < 1) return undefined;
+    all = [...head, ...new Array<number>(missing).fill(0), ...tail];
+  } else {
+    if (head.length !== 8) return undefined;
+    all = head;
+  }
+  const out = new Uint8Array(16);
+  all.forEach((g, i) => {
+    out[i * 2] = g >> 8;
+    out[i * 2 + 1] = g & 0xff;
+  });
+  return out;
+}
+
+/** A plain IPv4 or IPv6 address (no prefix), or undefined. */
+export function parseIP(s: string): ParsedIP | undefined {
+  if (s.includes(':')) {
+    const bytes = parseV6(s);
+    return bytes ? { version: 6, bytes } : undefined;
+  }
+  const bytes = parseV4(s);
+  return bytes ? { version: 4, bytes } : undefined;
+}
+
+/** "addr/prefix" only (like Go's net.ParseCIDR); the address part may have host bits set. */
+export function parseCIDR(s: string): ParsedCIDR | undefined {
+  const slash = s.indexOf('/');
+  if (slash < 0) return undefined;
+  const ip = parseIP(s.slice(0, slash));
+  const prefixText = s.slice(slash + 1);
+  if (!ip || !/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = Number(prefixText);
+  if (prefix > (ip.version === 4 ? 32 : 128)) return undefined;
+  return { version: ip.version, ip: ip.bytes, prefix };
+}
+
+/** A CIDR, or a bare address taken as a full-length prefix (Calico's ParseCIDROrIP). */
+export function parseCIDROrIP(s: string): ParsedCIDR | undefined {
+  const cidr = parseCIDR(s);
+  if (cidr) return cidr;
+  if (s.includes('/')) return undefined;
+  const ip = parseIP(s);
+  return ip ? { version: ip.version, ip: ip.bytes, prefix: ip.version === 4 ? 32 : 128 } : undefined;
+}
+
+/** The address with host bits cleared. */
+export function networkAddress(c: ParsedCIDR): Uint8Array {
+  const out = new Uint8Array(c.ip);
+  for (let bit = c.prefix; bit < out.length * 8; bit++) {
+    const i = bit >> 3;
+    out[i] = (out[i] ?? 0) & ~(0x80 >> (bit & 7));
+  }
+  return out;
+}
+
+export function isStrictlyMasked(c: ParsedCIDR): boolean {
+  const net = networkAddress(c);
+  return net.every((b, i) => b === c.ip[i]);
+}
+
+/** Formats an address like Go: dotted quad, or RFC 5952 compressed lower-case IPv6. */
+export function formatIP(bytes: Uint8Array): string {
+  if (bytes.length === 4) return Array.from(bytes).join('.');
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  // Compress the longest run of at least two zero groups (the first one on a tie).
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+}
+
+/** The masked network in canonical form, e.g. "10.0.0.1/8" → "10.0.0.0/8". */
+export function formatNetwork(c: ParsedCIDR): string {
+  return `${formatIP(networkAddress(c))}/${c.prefix}`;
+}

@@ -1,0 +1,60 @@
+import { describe, expect, test } from 'bun:test';
+import { renderRule } from '../../../src/render/rule.ts';
+import type { PlanRule } from '../../../src/plan/schema.ts';
+
+const marks = { accept: 0x10000, pass: 0x20000 };
+const rule = (r: Partial<PlanRule>): PlanRule => ({ action: 'Allow', src: {}, dst: {}, origin: 't', ...r });
+const text = (r: PlanRule) => renderRule(r, marks, 'x').map((e) => JSON.stringify(e));
+
+describe('renderRule', () => {
+  test('a rule without address matches renders once, for both families', () => {
+    const out = renderRule(rule({ protocol: 6, dst: { ports: [[80, 80], [8000, 8080]] } }), marks, 'x');
+    expect(out).toHaveLength(1);
+    expect(JSON.stringify(out[0])).toContain('{"set":[80,{"range":[8000,8080]}]}');
+    expect(JSON.stringify(out[0])).not.toContain('nfproto');
+  });
+
+  test('nets are filtered per family; a family whose nets field empties is dropped', () => {
+    const out = text(rule({ src: { nets: ['198.18.1.0/24'] } }));
+    expect(out).toHaveLength(1);
+    expect(out[0]).toContain('"ipv4"');
+    expect(out[0]).toContain('{"prefix":{"addr":"198.18.1.0","len":24}}');
+  });
+
+  test('selector sets render for both families, with the per-family set name', () => {
+    const out = text(rule({ src: { set: 's-abc' } }));
+    expect(out).toHaveLength(2);
+    expect(out[0]).toContain('"@s-abc-4"');
+    expect(out[1]).toContain('"@s-abc-6"');
+    expect(out[1]).toContain('"ip6"');
+  });
+
+  test('numeric and named ports are ORed by splitting the rule', () => {
+    const out = text(rule({ protocol: 6, dst: { ports: [[443, 443]], namedPortSet: 'n-x' }, ipVersion: 4 }));
+    expect(out).toHaveLength(2);
+    expect(out[0]).toContain('443');
+    expect(out[0]).not.toContain('@n-x-4');
+    expect(out[1]).toContain('@n-x-4');
+    expect(out[1]).toContain('"concat"');
+  });
+
+  test('verdicts: Allow and Pass set their mark and return, Deny drops, Log falls through', () => {
+    expect(text(rule({ action: 'Allow' }))[0]).toContain('{"|":[{"meta":{"key":"mark"}},65536]}');
+    expect(text(rule({ action: 'Pass' }))[0]).toContain('131072');
+    expect(text(rule({ action: 'Deny' }))[0]).toContain('{"drop":null}');
+    const log = text(rule({ action: 'Log' }))[0]!;
+    expect(log).toContain('"log"');
+    expect(log).not.toContain('return');
+  });
+
+  test('notICMP with a code matches the (type, code) pair as one key', () => {
+    const out = text(rule({ protocol: 1, notICMP: { type: 3, code: 1 } }));
+    expect(out).toHaveLength(1);
+    expect(out[0]).toContain('"op":"!="');
+    expect(out[0]).toContain('{"concat":[3,1]}');
+  });
+
+  test('an ICMPv6 type match uses the icmpv6 header', () => {
+    expect(text(rule({ protocol: 58, icmp: { type: 128 } }))[0]).toContain('"protocol":"icmpv6"');
+  });
+});
