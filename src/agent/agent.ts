@@ -41,7 +41,7 @@ function reportLoad(log: Logger, r: LoadReport): void {
 }
 
 export async function startAgent(config: AgentConfig, log: Logger, opts: { once?: boolean } = {}): Promise<RunningAgent> {
-  const runner = new NftRunner(config.state);
+  const runner = new NftRunner(config.state, config.nft);
   const enforcer = new Enforcer(runner, log);
   const source = new FileResourceSource(config.resources);
   let lastWarnings = '';

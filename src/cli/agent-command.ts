@@ -23,6 +23,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
       'failsafe-outbound': { type: 'string' },
       loopback: { type: 'string' },
       'log-level': { type: 'string' },
+      nft: { type: 'string' },
       once: { type: 'boolean' },
     },
   });
@@ -37,6 +38,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     failsafeOutbound: values['failsafe-outbound'],
     loopback: values.loopback,
     logLevel: values['log-level'],
+    nft: values.nft,
   }, hostname());
   const parsed = parseAgentConfig(merged);
   if (!parsed.ok) throw new UsageError(`invalid agent configuration:\n  ${parsed.errors.join('\n  ')}`);

@@ -23,6 +23,7 @@ export const AgentConfigSchema = v.object({
   failsafeOutbound: v.optional(FailsafeString),
   loopback: v.optional(v.picklist(['exempt', 'policy']), 'exempt'),
   logLevel: v.optional(v.picklist(['debug', 'info', 'warn', 'error']), 'info'),
+  nft: v.optional(v.pipe(v.string(), v.minLength(1)), 'nft'),
 });
 
 export type AgentConfig = v.InferOutput<typeof AgentConfigSchema>;
@@ -36,6 +37,7 @@ export const AGENT_SETTINGS = [
   { key: 'failsafeOutbound', env: 'OUTPOST_FAILSAFE_OUTBOUND', flag: '--failsafe-outbound', help: 'outbound failsafes, Felix format; overrides FelixConfiguration' },
   { key: 'loopback', env: 'OUTPOST_LOOPBACK', flag: '--loopback', help: '"exempt" (default): lo is never governed by the * HEP; "policy": as Felix' },
   { key: 'logLevel', env: 'OUTPOST_LOG_LEVEL', flag: '--log-level', help: 'debug|info|warn|error' },
+  { key: 'nft', env: 'OUTPOST_NFT', flag: '--nft', help: 'the nft binary (default: nft on PATH)' },
 ] as const;
 
 export type RawSettings = Partial<Record<(typeof AGENT_SETTINGS)[number]['key'], unknown>>;

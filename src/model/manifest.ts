@@ -10,17 +10,18 @@ export type ManifestResult = { resources: Resource[]; errors: ResourceError[] };
 
 type Parsed = { ok: true; documents: unknown[] } | { ok: false; error: string };
 
-function syntaxError(e: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }): string {
+function syntaxError(lang: string, e: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }): string {
   const first = e.message.split('\n')[0] ?? e.message;
   const reason = first.replace(/ at line \d+, column \d+:?\s*$/, '');
   const pos = e.linePos?.[0];
-  return pos ? `YAML syntax error at line ${pos.line}, column ${pos.col}: ${reason}` : `YAML syntax error: ${reason}`;
+  return pos ? `${lang} syntax error at line ${pos.line}, column ${pos.col}: ${reason}` : `${lang} syntax error: ${reason}`;
 }
 
 function parseDocuments(text: string): Parsed {
   // Strict JSON first for JSON files; anything it rejects goes through the YAML parser,
   // which accepts JSON too and, unlike JSON.parse, reports where the problem is.
-  if (/^\s*[[{]/.test(text)) {
+  const looksLikeJSON = /^\s*[[{]/.test(text);
+  if (looksLikeJSON) {
     try {
       return { ok: true, documents: [JSON.parse(text) as unknown] };
     } catch {
@@ -33,7 +34,7 @@ function parseDocuments(text: string): Parsed {
   // next begins can no longer be trusted.
   for (const doc of list) {
     const err = doc.errors[0];
-    if (err) return { ok: false, error: syntaxError(err) };
+    if (err) return { ok: false, error: syntaxError(looksLikeJSON ? 'JSON' : 'YAML', err) };
   }
   return { ok: true, documents: list.map((d) => d.toJS({ maxAliasCount: 100 }) as unknown) };
 }
