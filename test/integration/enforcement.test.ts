@@ -139,7 +139,12 @@ egress:
     });
     expect(await h.mismatches([
       tcp('c1', GW1, 80, false), tcp('c2', GW2, 80, true), tcp('behind', '198.18.3.1', 80, false), tcp('c1', GW1, 22, true),
+      // lo is exempt from the wildcard HEP by default, so local services keep working.
+      tcp('gw', '127.0.0.1', 80, true),
     ])).toEqual([]);
+    // Felix's behaviour on request: lo falls to the wildcard HEP too.
+    await h.enforce({ 'heps.yaml': hep('all-ifaces', { iface: '*' }) }, ['--loopback', 'policy']);
+    expect(await h.mismatches([tcp('gw', '127.0.0.1', 80, false), tcp('gw', '127.0.0.1', 22, true)])).toEqual([]);
 
     // A HEP with no interfaceName governs the interface that holds one of its expectedIPs.
     await h.enforce({
