@@ -1,6 +1,6 @@
-// Building blocks shared by every resource schema: Kubernetes/Calico name and label
-// rules (§2.1), IANA port names, selector checks, ObjectMeta, and a helper to report
-// cross-field problems at a precise path inside valibot's rawCheck.
+// Building blocks shared by every resource schema: name and label syntax (§2.1), IANA
+// port names, selector checks, message helpers, schema helpers that keep objects typed
+// so cross-field checks still run, and `addAt` to report at a path from a rawCheck.
 import * as v from 'valibot';
 import { parseSelector } from '../selector/index.ts';
 import { parseCIDROrIP, parseIP } from './ip.ts';
@@ -13,7 +13,11 @@ export const DNS_LABEL_RE = new RegExp(`^${LABEL_FMT}$`);
 export const GNP_NAME_RE = new RegExp(`^(${LABEL_FMT}\\.)?${LABEL_FMT}$`);
 const QUALIFIED_NAME_PART_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
-export const show = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value) : String(value));
+export const show = (value: unknown): string => {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value) ?? String(value);
+};
 
 export function isSubdomain(s: string): boolean {
   return s.length <= 253 && SUBDOMAIN_RE.test(s);
@@ -86,9 +90,27 @@ export const enumSchema = <const T extends readonly (string | number)[]>(values:
     v.transform((x) => x as T[number]),
     v.check(
       (x) => (values as readonly (string | number)[]).includes(x),
-      (i) => (i.input === undefined ? `${what} is required` : `${what} must be one of ${values.join(', ')} (got ${show(i.input)})`),
+      (i) =>
+        i.input === undefined
+          ? `${what} is required`
+          : `${what} must be one of ${values.join(', ')} (got ${show(i.input)})`,
     ),
   );
+
+const isPlainObject = (x: unknown): boolean => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/**
+ * valibot's object and record schemas accept arrays; Go's JSON decoding does not. It
+ * matters: `destination: [ {ports: [80]} ]` must not quietly become "any destination".
+ */
+export const noArray = <S extends v.GenericSchema>(schema: S, what: string, expected = 'an object') =>
+  v.pipe(
+    v.custom<unknown>(isPlainObject, (i) => `${what} must be ${expected} (got ${show(i.input)})`),
+    schema,
+  );
+
+export const obj = <E extends v.ObjectEntries>(entries: E, what: string) =>
+  noArray(v.object(entries, objectMessage(what)), what);
 
 export const stringSchema = (what: string) => v.string(messageFor(`${what} must be a string`));
 export const boolSchema = (what: string) => v.boolean(messageFor(`${what} must be true or false`));
@@ -103,7 +125,10 @@ export const intInRange = (what: string, min: number, max: number) =>
   );
 
 export const finiteNumber = (what: string) =>
-  v.pipe(v.number(messageFor(`${what} must be a number`)), v.check((n: number) => Number.isFinite(n), messageFor(`${what} must be a finite number`)));
+  v.pipe(
+    v.number(messageFor(`${what} must be a number`)),
+    v.check((n: number) => Number.isFinite(n), messageFor(`${what} must be a finite number`)),
+  );
 
 /** A list whose entries must be distinct (CRD listType=set). */
 export const uniqueList = <T extends v.GenericSchema>(item: T, what: string, maxItems?: number) =>
@@ -118,7 +143,12 @@ export const uniqueList = <T extends v.GenericSchema>(item: T, what: string, max
         seen.add(key);
       });
       if (maxItems !== undefined && dataset.value.length > maxItems) {
-        addAt(addIssue, dataset.value, [], `${what} has ${dataset.value.length} entries; at most ${maxItems} are allowed`);
+        addAt(
+          addIssue,
+          dataset.value,
+          [],
+          `${what} has ${dataset.value.length} entries; at most ${maxItems} are allowed`,
+        );
       }
     }),
   );
@@ -148,93 +178,10 @@ export const ipAddressSchema = (what: string) =>
 
 /** CIDR or bare IP; host bits may be set (Calico's `cidr` validator). */
 export const looseCidrSchema = (what: string) =>
-  v.pipe(stringSchema(what), v.check((s) => parseCIDROrIP(s) !== undefined, messageFor(`${what} must be a CIDR or IP address`)));
-
-export const labelsSchema = (what: string, forbiddenKeys: readonly string[] = []) =>
-  v.record(
-    v.pipe(
-      v.string(),
-      v.rawCheck(({ dataset, addIssue }) => {
-        if (!dataset.typed) return;
-        const key = dataset.value;
-        const problem = qualifiedNameProblem(key);
-        if (problem) addIssue({ message: `invalid ${what} key ${show(key)}: ${problem}` });
-        if (forbiddenKeys.includes(key)) addIssue({ message: `${what} key ${show(key)} is reserved and may not be set` });
-      }),
-    ),
-    v.pipe(
-      stringSchema(`${what} value`),
-      v.rawCheck(({ dataset, addIssue }) => {
-        if (!dataset.typed) return;
-        const problem = labelValueProblem(dataset.value);
-        if (problem) addIssue({ message: `invalid ${what} value ${show(dataset.value)}: ${problem}` });
-      }),
-    ),
-    messageFor(`${what} must be a map of strings`),
+  v.pipe(
+    stringSchema(what),
+    v.check((s) => parseCIDROrIP(s) !== undefined, messageFor(`${what} must be a CIDR or IP address`)),
   );
-
-const ANNOTATIONS_MAX_BYTES = 256 * 1024;
-
-export const annotationsSchema = v.pipe(
-  v.record(
-    v.pipe(
-      v.string(),
-      // k8s checks annotation keys case-insensitively (upper-case prefixes are accepted).
-      v.rawCheck(({ dataset, addIssue }) => {
-        if (!dataset.typed) return;
-        const problem = qualifiedNameProblem(dataset.value.toLowerCase());
-        if (problem) addIssue({ message: `invalid annotation key ${show(dataset.value)}: ${problem}` });
-      }),
-    ),
-    stringSchema('annotation value'),
-    messageFor('annotations must be a map of strings'),
-  ),
-  v.check((a) => {
-    const enc = new TextEncoder();
-    let total = 0;
-    for (const [k, val] of Object.entries(a)) total += enc.encode(k).length + enc.encode(val).length;
-    return total <= ANNOTATIONS_MAX_BYTES;
-  }, 'annotations total more than 256 KiB'),
-);
-
-export type NameRule = { check: (name: string) => string | undefined };
-
-export const subdomainNameRule: NameRule = {
-  check: (n) =>
-    n.length > 253
-      ? `name is ${n.length} characters; at most 253 are allowed`
-      : SUBDOMAIN_RE.test(n)
-        ? undefined
-        : `name ${show(n)} must consist of lower-case alphanumerics, "-" and "." (a DNS-1123 subdomain)`,
-};
-
-/**
- * ObjectMeta. Unknown metadata fields are kept (loose) so a resource read from the
- * datastore can be written back unchanged.
- */
-export const metadataSchema = (name: NameRule, forbiddenLabelKeys: readonly string[] = []) =>
-  v.looseObject(
-    {
-      name: v.pipe(
-        stringSchema('name'),
-        v.rawCheck(({ dataset, addIssue }) => {
-          if (!dataset.typed) return;
-          const problem = dataset.value === '' ? 'name is required' : name.check(dataset.value);
-          if (problem) addIssue({ message: problem });
-        }),
-      ),
-      namespace: v.exactOptional(stringSchema('namespace')),
-      labels: v.exactOptional(labelsSchema('label', forbiddenLabelKeys)),
-      annotations: v.exactOptional(annotationsSchema),
-      uid: v.exactOptional(stringSchema('uid')),
-      resourceVersion: v.exactOptional(stringSchema('resourceVersion')),
-      creationTimestamp: v.exactOptional(stringSchema('creationTimestamp')),
-      generation: v.exactOptional(v.number()),
-    },
-    objectMessage('metadata'),
-  );
-
-export type ObjectMeta = v.InferOutput<ReturnType<typeof metadataSchema>>;
 
 // ---- issue paths ---------------------------------------------------------------
 

@@ -21,8 +21,12 @@ const rules = (spec: string): readonly FailsafeRule[] =>
     }),
   );
 
-export const FELIX_DEFAULT_FAILSAFE_INBOUND = rules('tcp:22,udp:68,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667');
-export const FELIX_DEFAULT_FAILSAFE_OUTBOUND = rules('udp:53,udp:67,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667');
+export const FELIX_DEFAULT_FAILSAFE_INBOUND = rules(
+  'tcp:22,udp:68,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667',
+);
+export const FELIX_DEFAULT_FAILSAFE_OUTBOUND = rules(
+  'udp:53,udp:67,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667',
+);
 
 /** Felix's net handling: CIDR or IP, stored as the masked network ("10.0.0.1" → "10.0.0.1/32"). */
 function normaliseNet(net: string): string | undefined {
@@ -52,29 +56,46 @@ export function parseFailsafeString(s: string): { ok: true; rules: FailsafeRule[
     if (entry.includes('[') && entry.includes(']')) {
       const start = entry.indexOf('[');
       const end = entry.indexOf(']:');
-      if (end < start) return { ok: false, error: `invalid failsafe entry ${JSON.stringify(raw)}: an IPv6 net must be written [net]:port` };
+      if (end < start)
+        return {
+          ok: false,
+          error: `invalid failsafe entry ${JSON.stringify(raw)}: an IPv6 net must be written [net]:port`,
+        };
       net = entry.slice(start + 1, end);
       entry = entry.slice(0, start) + entry.slice(end + 2);
     }
     const parts = entry.split(':');
     if (parts.length > 3) {
-      return { ok: false, error: `invalid failsafe entry ${JSON.stringify(raw)}: use <protocol>:<net>:<port>, <protocol>:<port> or <port>` };
+      return {
+        ok: false,
+        error: `invalid failsafe entry ${JSON.stringify(raw)}: use <protocol>:<net>:<port>, <protocol>:<port> or <port>`,
+      };
     }
     let portText = entry;
     if (parts.length === 3) [protocol = '', net = '', portText = ''] = parts;
     if (parts.length === 2) [protocol = '', portText = ''] = parts;
     protocol = protocol.toLowerCase();
     if (protocol !== 'tcp' && protocol !== 'udp') {
-      return { ok: false, error: `invalid failsafe entry ${JSON.stringify(raw)}: unknown protocol ${JSON.stringify(protocol)} (tcp or udp)` };
+      return {
+        ok: false,
+        error: `invalid failsafe entry ${JSON.stringify(raw)}: unknown protocol ${JSON.stringify(protocol)} (tcp or udp)`,
+      };
     }
     const port = parsePort(portText);
     if (port === undefined) {
-      return { ok: false, error: `invalid failsafe entry ${JSON.stringify(raw)}: port must be an integer from 0 to 65535` };
+      return {
+        ok: false,
+        error: `invalid failsafe entry ${JSON.stringify(raw)}: port must be an integer from 0 to 65535`,
+      };
     }
     const rule: FailsafeRule = { protocol, port };
     if (net !== '') {
       const normalised = normaliseNet(net);
-      if (normalised === undefined) return { ok: false, error: `invalid failsafe entry ${JSON.stringify(raw)}: invalid CIDR or IP ${JSON.stringify(net)}` };
+      if (normalised === undefined)
+        return {
+          ok: false,
+          error: `invalid failsafe entry ${JSON.stringify(raw)}: invalid CIDR or IP ${JSON.stringify(net)}`,
+        };
       rule.net = normalised;
     }
     out.push(rule);

@@ -8,14 +8,15 @@ import {
   intInRange,
   stringSchema,
   messageFor,
-  metadataSchema,
   selectorSchema,
-  subdomainNameRule,
+  noArray,
   objectMessage,
+  obj,
 } from './common.ts';
+import { metadataSchema, subdomainNameRule } from './metadata.ts';
 import { parseCIDROrIP } from './ip.ts';
 
-export const ProtoPortSchema = v.object(
+export const ProtoPortSchema = obj(
   {
     protocol: enumSchema(['TCP', 'UDP', 'SCTP'], 'protocol'),
     port: intInRange('port', 0, 65535),
@@ -27,19 +28,22 @@ export const ProtoPortSchema = v.object(
       ),
     ),
   },
-  objectMessage('a failsafe entry'),
+  'a failsafe entry',
 );
 export type ProtoPort = v.InferOutput<typeof ProtoPortSchema>;
 
 const protoPortList = (what: string) => v.array(ProtoPortSchema, messageFor(`${what} must be a list`));
 
-export const FelixConfigurationSpecSchema = v.looseObject(
-  {
-    failsafeInboundHostPorts: v.exactOptional(protoPortList('failsafeInboundHostPorts')),
-    failsafeOutboundHostPorts: v.exactOptional(protoPortList('failsafeOutboundHostPorts')),
-    nodeSelector: v.exactOptional(selectorSchema('nodeSelector', true)),
-  },
-  objectMessage('spec'),
+export const FelixConfigurationSpecSchema = noArray(
+  v.looseObject(
+    {
+      failsafeInboundHostPorts: v.exactOptional(protoPortList('failsafeInboundHostPorts')),
+      failsafeOutboundHostPorts: v.exactOptional(protoPortList('failsafeOutboundHostPorts')),
+      nodeSelector: v.exactOptional(selectorSchema('nodeSelector', true)),
+    },
+    objectMessage('spec'),
+  ),
+  'spec',
 );
 
 export const FelixConfigurationSchema = v.object({

@@ -11,14 +11,13 @@ import {
   finiteNumber,
   isSubdomain,
   messageFor,
-  metadataSchema,
   selectorSchema,
   show,
   stringSchema,
   uniqueList,
-  type NameRule,
-  objectMessage,
+  obj,
 } from './common.ts';
+import { metadataSchema, type NameRule } from './metadata.ts';
 import { rulesSchema, type Rule } from './rule.ts';
 
 export const POLICY_TYPES = ['Ingress', 'Egress'] as const;
@@ -42,7 +41,7 @@ export function defaultPolicyTypes(spec: { ingress?: readonly Rule[]; egress?: r
 }
 
 export const GlobalNetworkPolicySpecSchema = v.pipe(
-  v.object(
+  obj(
     {
       tier: v.exactOptional(
         v.pipe(stringSchema('tier'), v.check(isSubdomain, messageFor('tier must be a lower-case DNS name'))),
@@ -51,9 +50,7 @@ export const GlobalNetworkPolicySpecSchema = v.pipe(
       order: v.exactOptional(finiteNumber('order')),
       selector: v.exactOptional(selectorSchema('selector', true)),
       // An explicit [] is kept: Felix reads it as "both directions".
-      types: v.exactOptional(
-        uniqueList(enumSchema(POLICY_TYPES, 'types entry'), 'types', 2),
-      ),
+      types: v.exactOptional(uniqueList(enumSchema(POLICY_TYPES, 'types entry'), 'types', 2)),
       ingress: v.exactOptional(rulesSchema('ingress')),
       egress: v.exactOptional(rulesSchema('egress')),
       doNotTrack: v.exactOptional(boolSchema('doNotTrack')),
@@ -65,7 +62,7 @@ export const GlobalNetworkPolicySpecSchema = v.pipe(
         uniqueList(enumSchema(['AssumeNeededOnEveryNode'], 'performanceHints entry'), 'performanceHints'),
       ),
     },
-    objectMessage('spec'),
+    'spec',
   ),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
@@ -78,15 +75,23 @@ export const GlobalNetworkPolicySpecSchema = v.pipe(
       at(['applyOnForward'], `applyOnForward must be true when ${s.doNotTrack ? 'doNotTrack' : 'preDNAT'} is true`);
     }
     (s.ingress ?? []).forEach((r, i) => {
-      if (r.destination?.services) at(['ingress', i, 'destination', 'services'], 'services are not allowed in an ingress rule destination');
+      if (r.destination?.services)
+        at(['ingress', i, 'destination', 'services'], 'services are not allowed in an ingress rule destination');
       if (r.source?.services && !r.source.services.namespace) {
-        at(['ingress', i, 'source', 'services', 'namespace'], 'services in a GlobalNetworkPolicy must specify a namespace');
+        at(
+          ['ingress', i, 'source', 'services', 'namespace'],
+          'services in a GlobalNetworkPolicy must specify a namespace',
+        );
       }
     });
     (s.egress ?? []).forEach((r, i) => {
-      if (r.source?.services) at(['egress', i, 'source', 'services'], 'services are not allowed in an egress rule source');
+      if (r.source?.services)
+        at(['egress', i, 'source', 'services'], 'services are not allowed in an egress rule source');
       if (r.destination?.services && !r.destination.services.namespace) {
-        at(['egress', i, 'destination', 'services', 'namespace'], 'services in a GlobalNetworkPolicy must specify a namespace');
+        at(
+          ['egress', i, 'destination', 'services', 'namespace'],
+          'services in a GlobalNetworkPolicy must specify a namespace',
+        );
       }
       if (r.http) at(['egress', i, 'http'], 'an HTTP match is not allowed in egress rules');
     });

@@ -1,14 +1,15 @@
 // GlobalNetworkSet (§2.5): labelled CIDRs that rule selectors can match. Entries need
 // not be strictly masked, unlike rule nets.
 import * as v from 'valibot';
-import { API_VERSION, looseCidrSchema, messageFor, metadataSchema, subdomainNameRule, objectMessage } from './common.ts';
+import { API_VERSION, looseCidrSchema, messageFor, obj } from './common.ts';
+import { metadataSchema, subdomainNameRule } from './metadata.ts';
 
 // Felix adds this label itself to namespaced NetworkSets; a global set may not fake it.
 export const RESERVED_NETWORK_SET_LABEL = 'projectcalico.org/namespace';
 
-export const GlobalNetworkSetSpecSchema = v.object(
+export const GlobalNetworkSetSpecSchema = obj(
   { nets: v.exactOptional(v.array(looseCidrSchema('nets entry'), messageFor('nets must be a list'))) },
-  objectMessage('spec'),
+  'spec',
 );
 
 export const GlobalNetworkSetSchema = v.object({

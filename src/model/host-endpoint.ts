@@ -7,21 +7,20 @@ import {
   intInRange,
   ipAddressSchema,
   messageFor,
-  metadataSchema,
   portNameProblem,
   show,
   stringSchema,
-  subdomainNameRule,
   uniqueList,
   isSubdomain,
-  objectMessage,
+  obj,
 } from './common.ts';
-import { ProtocolSchema, isValidProtocol, protocolSupportsPorts } from './rule.ts';
+import { metadataSchema, subdomainNameRule } from './metadata.ts';
+import { ProtocolSchema, isValidProtocol, protocolSupportsPorts } from './match.ts';
 
 const INTERFACE_RE = /^[a-zA-Z0-9_.-]{1,15}$/;
 
 export const EndpointPortSchema = v.pipe(
-  v.object(
+  obj(
     {
       name: v.pipe(
         stringSchema('port name'),
@@ -34,25 +33,33 @@ export const EndpointPortSchema = v.pipe(
       protocol: ProtocolSchema,
       port: intInRange('port', 1, 65535),
     },
-    objectMessage('a port'),
+    'a port',
   ),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const p = dataset.value.protocol;
     if (isValidProtocol(p) && !protocolSupportsPorts(p)) {
-      addAt(addIssue, dataset.value, ['protocol'], `protocol ${show(p)} has no ports; use TCP, UDP or SCTP (or 6, 17, 132)`);
+      addAt(
+        addIssue,
+        dataset.value,
+        ['protocol'],
+        `protocol ${show(p)} has no ports; use TCP, UDP or SCTP (or 6, 17, 132)`,
+      );
     }
   }),
 );
 export type EndpointPort = v.InferOutput<typeof EndpointPortSchema>;
 
 export const HostEndpointSpecSchema = v.pipe(
-  v.object(
+  obj(
     {
       node: v.exactOptional(
         v.pipe(
           stringSchema('node'),
-          v.check((s) => s === '' || isSubdomain(s), messageFor('node must be a DNS-1123 subdomain of at most 253 characters')),
+          v.check(
+            (s) => s === '' || isSubdomain(s),
+            messageFor('node must be a DNS-1123 subdomain of at most 253 characters'),
+          ),
         ),
       ),
       interfaceName: v.exactOptional(
@@ -67,13 +74,16 @@ export const HostEndpointSpecSchema = v.pipe(
       expectedIPs: v.exactOptional(uniqueList(ipAddressSchema('expectedIPs entry'), 'expectedIPs')),
       profiles: v.exactOptional(
         uniqueList(
-          v.pipe(stringSchema('profile name'), v.check(isSubdomain, messageFor('profile name must be a DNS-1123 subdomain'))),
+          v.pipe(
+            stringSchema('profile name'),
+            v.check(isSubdomain, messageFor('profile name must be a DNS-1123 subdomain')),
+          ),
           'profiles',
         ),
       ),
       ports: v.exactOptional(v.array(EndpointPortSchema, messageFor('ports must be a list'))),
     },
-    objectMessage('spec'),
+    'spec',
   ),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;

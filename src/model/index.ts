@@ -4,8 +4,9 @@ export * from './resource.ts';
 export * from './validate.ts';
 export * from './manifest.ts';
 export * from './failsafe.ts';
-export { RuleSchema, EntityRuleSchema, ICMPFieldsSchema, ProtocolSchema, PortSchema, ACTIONS, PROTOCOL_NAMES } from './rule.ts';
-export type { Rule, EntityRule, ICMPFields, HTTPMatch, Protocol, ProtocolName, Port, Action } from './rule.ts';
+export { RuleSchema, EntityRuleSchema, type Rule, type EntityRule } from './rule.ts';
+export { ICMPFieldsSchema, ProtocolSchema, PortSchema, ACTIONS, PROTOCOL_NAMES, isNamedPort } from './match.ts';
+export type { ICMPFields, HTTPMatch, Protocol, ProtocolName, Port, Action } from './match.ts';
 export { HostEndpointSchema, EndpointPortSchema, type HostEndpoint, type EndpointPort } from './host-endpoint.ts';
 export { ProfileSchema, type Profile } from './profile.ts';
 export {
@@ -18,5 +19,11 @@ export {
 } from './global-network-policy.ts';
 export { GlobalNetworkSetSchema, type GlobalNetworkSet } from './global-network-set.ts';
 export { TierSchema, BUILTIN_TIERS, type Tier } from './tier.ts';
-export { FelixConfigurationSchema, ProtoPortSchema, type FelixConfiguration, type ProtoPort } from './felix-configuration.ts';
-export { API_VERSION, type ObjectMeta } from './common.ts';
+export {
+  FelixConfigurationSchema,
+  ProtoPortSchema,
+  type FelixConfiguration,
+  type ProtoPort,
+} from './felix-configuration.ts';
+export { API_VERSION } from './common.ts';
+export type { ObjectMeta } from './metadata.ts';

@@ -120,7 +120,7 @@ export function formatIP(bytes: Uint8Array): string {
   // Compress the longest run of at least two zero groups (the first one on a tie).
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -10,11 +10,16 @@ export type ManifestResult = { resources: Resource[]; errors: ResourceError[] };
 
 type Parsed = { ok: true; documents: unknown[] } | { ok: false; error: string };
 
-function syntaxError(lang: string, e: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }): string {
+function syntaxError(
+  lang: string,
+  e: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] },
+): string {
   const first = e.message.split('\n')[0] ?? e.message;
   const reason = first.replace(/ at line \d+, column \d+:?\s*$/, '');
   const pos = e.linePos?.[0];
-  return pos ? `${lang} syntax error at line ${pos.line}, column ${pos.col}: ${reason}` : `${lang} syntax error: ${reason}`;
+  return pos
+    ? `${lang} syntax error at line ${pos.line}, column ${pos.col}: ${reason}`
+    : `${lang} syntax error: ${reason}`;
 }
 
 function parseDocuments(text: string): Parsed {

@@ -1,16 +1,17 @@
 // Profile (§2.5): ordered rules applied after policies, plus labels inherited by the
 // endpoints that list the profile.
 import * as v from 'valibot';
-import { API_VERSION, labelsSchema, metadataSchema, subdomainNameRule, objectMessage } from './common.ts';
+import { API_VERSION, obj } from './common.ts';
+import { labelsSchema, metadataSchema, subdomainNameRule } from './metadata.ts';
 import { rulesSchema } from './rule.ts';
 
-export const ProfileSpecSchema = v.object(
+export const ProfileSpecSchema = obj(
   {
     ingress: v.exactOptional(rulesSchema('ingress')),
     egress: v.exactOptional(rulesSchema('egress')),
     labelsToApply: v.exactOptional(labelsSchema('labelsToApply')),
   },
-  objectMessage('spec'),
+  'spec',
 );
 
 export const ProfileSchema = v.object({

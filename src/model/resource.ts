@@ -27,7 +27,14 @@ export type ResourceKind = Resource['kind'];
 export const ResourceSchema = v.pipe(
   v.variant(
     'kind',
-    [HostEndpointSchema, ProfileSchema, GlobalNetworkPolicySchema, GlobalNetworkSetSchema, TierSchema, FelixConfigurationSchema],
+    [
+      HostEndpointSchema,
+      ProfileSchema,
+      GlobalNetworkPolicySchema,
+      GlobalNetworkSetSchema,
+      TierSchema,
+      FelixConfigurationSchema,
+    ],
     (i) => `kind ${JSON.stringify(i.input)} is not supported by outpost`,
   ),
   v.rawCheck(({ dataset, addIssue }) => {
@@ -41,7 +48,8 @@ export const ResourceSchema = v.pipe(
 
 // Compile-time guard that the hand-listed union above is exactly what the schema yields.
 type SchemaResource = v.InferOutput<typeof ResourceSchema>;
-const sameUnion: [SchemaResource] extends [Resource] ? ([Resource] extends [SchemaResource] ? true : false) : false = true;
+const sameUnion: [SchemaResource] extends [Resource] ? ([Resource] extends [SchemaResource] ? true : false) : false =
+  true;
 void sameUnion;
 
 export function isResourceKind(kind: unknown): kind is ResourceKind {

@@ -1,7 +1,8 @@
 // Tier (§2.4): ordered groups of policies and the verdict when a policy in the tier
 // applied but no rule decided. Also the CEL rules that pin Calico's built-in tiers.
 import * as v from 'valibot';
-import { API_VERSION, DNS_LABEL_RE, addAt, enumSchema, finiteNumber, metadataSchema, show, type NameRule, objectMessage } from './common.ts';
+import { API_VERSION, DNS_LABEL_RE, addAt, enumSchema, finiteNumber, show, obj } from './common.ts';
+import { metadataSchema, type NameRule } from './metadata.ts';
 
 export const TIER_DEFAULT_ACTIONS = ['Deny', 'Pass'] as const;
 
@@ -21,12 +22,12 @@ export const BUILTIN_TIERS: Readonly<Record<string, { order: number; defaultActi
   'kube-baseline': { order: 10_000_000, defaultAction: 'Pass' },
 };
 
-export const TierSpecSchema = v.object(
+export const TierSpecSchema = obj(
   {
     order: v.exactOptional(finiteNumber('order')),
     defaultAction: v.exactOptional(enumSchema(TIER_DEFAULT_ACTIONS, 'defaultAction'), 'Deny'),
   },
-  objectMessage('spec'),
+  'spec',
 );
 
 export const TierSchema = v.object({
@@ -47,9 +48,19 @@ export function checkTier(t: Tier, addIssue: AddIssue): void {
   const pinned = BUILTIN_TIERS[t.metadata?.name];
   if (!pinned || typeof t.spec !== 'object') return;
   if (t.spec.defaultAction !== pinned.defaultAction) {
-    addAt(addIssue, t, ['spec', 'defaultAction'], `the '${t.metadata.name}' tier must have defaultAction ${pinned.defaultAction}`);
+    addAt(
+      addIssue,
+      t,
+      ['spec', 'defaultAction'],
+      `the '${t.metadata.name}' tier must have defaultAction ${pinned.defaultAction}`,
+    );
   }
   if (t.spec.order !== pinned.order) {
-    addAt(addIssue, t, ['spec', 'order'], `the '${t.metadata.name}' tier must have order ${pinned.order} (got ${show(t.spec.order)})`);
+    addAt(
+      addIssue,
+      t,
+      ['spec', 'order'],
+      `the '${t.metadata.name}' tier must have order ${pinned.order} (got ${show(t.spec.order)})`,
+    );
   }
 }
