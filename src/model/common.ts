@@ -3,7 +3,7 @@
 // so cross-field checks still run, and `addAt` to report at a path from a rawCheck.
 import * as v from 'valibot';
 import { parseSelector } from '../selector/index.ts';
-import { parseCIDROrIP, parseIP } from './ip.ts';
+import { parseCIDROrIP, parseIP } from '../net/ip.ts';
 
 export const API_VERSION = 'projectcalico.org/v3';
 

@@ -3,7 +3,7 @@
 // to the FelixConfiguration list form.
 import * as v from 'valibot';
 import { intInRange } from './common.ts';
-import { formatNetwork, parseCIDROrIP } from './ip.ts';
+import { formatNetwork, parseCIDROrIP } from '../net/ip.ts';
 
 export const FailsafeRuleSchema = v.object({
   protocol: v.picklist(['tcp', 'udp']),

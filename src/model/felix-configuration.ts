@@ -14,7 +14,7 @@ import {
   obj,
 } from './common.ts';
 import { metadataSchema, subdomainNameRule } from './metadata.ts';
-import { parseCIDROrIP } from './ip.ts';
+import { parseCIDROrIP } from '../net/ip.ts';
 
 export const ProtoPortSchema = obj(
   {

@@ -14,7 +14,7 @@ import {
   stringSchema,
   uniqueList,
 } from './common.ts';
-import { formatNetwork, isStrictlyMasked, parseCIDROrIP } from './ip.ts';
+import { formatNetwork, isStrictlyMasked, parseCIDROrIP } from '../net/ip.ts';
 
 export const ACTIONS = ['Allow', 'Deny', 'Log', 'Pass'] as const;
 export type Action = (typeof ACTIONS)[number];

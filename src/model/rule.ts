@@ -2,7 +2,7 @@
 // agreement, ICMP and IP version, one IP family per rule, services exclusivity, HTTP.
 import * as v from 'valibot';
 import { addAt, enumSchema, messageFor, obj, selectorSchema, show } from './common.ts';
-import { parseCIDROrIP, type IPVersion } from './ip.ts';
+import { parseCIDROrIP, type IPVersion } from '../net/ip.ts';
 import { annotationsSchema } from './metadata.ts';
 import {
   ACTIONS,

@@ -3,9 +3,10 @@
  * de-duplication nftables interval sets need (they reject overlapping elements, so a CIDR
  * covered by a broader member must be left out, as Felix's nft mode does).
  *
- * Pure; no dependencies. Addresses are held as bigint so v4 and v6 share one code path.
+ * Pure. Parsing is ip.ts's (exactly Go's rules); here addresses are bigints so v4 and v6 share one code path.
  */
 import type { Family } from '../plan/schema.ts';
+import { formatIP, parseCIDROrIP, parseIP } from './ip.ts';
 
 export interface Cidr {
   readonly family: Family;
@@ -16,66 +17,24 @@ export interface Cidr {
 
 const bits = (f: Family): number => (f === 4 ? 32 : 128);
 
-function parseV4(s: string): bigint | null {
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
-  let n = 0n;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return null;
-    const x = Number(p);
-    if (x > 255 || (p.length > 1 && p.startsWith('0'))) return null;
-    n = (n << 8n) | BigInt(x);
-  }
-  return n;
+const toBigint = (bytes: Uint8Array): bigint => bytes.reduce((n, b) => (n << 8n) | BigInt(b), 0n);
+
+function toBytes(family: Family, addr: bigint): Uint8Array {
+  const out = new Uint8Array(family === 4 ? 4 : 16);
+  for (let i = out.length - 1, a = addr; i >= 0; i--, a >>= 8n) out[i] = Number(a & 255n);
+  return out;
 }
 
-function parseV6(s: string): bigint | null {
-  if (s.length < 2 || s.includes(':::')) return null;
-  let text = s;
-  const lastColon = s.lastIndexOf(':');
-  const tail = s.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    // Embedded IPv4 ("::ffff:198.18.0.1"): rewrite the tail as two hex groups.
-    const v4 = parseV4(tail);
-    if (v4 === null) return null;
-    text = `${s.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
-  }
-  const dbl = text.split('::');
-  if (dbl.length > 2) return null;
-  const left = dbl[0] ? dbl[0].split(':') : [];
-  const right = dbl.length === 2 && dbl[1] ? dbl[1].split(':') : [];
-  const given = left.length + right.length;
-  if (dbl.length === 1 ? given !== 8 : given > 7) return null;
-  const groups = [...left, ...Array<string>(8 - given).fill('0'), ...right];
-  let n = 0n;
-  for (const g of groups) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-    n = (n << 16n) | BigInt(parseInt(g, 16));
-  }
-  return n;
-}
-
-/** Parses a plain address (no prefix). */
+/** Parses a plain address (no prefix), accepting exactly what Go's net.ParseIP accepts. */
 export function parseIp(s: string): { family: Family; addr: bigint } | null {
-  if (s.includes(':')) {
-    const a = parseV6(s);
-    return a === null ? null : { family: 6, addr: a };
-  }
-  const a = parseV4(s);
-  return a === null ? null : { family: 4, addr: a };
+  const ip = parseIP(s);
+  return ip ? { family: ip.version, addr: toBigint(ip.bytes) } : null;
 }
 
 /** Parses "addr/len" or a bare address (as a host route). */
 export function parseCidr(s: string): Cidr | null {
-  const slash = s.indexOf('/');
-  const ip = parseIp(slash < 0 ? s : s.slice(0, slash));
-  if (!ip) return null;
-  if (slash < 0) return { family: ip.family, addr: ip.addr, len: bits(ip.family) };
-  const lenText = s.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(lenText)) return null;
-  const len = Number(lenText);
-  if (len > bits(ip.family)) return null;
-  return { family: ip.family, addr: ip.addr, len };
+  const c = parseCIDROrIP(s);
+  return c ? { family: c.version, addr: toBigint(c.ip), len: c.prefix } : null;
 }
 
 const hostMask = (c: { family: Family; len: number }): bigint => (1n << BigInt(bits(c.family) - c.len)) - 1n;
@@ -91,22 +50,7 @@ export function network(c: Cidr): Cidr {
 }
 
 export function formatIp(family: Family, addr: bigint): string {
-  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((addr >> s) & 255n)).join('.');
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((addr >> BigInt(i * 16)) & 0xffffn));
-  // RFC 5952: compress the longest run (≥2) of zero groups, the first one on a tie.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return formatIP(toBytes(family, addr));
 }
 
 /** Canonical text: network address and explicit prefix length. */

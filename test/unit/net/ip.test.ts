@@ -1,6 +1,6 @@
 // IP/CIDR parsing matches Go's net package for the inputs Calico validates.
 import { describe, expect, test } from 'bun:test';
-import { formatIP, formatNetwork, isStrictlyMasked, parseCIDR, parseCIDROrIP, parseIP } from '../../../src/model/ip.ts';
+import { formatIP, formatNetwork, isStrictlyMasked, parseCIDR, parseCIDROrIP, parseIP } from '../../../src/net/ip.ts';
 
 describe('parseIP', () => {
   const good: [string, 4 | 6, string][] = [
