@@ -23,8 +23,13 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/** The config's failsafe strings were validated by the config schema; parse them into rules. */
 function localFailsafes(config: AgentConfig) {
-  const parse = (s: string | undefined) => (s === undefined ? undefined : (() => { const r = parseFailsafeString(s); return r.ok ? r.rules : undefined; })());
+  const parse = (text: string | undefined) => {
+    if (text === undefined) return undefined;
+    const r = parseFailsafeString(text);
+    return r.ok ? r.rules : undefined;
+  };
   return { inbound: parse(config.failsafeInbound), outbound: parse(config.failsafeOutbound) };
 }
 

@@ -11,19 +11,12 @@ import { verifyListing } from '../nft/verify.ts';
 import type { RenderResult } from '../render/ruleset.ts';
 import type { Logger } from '../platform/logger.ts';
 
-export interface EnforcerStatus {
-  readonly applied: boolean;
-  readonly lastError: string | undefined;
-  readonly failures: number;
-}
-
 export class Enforcer {
   private desired: { bytes: string; result: RenderResult } | undefined;
   private appliedBytes: string | undefined;
   private running: Promise<void> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
-  private lastError: string | undefined;
   private stopped = false;
 
   constructor(
@@ -31,10 +24,6 @@ export class Enforcer {
     private readonly log: Logger,
     private readonly backoff = { initialMs: 500, maxMs: 30_000 },
   ) {}
-
-  status(): EnforcerStatus {
-    return { applied: this.appliedBytes !== undefined && this.appliedBytes === this.desired?.bytes, lastError: this.lastError, failures: this.failures };
-  }
 
   /** Sets the desired ruleset and applies it; resolves when this attempt finished (ok or not). */
   async enforce(result: RenderResult): Promise<boolean> {
@@ -62,11 +51,9 @@ export class Enforcer {
       this.appliedBytes = want.bytes;
       if (this.failures) this.log.info({ after: this.failures }, 'ruleset applied after earlier failures');
       this.failures = 0;
-      this.lastError = undefined;
       return;
     }
     this.failures++;
-    this.lastError = problem;
     const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1));
     this.log.error({ err: problem, failures: this.failures, retryInMs: delay }, 'applying ruleset failed; previous ruleset stays in force');
     this.retryTimer = setTimeout(() => {

@@ -19,7 +19,6 @@ import type { EndpointPlan, NodePlan, PlanPolicy, PlanRule, TierPlan } from '../
 import { parseSelector, type Selector } from '../selector/index.ts';
 import type { Resource } from '../model/resource.ts';
 import type { GlobalNetworkPolicy } from '../model/global-network-policy.ts';
-import type { HostEndpoint } from '../model/host-endpoint.ts';
 import type { Profile } from '../model/profile.ts';
 import type { Rule } from '../model/rule.ts';
 import { buildMembers, endpointLabels } from './members.ts';
@@ -183,4 +182,3 @@ export function computeNodePlan(input: NodePlanInput): NodePlanResult {
   };
 }
 
-export type { HostEndpoint };
