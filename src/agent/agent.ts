@@ -50,8 +50,8 @@ export async function startAgent(config: AgentConfig, log: Logger, opts: { once?
   const enforcer = new Enforcer(runner, log);
   const source = new FileResourceSource(config.resources);
   let lastWarnings = '';
-  let lastIfaces = '';
   let interfaces = readHostInterfaces();
+  let lastIfaces = JSON.stringify(interfaces);
 
   const recompute = async (): Promise<boolean> => {
     if (!source.ready) return false;
@@ -80,9 +80,8 @@ export async function startAgent(config: AgentConfig, log: Logger, opts: { once?
     interfaces = readHostInterfaces();
     const sig = JSON.stringify(interfaces);
     if (sig !== lastIfaces) {
-      const firstTime = lastIfaces === '';
       lastIfaces = sig;
-      if (!firstTime) void recompute();
+      void recompute();
     }
   }, 1000);
 

@@ -7,8 +7,8 @@
  * inherits labelsToApply from its profiles (its own labels win); a HEP with only an
  * interfaceName contributes no address, so no selector can match it.
  */
-import type { Selector } from '../selector/index.ts';
 import { formatCidr, parseCidr, type Cidr } from '../net/cidr.ts';
+import { protocolNumber } from './protocol.ts';
 import type { GlobalNetworkSet } from '../model/global-network-set.ts';
 import type { HostEndpoint } from '../model/host-endpoint.ts';
 import type { Profile } from '../model/profile.ts';
@@ -36,7 +36,6 @@ export function buildMembers(
   heps: readonly HostEndpoint[],
   sets: readonly GlobalNetworkSet[],
   profiles: ReadonlyMap<string, Profile>,
-  protocolNumber: (p: string | number) => number,
 ): Member[] {
   const out: Member[] = [];
   for (const hep of heps) {
@@ -73,5 +72,3 @@ export function selectCidrs(members: readonly Member[], sel: (labels: Member['la
   }
   return { v4: [...v4].sort(), v6: [...v6].sort() };
 }
-
-export type SelectorLike = Pick<Selector, 'evaluate'>;

@@ -26,7 +26,6 @@ import { SetRegistry } from './set-registry.ts';
 import { compileRule, type CompileContext } from './rule-compiler.ts';
 import { compareOrderThenName, compareTiers, tierTable, type TierInfo } from './tier-order.ts';
 import { effectiveFailsafes, type LocalFailsafes } from './failsafes.ts';
-import { protocolNumber } from './protocol.ts';
 
 export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
 
@@ -75,7 +74,7 @@ export function computeNodePlan(input: NodePlanInput): NodePlanResult {
     return s;
   };
 
-  const sets = new SetRegistry(buildMembers(heps, ofKind(resources, 'GlobalNetworkSet'), profiles, protocolNumber));
+  const sets = new SetRegistry(buildMembers(heps, ofKind(resources, 'GlobalNetworkSet'), profiles));
   const ctx: CompileContext = { sets, selector, warn };
 
   const tiers = tierTable(ofKind(resources, 'Tier'), gnps.map((p) => p.spec.tier ?? 'default'));

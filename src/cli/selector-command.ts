@@ -7,7 +7,6 @@ import { parseArgs } from 'node:util';
 import * as v from 'valibot';
 import { formatSelectorError, parseSelector } from '../selector/index.ts';
 import { buildMembers } from '../calc/members.ts';
-import { protocolNumber } from '../calc/protocol.ts';
 import { formatCidr } from '../net/cidr.ts';
 import type { Profile } from '../model/profile.ts';
 import type { CliIO } from './io.ts';
@@ -50,7 +49,6 @@ export async function selectorCommand(args: string[], io: CliIO): Promise<number
     resources.flatMap((r) => (r.kind === 'HostEndpoint' ? [r] : [])),
     resources.flatMap((r) => (r.kind === 'GlobalNetworkSet' ? [r] : [])),
     profiles,
-    protocolNumber,
   );
   let n = 0;
   for (const m of members) {

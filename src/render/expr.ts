@@ -23,7 +23,8 @@ export const ifname = (dir: 'iifname' | 'oifname', name: string): NftExpr => mat
 // ct state is a bitmask: 'in' tests for any of the bits ('==' with a list would demand all of them).
 export const ctEstablished: NftExpr = match({ ct: { key: 'state' } }, ['established', 'related'], 'in');
 
-function prefixElem(cidr: string): unknown {
+/** A canonical CIDR as an nft set element: a bare address for a host route, else a prefix. */
+export function prefixElem(cidr: string): unknown {
   const [addr, len] = cidr.split('/');
   const full = cidr.includes(':') ? 128 : 32;
   return Number(len) === full ? addr : { prefix: { addr, len: Number(len) } };

@@ -177,10 +177,7 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
       setNames.push(name);
       // Interval sets reject overlapping elements: keep only the broadest of overlapping CIDRs.
       const members = intervalStrings(f === 4 ? s.v4 : s.v6, f);
-      const elem = members.map((c) => {
-        const [addr, len] = c.split('/');
-        return Number(len) === (f === 4 ? 32 : 128) ? addr : { prefix: { addr, len: Number(len) } };
-      });
+      const elem = members.map(x.prefixElem);
       commands.push({ add: { set: { family, table: TABLE, name, type: f === 4 ? 'ipv4_addr' : 'ipv6_addr', flags: ['interval'], ...(elem.length ? { elem } : {}) } } });
     }
   }
