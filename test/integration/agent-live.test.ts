@@ -28,6 +28,12 @@ async function waitForMore(re: RegExp, already: number, timeoutMs = 5000): Promi
   throw new Error(`agent never logged ${re} (${already} before) within ${timeoutMs} ms; log:\n${agent.stderr.slice(-3000)}`);
 }
 
+/** Sum of every counter in the outpost table. */
+async function counterPackets(): Promise<number> {
+  const out = (await h.s.lab.exec('gw', ['nft', '-j', 'list', 'table', 'inet', 'outpost'])).stdout;
+  return [...out.matchAll(/"counter": \{"packets": (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
 const HEPS = hep('gw-eth1', { iface: 'eth1', labels: { role: 'gw' } });
 const allowPort = (port: number) => gnp('web', `selector: role == 'gw'\ningress: [{action: Allow, protocol: TCP, destination: {ports: [${port}]}}]`);
 const IN_FORCE = /ruleset in force/;
@@ -84,6 +90,40 @@ describe.skipIf(!isRoot)('long-running agent', () => {
     await rm(failMarker);
     await waitForMore(/applied after earlier failures/, recovered, 10_000);
     expect(await h.mismatches([tcp('c1', GW1, 80, true), tcp('c1', GW1, 443, false)])).toEqual([]);
+  });
+
+  test('an unchanged ruleset is not re-applied (kernel counters survive a reload)', async () => {
+    await h.mismatches([tcp('c1', GW1, 80, true)]);
+    const before = await counterPackets();
+    expect(before).toBeGreaterThan(0);
+    const reloads = await logCount(IN_FORCE);
+    const text = await Bun.file(join(h.dir, 'heps.yaml')).text();
+    await writeFile(join(h.dir, 'heps.yaml'), `${text}\n`); // new mtime and size, same resources
+    await waitForMore(IN_FORCE, reloads);
+    // Re-creating the table would have reset every counter to zero.
+    expect(await counterPackets()).toBeGreaterThanOrEqual(before);
+  });
+
+  test('a HEP picked by expectedIP takes over an interface when the address appears', async () => {
+    const GW2 = '198.18.2.1';
+    let applies = await logCount(IN_FORCE);
+    await writeFile(join(h.dir, 'heps.yaml'), HEPS + hep('by-ip', { ips: ['198.18.2.50'] }));
+    await waitForMore(IN_FORCE, applies);
+    expect(await h.mismatches([tcp('c2', GW2, 443, true)])).toEqual([]);
+
+    applies = await logCount(IN_FORCE);
+    await h.s.lab.exec('gw', ['ip', 'addr', 'add', '198.18.2.50/24', 'dev', 'eth2']);
+    try {
+      await waitForMore(IN_FORCE, applies);
+      // by-ip has no policy and no profile: eth2 now denies all but the failsafe.
+      expect(await h.mismatches([tcp('c2', GW2, 443, false), tcp('c2', GW2, 22, true)])).toEqual([]);
+    } finally {
+      await h.s.lab.exec('gw', ['ip', 'addr', 'del', '198.18.2.50/24', 'dev', 'eth2'], { reject: false });
+    }
+    applies = await logCount(IN_FORCE);
+    await writeFile(join(h.dir, 'heps.yaml'), HEPS);
+    await waitForMore(IN_FORCE, applies);
+    expect(await h.mismatches([tcp('c2', GW2, 443, true)])).toEqual([]);
   });
 
   test('stopping the agent leaves the ruleset in force', async () => {
