@@ -1,0 +1,30 @@
+/**
+ * What the relay needs from a datastore, whichever it is (etcd in Calico's layout, or a folder
+ * of manifests): the full set of valid resources at a revision, and a call whenever it changes.
+ *
+ * - `revision` is a decimal string (etcd's int64 ModRevision space, or the folder's newest
+ *   mtime in microseconds). It never goes backwards for one datastore, so agents can refuse
+ *   older snapshots; two relays reading the same datastore state see the same revision.
+ * - Invalid resources are reported through `onError` and never reach `onState`; a resource
+ *   that was valid and became invalid keeps its last valid version (as the folder source does).
+ */
+import type { Resource } from '../model/resource.ts';
+import type { ResourceError } from '../model/validate.ts';
+
+export interface DatastoreState {
+  readonly revision: string;
+  readonly resources: readonly Resource[];
+}
+
+export interface DatastoreListener {
+  /** Called after the first complete read and after every change (may be called in bursts). */
+  onState(state: DatastoreState): void;
+  /** A resource that could not be used, or the datastore being unreachable (then `resource` is undefined). */
+  onError(message: string, resource?: ResourceError): void;
+}
+
+export interface DatastoreSource {
+  /** Resolves once the first complete state was delivered (or rejects if the datastore was never readable). */
+  start(listener: DatastoreListener): Promise<void>;
+  stop(): Promise<void>;
+}
