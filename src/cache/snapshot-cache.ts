@@ -1,0 +1,180 @@
+/**
+ * The agent's durable state: the last verified snapshot per node, as the exact MQTT payload bytes.
+ * The only module that imports bun:sqlite.
+ *
+ * Contract:
+ * - Bytes, not parsed objects: on boot the agent decodes and verifies the cached payload again,
+ *   so a tampered or outdated cache is refused exactly like a bad message from the broker.
+ * - WAL with synchronous=FULL: appliances lose power, and a committed save must survive that.
+ *   A save is one transaction; a crash or an error in the middle leaves the previous row.
+ * - A database that cannot be opened (not SQLite, corrupt, written by a newer outpost) never stops
+ *   the agent: it is moved aside as `outpost.db.corrupt-<time>` (with its -wal/-shm files), the
+ *   reason is logged, and the cache starts empty. The agent then boots as if it were new.
+ * - The schema version lives in `PRAGMA user_version`; MIGRATIONS[i] takes version i to i+1.
+ */
+import { Database } from 'bun:sqlite';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const DB_FILE = 'outpost.db';
+
+/** What is stored for one node. `payload` is the verified MQTT payload, byte for byte. */
+export interface CachedSnapshot {
+  readonly revision: string;
+  readonly hash: string;
+  readonly payload: Uint8Array;
+}
+
+export interface CachedRow extends CachedSnapshot {
+  readonly node: string;
+  /** ISO time the row was written. */
+  readonly storedAt: string;
+}
+
+export interface SnapshotCacheOptions {
+  /** Receives one line per notable event (database moved aside, load failure). */
+  readonly log?: (message: string) => void;
+  /** Clock for `stored_at` and the name of a moved-aside file; tests pass a fixed one. */
+  readonly now?: () => Date;
+}
+
+export class SnapshotCacheError extends Error {
+  readonly code = 'SNAPSHOT_CACHE' as const;
+}
+
+/** Each entry upgrades the schema by one version, run in one transaction with the version bump. */
+const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    `CREATE TABLE snapshots (
+       node      TEXT PRIMARY KEY NOT NULL,
+       revision  TEXT NOT NULL,
+       hash      TEXT NOT NULL,
+       payload   BLOB NOT NULL,
+       stored_at TEXT NOT NULL
+     ) STRICT`,
+  ],
+];
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+interface RawRow {
+  node: string;
+  revision: string;
+  hash: string;
+  payload: Uint8Array;
+  stored_at: string;
+}
+
+export class SnapshotCache {
+  private constructor(
+    private readonly db: Database,
+    readonly path: string,
+    private readonly log: (message: string) => void,
+    private readonly now: () => Date,
+  ) {}
+
+  /**
+   * Opens or creates `<stateDir>/outpost.db`, creating `stateDir` (mode 0700) if needed. Throws
+   * SnapshotCacheError only when even a fresh, empty database cannot be created there.
+   */
+  static open(stateDir: string, options: SnapshotCacheOptions = {}): SnapshotCache {
+    const log = options.log ?? (() => undefined);
+    const now = options.now ?? (() => new Date());
+    const path = join(stateDir, DB_FILE);
+    try {
+      mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new SnapshotCacheError(`cannot create state directory ${stateDir}: ${errorText(e)}`, { cause: e });
+    }
+    try {
+      return new SnapshotCache(openDatabase(path), path, log, now);
+    } catch (e) {
+      const aside = `${path}.corrupt-${now().toISOString().replace(/[:.]/g, '-')}`;
+      try {
+        for (const suffix of ['', '-wal', '-shm']) {
+          // A stale WAL beside a new database would be replayed into it, so it goes too.
+          if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix);
+        }
+      } catch (moveError) {
+        throw new SnapshotCacheError(`${path} is unusable (${errorText(e)}) and cannot be moved aside: ${errorText(moveError)}`, { cause: e });
+      }
+      log(`snapshot cache ${path} is unusable (${errorText(e)}); moved it to ${aside} and starting with an empty cache`);
+      try {
+        return new SnapshotCache(openDatabase(path), path, log, now);
+      } catch (again) {
+        throw new SnapshotCacheError(`cannot create a new snapshot cache at ${path}: ${errorText(again)}`, { cause: again });
+      }
+    }
+  }
+
+  /** Replaces the node's row in one transaction; throws SnapshotCacheError if it was not stored. */
+  save(node: string, snapshot: CachedSnapshot): void {
+    const storedAt = this.now().toISOString();
+    try {
+      this.db.transaction(() => {
+        // Delete then insert (not an upsert) so that no trace of the old row survives a partial write.
+        this.db.query('DELETE FROM snapshots WHERE node = ?').run(node);
+        this.db
+          .query('INSERT INTO snapshots (node, revision, hash, payload, stored_at) VALUES (?, ?, ?, ?, ?)')
+          .run(node, snapshot.revision, snapshot.hash, snapshot.payload, storedAt);
+      })();
+    } catch (e) {
+      throw new SnapshotCacheError(`cannot save the snapshot for ${node} in ${this.path}: ${errorText(e)}`, { cause: e });
+    }
+  }
+
+  /** The node's last saved snapshot; undefined if there is none or it cannot be read (logged). */
+  load(node: string): CachedRow | undefined {
+    let row: RawRow | null;
+    try {
+      row = this.db.query<RawRow, [string]>('SELECT node, revision, hash, payload, stored_at FROM snapshots WHERE node = ?').get(node);
+    } catch (e) {
+      this.log(`cannot read the cached snapshot for ${node} from ${this.path}: ${errorText(e)}`);
+      return undefined;
+    }
+    if (row === null) return undefined;
+    return { node: row.node, revision: row.revision, hash: row.hash, payload: new Uint8Array(row.payload), storedAt: row.stored_at };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function openDatabase(path: string): Database {
+  const db = new Database(path, { create: true, readwrite: true, strict: true });
+  try {
+    // The first statement is where SQLite notices a file that is not a database.
+    const mode = db.query<{ journal_mode: string }, []>('PRAGMA journal_mode = WAL').get();
+    if (mode?.journal_mode !== 'wal') throw new Error(`cannot enable WAL (journal_mode is ${mode?.journal_mode ?? 'unknown'})`);
+    db.run('PRAGMA synchronous = FULL');
+    // `outpost status` may read while the agent writes; wait for the lock rather than fail.
+    db.run('PRAGMA busy_timeout = 5000');
+    const check = db.query<{ quick_check: string }, []>('PRAGMA quick_check').all();
+    if (check.length !== 1 || check[0]?.quick_check !== 'ok') {
+      throw new Error(`integrity check failed: ${check.map((r) => r.quick_check).slice(0, 3).join('; ')}`);
+    }
+    migrate(db);
+    // A database whose version says "current" but whose table is wrong is as unusable as a corrupt one.
+    db.query('SELECT node, revision, hash, payload, stored_at FROM snapshots LIMIT 0').all();
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+function migrate(db: Database): void {
+  const version = db.query<{ user_version: number }, []>('PRAGMA user_version').get()?.user_version ?? 0;
+  if (version > SCHEMA_VERSION) throw new Error(`schema version ${version} is newer than this outpost understands (${SCHEMA_VERSION})`);
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      for (const sql of MIGRATIONS[v] ?? []) db.run(sql);
+      // PRAGMA does not take parameters; v + 1 is an integer we computed.
+      db.run(`PRAGMA user_version = ${v + 1}`);
+    })();
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,87 @@
+/**
+ * Canonical JSON: the one byte form that is hashed and signed.
+ *
+ * Object keys sorted recursively by UTF-16 code unit (the default `Array.prototype.sort` order),
+ * no whitespace, strings escaped exactly as `JSON.stringify` escapes them (which also escapes lone
+ * surrogates, so the output is always well-formed UTF-8). Only strings, booleans, null, arrays,
+ * plain objects and safe integers are allowed: floats, NaN, undefined, bigint and the rest throw,
+ * because each of them has more than one plausible encoding (or none), and a signature over
+ * bytes two implementations would spell differently is a signature nobody can check.
+ *
+ * Review notes:
+ * - `canonicalJson(JSON.parse(s)) === s` holds exactly when `s` is canonical; the snapshot decoder
+ *   relies on that to refuse non-canonical payloads (duplicate keys, escapes, `1.0`, spaces).
+ * - Depth is capped so that hostile input fails with a clear error instead of a stack overflow.
+ */
+
+/** Deeper than any real plan (about 8 levels), shallow enough to never exhaust the stack. */
+export const MAX_CANONICAL_DEPTH = 64;
+
+export class CanonicalJsonError extends Error {
+  readonly code = 'CANONICAL_JSON' as const;
+}
+
+/** The canonical JSON text of `value`; throws CanonicalJsonError for anything outside the subset. */
+export function canonicalJson(value: unknown): string {
+  const parts: string[] = [];
+  write(value, parts, '$', 0);
+  return parts.join('');
+}
+
+/** UTF-8 bytes of `canonicalJson(value)`. */
+export function canonicalBytes(value: unknown): Uint8Array {
+  return new TextEncoder().encode(canonicalJson(value));
+}
+
+function write(value: unknown, out: string[], path: string, depth: number): void {
+  if (depth > MAX_CANONICAL_DEPTH) throw new CanonicalJsonError(`${path}: nested deeper than ${MAX_CANONICAL_DEPTH} levels`);
+  switch (typeof value) {
+    case 'string':
+      out.push(JSON.stringify(value));
+      return;
+    case 'boolean':
+      out.push(value ? 'true' : 'false');
+      return;
+    case 'number':
+      if (!Number.isSafeInteger(value)) throw new CanonicalJsonError(`${path}: only safe integers are allowed, got ${value}`);
+      // -0 prints as "0", like JSON.stringify; parsing it back gives 0, which is the same value.
+      out.push(String(value === 0 ? 0 : value));
+      return;
+    case 'object':
+      if (value === null) {
+        out.push('null');
+        return;
+      }
+      if (Array.isArray(value)) {
+        out.push('[');
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out.push(',');
+          write(value[i], out, `${path}[${i}]`, depth + 1);
+        }
+        out.push(']');
+        return;
+      }
+      if (!isPlainObject(value)) throw new CanonicalJsonError(`${path}: only plain objects are allowed`);
+      writeObject(value as Record<string, unknown>, out, path, depth);
+      return;
+    default:
+      throw new CanonicalJsonError(`${path}: ${typeof value} is not allowed in canonical JSON`);
+  }
+}
+
+function writeObject(obj: Record<string, unknown>, out: string[], path: string, depth: number): void {
+  // Default sort compares UTF-16 code units, which is what the spec promises; no locale.
+  const keys = Object.keys(obj).sort();
+  out.push('{');
+  keys.forEach((key, i) => {
+    if (i > 0) out.push(',');
+    out.push(JSON.stringify(key), ':');
+    write(obj[key], out, `${path}.${key}`, depth + 1);
+  });
+  out.push('}');
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}

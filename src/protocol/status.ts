@@ -1,0 +1,94 @@
+/**
+ * The agent's status message, retained on `<prefix>/nodes/<node>/status` and read by the relay and
+ * `outpost fleet`. The agent registers an 'offline' status as its MQTT last will, so the broker
+ * publishes it when the agent vanishes without saying goodbye.
+ *
+ * States:
+ * - in-sync: enforcing the newest snapshot the broker delivered;
+ * - cached:  enforcing the snapshot from its SQLite cache, not (yet) confirmed by the broker;
+ * - error:   the last apply or the last snapshot failed (`lastError` says why), the previous ruleset stays;
+ * - offline: the last will; `since` is when that agent connected, because the will is fixed then.
+ *
+ * Review notes:
+ * - Encoded as canonical JSON, so an unchanged status republishes identical bytes.
+ * - The schema accepts refusal reasons it does not know: a newer agent may count new ones, and an
+ *   older fleet view must still read its status.
+ * - Statuses are not signed: the broker's per-node ACL and client certificate say who wrote them.
+ */
+import * as v from 'valibot';
+import { canonicalBytes } from './canonical-json.ts';
+import type { RefusalReason } from './snapshot.ts';
+
+export const STATUS_STATES = ['in-sync', 'cached', 'error', 'offline'] as const;
+export type StatusState = (typeof STATUS_STATES)[number];
+
+/** Long enough for an nft error's first lines, short enough for a retained message on a small broker. */
+export const MAX_LAST_ERROR = 2000;
+
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+export const AgentStatusSchema = v.object({
+  node: v.pipe(v.string(), v.minLength(1)),
+  state: v.picklist(STATUS_STATES),
+  revision: v.optional(v.pipe(v.string(), v.regex(/^(0|[1-9][0-9]*)$/))),
+  hash: v.optional(v.string()),
+  lastError: v.optional(v.pipe(v.string(), v.maxLength(MAX_LAST_ERROR))),
+  refused: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z-]*$/)), Count),
+  /** ISO 8601 time the state was entered. */
+  since: v.pipe(v.string(), v.isoTimestamp()),
+});
+
+export type AgentStatus = v.InferOutput<typeof AgentStatusSchema>;
+
+export interface StatusInput {
+  readonly node: string;
+  readonly state: StatusState;
+  readonly revision?: string | undefined;
+  readonly hash?: string | undefined;
+  readonly lastError?: string | undefined;
+  /** Refusal counters since the agent started; zero counts may be left out. */
+  readonly refused?: Readonly<Partial<Record<RefusalReason, number>>>;
+  /** When the state was entered, passed in because this module reads no clock. */
+  readonly since: Date;
+}
+
+/** The status object, with absent fields left out (never `undefined`) so it encodes canonically. */
+export function buildStatus(input: StatusInput): AgentStatus {
+  const refused: Record<string, number> = {};
+  for (const [reason, count] of Object.entries(input.refused ?? {})) {
+    if (count !== undefined && count > 0) refused[reason] = count;
+  }
+  const status: AgentStatus = { node: input.node, state: input.state, refused, since: input.since.toISOString() };
+  if (input.revision !== undefined) status.revision = input.revision;
+  if (input.hash !== undefined) status.hash = input.hash;
+  if (input.lastError !== undefined) status.lastError = truncate(input.lastError);
+  return status;
+}
+
+/** The retained MQTT payload for a status (canonical JSON, UTF-8). */
+export function encodeStatus(input: StatusInput): Uint8Array {
+  return canonicalBytes(buildStatus(input));
+}
+
+/** The last-will payload: 'offline', registered at connect time (`connectedAt` becomes `since`). */
+export function lastWillPayload(node: string, connectedAt: Date): Uint8Array {
+  return encodeStatus({ node, state: 'offline', since: connectedAt });
+}
+
+/** Parses a status payload from the broker (relay, fleet view); never throws. */
+export function decodeStatus(payload: Uint8Array): { ok: true; status: AgentStatus } | { ok: false; message: string } {
+  try {
+    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+    const r = v.safeParse(AgentStatusSchema, value);
+    if (r.success) return { ok: true, status: r.output };
+    const issue = r.issues[0];
+    const path = (issue.path ?? []).map((p) => String((p as { key: unknown }).key)).join('.');
+    return { ok: false, message: `${path || 'status'}: ${issue.message}` };
+  } catch (e) {
+    return { ok: false, message: `status is not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+function truncate(s: string): string {
+  return s.length <= MAX_LAST_ERROR ? s : `${s.slice(0, MAX_LAST_ERROR - 1)}…`;
+}
