@@ -135,6 +135,14 @@ export class SnapshotCache {
     return { node: row.node, revision: row.revision, hash: row.hash, payload: new Uint8Array(row.payload), storedAt: row.stored_at };
   }
 
+  /** The settings that make the cache durable, as SQLite reports them (for `outpost status` and tests). */
+  settings(): { journalMode: string; synchronous: number; schemaVersion: number } {
+    const journalMode = this.db.query<{ journal_mode: string }, []>('PRAGMA journal_mode').get()?.journal_mode ?? '';
+    const synchronous = this.db.query<{ synchronous: number }, []>('PRAGMA synchronous').get()?.synchronous ?? -1;
+    const schemaVersion = this.db.query<{ user_version: number }, []>('PRAGMA user_version').get()?.user_version ?? -1;
+    return { journalMode, synchronous, schemaVersion };
+  }
+
   close(): void {
     this.db.close();
   }

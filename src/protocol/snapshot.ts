@@ -181,7 +181,7 @@ function decode(payload: Uint8Array, options: DecodeOptions): DecodeResult {
   const sigBytes = Buffer.from(sig, 'base64');
   // Only one spelling of the 64 bytes is accepted, so the payload stays canonical end to end.
   if (sigBytes.length !== SIG_BYTES || sigBytes.toString('base64') !== sig) return refuse('bad-signature', 'sig: not a base64 ed25519 signature');
-  if (!verify(null, canonicalBytes(body), key, sigBytes)) return refuse('bad-signature', `signature does not match key ${signer} (wrong key or altered content)`);
+  if (!verify(null, bodyBytes(payload, signer, sig), key, sigBytes)) return refuse('bad-signature', `signature does not match key ${signer} (wrong key or altered content)`);
 
   const header = v.safeParse(BodyHeaderSchema, body, { abortEarly: true });
   if (!header.success) return refuse('malformed', issueText('body', header.issues[0]));
@@ -219,6 +219,16 @@ function parseCanonical(payload: Uint8Array): { ok: true; value: unknown } | Ref
   if (canonical !== text) return refuse('malformed', 'payload is not canonical JSON (key order, spacing, escapes or duplicate keys)');
   return { ok: true, value };
 }
+
+/**
+ * The canonical bytes of body, cut out of the payload rather than encoded again: the payload is
+ * known to be canonical, so it is `{"body":<body>,"keyId":"…","sig":"…"}` with exactly this tail.
+ */
+function bodyBytes(payload: Uint8Array, signer: string, sig: string): Uint8Array {
+  const tail = new TextEncoder().encode(`,"keyId":${JSON.stringify(signer)},"sig":${JSON.stringify(sig)}}`);
+  return payload.subarray(BODY_HEAD.length, payload.length - tail.length);
+}
+const BODY_HEAD = '{"body":';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

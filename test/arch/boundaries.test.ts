@@ -1,5 +1,5 @@
 /**
- * The pure core (model, selector, net, plan, calc, render) must not do I/O: no processes,
+ * The pure core (model, selector, net, plan, calc, render, protocol) must not do I/O: no processes,
  * files, sockets, databases or clocks. Only the edges (nft, datastore, agent, cli, config) may.
  */
 import { describe, expect, test } from 'bun:test';
@@ -7,7 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const SRC = join(import.meta.dir, '../../src');
-const PURE = ['model', 'selector', 'net', 'plan', 'calc', 'render'];
+const PURE = ['model', 'selector', 'net', 'plan', 'calc', 'render', 'protocol'];
 /** Pure single files inside otherwise I/O folders: nft JSON types, and hashing (node:crypto is a pure function). */
 const PURE_FILES = ['nft/json-types.ts', 'platform/hash.ts'];
 const FORBIDDEN = [/from ['"]node:(fs|fs\/promises|child_process|net|dgram|os|http|https)['"]/, /from ['"]bun:/, /from ['"](execa|mqtt|pino)['"]/, /\bBun\./, /Date\.now\(\)/, /Math\.random\(\)/, /process\./];
