@@ -8,7 +8,7 @@
  * - WAL with synchronous=FULL: appliances lose power, and a committed save must survive that.
  *   A save is one transaction; a crash or an error in the middle leaves the previous row.
  * - A database that cannot be opened (not SQLite, corrupt, written by a newer outpost) never stops
- *   the agent: it is moved aside as `outpost.db.corrupt-<time>` (with its -wal/-shm files), the
+ *   the agent: it is moved aside as `outpost.db.corrupt-<time>` (with any -wal/-shm files left), the
  *   reason is logged, and the cache starts empty. The agent then boots as if it were new.
  * - The schema version lives in `PRAGMA user_version`; MIGRATIONS[i] takes version i to i+1.
  */
