@@ -7,12 +7,17 @@ import { agentCommand } from './cli/agent-command.ts';
 import { validateCommand } from './cli/validate-command.ts';
 import { renderCommand } from './cli/render-command.ts';
 import { selectorCommand } from './cli/selector-command.ts';
+import { relayCommand } from './cli/relay-command.ts';
+import { keygenCommand } from './cli/keygen-command.ts';
 import { processIO, UsageError, type CliIO } from './cli/io.ts';
 
 const USAGE = `usage: outpost <command> [options]
 
 commands:
-  agent      enforce this node's policy: --node NAME --resources FILE|DIR [--state DIR] [--once]
+  agent      enforce this node's policy, from a relay: --node NAME --broker URL --trust-key relay.pub [--state DIR]
+             or from local files: --node NAME --resources FILE|DIR [--once]
+  relay      publish each node's signed snapshot: --etcd URL | --resources DIR, --broker URL | --listen HOST:PORT, --signing-key relay.key
+  keygen     write an ed25519 signing key pair: --out relay (relay.key, relay.pub)
   validate   check resources without applying: -f FILE|DIR [-f ...]
   render     print the nftables JSON the agent would apply: --node NAME --resources FILE|DIR [--plan]
   selector   evaluate a selector: 'EXPR' --labels '{"k":"v"}' | --resources DIR
@@ -20,6 +25,8 @@ commands:
 
 const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> = {
   agent: agentCommand,
+  relay: relayCommand,
+  keygen: keygenCommand,
   validate: validateCommand,
   render: renderCommand,
   selector: selectorCommand,

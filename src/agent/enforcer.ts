@@ -11,6 +11,8 @@ import { verifyListing } from '../nft/verify.ts';
 import type { RenderResult } from '../render/ruleset.ts';
 import type { Logger } from '../platform/logger.ts';
 
+export type ApplyOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string };
+
 export class Enforcer {
   private desired: { bytes: string; result: RenderResult } | undefined;
   private appliedBytes: string | undefined;
@@ -18,12 +20,18 @@ export class Enforcer {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
   private stopped = false;
+  private readonly listeners: ((r: ApplyOutcome) => void)[] = [];
 
   constructor(
     private readonly runner: NftRunner,
     private readonly log: Logger,
     private readonly backoff = { initialMs: 500, maxMs: 30_000 },
   ) {}
+
+  /** Called after every attempt, including retries, so status can follow recovery. */
+  onOutcome(cb: (r: ApplyOutcome) => void): void {
+    this.listeners.push(cb);
+  }
 
   /** Sets the desired ruleset and applies it; resolves when this attempt finished (ok or not). */
   async enforce(result: RenderResult): Promise<boolean> {
@@ -51,11 +59,13 @@ export class Enforcer {
       this.appliedBytes = want.bytes;
       if (this.failures) this.log.info({ after: this.failures }, 'ruleset applied after earlier failures');
       this.failures = 0;
+      this.listeners.forEach((cb) => cb({ ok: true }));
       return;
     }
     this.failures++;
     const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1));
     this.log.error({ err: problem, failures: this.failures, retryInMs: delay }, 'applying ruleset failed; previous ruleset stays in force');
+    this.listeners.forEach((cb) => cb({ ok: false, error: problem }));
     this.retryTimer = setTimeout(() => {
       if (this.desired) void this.enforce(this.desired.result);
     }, delay);

@@ -48,3 +48,25 @@ export function effectiveFailsafes(
   if (local.outbound) outbound = local.outbound;
   return { inbound: inbound.map(toPlan), outbound: outbound.map(toPlan) };
 }
+
+/**
+ * The agent's last word on a plan computed elsewhere (the relay): local failsafe config replaces
+ * the datastore's, and `always` rules (the agent's own path to its broker) are added so that no
+ * policy can cut the agent off from its control channel.
+ */
+export function withLocalFailsafes(
+  failsafes: { inbound: readonly FailsafePlanRule[]; outbound: readonly FailsafePlanRule[] },
+  local: LocalFailsafes,
+  always: { inbound?: readonly FailsafePlanRule[]; outbound?: readonly FailsafePlanRule[] } = {},
+): { inbound: FailsafePlanRule[]; outbound: FailsafePlanRule[] } {
+  const inbound = local.inbound ? local.inbound.map(toPlan) : [...failsafes.inbound];
+  const outbound = local.outbound ? local.outbound.map(toPlan) : [...failsafes.outbound];
+  const key = (r: FailsafePlanRule) => `${r.protocol}/${r.port}/${r.net ?? ''}`;
+  const add = (list: FailsafePlanRule[], extra: readonly FailsafePlanRule[] | undefined) => {
+    const have = new Set(list.map(key));
+    for (const r of extra ?? []) if (!have.has(key(r))) list.push(r);
+  };
+  add(inbound, always.inbound);
+  add(outbound, always.outbound);
+  return { inbound, outbound };
+}

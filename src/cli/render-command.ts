@@ -1,9 +1,10 @@
 /** `outpost render --node N --resources DIR`: print the nftables JSON the agent would apply. */
 import { parseArgs } from 'node:util';
-import { buildRuleset } from '../agent/agent.ts';
+import { buildRuleset } from '../agent/host-ruleset.ts';
 import { readHostInterfaces } from '../agent/host-interfaces.ts';
 import { formatResourceError } from '../model/validate.ts';
-import { parseAgentConfig } from '../config/agent-config.ts';
+import { AgentConfigSchema } from '../config/agent-config.ts';
+import { parseSettings } from '../config/settings.ts';
 import type { CliIO } from './io.ts';
 import { UsageError } from './io.ts';
 import { loadResourcesOnce } from './load-resources.ts';
@@ -20,7 +21,7 @@ export async function renderCommand(args: string[], io: CliIO): Promise<number> 
     },
   });
   if (!values.node || !values.resources?.length) throw new UsageError('render needs --node NAME --resources FILE|DIR');
-  const cfg = parseAgentConfig({ node: values.node, resources: values.resources, loopback: values.loopback ?? 'exempt' });
+  const cfg = parseSettings(AgentConfigSchema, { node: values.node, resources: values.resources, loopback: values.loopback ?? 'exempt' });
   if (!cfg.ok) throw new UsageError(cfg.errors.join('\n'));
   const { resources, errors, fatal } = await loadResourcesOnce(values.resources);
   if (fatal) {

@@ -1,9 +1,8 @@
-/** Reads the agent's YAML config file. A missing default file is fine; a broken one is an error. */
+/** Reads a YAML config file (agent or relay). A missing default file is fine; a broken one is an error. */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import type { RawSettings } from './agent-config.ts';
+import type { RawSettings } from './settings.ts';
 
-export const DEFAULT_CONFIG_FILE = '/etc/outpost/agent.yaml';
 
 export async function loadConfigFile(path: string, required: boolean): Promise<{ ok: true; settings: RawSettings } | { ok: false; error: string }> {
   let text: string;

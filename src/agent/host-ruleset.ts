@@ -1,0 +1,46 @@
+/**
+ * From a node plan to the ruleset for this host: local failsafes over the plan's, live
+ * interface dispatch, render. Shared by local mode (plan computed here) and relay mode (plan
+ * received, signed, from the relay).
+ */
+import { computeNodePlan } from '../calc/node-plan.ts';
+import { resolveDispatch, type HostInterface } from '../calc/dispatch.ts';
+import { withLocalFailsafes, type LocalFailsafes } from '../calc/failsafes.ts';
+import { renderRuleset, DEFAULT_RENDER_OPTIONS, type RenderResult } from '../render/ruleset.ts';
+import { parseFailsafeString } from '../model/failsafe.ts';
+import type { Resource } from '../model/resource.ts';
+import type { FailsafePlanRule, NodePlan } from '../plan/schema.ts';
+import type { AgentConfig } from '../config/agent-config.ts';
+
+/** The config's failsafe strings were validated by the config schema; parse them into rules. */
+export function localFailsafes(config: Pick<AgentConfig, 'failsafeInbound' | 'failsafeOutbound'>): LocalFailsafes {
+  const parse = (text: string | undefined) => {
+    if (text === undefined) return undefined;
+    const r = parseFailsafeString(text);
+    return r.ok ? r.rules : undefined;
+  };
+  return { inbound: parse(config.failsafeInbound), outbound: parse(config.failsafeOutbound) };
+}
+
+export interface HostRuleset {
+  readonly plan: NodePlan;
+  readonly rendered: RenderResult;
+}
+
+/** Renders a plan for this host; `always` failsafes (the broker path) survive any local override. */
+export function renderForHost(
+  plan: NodePlan,
+  config: Pick<AgentConfig, 'failsafeInbound' | 'failsafeOutbound' | 'loopback'>,
+  interfaces: readonly HostInterface[],
+  always: { outbound?: readonly FailsafePlanRule[] } = {},
+): HostRuleset {
+  const final: NodePlan = { ...plan, failsafes: withLocalFailsafes(plan.failsafes, localFailsafes(config), always) };
+  const dispatch = resolveDispatch(final.endpoints, interfaces);
+  return { plan: final, rendered: renderRuleset(final, dispatch, { ...DEFAULT_RENDER_OPTIONS, loopback: config.loopback }) };
+}
+
+/** Local mode: compute the plan on this host from resources, then render it. */
+export function buildRuleset(config: Pick<AgentConfig, 'node' | 'failsafeInbound' | 'failsafeOutbound' | 'loopback'>, resources: readonly Resource[], interfaces: readonly HostInterface[]) {
+  const { plan, warnings } = computeNodePlan({ node: config.node, resources });
+  return { ...renderForHost(plan, config, interfaces), warnings };
+}

@@ -1,0 +1,57 @@
+/**
+ * Local mode: the agent reads manifests from disk and computes its own plan (no relay).
+ * resources → plan → dispatch → render → enforce, re-run whenever a file or the host's
+ * interfaces change.
+ *
+ * Nothing is applied until the resource path has been read once: an agent that cannot read
+ * its policy must not replace the ruleset in force with an empty one.
+ */
+import { FileResourceSource, type LoadReport } from '../datastore/file-source.ts';
+import { formatResourceError } from '../model/validate.ts';
+import type { AgentConfig } from '../config/agent-config.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { Enforcer } from './enforcer.ts';
+import { buildRuleset } from './host-ruleset.ts';
+import { watchInterfaces, type InterfaceWatch } from './host-interfaces.ts';
+import type { RunningAgent } from './agent.ts';
+
+function reportLoad(log: Logger, r: LoadReport): void {
+  if (r.fatal) log.error({ err: r.fatal }, 'cannot read resources; the ruleset in force is kept');
+  for (const e of r.errors) log.error({ source: e.source, kind: e.kind, name: e.name, path: e.path }, `invalid resource: ${formatResourceError(e)}`);
+}
+
+export async function startLocalMode(config: AgentConfig & { resources: string[] }, log: Logger, enforcer: Enforcer, opts: { once: boolean }): Promise<RunningAgent> {
+  const source = new FileResourceSource(config.resources);
+  let lastWarnings = '';
+  let ifaces: InterfaceWatch | undefined;
+
+  const recompute = async (): Promise<boolean> => {
+    if (!source.ready) return false;
+    const { rendered, warnings, plan } = buildRuleset(config, source.current(), ifaces?.current ?? watchInterfaces.read());
+    const w = warnings.join('\n');
+    if (w !== lastWarnings) warnings.forEach((m) => log.warn(m));
+    lastWarnings = w;
+    const ok = await enforcer.enforce(rendered);
+    if (ok) log.info({ node: config.node, endpoints: plan.endpoints.length, policies: plan.policies.length }, 'ruleset in force');
+    return ok;
+  };
+
+  const first = await source.load();
+  reportLoad(log, first);
+  const firstApply = first.fatal ? Promise.resolve(false) : recompute();
+  if (opts.once) return { firstApply, stop: async () => enforcer.stop() };
+
+  source.watch((r) => {
+    reportLoad(log, r);
+    if (!r.fatal) void recompute();
+  });
+  ifaces = watchInterfaces(() => void recompute());
+  return {
+    firstApply,
+    stop: async () => {
+      source.stop();
+      ifaces?.stop();
+      enforcer.stop();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * `outpost relay`: watch the datastore, publish each node's signed snapshot over MQTT.
+ * Stateless: run several against one datastore; they publish identical bytes.
+ */
+import { randomBytes } from 'node:crypto';
+import { RELAY_SETTINGS, RelayConfigSchema } from '../config/relay-config.ts';
+import { loadCommandConfig } from '../config/settings.ts';
+import { splitListen } from '../config/common-fields.ts';
+import { createLogger } from '../platform/logger.ts';
+import { loadPrivateKey } from '../platform/signing.ts';
+import { connectMqtt } from '../mqtt/client.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/embedded-broker.ts';
+import { FolderSource } from '../datastore/folder-source.ts';
+
+import type { DatastoreSource } from '../datastore/source.ts';
+import { startRelay } from '../relay/relay.ts';
+import { UsageError, type CliIO } from './io.ts';
+import { untilSignal } from './signals.ts';
+
+export const DEFAULT_RELAY_CONFIG = '/etc/outpost/relay.yaml';
+
+export async function relayCommand(args: string[], io: CliIO): Promise<number> {
+  const { config } = await loadCommandConfig({ args, io, table: RELAY_SETTINGS, schema: RelayConfigSchema, defaultConfigFile: DEFAULT_RELAY_CONFIG, what: 'relay' });
+  const log = createLogger(config.logLevel);
+  const key = await loadPrivateKey(config.signingKey);
+  if (!key.ok) throw new UsageError(key.message);
+  if (key.warning) log.warn(key.warning);
+
+  let embedded: EmbeddedBroker | undefined;
+  if (config.listen) {
+    const { host, port } = splitListen(config.listen);
+    embedded = await startEmbeddedBroker(host, port);
+    log.info({ listen: config.listen }, 'embedded MQTT broker listening');
+  }
+  const brokerUrl = embedded?.url ?? config.broker!;
+  const source: DatastoreSource = config.etcd ? new (await import('../datastore/etcd-source.ts')).EtcdSource({ endpoints: config.etcd, log }) : new FolderSource(config.resources!);
+  const link = connectMqtt({ url: brokerUrl, clientId: `outpost-relay-${randomBytes(4).toString('hex')}`, clean: true });
+  log.info({ datastore: config.etcd ?? config.resources, broker: brokerUrl, topicPrefix: config.topicPrefix }, 'outpost relay starting');
+  let relay;
+  try {
+    relay = await startRelay({ source, link, signingKey: key.key, topicPrefix: config.topicPrefix, log, quietMs: config.coalesceMs });
+  } catch (e) {
+    log.error({ err: (e as Error).message }, 'cannot read the datastore');
+    await link.close(true);
+    await embedded?.close();
+    return 1;
+  }
+  await untilSignal();
+  log.info('outpost relay stopping');
+  await relay.stop();
+  await link.close(true);
+  await embedded?.close();
+  return 0;
+}

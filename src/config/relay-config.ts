@@ -1,0 +1,51 @@
+/**
+ * Relay configuration: where the resources come from (etcd, or a folder of manifests), where
+ * snapshots go (an external broker, or one embedded with `listen`), and the signing key.
+ */
+import * as v from 'valibot';
+import type { Setting } from './settings.ts';
+import { BrokerUrl, ListenAddress, NonEmpty, TopicPrefix } from './common-fields.ts';
+
+const EtcdUrl = v.pipe(
+  v.string(),
+  v.check((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'must be an etcd client URL such as http://127.0.0.1:2379'),
+);
+
+export const RelayConfigSchema = v.pipe(
+  v.strictObject({
+    etcd: v.optional(v.pipe(v.array(EtcdUrl), v.minLength(1))),
+    resources: v.optional(v.pipe(v.array(NonEmpty), v.minLength(1))),
+    broker: v.optional(BrokerUrl),
+    listen: v.optional(ListenAddress),
+    signingKey: NonEmpty,
+    topicPrefix: v.optional(TopicPrefix, 'outpost/v1'),
+    coalesceMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(0), v.maxValue(10_000)), 20),
+    logLevel: v.optional(v.picklist(['debug', 'info', 'warn', 'error']), 'info'),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const c = dataset.value;
+    if (!!c.etcd === !!c.resources) addIssue({ message: 'give exactly one datastore: etcd (Calico\'s v3 layout) or resources (a folder of manifests)' });
+    if (!!c.broker === !!c.listen) addIssue({ message: 'give exactly one of broker (an external MQTT broker) or listen (embed one on host:port)' });
+  }),
+);
+
+export type RelayConfig = v.InferOutput<typeof RelayConfigSchema>;
+
+export const RELAY_SETTINGS: readonly Setting[] = [
+  { key: 'etcd', env: 'OUTPOST_ETCD_ENDPOINTS', flag: '--etcd', kind: 'list', help: 'etcd client URLs (comma-separated or repeated); resources in Calico\'s v3 layout' },
+  { key: 'resources', env: 'OUTPOST_RESOURCES', flag: '--resources', kind: 'list', help: 'instead of etcd: file or folder of manifests, watched' },
+  { key: 'broker', env: 'OUTPOST_BROKER', flag: '--broker', kind: 'string', help: 'external MQTT broker URL (mqtt://host:port)' },
+  { key: 'listen', env: 'OUTPOST_LISTEN', flag: '--listen', kind: 'string', help: 'instead of broker: embed an MQTT broker on host:port' },
+  { key: 'signingKey', env: 'OUTPOST_SIGNING_KEY', flag: '--signing-key', kind: 'string', help: 'ed25519 private key (PEM, from `outpost keygen`) that signs snapshots' },
+  { key: 'topicPrefix', env: 'OUTPOST_TOPIC_PREFIX', flag: '--topic-prefix', kind: 'string', help: 'MQTT topic prefix (default outpost/v1)' },
+  { key: 'coalesceMs', env: 'OUTPOST_COALESCE_MS', flag: '--coalesce-ms', kind: 'string', help: 'quiet time that ends a burst of datastore changes before publishing (default 20)' },
+  { key: 'logLevel', env: 'OUTPOST_LOG_LEVEL', flag: '--log-level', kind: 'string', help: 'debug|info|warn|error' },
+];

@@ -1,0 +1,99 @@
+/**
+ * One table per command lists every setting once, with its config-file key, environment
+ * variable and flag, so the three can never drift apart (and the README table is printed from
+ * it). Precedence, highest first: flags, OUTPOST_* environment, the YAML config file, defaults.
+ */
+import { parseArgs } from 'node:util';
+import * as v from 'valibot';
+import { loadConfigFile } from './load-file.ts';
+import { UsageError, type CliIO } from '../cli/io.ts';
+
+export interface Setting {
+  readonly key: string;
+  readonly env: string;
+  readonly flag: string;
+  /** list: repeatable flag, comma-separated env, YAML sequence (or one string) in the file. */
+  readonly kind: 'string' | 'list' | 'boolean';
+  readonly help: string;
+}
+
+export type RawSettings = Record<string, unknown>;
+
+function fromEnvValue(s: Setting, val: string): unknown {
+  if (s.kind === 'list') return val.split(',').map((x) => x.trim()).filter(Boolean);
+  if (s.kind === 'boolean') return /^(1|true|yes|on)$/i.test(val) ? true : /^(0|false|no|off)$/i.test(val) ? false : val;
+  return val;
+}
+
+export function mergeSettings(
+  table: readonly Setting[],
+  file: RawSettings,
+  env: Readonly<Record<string, string | undefined>>,
+  flags: RawSettings,
+  defaults: RawSettings = {},
+): RawSettings {
+  const known = new Set(table.map((s) => s.key));
+  const merged: RawSettings = { ...defaults };
+  // Unknown file keys stay in, so the schema (strict) can name them instead of ignoring a typo.
+  for (const [k, val] of Object.entries(file)) merged[k] = val;
+  for (const s of table) {
+    const val = env[s.env];
+    if (val !== undefined && val !== '') merged[s.key] = fromEnvValue(s, val);
+  }
+  for (const [k, val] of Object.entries(flags)) if (val !== undefined && known.has(k)) merged[k] = val;
+  for (const s of table) if (s.kind === 'list' && typeof merged[s.key] === 'string') merged[s.key] = [merged[s.key]];
+  return merged;
+}
+
+/** Validates merged settings; every problem names the config key. */
+export function parseSettings<S extends v.GenericSchema>(schema: S, raw: RawSettings): { ok: true; config: v.InferOutput<S> } | { ok: false; errors: string[] } {
+  const r = v.safeParse(schema, raw);
+  if (r.success) return { ok: true, config: r.output };
+  return { ok: false, errors: r.issues.map((i) => `${v.getDotPath(i) ?? '(config)'}: ${i.message}`) };
+}
+
+type ExtraOptions = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
+
+/**
+ * Parses a command's argv against its table (plus command-only flags such as --once),
+ * reads the config file (--config, or $OUTPOST_CONFIG, or the default path if it exists) and
+ * returns the validated config. Problems become UsageError (exit 2).
+ */
+export async function loadCommandConfig<S extends v.GenericSchema>(opts: {
+  args: string[];
+  io: CliIO;
+  table: readonly Setting[];
+  schema: S;
+  defaultConfigFile: string;
+  defaults?: RawSettings;
+  extra?: ExtraOptions;
+  what: string;
+}): Promise<{ config: v.InferOutput<S>; extra: Record<string, unknown>; positionals: string[] }> {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { config: { type: 'string' }, ...opts.extra };
+  for (const s of opts.table) {
+    options[s.flag.replace(/^--/, '')] = s.kind === 'boolean' ? { type: 'boolean' } : s.kind === 'list' ? { type: 'string', multiple: true } : { type: 'string' };
+  }
+  const { values, positionals } = parseArgs({ args: opts.args, options, allowPositionals: true });
+  const flags: RawSettings = {};
+  for (const s of opts.table) {
+    let val = values[s.flag.replace(/^--/, '')];
+    // A list flag may also be given comma-separated, as the env variable is.
+    if (s.kind === 'list' && Array.isArray(val)) val = val.flatMap((x) => String(x).split(',').map((y) => y.trim()).filter(Boolean));
+    flags[s.key] = val;
+  }
+  const configPath = (values.config as string | undefined) ?? opts.io.env['OUTPOST_CONFIG'];
+  const file = await loadConfigFile(configPath ?? opts.defaultConfigFile, configPath !== undefined);
+  if (!file.ok) throw new UsageError(file.error);
+  const merged = mergeSettings(opts.table, file.settings, opts.io.env, flags, opts.defaults);
+  const parsed = parseSettings(opts.schema, merged);
+  if (!parsed.ok) throw new UsageError(`invalid ${opts.what} configuration:\n  ${parsed.errors.join('\n  ')}`);
+  const extra: Record<string, unknown> = {};
+  for (const k of Object.keys(opts.extra ?? {})) extra[k] = values[k];
+  return { config: parsed.config, extra, positionals };
+}
+
+/** The settings table as Markdown, for the README. */
+export function settingsMarkdown(table: readonly Setting[]): string {
+  const rows = table.map((s) => `| \`${s.key}\` | \`${s.env}\` | \`${s.flag}\` | ${s.help} |`);
+  return ['| config key | environment | flag | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}

@@ -1,0 +1,34 @@
+/**
+ * Each node's closure: the plan computed by the same code the agent runs in local mode, for
+ * every node that has at least one HostEndpoint. Pure.
+ */
+import { computeNodePlan } from '../calc/node-plan.ts';
+import type { Resource } from '../model/resource.ts';
+import type { NodePlan } from '../plan/schema.ts';
+
+export interface NodeClosure {
+  readonly plan: NodePlan;
+  readonly warnings: readonly string[];
+}
+
+export function nodesWithEndpoints(resources: readonly Resource[]): string[] {
+  const nodes = new Set<string>();
+  for (const r of resources) if (r.kind === 'HostEndpoint' && r.spec.node) nodes.add(r.spec.node);
+  return [...nodes].sort();
+}
+
+export function computeClosures(resources: readonly Resource[]): Map<string, NodeClosure> {
+  const out = new Map<string, NodeClosure>();
+  for (const node of nodesWithEndpoints(resources)) {
+    const { plan, warnings } = computeNodePlan({ node, resources });
+    out.set(node, { plan, warnings });
+  }
+  return out;
+}
+
+/** What changed between two publications: nodes to (re)publish and nodes that lost every HEP. */
+export function diffNodes(published: ReadonlyMap<string, string>, next: ReadonlyMap<string, string>): { changed: string[]; removed: string[] } {
+  const changed = [...next].filter(([n, h]) => published.get(n) !== h).map(([n]) => n).sort();
+  const removed = [...published.keys()].filter((n) => !next.has(n)).sort();
+  return { changed, removed };
+}

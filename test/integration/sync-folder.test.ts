@@ -1,0 +1,88 @@
+/**
+ * The small-site path: `outpost relay --resources DIR --listen ADDR` (folder datastore and the
+ * embedded broker, no other server) and an agent in another namespace that reaches it across
+ * the lab network. Real packets decide every claim.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isRoot } from './harness.ts';
+import { gnp, hep } from './fixtures.ts';
+import { HUB, SyncLab, inForce, logLines, waitLog } from './sync-harness.ts';
+import type { LabProcess } from '../lab/lab.ts';
+
+const GW1 = '198.18.1.1';
+const allowPort = (port: number) => gnp('web', `selector: role == 'gw'\ningress: [{action: Allow, protocol: TCP, destination: {ports: [${port}]}}]`);
+
+let h: SyncLab;
+let dir: string;
+let relay: LabProcess;
+let agent: LabProcess;
+
+const relayArgs = () => ['--resources', dir, '--listen', `${HUB.v4}:1883`];
+async function flows(): Promise<Record<number, boolean>> {
+  const [p80, p443] = await Promise.all([h.tcp('c1', GW1, 80), h.tcp('c1', GW1, 443)]);
+  return { 80: p80, 443: p443 };
+}
+const revisions = (p: LabProcess) => logLines(p).filter(inForce()).map((l) => String(l['revision']));
+
+describe.skipIf(!isRoot)('relay with a folder datastore and the embedded broker', () => {
+  beforeAll(async () => {
+    h = await SyncLab.create({ etcd: false });
+    // The lab's own Mosquitto is not used here: the relay embeds the broker.
+    await h.mosquitto.stop();
+    dir = h.path('policies');
+    await mkdir(dir);
+    await writeFile(join(dir, 'heps.yaml'), hep('gw-eth1', { iface: 'eth1', labels: { role: 'gw' } }));
+    await writeFile(join(dir, 'policy.yaml'), allowPort(80));
+    relay = h.relay(relayArgs());
+    await waitLog(relay, (l) => l.msg === 'snapshots published');
+    agent = h.agent('gw');
+    await waitLog(agent, inForce());
+  });
+  afterAll(async () => {
+    await h?.destroy();
+  });
+
+  test('the agent enforces the relay\'s snapshot, and a file edit reaches it', async () => {
+    expect(await flows()).toEqual({ 80: true, 443: false });
+    const before = revisions(agent).length;
+    await writeFile(join(dir, 'policy.yaml'), allowPort(443));
+    await waitUntil(() => revisions(agent).length > before);
+    expect(await flows()).toEqual({ 80: false, 443: true });
+  });
+
+  test('with the relay (and its broker) gone, enforcement stays as last applied', async () => {
+    await relay.stop();
+    await waitLog(agent, (l) => l.msg.startsWith('broker unreachable'));
+    expect(await flows()).toEqual({ 80: false, 443: true });
+  });
+
+  test('an agent restarted with no broker enforces from its cache', async () => {
+    await agent.stop();
+    // Remove what is in the kernel, so only the cache can bring it back.
+    await h.lab.exec('gw', ['nft', 'delete', 'table', 'inet', 'outpost']);
+    expect(await flows()).toEqual({ 80: true, 443: true });
+    agent = h.agent('gw');
+    const line = await waitLog(agent, inForce());
+    expect(line['from']).toBe('cache');
+    expect(await flows()).toEqual({ 80: false, 443: true });
+  });
+
+  test('a change made while the relay was down arrives once it is back', async () => {
+    await writeFile(join(dir, 'policy.yaml'), allowPort(80));
+    const before = revisions(agent).length;
+    relay = h.relay(relayArgs());
+    await waitUntil(() => revisions(agent).length > before, 15_000);
+    expect(await flows()).toEqual({ 80: true, 443: false });
+    await waitLog(agent, (l) => l.msg === 'connected to broker');
+  });
+});
+
+async function waitUntil(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms\nagent:\n${agent.stderr.slice(-2000)}\nrelay:\n${relay.stderr.slice(-2000)}`);
+    await Bun.sleep(25);
+  }
+}

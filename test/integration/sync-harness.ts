@@ -1,0 +1,145 @@
+/**
+ * The relay lab: the standard lab plus a "hub" host (on gw's eth4) that runs the real etcd,
+ * the real Mosquitto and `outpost relay`. Agents run in gw (node "gw") and c2 (node "c2") and
+ * reach the broker across the lab network, so their own policy could cut them off if the
+ * broker failsafe did not hold.
+ *
+ *   c1 ── eth1 ┐                 ┌ eth4 ── hub 198.18.4.2 (etcd 127.0.0.1:2379, mosquitto :1883, relay)
+ *   c2 ── eth2 ┤ gw (agent "gw") │
+ *   behind ─ eth3 ┘
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { standardLab, type StandardLab, type LabProcess } from '../lab/lab.ts';
+import { Mosquitto } from '../lab/mosquitto.ts';
+import { LabEtcd } from '../lab/etcd-in-lab.ts';
+import { generateSigningKeyPair, privateKeyToPem, publicKeyToPem } from '../../src/platform/signing.ts';
+import { MAIN } from './harness.ts';
+
+export const HUB = { v4: '198.18.4.2', v6: 'fd00:4::2' };
+export const BROKER = `mqtt://${HUB.v4}:1883`;
+const MQTT_TOOL = join(import.meta.dir, '../lab/mqtt-tool.ts');
+
+export interface LogLine {
+  readonly msg: string;
+  readonly time: string;
+  readonly [k: string]: unknown;
+}
+
+/** Every JSON log line a process printed so far. */
+export function logLines(p: LabProcess): LogLine[] {
+  const out: LogLine[] = [];
+  for (const line of p.stderr.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as LogLine);
+    } catch {
+      // A partial line: the next read has it whole.
+    }
+  }
+  return out;
+}
+
+/** Waits until the process logged a line for which `pred` holds; returns it. */
+export async function waitLog(p: LabProcess, pred: (l: LogLine) => boolean, timeoutMs = 15_000, after = 0): Promise<LogLine> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = logLines(p).slice(after).find(pred);
+    if (hit) return hit;
+    if (!p.running) throw new Error(`${p.argv.slice(2, 4).join(' ')} exited before the expected log line:\n${p.stderr.slice(-3000)}`);
+    if (Date.now() > end) throw new Error(`no expected log line within ${timeoutMs} ms:\n${p.stderr.slice(-3000)}`);
+    await Bun.sleep(25);
+  }
+}
+
+export const inForce = (revision?: string) => (l: LogLine) => l.msg === 'ruleset in force' && (revision === undefined || l['revision'] === revision);
+
+export class SyncLab {
+  private constructor(
+    readonly s: StandardLab,
+    readonly dir: string,
+    readonly mosquitto: Mosquitto,
+    readonly etcd: LabEtcd | undefined,
+  ) {}
+
+  static async create(opts: { etcd: boolean }): Promise<SyncLab> {
+    const s = await standardLab();
+    const { lab } = s;
+    try {
+      await lab.addHost('hub');
+      await lab.link('gw', 'eth4', ['198.18.4.1/24', 'fd00:4::1/64'], 'hub', 'eth0', [`${HUB.v4}/24`, `${HUB.v6}/64`]);
+      await Promise.all([
+        lab.route('hub', '198.18.0.0/15', '198.18.4.1'),
+        lab.route('hub', 'fd00::/8', 'fd00:4::1'),
+        lab.route('c2', '198.18.4.0/24', s.addr.gw.eth2.v4),
+        lab.route('c1', '198.18.4.0/24', s.addr.gw.eth1.v4),
+      ]);
+      const dir = await mkdtemp(join(tmpdir(), 'outpost-sync-'));
+      const keys = generateSigningKeyPair();
+      const other = generateSigningKeyPair();
+      await writeFile(join(dir, 'relay.key'), privateKeyToPem(keys.privateKey), { mode: 0o600 });
+      await writeFile(join(dir, 'relay.pub'), publicKeyToPem(keys.publicKey));
+      await writeFile(join(dir, 'other.key'), privateKeyToPem(other.privateKey), { mode: 0o600 });
+      const [mosquitto, etcd] = await Promise.all([
+        Mosquitto.start(lab, 'hub', dir, [HUB.v4, '127.0.0.1']),
+        opts.etcd ? LabEtcd.start(lab, 'hub', dir) : Promise.resolve(undefined),
+        lab.startResponder('gw', { tcp: [22, 80, 443], udp: [53] }),
+        lab.startResponder('c2', { tcp: [22, 80, 443], udp: [53] }),
+      ]);
+      return new SyncLab(s, dir, mosquitto, etcd);
+    } catch (e) {
+      await lab.destroy();
+      throw e;
+    }
+  }
+
+  get lab() {
+    return this.s.lab;
+  }
+
+  path(name: string): string {
+    return join(this.dir, name);
+  }
+
+  relay(extra: string[] = [], key = 'relay.key'): LabProcess {
+    const source = this.etcd ? ['--etcd', this.etcd.url] : [];
+    return this.lab.spawn('hub', [process.execPath, MAIN, 'relay', ...source, '--signing-key', this.path(key), ...extra]);
+  }
+
+  agent(host: 'gw' | 'c2', extra: string[] = []): LabProcess {
+    return this.lab.spawn(host, [process.execPath, MAIN, 'agent', '--node', host, '--broker', BROKER, '--trust-key', this.path('relay.pub'), '--state', this.path(`state-${host}`), ...extra]);
+  }
+
+  /** `outpost apply -f` in the hub, against the lab's etcd. */
+  async apply(name: string, yaml: string): Promise<void> {
+    const file = this.path(name);
+    await writeFile(file, yaml);
+    await this.lab.exec('hub', [process.execPath, MAIN, 'apply', '-f', file, '--etcd', this.etcd!.url]);
+  }
+
+  async deleteResource(kind: string, name: string): Promise<void> {
+    await this.lab.exec('hub', [process.execPath, MAIN, 'delete', kind, name, '--etcd', this.etcd!.url]);
+  }
+
+  /** The retained message on a topic, or undefined. */
+  async retained(topic: string): Promise<Uint8Array | undefined> {
+    const r = await this.lab.exec('hub', [process.execPath, MQTT_TOOL, 'get', 'mqtt://127.0.0.1:1883', topic, '400']);
+    return r.stdout ? new Uint8Array(Buffer.from(r.stdout, 'base64')) : undefined;
+  }
+
+  async publish(topic: string, payload: Uint8Array | string, retain = true): Promise<void> {
+    const file = this.path(`payload-${Date.now()}`);
+    await writeFile(file, payload);
+    await this.lab.exec('hub', [process.execPath, MQTT_TOOL, 'pub', 'mqtt://127.0.0.1:1883', topic, file, ...(retain ? ['--retain'] : [])]);
+  }
+
+  async tcp(from: string, to: string, port: number): Promise<boolean> {
+    return this.lab.tcp(from, to, port, { timeoutMs: 700 });
+  }
+
+  async destroy(): Promise<void> {
+    await this.lab.destroy();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

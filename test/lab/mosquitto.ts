@@ -1,0 +1,43 @@
+/**
+ * A real Mosquitto (Debian's package) inside a lab host, with its own config file, listening
+ * on the given lab or loopback addresses. No persistence: a restart loses every retained
+ * message, which is exactly the broker failure the relay must recover from.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Lab, LabProcess } from './lab.ts';
+
+export class Mosquitto {
+  private proc: LabProcess | undefined;
+
+  private constructor(
+    private readonly lab: Lab,
+    readonly host: string,
+    private readonly conf: string,
+  ) {}
+
+  static async start(lab: Lab, host: string, dir: string, listen: readonly string[], port = 1883): Promise<Mosquitto> {
+    const conf = join(dir, `mosquitto-${host}.conf`);
+    const lines = ['per_listener_settings false', 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information'];
+    for (const a of listen) lines.push(`listener ${port} ${a}`);
+    await writeFile(conf, `${lines.join('\n')}\n`);
+    const m = new Mosquitto(lab, host, conf);
+    await m.resume();
+    return m;
+  }
+
+  get running(): boolean {
+    return this.proc?.running ?? false;
+  }
+
+  /** Starts it again with the same config (a broker restart: retained messages are gone). */
+  async resume(): Promise<void> {
+    const p = this.lab.spawn(this.host, ['mosquitto', '-c', this.conf]);
+    this.proc = p;
+    await p.waitFor(/mosquitto version .* running/, 10_000);
+  }
+
+  async stop(): Promise<void> {
+    await this.proc?.stop();
+  }
+}
