@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { standardLab, type StandardLab, type LabProcess } from '../lab/lab.ts';
 import { Mosquitto } from '../lab/mosquitto.ts';
 import { LabEtcd } from '../lab/etcd-in-lab.ts';
-import { generateSigningKeyPair, privateKeyToPem, publicKeyToPem } from '../../src/platform/signing.ts';
+import { generateSigningKeyPair, privateKeyToPem, publicKeyToPem, type KeyPair } from '../../src/platform/signing.ts';
 import { MAIN } from './harness.ts';
 
 export const HUB = { v4: '198.18.4.2', v6: 'fd00:4::2' };
@@ -61,6 +61,8 @@ export class SyncLab {
     readonly dir: string,
     readonly mosquitto: Mosquitto,
     readonly etcd: LabEtcd | undefined,
+    /** The relay's key pair (agents trust its public key) and an untrusted one. */
+    readonly keys: { readonly relay: KeyPair; readonly other: KeyPair },
   ) {}
 
   static async create(opts: { etcd: boolean }): Promise<SyncLab> {
@@ -87,7 +89,7 @@ export class SyncLab {
         lab.startResponder('gw', { tcp: [22, 80, 443], udp: [53] }),
         lab.startResponder('c2', { tcp: [22, 80, 443], udp: [53] }),
       ]);
-      return new SyncLab(s, dir, mosquitto, etcd);
+      return new SyncLab(s, dir, mosquitto, etcd, { relay: keys, other });
     } catch (e) {
       await lab.destroy();
       throw e;
