@@ -9,7 +9,7 @@ import { join } from 'node:path';
 const SRC = join(import.meta.dir, '../../src');
 const PURE = ['model', 'selector', 'net', 'plan', 'calc', 'render', 'protocol'];
 /** Pure single files inside otherwise I/O folders: nft JSON types, and hashing (node:crypto is a pure function). */
-const PURE_FILES = ['nft/json-types.ts', 'platform/hash.ts'];
+const PURE_FILES = ['nft/json-types.ts', 'platform/hash.ts', 'datastore/calico-layout.ts', 'etcd/go-json.ts', 'etcd/calico-structs.ts'];
 const FORBIDDEN = [/from ['"]node:(fs|fs\/promises|child_process|net|dgram|os|http|https)['"]/, /from ['"]bun:/, /from ['"](execa|mqtt|pino)['"]/, /\bBun\./, /Date\.now\(\)/, /Math\.random\(\)/, /process\./];
 const IMPORT = /from ['"](\.\.?\/[^'"]+)['"]/g;
 

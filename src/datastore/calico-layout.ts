@@ -1,0 +1,236 @@
+/**
+ * Calico's etcdv3 layout (calico-semantics §1): which key holds which resource, how a stored
+ * value becomes the v3 object Calico's client would return, and the exact bytes Calico's
+ * clientv3 + etcdv3 backend would store for a write. Pure: the uid and clock come in.
+ *
+ * Reading accepts both policy layouts: ≥3.32 keys are the plain name; ≤3.31 keys (and stored
+ * names) carry a `default.` prefix, undone from the `projectcalico.org/metadata` annotation or,
+ * without it, by stripping `default.` for a policy in the default tier. Writing produces the
+ * ≥3.32 form, except that an update of a policy found at a ≤3.31 key keeps that key and name,
+ * so there is never a second copy under the new name.
+ *
+ * `projectcalico-default-allow` is synthesized (§1.4): never stored, always listed.
+ */
+import { API_VERSION } from '../model/common.ts';
+import { defaultPolicyTypes } from '../model/global-network-policy.ts';
+import type { Resource, ResourceKind } from '../model/resource.ts';
+import type { ResourceError } from '../model/validate.ts';
+import { goMarshal, goQuote } from '../etcd/go-json.ts';
+import { KIND_SHAPES } from '../etcd/calico-structs.ts';
+
+export const RESOURCE_ROOT = '/calico/resources/v3/projectcalico.org/';
+export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
+export const TIER_LABEL = 'projectcalico.org/tier';
+export const METADATA_ANNOTATION = 'projectcalico.org/metadata';
+const LEGACY_PREFIX = 'default.';
+
+export const KIND_PLURALS: Readonly<Record<ResourceKind, string>> = {
+  HostEndpoint: 'hostendpoints',
+  Profile: 'profiles',
+  GlobalNetworkPolicy: 'globalnetworkpolicies',
+  GlobalNetworkSet: 'globalnetworksets',
+  Tier: 'tiers',
+  FelixConfiguration: 'felixconfigurations',
+};
+
+const KIND_BY_PLURAL = new Map(Object.entries(KIND_PLURALS).map(([k, p]) => [p, k as ResourceKind]));
+const GLOBAL_KEY_RE = /^\/calico\/resources\/v3\/projectcalico[.]org\/([^/]+)\/([^/]+)$/;
+
+/** Where every resource of `kind` lives; the trailing "/" keeps `tiers` from matching `tiersx`. */
+export function kindPrefix(kind: ResourceKind): string {
+  return `${RESOURCE_ROOT}${KIND_PLURALS[kind]}/`;
+}
+
+export function resourceKey(kind: ResourceKind, name: string): string {
+  return `${kindPrefix(kind)}${name}`;
+}
+
+/** The ≤3.31 key of a default-tier policy, or undefined when that layout never applied. */
+export function legacyPolicyKey(kind: ResourceKind, name: string): string | undefined {
+  if (kind !== 'GlobalNetworkPolicy' || name.startsWith(LEGACY_PREFIX)) return undefined;
+  return resourceKey(kind, `${LEGACY_PREFIX}${name}`);
+}
+
+/** Kind and key name of a key outpost reads; undefined for other kinds and namespaced keys. */
+export function parseResourceKey(key: string): { kind: ResourceKind; keyName: string } | undefined {
+  const m = GLOBAL_KEY_RE.exec(key);
+  const kind = m?.[1] === undefined ? undefined : KIND_BY_PLURAL.get(m[1]);
+  return kind && m?.[2] ? { kind, keyName: m[2] } : undefined;
+}
+
+export function isDefaultAllow(kind: string, name: string): boolean {
+  return kind === 'Profile' && name === DEFAULT_ALLOW_PROFILE;
+}
+
+/** The built-in profile as Calico's client returns it (revision "1", no labels). */
+export function defaultAllowProfile(): Record<string, unknown> {
+  return {
+    kind: 'Profile',
+    apiVersion: API_VERSION,
+    metadata: { name: DEFAULT_ALLOW_PROFILE, resourceVersion: '1' },
+    spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
+  };
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+export type Decoded =
+  | { ok: true; kind: ResourceKind; name: string; keyName: string; object: Obj }
+  | { ok: false; kind: ResourceKind; keyName: string; error: ResourceError };
+
+/**
+ * A stored KV as the raw v3 object Calico's client would return (validate it next), or
+ * undefined when the key is not one of outpost's kinds (or is the synthesized profile).
+ */
+export function decodeStored(kv: { key: string; value: string; modRevision: string }): Decoded | undefined {
+  const parsed = parseResourceKey(kv.key);
+  if (!parsed || isDefaultAllow(parsed.kind, parsed.keyName)) return undefined;
+  const { kind, keyName } = parsed;
+  const fail = (path: string, message: string): Decoded => ({
+    ok: false,
+    kind,
+    keyName,
+    error: { source: kv.key, kind, name: keyName, path, message },
+  });
+  let value: unknown;
+  try {
+    value = JSON.parse(kv.value) as unknown;
+  } catch (e) {
+    return fail('', `stored value is not valid JSON (${(e as Error).message})`);
+  }
+  if (!isObj(value)) return fail('', 'stored value is not a JSON object');
+  const metadata: Obj = isObj(value['metadata']) ? { ...value['metadata'] } : {};
+  delete metadata['selfLink'];
+  metadata['resourceVersion'] = kv.modRevision;
+  if (typeof metadata['name'] !== 'string' || metadata['name'] === '') metadata['name'] = keyName;
+  // The key decides the type, as Calico's ParseValue does.
+  const object: Obj = { ...value, kind, apiVersion: API_VERSION, metadata };
+  if (kind === 'GlobalNetworkPolicy') {
+    const problem = restorePolicyName(object, metadata);
+    if (problem) return fail(`metadata.annotations[${JSON.stringify(METADATA_ANNOTATION)}]`, problem);
+    metadata['labels'] = { [TIER_LABEL]: 'default', ...(isObj(metadata['labels']) ? metadata['labels'] : {}) };
+  }
+  return { ok: true, kind, name: String(metadata['name']), keyName, object };
+}
+
+function restorePolicyName(object: Obj, metadata: Obj): string | undefined {
+  const annotations = isObj(metadata['annotations']) ? { ...metadata['annotations'] } : undefined;
+  const stored = annotations?.[METADATA_ANNOTATION];
+  if (annotations && typeof stored === 'string' && stored !== '') {
+    let meta: unknown;
+    try {
+      meta = JSON.parse(stored) as unknown;
+    } catch {
+      return `${METADATA_ANNOTATION} annotation is not valid JSON: ${stored.slice(0, 100)}`;
+    }
+    if (!isObj(meta)) return `${METADATA_ANNOTATION} annotation must be a JSON object`;
+    metadata['name'] = typeof meta['name'] === 'string' ? meta['name'] : '';
+    delete annotations[METADATA_ANNOTATION];
+    if (Object.keys(annotations).length === 0) delete metadata['annotations'];
+    else metadata['annotations'] = annotations;
+    return undefined;
+  }
+  const spec = isObj(object['spec']) ? object['spec'] : {};
+  const tier = typeof spec['tier'] === 'string' ? spec['tier'] : '';
+  const name = String(metadata['name']);
+  if ((tier === '' || tier === 'default') && name.startsWith(LEGACY_PREFIX)) {
+    metadata['name'] = name.slice(LEGACY_PREFIX.length);
+  }
+  return undefined;
+}
+
+// ---- writing -------------------------------------------------------------------
+
+export interface WriteContext {
+  /** For a create without one (crypto.randomUUID()). */
+  readonly uid: string;
+  readonly now: Date;
+}
+
+export interface WriteOptions {
+  /** Write a default-tier policy at its ≤3.31 key with the ≤3.31 stored name. */
+  readonly legacyKey?: boolean;
+}
+
+export type Encoded =
+  | { ok: true; key: string; value: string; /** update: the ModRevision to compare */ revision: string | undefined }
+  | { ok: false; path: string; message: string };
+
+/** metav1.Time as Go writes it: RFC 3339, UTC, whole seconds. */
+export function goTime(d: Date): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * The key and value Calico's clientv3 + etcdv3 backend would write for `r` (a validated
+ * resource). `create`: no resourceVersion allowed; uid and creationTimestamp filled in when
+ * empty. `update`: resourceVersion (the CAS revision), uid and creationTimestamp required.
+ * Both: kind/apiVersion forced, resourceVersion/selfLink cleared, the client-side defaults
+ * applied (policy types and tier label, tier order/action, Felix's etcd-mode defaults).
+ */
+export function encodeForStorage(r: Resource, op: 'create' | 'update', ctx: WriteContext, options: WriteOptions = {}): Encoded {
+  const name = r.metadata.name;
+  if (isDefaultAllow(r.kind, name)) {
+    return { ok: false, path: 'metadata.name', message: `the profile "${DEFAULT_ALLOW_PROFILE}" is provided by Calico and cannot be ${op}d` };
+  }
+  const meta: Obj = { ...r.metadata };
+  const rv = typeof meta['resourceVersion'] === 'string' && meta['resourceVersion'] !== '' ? meta['resourceVersion'] : undefined;
+  if (op === 'create') {
+    if (rv !== undefined) return { ok: false, path: 'metadata.resourceVersion', message: 'field must not be set for a Create request' };
+    if (!meta['uid']) meta['uid'] = ctx.uid;
+    if (!meta['creationTimestamp']) meta['creationTimestamp'] = goTime(ctx.now);
+  } else {
+    if (rv === undefined) return { ok: false, path: 'metadata.resourceVersion', message: 'field must be set for an Update request' };
+    if (!meta['creationTimestamp']) return { ok: false, path: 'metadata.creationTimestamp', message: 'field must be set for an Update request' };
+    if (!meta['uid']) return { ok: false, path: 'metadata.uid', message: 'field must be set for an Update request' };
+  }
+  if (meta['creationTimestamp']) {
+    const t = Date.parse(String(meta['creationTimestamp']));
+    if (Number.isNaN(t)) return { ok: false, path: 'metadata.creationTimestamp', message: `not an RFC 3339 time: ${String(meta['creationTimestamp'])}` };
+    meta['creationTimestamp'] = goTime(new Date(t));
+  }
+  delete meta['resourceVersion'];
+  delete meta['selfLink'];
+  const spec: Obj = { ...(r.spec as Obj) };
+  let keyName = name;
+  if (r.kind === 'GlobalNetworkPolicy') {
+    const tier = typeof spec['tier'] === 'string' && spec['tier'] !== '' ? spec['tier'] : 'default';
+    spec['tier'] = tier; // the CRD default, applied in etcd mode
+    const types = spec['types'];
+    if (!Array.isArray(types) || types.length === 0) spec['types'] = defaultPolicyTypes(r.spec);
+    meta['labels'] = { ...(isObj(meta['labels']) ? meta['labels'] : {}), [TIER_LABEL]: tier };
+    meta['annotations'] = { ...(isObj(meta['annotations']) ? meta['annotations'] : {}), [METADATA_ANNOTATION]: `{"name":${goQuote(name)}}` };
+    if (options.legacyKey && tier === 'default') {
+      keyName = `${LEGACY_PREFIX}${name}`;
+      meta['name'] = keyName;
+    }
+  } else if (r.kind === 'Tier') {
+    spec['order'] ??= 1_000_000;
+    spec['defaultAction'] ??= 'Deny';
+  } else if (r.kind === 'FelixConfiguration') {
+    applyFelixDefaults(spec);
+  }
+  const object = { kind: r.kind, apiVersion: API_VERSION, metadata: meta, spec };
+  return { ok: true, key: resourceKey(r.kind, keyName), value: storedJSON(object), revision: rv };
+}
+
+/** clientv3's setDefaults for FelixConfiguration plus the CRD defaults etcd mode applies. */
+function applyFelixDefaults(spec: Obj): void {
+  spec['floatingIPs'] ??= 'Disabled';
+  spec['bpfConnectTimeLoadBalancing'] ??= 'TCP';
+  spec['bpfHostNetworkedNATWithoutCTLB'] ??= 'Enabled';
+  if (spec['bpfConnectTimeLoadBalancingEnabled'] !== undefined) {
+    spec['bpfHostNetworkedNATWithoutCTLB'] = 'Disabled';
+    spec['bpfConnectTimeLoadBalancing'] = spec['bpfConnectTimeLoadBalancingEnabled'] === true ? 'Enabled' : 'Disabled';
+  }
+  spec['nftablesMode'] ??= 'Auto';
+  spec['nftablesFlowTableOffload'] ??= 'Disabled';
+}
+
+/** json.Marshal of the typed v3 object (kind taken from the object). */
+export function storedJSON(object: { kind: string } & Obj): string {
+  const shape = KIND_SHAPES[object.kind];
+  if (!shape) throw new Error(`no Go shape for kind ${object.kind}`);
+  return goMarshal(object, shape);
+}
