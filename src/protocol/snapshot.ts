@@ -29,7 +29,7 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import * as v from 'valibot';
 import { NodePlanSchema, type NodePlan } from '../plan/schema.ts';
-import { canonicalBytes, canonicalJson } from './canonical-json.ts';
+import { CanonicalJsonError, canonicalBytes, canonicalJson } from './canonical-json.ts';
 import { isEd25519, keyId } from './key-id.ts';
 import { nodeNameProblem } from './topics.ts';
 
@@ -128,9 +128,17 @@ export function encodeSnapshot(
   const checkedPlan = v.safeParse(NodePlanSchema, plan, { abortEarly: true });
   if (!checkedPlan.success) throw new SnapshotEncodeError(`plan is invalid: ${issueText('plan', checkedPlan.issues[0])}`);
 
-  const body = { format: SNAPSHOT_FORMAT, node, revision, hash: hashOf(plan), plan };
-  const sig = sign(null, canonicalBytes(body), privateKey).toString('base64');
-  const payload = canonicalBytes({ body, keyId: keyId(privateKey), sig });
+  let payload: Uint8Array;
+  try {
+    const body = { format: SNAPSHOT_FORMAT, node, revision, hash: hashOf(plan), plan };
+    const sig = sign(null, canonicalBytes(body), privateKey).toString('base64');
+    payload = canonicalBytes({ body, keyId: keyId(privateKey), sig });
+  } catch (e) {
+    // The schema lets through what JSON cannot say exactly (an undefined field); the plan is hashed
+    // first, so the path's "$" is the plan.
+    if (e instanceof CanonicalJsonError) throw new SnapshotEncodeError(`plan cannot be encoded: ${e.message.replace(/^\$/, 'plan')}`, { cause: e });
+    throw e;
+  }
   if (payload.length > MAX_SNAPSHOT_BYTES) {
     throw new SnapshotEncodeError(`snapshot for ${node} is ${payload.length} bytes, over the ${MAX_SNAPSHOT_BYTES}-byte limit agents accept`);
   }
