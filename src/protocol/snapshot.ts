@@ -30,7 +30,7 @@ import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import * as v from 'valibot';
 import { NodePlanSchema, type NodePlan } from '../plan/schema.ts';
 import { CanonicalJsonError, canonicalBytes, canonicalJson } from './canonical-json.ts';
-import { isEd25519, keyId } from './key-id.ts';
+import { KEY_ID_LENGTH, isEd25519, keyId } from './key-id.ts';
 import { nodeNameProblem } from './topics.ts';
 
 export const SNAPSHOT_FORMAT = 'outpost.snapshot/v1';
@@ -72,6 +72,7 @@ const INT64_MAX = (1n << 63n) - 1n;
 const REVISION_RE = /^(0|[1-9][0-9]{0,18})$/;
 const HASH_RE = /^sha256:[0-9a-f]{64}$/;
 const SIG_BYTES = 64;
+const KEY_ID_RE = new RegExp(`^[0-9a-f]{${KEY_ID_LENGTH}}$`);
 
 /** True for the decimal string of a non-negative int64 without leading zeros (etcd's revision space). */
 export function isRevision(s: string): boolean {
@@ -174,11 +175,12 @@ function decode(payload: Uint8Array, options: DecodeOptions): DecodeResult {
   const { value } = envelope;
   if (!isObject(value)) return refuse('malformed', 'payload is not a JSON object');
   const extra = Object.keys(value).filter((k) => k !== 'body' && k !== 'keyId' && k !== 'sig');
-  if (extra.length > 0) return refuse('malformed', `unexpected field ${extra[0]} beside body, keyId and sig`);
+  // Unsigned parts end up in log lines: keep what an attacker controls short.
+  if (extra.length > 0) return refuse('malformed', `unexpected field ${JSON.stringify(extra[0]!.slice(0, 40))} beside body, keyId and sig`);
   const { body, keyId: signer, sig } = value;
   if (sig === undefined || sig === '' || sig === null) return refuse('unsigned', 'snapshot carries no signature');
   if (typeof sig !== 'string') return refuse('malformed', 'sig: must be a base64 string');
-  if (typeof signer !== 'string') return refuse('malformed', 'keyId: must be a string');
+  if (typeof signer !== 'string' || !KEY_ID_RE.test(signer)) return refuse('malformed', `keyId: must be ${KEY_ID_LENGTH} lower-case hex digits`);
   if (!isObject(body)) return refuse('malformed', 'body: must be an object');
 
   const trusted = (Array.isArray(options.publicKey) ? options.publicKey : [options.publicKey]) as readonly KeyObject[];

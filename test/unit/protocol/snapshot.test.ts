@@ -161,6 +161,7 @@ describe('encodeSnapshot / decodeSnapshot', () => {
     ['unsorted keys', utf8(`{"sig":${JSON.stringify(parsePayload(good).sig)},${new TextDecoder().decode(good).slice(1, -1).replace(/,"sig":.*$/, '')}}`)],
     ['carrying a float', utf8('{"body":{"x":1.5},"keyId":"k","sig":"s"}')],
     ['carrying an extra envelope field', utf8(canonicalJson({ ...parsePayload(good), z: 1 }))],
+    ['carrying a key id that is not 16 hex digits', utf8(canonicalJson({ ...parsePayload(good), keyId: 'x'.repeat(100) }))],
   ])('a payload that is %s is malformed', (_what, payload) => {
     expect(refused(decodeSnapshot(payload, opts)).reason).toBe('malformed');
   });
