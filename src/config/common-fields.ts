@@ -1,5 +1,6 @@
 /** Config fields shared by the agent and the relay. */
 import * as v from 'valibot';
+import { topicPrefixProblem } from '../protocol/topics.ts';
 
 export const NonEmpty = v.pipe(v.string(), v.minLength(1, 'must not be empty'));
 
@@ -23,7 +24,11 @@ export const BrokerUrl = v.pipe(
 
 export const TopicPrefix = v.pipe(
   v.string(),
-  v.regex(/^[^/+#\u0000]+(\/[^/+#\u0000]+)*$/, 'must be non-empty topic levels separated by "/", without "+", "#" or a leading/trailing "/"'),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const problem = topicPrefixProblem(dataset.value);
+    if (problem) addIssue({ message: problem });
+  }),
 );
 
 /** host:port to listen on, e.g. 127.0.0.1:1883 or [::1]:1883. */

@@ -77,6 +77,19 @@ describe.skipIf(!isRoot)('relay with a folder datastore and the embedded broker'
     expect(await flows()).toEqual({ 80: true, 443: false });
     await waitLog(agent, (l) => l.msg === 'connected to broker');
   });
+
+  test('the broker failsafe: a policy that denies everything on the broker-facing interface cannot cut the agent off', async () => {
+    await h.lab.startResponder('hub', { tcp: [8080] });
+    await writeFile(join(dir, 'hub-side.yaml'), hep('gw-eth4', { iface: 'eth4', labels: { role: 'uplink' } }));
+    const before = revisions(agent).length;
+    await waitUntil(() => revisions(agent).length > before);
+    // Everything else towards the hub is now denied (no policy, no profile)...
+    expect(await h.tcp('gw', HUB.v4, 8080)).toBe(false);
+    // ...yet the next change still arrives over MQTT.
+    await writeFile(join(dir, 'policy.yaml'), allowPort(443));
+    await waitUntil(() => revisions(agent).length > before + 1);
+    expect(await flows()).toEqual({ 80: false, 443: true });
+  });
 });
 
 async function waitUntil(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
