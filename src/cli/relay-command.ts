@@ -11,6 +11,7 @@ import { loadPrivateKey } from '../platform/signing.ts';
 import { connectMqtt } from '../mqtt/client.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/embedded-broker.ts';
 import { FolderSource } from '../datastore/folder-source.ts';
+import { EtcdSource } from '../datastore/etcd-source.ts';
 
 import type { DatastoreSource } from '../datastore/source.ts';
 import { startRelay } from '../relay/relay.ts';
@@ -33,7 +34,7 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
     log.info({ listen: config.listen }, 'embedded MQTT broker listening');
   }
   const brokerUrl = embedded?.url ?? config.broker!;
-  const source: DatastoreSource = config.etcd ? new (await import('../datastore/etcd-source.ts')).EtcdSource({ endpoints: config.etcd, log }) : new FolderSource(config.resources!);
+  const source: DatastoreSource = config.etcd ? new EtcdSource({ endpoints: config.etcd, log }) : new FolderSource(config.resources!);
   const link = connectMqtt({ url: brokerUrl, clientId: `outpost-relay-${randomBytes(4).toString('hex')}`, clean: true });
   log.info({ datastore: config.etcd ?? config.resources, broker: brokerUrl, topicPrefix: config.topicPrefix }, 'outpost relay starting');
   let relay;
