@@ -94,6 +94,6 @@ export async function loadCommandConfig<S extends v.GenericSchema>(opts: {
 
 /** The settings table as Markdown, for the README. */
 export function settingsMarkdown(table: readonly Setting[]): string {
-  const rows = table.map((s) => `| \`${s.key}\` | \`${s.env}\` | \`${s.flag}\` | ${s.help} |`);
+  const rows = table.map((s) => `| \`${s.key}\` | \`${s.env}\` | \`${s.flag}\` | ${s.help.replaceAll('|', '\\|')} |`);
   return ['| config key | environment | flag | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
