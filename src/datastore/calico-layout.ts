@@ -41,6 +41,18 @@ export function kindPrefix(kind: ResourceKind): string {
   return `${RESOURCE_ROOT}${KIND_PLURALS[kind]}/`;
 }
 
+/**
+ * One key range that holds all six kinds: [felixconfigurations/, tiers0). Plurals sort so that
+ * the high-churn ones of a Calico cluster (workloadendpoints, and blockaffinities, bgp*,
+ * caliconodestatuses below it) stay outside, and one watch sees every change at one revision.
+ */
+export function resourceSpan(): { start: string; end: string } {
+  const prefixes = Object.keys(KIND_PLURALS).map((k) => kindPrefix(k as ResourceKind)).sort();
+  const last = prefixes[prefixes.length - 1]!;
+  // Every prefix ends in "/", so bumping that last character is the prefix's range end.
+  return { start: prefixes[0]!, end: `${last.slice(0, -1)}0` };
+}
+
 export function resourceKey(kind: ResourceKind, name: string): string {
   return `${kindPrefix(kind)}${name}`;
 }

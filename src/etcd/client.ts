@@ -66,8 +66,18 @@ export interface EtcdClientOptions {
   readonly fetch?: typeof fetch;
 }
 
+export interface RangeOptions {
+  /** Every key that starts with the given key. */
+  readonly prefix?: boolean;
+  /** Or: every key in [key, end). */
+  readonly end?: string;
+  readonly revision?: string;
+  readonly limit?: number;
+}
+
 export interface WatchOptions {
   readonly prefix?: boolean;
+  readonly end?: string;
   /** First revision to deliver (decimal string); events from then on, including history. */
   readonly startRevision: string;
   readonly prevKv?: boolean;
@@ -92,6 +102,11 @@ export function prefixRangeEnd(prefix: string): string {
     }
   }
   return enc('\0'); // all 0xff (or empty): to the end of the keyspace
+}
+
+function rangeEnd(key: string, options: { prefix?: boolean; end?: string }): string | undefined {
+  if (options.end !== undefined) return enc(options.end);
+  return options.prefix ? prefixRangeEnd(key) : undefined;
 }
 
 const REFUSED = new Set(['ECONNREFUSED', 'ConnectionRefused', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -180,9 +195,14 @@ export class EtcdClient {
     throw new EtcdError('UNAVAILABLE', `etcd unreachable: ${failures.join('; ')}`);
   }
 
-  async range(key: string, options: { prefix?: boolean; revision?: string; limit?: number } = {}): Promise<RangeResult> {
+  /**
+   * Reads `key`, every key under it (`prefix`), or the keys in [key, end). With `revision`,
+   * as of that revision (COMPACTED if it is gone); with `limit`, `more` says whether to go on.
+   */
+  async range(key: string, options: RangeOptions = {}): Promise<RangeResult> {
     const body: Record<string, unknown> = { key: enc(key) };
-    if (options.prefix) body['range_end'] = prefixRangeEnd(key);
+    const end = rangeEnd(key, options);
+    if (end !== undefined) body['range_end'] = end;
     if (options.revision !== undefined) body['revision'] = options.revision;
     if (options.limit !== undefined) body['limit'] = String(options.limit);
     const r = await this.#call('/v3/kv/range', body, RangeResponseSchema, true);
@@ -311,7 +331,8 @@ export class EtcdClient {
     const local = new AbortController();
     const signal = AbortSignal.any([outer, local.signal]);
     const create: Record<string, unknown> = { key: enc(key), start_revision: options.startRevision };
-    if (options.prefix) create['range_end'] = prefixRangeEnd(key);
+    const end = rangeEnd(key, options);
+    if (end !== undefined) create['range_end'] = end;
     if (options.prevKv) create['prev_kv'] = true;
     let dead: EtcdError | undefined;
     let timer: ReturnType<typeof setInterval> | undefined;

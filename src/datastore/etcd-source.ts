@@ -1,0 +1,264 @@
+/**
+ * etcd in Calico's v3 layout as a DatastoreSource for the relay: list, then watch from the
+ * list revision + 1, the way Felix's syncer does (calico-semantics §1.2).
+ *
+ * - One range holds all six kinds (calico-layout resourceSpan), so one watch delivers every
+ *   change with its exact store revision; the state's revision is the list's header revision,
+ *   then each watch response's header revision.
+ * - Every value is decoded (calico-layout) and validated (validateResource). Other kinds are
+ *   ignored without a word; a bad value is reported with its key and field, and a resource that
+ *   was valid keeps its last valid version (as the folder source does).
+ * - etcd going away: the state read so far stays in force, errors are reported, and the watch
+ *   is resumed from the last revision + 1 with capped, jittered backoff. Compaction past that
+ *   revision: re-list and diff, so deletes made during the gap are noticed.
+ * - onState is called only when the resources changed (never for progress or "created").
+ */
+import type { Logger } from '../platform/logger.ts';
+import { resourceKey as modelKey, type Resource } from '../model/resource.ts';
+import { formatResourceError, validateResource, type ResourceError } from '../model/validate.ts';
+import { EtcdClient, EtcdError, type KeyValue, type WatchEvent } from '../etcd/client.ts';
+import { decodeStored, defaultAllowProfile, resourceSpan } from './calico-layout.ts';
+import type { DatastoreListener, DatastoreSource } from './source.ts';
+
+interface Entry {
+  readonly modRevision: string;
+  /** Last valid version; kept while the stored value is invalid. */
+  readonly resource: Resource | undefined;
+  /** True when the stored name is the key name (≥3.32 layout); preferred on a clash. */
+  readonly plainKey: boolean;
+}
+
+/**
+ * The resources held in one key range, maintained from KVs (pure; no I/O). Each method
+ * returns whether the resources changed, and reports problems to `onError`.
+ */
+export class ResourceIndex {
+  readonly #entries = new Map<string, Entry>();
+  readonly #defaultAllow: Resource;
+
+  constructor(private readonly onError: (e: ResourceError) => void) {
+    const r = validateResource(defaultAllowProfile());
+    if (!r.ok) throw new Error('built-in default-allow profile does not validate');
+    this.#defaultAllow = r.resource;
+  }
+
+  /** A put of `kv`; false when nothing outpost uses changed. */
+  put(kv: KeyValue): boolean {
+    const decoded = decodeStored(kv);
+    if (!decoded) return false;
+    const prev = this.#entries.get(kv.key);
+    let resource: Resource | undefined;
+    if (decoded.ok) {
+      const r = validateResource(decoded.object, kv.key);
+      if (r.ok) resource = r.resource;
+      else r.errors.forEach((e) => this.onError(e));
+    } else {
+      this.onError(decoded.error);
+    }
+    const kept = resource ?? prev?.resource;
+    this.#entries.set(kv.key, { modRevision: kv.modRevision, resource: kept, plainKey: decoded.ok ? decoded.name === decoded.keyName : (prev?.plainKey ?? true) });
+    return resource !== undefined || (prev !== undefined && prev.resource !== kept);
+  }
+
+  delete(key: string): boolean {
+    const prev = this.#entries.get(key);
+    this.#entries.delete(key);
+    return prev?.resource !== undefined;
+  }
+
+  apply(events: readonly WatchEvent[]): boolean {
+    let changed = false;
+    for (const e of events) changed = (e.type === 'delete' ? this.delete(e.kv.key) : this.put(e.kv)) || changed;
+    return changed;
+  }
+
+  /**
+   * Replaces the contents with a full listing: keys missing from it were deleted, keys whose
+   * ModRevision did not move are left alone (no re-validation, no repeated error reports).
+   */
+  replaceAll(kvs: readonly KeyValue[]): boolean {
+    let changed = false;
+    const seen = new Set<string>();
+    for (const kv of kvs) {
+      seen.add(kv.key);
+      if (this.#entries.get(kv.key)?.modRevision === kv.modRevision) continue;
+      changed = this.put(kv) || changed;
+    }
+    for (const key of [...this.#entries.keys()]) if (!seen.has(key)) changed = this.delete(key) || changed;
+    return changed;
+  }
+
+  /** Valid resources, one per kind/name (the ≥3.32 key wins over a ≤3.31 copy), sorted. */
+  resources(): Resource[] {
+    const byName = new Map<string, { r: Resource; plain: boolean }>();
+    for (const [, e] of [...this.#entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (!e.resource) continue;
+      const k = modelKey(e.resource);
+      const have = byName.get(k);
+      if (!have || (e.plainKey && !have.plain)) byName.set(k, { r: e.resource, plain: e.plainKey });
+    }
+    byName.set(modelKey(this.#defaultAllow), { r: this.#defaultAllow, plain: true });
+    return [...byName.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v.r);
+  }
+}
+
+export interface EtcdSourceOptions {
+  readonly endpoints: readonly string[];
+  readonly log?: Logger;
+  /** Instead of building one from `endpoints` (tests). */
+  readonly client?: EtcdClient;
+  /** How long start() keeps trying before giving up (default 10 s). */
+  readonly startTimeoutMs?: number;
+  /** Reconnect backoff: first delay and cap (defaults 200 ms, 10 s), jittered to 50–100 %. */
+  readonly backoffMs?: { readonly initial: number; readonly max: number };
+  /** How often a quiet watch checks that etcd still answers (default 10 s). */
+  readonly livenessMs?: number;
+  /** Page size for listings (default 500). */
+  readonly pageSize?: number;
+  readonly random?: () => number;
+}
+
+export class EtcdSource implements DatastoreSource {
+  readonly #client: EtcdClient;
+  readonly #opts: EtcdSourceOptions;
+  readonly #stop = new AbortController();
+  #loop: Promise<void> | undefined;
+  #revision = '0';
+
+  constructor(options: EtcdSourceOptions) {
+    this.#opts = options;
+    this.#client = options.client ?? new EtcdClient({ endpoints: options.endpoints });
+  }
+
+  /** The revision of the last state delivered ("0" before the first). */
+  get revision(): string {
+    return this.#revision;
+  }
+
+  async start(listener: DatastoreListener): Promise<void> {
+    if (this.#loop) throw new Error('EtcdSource already started');
+    const report = (e: ResourceError) => listener.onError(`invalid resource: ${formatResourceError(e)}`, e);
+    const index = new ResourceIndex(report);
+    let first: { resolve: () => void; reject: (e: Error) => void } | undefined;
+    const firstState = new Promise<void>((resolve, reject) => (first = { resolve, reject }));
+    const emit = () => {
+      listener.onState({ revision: this.#revision, resources: index.resources() });
+      first?.resolve();
+      first = undefined;
+    };
+    const deadline = performance.now() + (this.#opts.startTimeoutMs ?? 10_000);
+    this.#loop = this.#run(index, emit, (message) => {
+      listener.onError(message);
+      if (first && performance.now() > deadline) {
+        first.reject(new Error(`etcd never readable: ${message}`));
+        first = undefined;
+        this.#stop.abort(); // nobody will call stop() on a source that never started
+      }
+    });
+    return firstState;
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+  }
+
+  async #list(index: ResourceIndex): Promise<boolean> {
+    const { start, end } = resourceSpan();
+    const pageSize = this.#opts.pageSize ?? 500;
+    const kvs: KeyValue[] = [];
+    let from = start;
+    let revision: string | undefined;
+    for (;;) {
+      // Later pages are read at the first page's revision, so the listing is one snapshot.
+      const page = await this.#client.range(from, { end, limit: pageSize, ...(revision ? { revision } : {}) });
+      revision ??= page.revision;
+      kvs.push(...page.kvs);
+      const last = page.kvs[page.kvs.length - 1];
+      if (!page.more || !last) break;
+      from = `${last.key}\0`;
+    }
+    this.#revision = revision;
+    return index.replaceAll(kvs);
+  }
+
+  async #run(index: ResourceIndex, emit: () => void, fail: (message: string) => void): Promise<void> {
+    const signal = this.#stop.signal;
+    const log = this.#opts.log;
+    let needList = true;
+    let listedOnce = false;
+    let attempt = 0;
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          const changed = await this.#list(index);
+          if (changed || !listedOnce) emit();
+          listedOnce = true;
+          needList = false;
+          log?.info({ revision: this.#revision }, 'etcd: listed resources');
+        }
+        const { start, end } = resourceSpan();
+        const watch = this.#client.watch(start, {
+          end,
+          startRevision: (BigInt(this.#revision) + 1n).toString(),
+          signal,
+          ...(this.#opts.livenessMs === undefined ? {} : { livenessMs: this.#opts.livenessMs }),
+        });
+        for await (const msg of watch) {
+          if (msg.type === 'created') {
+            attempt = 0;
+            log?.debug({ from: this.#revision }, 'etcd: watching');
+          } else if (msg.type === 'events') {
+            const changed = index.apply(msg.events);
+            this.#revision = maxRevision(this.#revision, msg.revision);
+            if (changed) emit();
+          } else if (msg.type === 'progress') {
+            this.#revision = maxRevision(this.#revision, msg.revision);
+          } else if (msg.type === 'compacted') {
+            log?.warn({ from: this.#revision, compacted: msg.compactRevision }, 'etcd: history compacted past our revision; re-listing');
+            needList = true;
+          } else if (msg.type === 'canceled') {
+            log?.warn({ reason: msg.reason }, 'etcd: watch canceled; re-listing');
+            needList = true;
+          } else {
+            log?.info('etcd: watch stream ended; resuming');
+          }
+        }
+        // An ended stream (or a re-list) is not an error, but must not turn into a busy loop.
+        if (!needList) await sleep(this.#backoff(attempt++), signal);
+      } catch (e) {
+        if (signal.aborted) break;
+        if (e instanceof EtcdError && e.code === 'COMPACTED') {
+          needList = true;
+          continue;
+        }
+        const delay = this.#backoff(attempt++);
+        const what = e instanceof EtcdError ? e.message : `unexpected error: ${(e as Error).stack ?? String(e)}`;
+        fail(`${what}; ${listedOnce ? 'the last state read stays in force; ' : ''}retrying in ${Math.round(delay)} ms`);
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  #backoff(attempt: number): number {
+    const { initial, max } = this.#opts.backoffMs ?? { initial: 200, max: 10_000 };
+    const base = Math.min(max, initial * 2 ** Math.min(attempt, 30));
+    return base * (0.5 + 0.5 * (this.#opts.random ?? Math.random)());
+  }
+}
+
+function maxRevision(a: string, b: string): string {
+  return BigInt(b) > BigInt(a) ? b : a;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
