@@ -53,7 +53,7 @@ function gatedFetch() {
   let open = true;
   const active = new Set<AbortController>();
   const paths: string[] = [];
-  const fn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+  const fn = (async (input: string | URL | Request, init?: RequestInit) => {
     paths.push(new URL(String(input)).pathname);
     if (!open) throw Object.assign(new TypeError('ECONNREFUSED: gate closed'), { code: 'ECONNREFUSED' });
     const ac = new AbortController();

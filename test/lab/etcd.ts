@@ -4,7 +4,7 @@
  * not a new cluster); `destroy()` removes everything and is what afterAll must call. Anything
  * still running when the test process exits is killed and its dir removed.
  */
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -34,7 +34,12 @@ export interface LabEtcd {
   destroy(): Promise<void>;
 }
 
-const live = new Set<{ proc: ResultPromise | undefined; dir: string }>();
+function spawnEtcd(args: readonly string[]) {
+  return execa('/usr/bin/etcd', args, { reject: false, buffer: false, stdin: 'ignore', all: true });
+}
+type EtcdProcess = ReturnType<typeof spawnEtcd>;
+
+const live = new Set<{ proc: EtcdProcess | undefined; dir: string }>();
 process.on('exit', () => {
   for (const l of live) {
     try {
@@ -59,7 +64,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitHealthy(url: string, proc: ResultPromise, log: () => string, timeoutMs = 15_000): Promise<void> {
+async function waitHealthy(url: string, proc: EtcdProcess, log: () => string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   void proc.then(() => (exited = true), () => (exited = true));
@@ -82,18 +87,18 @@ export async function startEtcd(): Promise<LabEtcd> {
   const [clientPort, peerPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
-  const entry: { proc: ResultPromise | undefined; dir: string } = { proc: undefined, dir };
+  const entry: { proc: EtcdProcess | undefined; dir: string } = { proc: undefined, dir };
   live.add(entry);
   let output = '';
 
   const launch = async () => {
     output = '';
-    const proc = execa('/usr/bin/etcd', [
+    const proc = spawnEtcd([
       '--name', 'lab', '--data-dir', dataDir,
       '--listen-client-urls', url, '--advertise-client-urls', url,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
       '--initial-cluster', `lab=${peer}`, '--log-level', 'warn', '--logger', 'zap',
-    ], { reject: false, buffer: false, stdin: 'ignore', all: true });
+    ]);
     proc.all?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
     entry.proc = proc;
     await waitHealthy(url, proc, () => output);
