@@ -1,0 +1,143 @@
+/**
+ * Benchmark: etcd write → the agent has the new ruleset in force. Target (issue): p99 < 250 ms.
+ *
+ * The relay lab (test/integration/sync-harness.ts): real etcd and Mosquitto in the hub
+ * namespace, one `outpost relay --etcd` there, one `outpost agent` in gw reaching the broker
+ * across the lab network. etcd holds the policy set of policy-set.ts plus one policy,
+ * bench-changing, whose allowed port is rewritten on every change.
+ *
+ * One change: etcd-writer.ts (in hub) puts the policy with a new port; its clock starts just
+ * before the request and the answer gives the revision etcd assigned. The change is in force
+ * when the agent logs "ruleset in force" with that revision (printed after nft apply and
+ * read-back verification). Latency = that line's `time` − write start (same machine clock);
+ * the moment the parent reads the line is reported too. The next change waits for this one
+ * plus a random 0–20 ms, so this measures latency, not queueing.
+ *
+ * Each binary (bun src/main.ts, dist/outpost) gets its own relay and agent, in turn.
+ *
+ * usage: bun scripts/bench/etcd-to-enforcement.ts [--changes 200] [--warmup 5] [--peers 200] [--bin src|dist|both]
+ *        [--no-build] [--no-write]        (env OUTPOST_BENCH_BIN works like --bin)
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BROKER, SyncLab } from '../../test/integration/sync-harness.ts';
+import type { LabProcess } from '../../test/lab/lab.ts';
+import { encodeForStorage } from '../../src/datastore/calico-layout.ts';
+import { parseManifest } from '../../src/model/manifest.ts';
+import { DEFAULT_SIZE, changingPolicy, describeSet, policySetYaml } from './policy-set.ts';
+import { commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
+
+const args = parseArgs(process.argv.slice(2));
+const CHANGES = Number(args.get('changes') ?? 200);
+const WARMUP = Number(args.get('warmup') ?? 5);
+// Peers are other nodes with a HEP: the relay computes a closure for every one on every change.
+const SIZE = { ...DEFAULT_SIZE, peers: Number(args.get('peers') ?? DEFAULT_SIZE.peers) };
+const LABEL: Record<Flavour, string> = { dist: 'dist/outpost', src: 'bun src/main.ts' };
+const now = () => performance.timeOrigin + performance.now();
+
+interface Change {
+  /** write start → agent's log line time */
+  readonly inForce: number;
+  /** write start → the parent read the line */
+  readonly seen: number;
+  /** the etcd put's round trip */
+  readonly write: number;
+  /** write start → relay's "snapshots published" for that revision (after the broker's PUBACK) */
+  readonly published: number | undefined;
+}
+
+const which = await flavours(args);
+const h = await SyncLab.create({ etcd: true });
+let portSeq = 10_000;
+try {
+  // Seed: the policy set in Calico's stored form, plus the changing policy.
+  const parsed = parseManifest(policySetYaml(SIZE), 'bench');
+  if (parsed.errors.length) throw new Error(`policy set invalid: ${JSON.stringify(parsed.errors[0])}`);
+  const changing = parseManifest(JSON.stringify(changingPolicy(portSeq)), 'bench').resources;
+  const seed = [...parsed.resources, ...changing].map((r) => {
+    const e = encodeForStorage(r, 'create', { uid: crypto.randomUUID(), now: new Date() });
+    if (!e.ok) throw new Error(`${r.kind} ${r.metadata.name}: ${e.message}`);
+    return { key: e.key, value: e.value };
+  });
+  await writeFile(h.path('seed.json'), JSON.stringify(seed));
+  const socket = h.path('writer.sock');
+  const writer = h.lab.spawn('hub', [process.execPath, join(import.meta.dir, 'etcd-writer.ts'), h.etcd!.url, socket, h.path('seed.json')]);
+  await writer.waitFor(/^ready$/, 30_000);
+
+  const change = async (relay: LabProcess, agent: LabProcess): Promise<Change> => {
+    const res = await fetch(`http://writer/change?port=${++portSeq}`, { unix: socket } as RequestInit);
+    if (!res.ok) throw new Error(`write failed: ${await res.text()}`);
+    const w = (await res.json()) as { t0: number; t1: number; revision: string };
+    const pattern = new RegExp(`"revision":"${w.revision}".*"msg":"ruleset in force"`);
+    try {
+      await agent.waitFor(pattern, 10_000);
+    } catch (e) {
+      throw new Error(`revision ${w.revision} never came into force\nagent:\n${agent.stderr.slice(-2000)}\nrelay:\n${relay.stderr.slice(-2000)}`, { cause: e });
+    }
+    const seenAt = now();
+    const line = logLines(agent.stderr).findLast((l) => l.msg === 'ruleset in force' && l['revision'] === w.revision)!;
+    const pub = logLines(relay.stderr).findLast((l) => l.msg === 'snapshots published' && l['revision'] === w.revision);
+    return { inForce: logTime(line) - w.t0, seen: seenAt - w.t0, write: w.t1 - w.t0, published: pub ? logTime(pub) - w.t0 : undefined };
+  };
+
+  const results = new Map<Flavour, Change[]>();
+  const sizes: string[] = [];
+  for (const f of which) {
+    const relay = h.lab.spawn('hub', [...outpostArgv(f), 'relay', '--etcd', h.etcd!.url, '--broker', 'mqtt://127.0.0.1:1883', '--signing-key', h.path('relay.key')]);
+    const state = h.path(`state-${f}`);
+    const agent = h.lab.spawn('gw', [...outpostArgv(f), 'agent', '--node', 'gw', '--broker', BROKER, '--trust-key', h.path('relay.pub'), '--state', state]);
+    await agent.waitFor(/"msg":"ruleset in force"/, 30_000);
+    const out: Change[] = [];
+    for (let i = 0; i < WARMUP + CHANGES; i++) {
+      const c = await change(relay, agent);
+      if (i >= WARMUP) out.push(c);
+      if ((i + 1) % 25 === 0) console.error(`${LABEL[f]}: ${i + 1}/${WARMUP + CHANGES}, last ${ms(c.inForce)} ms`);
+      await Bun.sleep(Math.random() * 20);
+    }
+    // The log is the agent's claim; the kernel must show the last port.
+    const listed = await h.lab.exec('gw', ['nft', 'list', 'table', 'inet', 'outpost']);
+    if (!listed.stdout.includes(`dport ${portSeq}`)) throw new Error(`port ${portSeq} is not in the ruleset in force`);
+    const counts = await h.lab.exec('gw', ['sh', '-c', 'nft -a list table inet outpost | grep -c handle']);
+    sizes.push(`${LABEL[f]}: ${counts.stdout.trim()} objects with handles in \`inet outpost\``);
+    results.set(f, out);
+    await agent.stop();
+    await relay.stop();
+  }
+
+  // ---- report ----
+  const verdict = (st: Stats) => (st.p99 < 250 ? `**met** (p99 ${ms(st.p99)} ms < 250 ms)` : `**missed** (p99 ${ms(st.p99)} ms ≥ 250 ms)`);
+  const rows: [string, Stats][] = [];
+  for (const f of which) {
+    const xs = results.get(f)!;
+    rows.push([`${LABEL[f]}: write → agent's log line`, stats(xs.map((c) => c.inForce))]);
+    rows.push([`${LABEL[f]}: write → parent reads the line`, stats(xs.map((c) => c.seen))]);
+  }
+  const split = which.map((f) => {
+    const xs = results.get(f)!;
+    const pubs = xs.flatMap((c) => (c.published === undefined ? [] : [c.published]));
+    const relayPart = pubs.length ? ms(median(pubs)) : 'n/a';
+    const agentPart = pubs.length ? ms(median(xs.flatMap((c) => (c.published === undefined ? [] : [c.inForce - c.published])))) : 'n/a';
+    return `| ${LABEL[f]} | ${ms(median(xs.map((c) => c.write)))} | ${relayPart} | ${agentPart} |`;
+  });
+  const md = [
+    `Command: \`${commandLine(['OUTPOST_BENCH_BIN'])}\` — ${CHANGES} changes per binary (after ${WARMUP} unrecorded warm-up changes), each a real etcd put, spaced by the previous apply + 0–20 ms.`,
+    '',
+    machine(),
+    '',
+    `Datastore content: ${describeSet(SIZE)}, plus \`bench-changing\` (its ingress port changes every time). Ruleset size after the run: ${sizes.join('; ')}.`,
+    '',
+    statsTable(rows, ['n', 'p50', 'p90', 'p99', 'max']),
+    '',
+    ...which.map((f) => `Target for ${LABEL[f]}: ${verdict(stats(results.get(f)!.map((c) => c.inForce)))}.`),
+    '',
+    'Where the time goes (medians; log times, whole ms):',
+    '',
+    '| | etcd put round trip (ms) | write → relay "snapshots published" (ms) | relay published → agent in force (ms) |',
+    '|---|---:|---:|---:|',
+    ...split,
+  ].join('\n');
+  console.log(md);
+  if (!args.has('no-write')) writeResults('etcd-to-enforcement', md);
+} finally {
+  await h.destroy();
+}
