@@ -16,6 +16,7 @@
  * usage: bun scripts/bench/cached-start.ts [--runs 20] [--warmup 2] [--bin src|dist|both]
  *        [--no-build] [--no-write]        (env OUTPOST_BENCH_BIN works like --bin)
  */
+import { $ } from 'bun';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,7 +127,13 @@ try {
   const rulesetKiB = (await Bun.file(rulesetFile).size) / 1024;
 
   console.error('reference costs ...');
+  // The runtime alone: an empty program, run by bun and compiled the way dist/outpost is.
+  const empty = join(dir, 'empty.ts');
+  await writeFile(empty, '');
+  await $`bun build --compile ${empty} --outfile ${join(dir, 'empty')}`.quiet();
   const refs: [string, Stats][] = [['`ip netns exec` + `true`', await timeCmd(['true'])]];
+  refs.push(['`bun empty.ts` (bun runtime start alone)', await timeCmd([process.execPath, empty])]);
+  refs.push(['compiled empty program (runtime start of a `bun build --compile` binary)', await timeCmd([join(dir, 'empty')])]);
   for (const f of which) refs.push([`\`${LABEL[f]} --help\` (runtime start, all modules loaded)`, await timeCmd([...outpostArgv(f), '--help'])]);
   refs.push([`\`nft -j -f\` the agent's ruleset (${rulesetKiB.toFixed(0)} KiB), table absent`, await timeCmd(['nft', '-j', '-f', rulesetFile], deleteTable)]);
   refs.push(['`nft -j list table inet outpost`', await timeCmd(['nft', '-j', 'list', 'table', 'inet', 'outpost'])]);

@@ -137,7 +137,7 @@ try {
     ...split,
   ].join('\n');
   console.log(md);
-  if (!args.has('no-write')) writeResults('etcd-to-enforcement', md);
+  if (!args.has('no-write')) writeResults(SIZE.peers === DEFAULT_SIZE.peers ? 'etcd-to-enforcement' : `etcd-to-enforcement-peers${SIZE.peers}`, md);
 } finally {
   await h.destroy();
 }
