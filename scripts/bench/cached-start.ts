@@ -13,7 +13,7 @@
  * `--help` (runtime start + loading every module), nft on the same ruleset, and the agent's
  * boot steps timed one by one (cached-start-phases.ts).
  *
- * usage: bun scripts/bench/cached-start.ts [--runs 20] [--warmup 2] [--bin src|dist|both]
+ * usage: bun scripts/bench/cached-start.ts [--runs 20] [--warmup 2] [--policies 50] [--peers 200] [--sets 20] [--bin src|dist|both]
  *        [--no-build] [--no-write]        (env OUTPOST_BENCH_BIN works like --bin)
  */
 import { $ } from 'bun';
@@ -26,12 +26,13 @@ import { computeNodePlan } from '../../src/calc/node-plan.ts';
 import { parseManifest } from '../../src/model/manifest.ts';
 import { contentHash, encodeSnapshot } from '../../src/protocol/snapshot.ts';
 import { generateSigningKeyPair, publicKeyToPem } from '../../src/platform/signing.ts';
-import { DEFAULT_SIZE, describeSet, policySetYaml } from './policy-set.ts';
+import { describeSet, policySetYaml, sizeFromArgs } from './policy-set.ts';
 import { commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 
 const args = parseArgs(process.argv.slice(2));
 const RUNS = Number(args.get('runs') ?? 20);
 const WARMUP = Number(args.get('warmup') ?? 2);
+const { size: SIZE, suffix } = sizeFromArgs(args);
 const REF_RUNS = 10;
 const PHASE_RUNS = 5;
 const NODE = 'gw';
@@ -46,7 +47,7 @@ const pub = join(dir, 'relay.pub');
 // The cache, prepared once: the same bytes a relay would have published.
 const keys = generateSigningKeyPair();
 await writeFile(pub, publicKeyToPem(keys.publicKey));
-const parsed = parseManifest(policySetYaml(), 'bench');
+const parsed = parseManifest(policySetYaml(SIZE), 'bench');
 if (parsed.errors.length) throw new Error(`policy set invalid: ${JSON.stringify(parsed.errors[0])}`);
 const { plan } = computeNodePlan({ node: NODE, resources: parsed.resources });
 const payload = encodeSnapshot({ node: NODE, revision: '1000', plan }, keys.privateKey);
@@ -163,7 +164,7 @@ try {
     '',
     machine(),
     '',
-    `Policy set: ${describeSet(DEFAULT_SIZE)}. Snapshot ${(payload.length / 1024).toFixed(0)} KiB; the agent applies ${count('rule')} rules, ${count('chain')} chains, ${count('set')} sets (${rulesetKiB.toFixed(0)} KiB of nft JSON).`,
+    `Policy set: ${describeSet(SIZE)}. Snapshot ${(payload.length / 1024).toFixed(0)} KiB; the agent applies ${count('rule')} rules, ${count('chain')} chains, ${count('set')} sets (${rulesetKiB.toFixed(0)} KiB of nft JSON).`,
     '',
     'Spawn → the parent reads the agent\'s `"ruleset in force"` line (`"from":"cache"`), table confirmed with `nft list table` after each start; includes `ip netns exec`:',
     '',
@@ -188,7 +189,7 @@ try {
     ...steps.map((k) => `| ${k} | ${ms(median(phases.map((p) => p[k]!)))} |`),
   ].join('\n');
   console.log(md);
-  if (!args.has('no-write')) writeResults('cached-start', md);
+  if (!args.has('no-write')) writeResults(`cached-start${suffix}`, md);
 } finally {
   await lab.destroy();
   await rm(dir, { recursive: true, force: true });

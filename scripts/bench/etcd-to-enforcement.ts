@@ -15,7 +15,7 @@
  *
  * Each binary (bun src/main.ts, dist/outpost) gets its own relay and agent, in turn.
  *
- * usage: bun scripts/bench/etcd-to-enforcement.ts [--changes 200] [--warmup 5] [--peers 200] [--bin src|dist|both]
+ * usage: bun scripts/bench/etcd-to-enforcement.ts [--changes 200] [--warmup 5] [--policies 50] [--peers 200] [--sets 20] [--bin src|dist|both]
  *        [--no-build] [--no-write]        (env OUTPOST_BENCH_BIN works like --bin)
  */
 import { writeFile } from 'node:fs/promises';
@@ -24,14 +24,14 @@ import { BROKER, SyncLab } from '../../test/integration/sync-harness.ts';
 import type { LabProcess } from '../../test/lab/lab.ts';
 import { encodeForStorage } from '../../src/datastore/calico-layout.ts';
 import { parseManifest } from '../../src/model/manifest.ts';
-import { DEFAULT_SIZE, changingPolicy, describeSet, policySetYaml } from './policy-set.ts';
+import { changingPolicy, describeSet, policySetYaml, sizeFromArgs } from './policy-set.ts';
 import { commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 
 const args = parseArgs(process.argv.slice(2));
 const CHANGES = Number(args.get('changes') ?? 200);
 const WARMUP = Number(args.get('warmup') ?? 5);
 // Peers are other nodes with a HEP: the relay computes a closure for every one on every change.
-const SIZE = { ...DEFAULT_SIZE, peers: Number(args.get('peers') ?? DEFAULT_SIZE.peers) };
+const { size: SIZE, suffix } = sizeFromArgs(args);
 const LABEL: Record<Flavour, string> = { dist: 'dist/outpost', src: 'bun src/main.ts' };
 const now = () => performance.timeOrigin + performance.now();
 
@@ -137,7 +137,7 @@ try {
     ...split,
   ].join('\n');
   console.log(md);
-  if (!args.has('no-write')) writeResults(SIZE.peers === DEFAULT_SIZE.peers ? 'etcd-to-enforcement' : `etcd-to-enforcement-peers${SIZE.peers}`, md);
+  if (!args.has('no-write')) writeResults(`etcd-to-enforcement${suffix}`, md);
 } finally {
   await h.destroy();
 }

@@ -20,6 +20,20 @@ export interface PolicySetSize {
 
 export const DEFAULT_SIZE: PolicySetSize = { policies: 50, peers: 200, sets: 20 };
 
+/** The size from `--policies/--peers/--sets`, and a suffix naming a non-default one (for result blocks). */
+export function sizeFromArgs(args: ReadonlyMap<string, string | true>): { size: PolicySetSize; suffix: string } {
+  const size = { ...DEFAULT_SIZE };
+  let suffix = '';
+  for (const k of ['policies', 'peers', 'sets'] as const) {
+    const v = args.get(k);
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new Error(`--${k} needs a whole number`);
+    size[k] = Number(v);
+    if (size[k] !== DEFAULT_SIZE[k]) suffix += `-${k}${v}`;
+  }
+  return { size, suffix };
+}
+
 const ROLES = ['web', 'db', 'cache', 'monitor', 'bastion', 'batch'] as const;
 const KINDS = ['partner', 'scanner', 'office', 'vpn'] as const;
 const GW_SELECTORS = [`role == 'gw'`, `env == 'prod'`, `role == 'gw' && zone == 'z1'`, `has(role) && !has(decommissioned)`];
