@@ -1,0 +1,195 @@
+/**
+ * `outpost apply|create|replace|delete|get`: calicoctl's resource commands against etcd in
+ * Calico's v3 layout (calicoctl with DATASTORE_TYPE=etcdv3 can keep working on the same data).
+ *
+ *   create  -f FILE|DIR|- [-R] [--skip-exists]      fails for a resource that exists
+ *   replace -f ...                                   compare-and-swap on the revision
+ *   apply   -f ...                                   create, or update when it exists
+ *   delete  (KIND NAME... | -f ...) [--skip-not-exists]
+ *   get     (KIND [NAME...] | -f ...) [-o ps|wide|yaml|json]
+ *   all:    --etcd URL[,URL] (or OUTPOST_ETCD_ENDPOINTS, or ETCD_ENDPOINTS)
+ *
+ * Input is validated in full before anything is written: one invalid resource and nothing is
+ * written, every problem is listed with file, resource and field, and the exit code is 1.
+ * Per-resource refusals (exists, conflict) do not stop the others; each is reported. An
+ * unreachable etcd stops the command. Exit codes: 0 ok, 1 failure, 2 usage.
+ */
+import { parseArgs } from 'node:util';
+import { formatResourceError } from '../model/validate.ts';
+import type { ResourceKind } from '../model/resource.ts';
+import { EtcdClient, EtcdError } from '../etcd/client.ts';
+import { UsageError, type CliIO } from './io.ts';
+import { etcdEndpoints, loadInput, parseKind, type LoadedResource, type ResourceIO } from './resource-input.ts';
+import { formatGet, type GetResult, type OutputFormat } from './resource-output.ts';
+import { CalicoStore, StoreError, type Found } from './resource-store.ts';
+
+type Action = 'create' | 'replace' | 'apply' | 'delete';
+const PAST: Record<Action, string> = { create: 'created', replace: 'replaced', apply: 'applied', delete: 'deleted' };
+
+const COMMON = {
+  filename: { type: 'string', short: 'f', multiple: true },
+  recursive: { type: 'boolean', short: 'R' },
+  etcd: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const USAGE: Record<Action | 'get', string> = {
+  create: 'usage: outpost create -f FILE|DIR|- [-f ...] [-R] [--skip-exists] [--etcd URL[,URL]]',
+  replace: 'usage: outpost replace -f FILE|DIR|- [-f ...] [-R] [--etcd URL[,URL]]',
+  apply: 'usage: outpost apply -f FILE|DIR|- [-f ...] [-R] [--etcd URL[,URL]]',
+  delete: 'usage: outpost delete (KIND NAME [NAME...] | -f FILE|DIR|-) [--skip-not-exists] [--etcd URL[,URL]]',
+  get: 'usage: outpost get (KIND [NAME...] | -f FILE|DIR|-) [-o ps|wide|yaml|json] [--etcd URL[,URL]]',
+};
+
+function openStore(flag: readonly string[] | undefined, io: CliIO): CalicoStore {
+  const endpoints = etcdEndpoints(flag, io.env);
+  try {
+    return new CalicoStore(new EtcdClient({ endpoints }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+interface Target {
+  readonly kind: ResourceKind;
+  readonly name: string;
+  readonly source: string | undefined;
+  readonly item: LoadedResource | undefined;
+}
+
+const label = (t: Target) => `${t.source ? `${t.source}: ` : ''}${t.kind} '${t.name}'`;
+
+/** Loads -f input; on any problem reports everything and returns undefined (exit 1). */
+async function targetsFromFiles(paths: readonly string[], recursive: boolean, io: ResourceIO): Promise<Target[] | undefined> {
+  const input = await loadInput(paths, recursive, io);
+  for (const p of input.problems) io.err(p);
+  for (const e of input.errors) io.err(formatResourceError(e));
+  if (input.problems.length || input.errors.length) {
+    io.err(`nothing was written: ${input.errors.length} invalid resource problem(s), ${input.problems.length} input problem(s)`);
+    return undefined;
+  }
+  return input.resources.map((item) => ({ kind: item.resource.kind, name: item.resource.metadata.name, source: item.source, item }));
+}
+
+function targetsFromArgs(positionals: readonly string[], needName: boolean, usage: string): Target[] {
+  const [kindWord, ...names] = positionals;
+  if (!kindWord) throw new UsageError(`give KIND${needName ? ' NAME' : ' [NAME]'} or -f FILE\n${usage}`);
+  const kind = parseKind(kindWord);
+  if (needName && names.length === 0) throw new UsageError(`give the name of the ${kind} to delete\n${usage}`);
+  if (names.some((n) => n === '')) throw new UsageError('resource name may not be empty');
+  return names.map((name) => ({ kind, name, source: undefined, item: undefined }));
+}
+
+function summary(action: Action, targets: readonly Target[], done: number, failures: readonly string[], io: CliIO): number {
+  const kinds = new Set(targets.map((t) => t.kind));
+  const kind = kinds.size === 1 ? `'${[...kinds][0]}' ` : '';
+  for (const f of failures) io.err(`Failed to ${action} ${kind}resource: ${f}`);
+  if (failures.length === 0) {
+    io.out(`Successfully ${PAST[action]} ${done} ${kind}resource(s)`);
+    return 0;
+  }
+  if (done > 0) io.out(`Partial success: ${PAST[action]} ${done} out of ${targets.length} ${kind}resources`);
+  return 1;
+}
+
+async function writeCommand(action: Action, args: string[], io: ResourceIO): Promise<number> {
+  const options = { ...COMMON, 'skip-exists': { type: 'boolean' }, 'skip-not-exists': { type: 'boolean' } } as const;
+  const { values, positionals } = parseArgs({ args, options, allowPositionals: true });
+  if (values.help) {
+    io.out(USAGE[action]);
+    return 0;
+  }
+  if (values['skip-exists'] && action !== 'create') throw new UsageError(`--skip-exists is an option of create\n${USAGE[action]}`);
+  if (values['skip-not-exists'] && action !== 'delete') throw new UsageError(`--skip-not-exists is an option of delete\n${USAGE[action]}`);
+  const files = values.filename ?? [];
+  if (files.length && positionals.length) throw new UsageError(`give either -f or KIND NAME, not both\n${USAGE[action]}`);
+  if (action !== 'delete' && files.length === 0) throw new UsageError(`${action} needs -f FILE|DIR|-\n${USAGE[action]}`);
+  const store = openStore(values.etcd, io);
+  const targets = files.length ? await targetsFromFiles(files, values.recursive ?? false, io) : targetsFromArgs(positionals, true, USAGE[action]);
+  if (!targets) return 1;
+  if (targets.length === 0) {
+    io.out('No resources specified');
+    return 0;
+  }
+  let done = 0;
+  const failures: string[] = [];
+  try {
+    if (action !== 'delete') await store.ensureBuiltinTiers();
+    for (const t of targets) {
+      try {
+        const r = t.item?.resource;
+        if (action === 'create') await store.create(r!);
+        else if (action === 'replace') await store.update(r!);
+        else if (action === 'apply') await store.apply(r!);
+        else await store.delete(t.kind, t.name, r?.metadata.resourceVersion || undefined);
+        done++;
+      } catch (e) {
+        if (!(e instanceof StoreError)) throw e;
+        const skipped = (e.code === 'AlreadyExists' && values['skip-exists']) || (e.code === 'DoesNotExist' && values['skip-not-exists']);
+        if (skipped) done++;
+        else failures.push(`${label(t)}: ${e.message}`);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof EtcdError)) throw e;
+    summary(action, targets, done, failures, io);
+    io.err(`etcd: ${e.message}`);
+    return 1;
+  }
+  return summary(action, targets, done, failures, io);
+}
+
+const FORMATS: readonly string[] = ['ps', 'wide', 'yaml', 'yml', 'json'];
+
+async function getCommand(args: string[], io: ResourceIO): Promise<number> {
+  const options = { ...COMMON, output: { type: 'string', short: 'o', default: 'ps' } } as const;
+  const { values, positionals } = parseArgs({ args, options, allowPositionals: true });
+  if (values.help) {
+    io.out(USAGE.get);
+    return 0;
+  }
+  if (!FORMATS.includes(values.output)) throw new UsageError(`unrecognized output format '${values.output}' (ps, wide, yaml, json)`);
+  const format = (values.output === 'yml' ? 'yaml' : values.output) as OutputFormat;
+  const files = values.filename ?? [];
+  if (files.length && positionals.length) throw new UsageError(`give either -f or KIND [NAME], not both\n${USAGE.get}`);
+  const store = openStore(values.etcd, io);
+  const targets = files.length ? await targetsFromFiles(files, values.recursive ?? false, io) : targetsFromArgs(positionals, false, USAGE.get);
+  if (!targets) return 1;
+  try {
+    if (!files.length && targets.length === 0) {
+      const kind = parseKind(positionals[0]!);
+      const listed = await store.list(kind);
+      for (const p of listed.problems) io.err(`warning: ${p}`);
+      const result: GetResult = { type: 'list', kind, revision: listed.revision, items: listed.items.map((f) => f.object) };
+      io.out(formatGet(result, format));
+      return 0;
+    }
+    const found: Found[] = [];
+    const missing: string[] = [];
+    for (const t of targets) {
+      try {
+        const f = await store.get(t.kind, t.name);
+        if (f) found.push(f);
+        else missing.push(`resource does not exist: ${t.kind}(${t.name})`);
+      } catch (e) {
+        if (!(e instanceof StoreError)) throw e;
+        missing.push(`${label(t)}: ${e.message}`);
+      }
+    }
+    if (found.length) io.out(formatGet({ type: 'objects', items: found.map((f) => ({ kind: f.kind, object: f.object })) }, format));
+    for (const m of missing) io.err(m);
+    return missing.length ? 1 : 0;
+  } catch (e) {
+    if (!(e instanceof EtcdError)) throw e;
+    io.err(`etcd: ${e.message}`);
+    return 1;
+  }
+}
+
+export const RESOURCE_COMMANDS: Record<Action | 'get', (args: string[], io: CliIO) => Promise<number>> = {
+  apply: (args, io) => writeCommand('apply', args, io),
+  create: (args, io) => writeCommand('create', args, io),
+  replace: (args, io) => writeCommand('replace', args, io),
+  delete: (args, io) => writeCommand('delete', args, io),
+  get: (args, io) => getCommand(args, io),
+};

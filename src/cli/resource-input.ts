@@ -1,0 +1,105 @@
+/**
+ * Inputs of the resource commands: kind names as calicoctl accepts them, the etcd endpoints
+ * (--etcd, OUTPOST_ETCD_ENDPOINTS, or calicoctl's ETCD_ENDPOINTS), and the resources of
+ * `-f FILE|DIR|-` (a folder: its .yaml/.yml/.json files, sub-folders only with -R, as
+ * calicoctl's file iterator does).
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { parseManifest } from '../model/manifest.ts';
+import type { Resource, ResourceKind } from '../model/resource.ts';
+import type { ResourceError } from '../model/validate.ts';
+import { UsageError, type CliIO } from './io.ts';
+
+/** CliIO, plus stdin for `-f -` when a caller (a test) wants to provide it. */
+export type ResourceIO = CliIO & { readonly stdin?: () => Promise<string> };
+
+const KIND_ALIASES: Readonly<Record<string, ResourceKind>> = {
+  hostendpoint: 'HostEndpoint', hostendpoints: 'HostEndpoint', hep: 'HostEndpoint', heps: 'HostEndpoint',
+  globalnetworkpolicy: 'GlobalNetworkPolicy', globalnetworkpolicies: 'GlobalNetworkPolicy', gnp: 'GlobalNetworkPolicy', gnps: 'GlobalNetworkPolicy',
+  profile: 'Profile', profiles: 'Profile', pro: 'Profile', pros: 'Profile',
+  globalnetworkset: 'GlobalNetworkSet', globalnetworksets: 'GlobalNetworkSet', gnetsets: 'GlobalNetworkSet', gns: 'GlobalNetworkSet',
+  tier: 'Tier', tiers: 'Tier',
+  felixconfiguration: 'FelixConfiguration', felixconfigurations: 'FelixConfiguration', felixconfig: 'FelixConfiguration', felixconfigs: 'FelixConfiguration',
+};
+
+/** Calico kinds calicoctl knows that outpost deliberately does not manage. */
+const OTHER_CALICO_KINDS = /^(networkpolic|networkset|stagedglobalnetworkpolic|stagednetworkpolic|ippool|ipreservation|bgp|node|workloadendpoint|clusterinfo|kubecontrollersconfig|ipamconfig)/;
+
+export function parseKind(word: string): ResourceKind {
+  const kind = KIND_ALIASES[word.toLowerCase()];
+  if (kind) return kind;
+  if (OTHER_CALICO_KINDS.test(word.toLowerCase())) {
+    throw new UsageError(`resource type '${word}' is not managed by outpost (supported: HostEndpoint, GlobalNetworkPolicy, Profile, GlobalNetworkSet, Tier, FelixConfiguration)`);
+  }
+  throw new UsageError(`resource type '${word}' is not supported`);
+}
+
+const splitList = (s: string) => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+
+export function etcdEndpoints(flag: readonly string[] | undefined, env: CliIO['env']): string[] {
+  const fromFlag = (flag ?? []).flatMap(splitList);
+  if (fromFlag.length) return fromFlag;
+  for (const name of ['OUTPOST_ETCD_ENDPOINTS', 'ETCD_ENDPOINTS']) {
+    const v = env[name];
+    if (v && splitList(v).length) return splitList(v);
+  }
+  throw new UsageError('no datastore: give --etcd URL[,URL] or set OUTPOST_ETCD_ENDPOINTS (or ETCD_ENDPOINTS)');
+}
+
+const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+async function manifestFiles(path: string, recursive: boolean): Promise<string[]> {
+  const st = await stat(path);
+  if (!st.isDirectory()) return [path];
+  const out: string[] = [];
+  for (const e of (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = join(path, e.name);
+    if (e.isDirectory() && recursive) out.push(...(await manifestFiles(p, true)));
+    else if (e.isFile() && MANIFEST_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(p);
+  }
+  return out;
+}
+
+export interface LoadedResource {
+  readonly resource: Resource;
+  readonly source: string;
+}
+
+export interface LoadedInput {
+  readonly resources: LoadedResource[];
+  /** Validation problems (file, resource and field) and unreadable paths; nothing may be written then. */
+  readonly problems: string[];
+  readonly errors: ResourceError[];
+}
+
+export async function loadInput(paths: readonly string[], recursive: boolean, io: ResourceIO): Promise<LoadedInput> {
+  const resources: LoadedResource[] = [];
+  const problems: string[] = [];
+  const errors: ResourceError[] = [];
+  for (const path of paths) {
+    let files: string[];
+    try {
+      files = path === '-' ? ['-'] : await manifestFiles(path, recursive);
+    } catch (e) {
+      problems.push(`cannot read ${path}: ${(e as Error).message}`);
+      continue;
+    }
+    if (files.length === 0) problems.push(`no resources specified in directory ${path}`);
+    for (const file of files) {
+      let text: string;
+      try {
+        text = file === '-' ? await (io.stdin?.() ?? Bun.stdin.text()) : await readFile(file, 'utf8');
+      } catch (e) {
+        problems.push(`cannot read ${file}: ${(e as Error).message}`);
+        continue;
+      }
+      const source = file === '-' ? '<stdin>' : file;
+      const parsed = parseManifest(text, source);
+      errors.push(...parsed.errors);
+      if (parsed.resources.length === 0 && parsed.errors.length === 0) problems.push(`no resources specified in file ${source}`);
+      resources.push(...parsed.resources.map((resource) => ({ resource, source })));
+    }
+  }
+  return { resources, problems, errors };
+}
