@@ -207,6 +207,13 @@ export class EtcdSource implements DatastoreSource {
         for await (const msg of watch) {
           if (msg.type === 'created') {
             attempt = 0;
+            if (BigInt(msg.revision) < BigInt(this.#revision)) {
+              // Restored from a backup, or another cluster: a watch from our revision would
+              // wait for a future that already happened differently.
+              fail(`etcd is at revision ${msg.revision}, behind the ${this.#revision} already read (restored, or a different cluster?); reading everything again`);
+              needList = true;
+              break;
+            }
             log?.debug({ from: this.#revision }, 'etcd: watching');
           } else if (msg.type === 'events') {
             const changed = index.apply(msg.events);

@@ -208,6 +208,33 @@ describe('EtcdSource with a real etcd', () => {
     await rec.until('f', () => rec.names('HostEndpoint').includes('f'));
   }, T);
 
+  test('an etcd whose revision went backwards (restored, or another cluster) is read again', async () => {
+    for (const n of ['a', 'b', 'c', 'd']) await etcd.etcdctl(['put', `${ROOT}/hostendpoints/${n}`, hep(n, 'n1')]);
+    const other = await startEtcd();
+    try {
+      await other.etcdctl(['put', `${ROOT}/hostendpoints/z`, hep('z', 'n1')]);
+      let target = etcd.url;
+      const gate = gatedFetch();
+      const redirect = ((input: string | URL | Request, init?: RequestInit) =>
+        gate.fetch(String(input).replace(/^http:\/\/127\.0\.0\.1:\d+/, target), init)) as typeof fetch;
+      const rec = new Recorder();
+      source = fastSource({ client: new EtcdClient({ endpoints: [etcd.url], fetch: redirect, timeoutMs: 1000 }) });
+      await source.start(rec.listener);
+      expect(rec.names('HostEndpoint')).toEqual(['a', 'b', 'c', 'd']);
+
+      target = other.url;
+      gate.close();
+      gate.open();
+      await rec.until('the other cluster read', () => rec.names('HostEndpoint').join() === 'z');
+      expect(rec.errors.some((e) => e.includes('behind the'))).toBe(true);
+      expect(rec.last.revision).toBe(await other.revision());
+    } finally {
+      await source?.stop();
+      source = undefined;
+      await other.destroy();
+    }
+  }, T);
+
   test('start() gives up when etcd was never readable', async () => {
     const url = etcd.url;
     await etcd.stop();
