@@ -123,6 +123,7 @@ export class EtcdSource implements DatastoreSource {
   readonly #opts: EtcdSourceOptions;
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
+  #first: { resolve: () => void; reject: (e: Error) => void } | undefined;
   #revision = '0';
 
   constructor(options: EtcdSourceOptions) {
@@ -139,19 +140,18 @@ export class EtcdSource implements DatastoreSource {
     if (this.#loop) throw new Error('EtcdSource already started');
     const report = (e: ResourceError) => listener.onError(`invalid resource: ${formatResourceError(e)}`, e);
     const index = new ResourceIndex(report);
-    let first: { resolve: () => void; reject: (e: Error) => void } | undefined;
-    const firstState = new Promise<void>((resolve, reject) => (first = { resolve, reject }));
+    const firstState = new Promise<void>((resolve, reject) => (this.#first = { resolve, reject }));
     const emit = () => {
       listener.onState({ revision: this.#revision, resources: index.resources() });
-      first?.resolve();
-      first = undefined;
+      this.#first?.resolve();
+      this.#first = undefined;
     };
     const deadline = performance.now() + (this.#opts.startTimeoutMs ?? 10_000);
     this.#loop = this.#run(index, emit, (message) => {
       listener.onError(message);
-      if (first && performance.now() > deadline) {
-        first.reject(new Error(`etcd never readable: ${message}`));
-        first = undefined;
+      if (this.#first && performance.now() > deadline) {
+        this.#first.reject(new Error(`etcd never readable: ${message}`));
+        this.#first = undefined;
         this.#stop.abort(); // nobody will call stop() on a source that never started
       }
     });
@@ -160,6 +160,8 @@ export class EtcdSource implements DatastoreSource {
 
   async stop(): Promise<void> {
     this.#stop.abort();
+    this.#first?.reject(new Error('EtcdSource stopped before the first state was read'));
+    this.#first = undefined;
     await this.#loop;
   }
 

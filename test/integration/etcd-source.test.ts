@@ -87,7 +87,7 @@ afterEach(async () => {
 });
 
 const fastSource = (extra: Partial<ConstructorParameters<typeof EtcdSource>[0]> = {}) =>
-  new EtcdSource({ endpoints: [etcd.url], backoffMs: { initial: 50, max: 300 }, livenessMs: 500, ...extra });
+  new EtcdSource({ endpoints: [etcd.url], backoffMs: { initial: 50, max: 300 }, livenessMs: 500, pageSize: 2, ...extra });
 
 describe('EtcdSource with a real etcd', () => {
   test('lists, then sees create, modify and delete through the watch, at etcd revisions', async () => {
@@ -243,5 +243,11 @@ describe('EtcdSource with a real etcd', () => {
     await expect(s.start(rec.listener)).rejects.toThrow(/etcd never readable/);
     await s.stop();
     expect(rec.states).toEqual([]);
+    // stop() while still trying ends start() too, instead of leaving it pending.
+    const t = new EtcdSource({ endpoints: [url], backoffMs: { initial: 50, max: 100 } });
+    const started = t.start(new Recorder().listener);
+    await Bun.sleep(100);
+    await t.stop();
+    await expect(started).rejects.toThrow(/stopped before/);
   }, T);
 });
