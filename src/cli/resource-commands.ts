@@ -139,6 +139,15 @@ async function writeCommand(action: Action, args: string[], io: ResourceIO): Pro
   return summary(action, targets, done, failures, io);
 }
 
+/** calicoctl lists tiers by order (stable; no order last). */
+function byTierOrder(a: Record<string, unknown>, b: Record<string, unknown>): number {
+  const order = (o: Record<string, unknown>) => (o['spec'] as { order?: unknown } | undefined)?.order;
+  const x = order(a);
+  const y = order(b);
+  if (typeof x !== 'number') return typeof y === 'number' ? 1 : 0;
+  return typeof y === 'number' ? x - y : -1;
+}
+
 const FORMATS: readonly string[] = ['ps', 'wide', 'yaml', 'yml', 'json'];
 
 async function getCommand(args: string[], io: ResourceIO): Promise<number> {
@@ -160,7 +169,9 @@ async function getCommand(args: string[], io: ResourceIO): Promise<number> {
       const kind = parseKind(positionals[0]!);
       const listed = await store.list(kind);
       for (const p of listed.problems) io.err(`warning: ${p}`);
-      const result: GetResult = { type: 'list', kind, revision: listed.revision, items: listed.items.map((f) => f.object) };
+      const items = listed.items.map((f) => f.object);
+      if (kind === 'Tier') items.sort(byTierOrder);
+      const result: GetResult = { type: 'list', kind, revision: listed.revision, items };
       io.out(formatGet(result, format));
       return 0;
     }

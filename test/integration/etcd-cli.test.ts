@@ -194,7 +194,7 @@ describe('outpost create/replace/apply/delete/get with etcd', () => {
       "NAME        TIER      ORDER   SELECTOR                    \nallow-ssh   default   100     role == 'web' && has(ssh)   \n\n",
     );
     expect((await run('get', ['profiles'])).out).toBe('NAME                          \nprojectcalico-default-allow   \n\n');
-    expect((await run('get', ['tiers'])).out).toContain('default         1e+06   \n');
+    expect((await run('get', ['tiers'])).out).toBe('NAME            ORDER   \nkube-admin      1000    \ndefault         1e+06   \nkube-baseline   1e+07   \n\n');
 
     expect((await run('get', ['hep', 'web1-eth0', '-o', 'json'])).out).toBe(`{
   "kind": "HostEndpoint",
