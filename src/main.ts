@@ -9,6 +9,7 @@ import { renderCommand } from './cli/render-command.ts';
 import { selectorCommand } from './cli/selector-command.ts';
 import { relayCommand } from './cli/relay-command.ts';
 import { keygenCommand } from './cli/keygen-command.ts';
+import { RESOURCE_COMMANDS } from './cli/resource-commands.ts';
 import { processIO, UsageError, type CliIO } from './cli/io.ts';
 
 const USAGE = `usage: outpost <command> [options]
@@ -18,6 +19,11 @@ commands:
              or from local files: --node NAME --resources FILE|DIR [--once]
   relay      publish each node's signed snapshot: --etcd URL | --resources DIR, --broker URL | --listen HOST:PORT, --signing-key relay.key
   keygen     write an ed25519 signing key pair: --out relay (relay.key, relay.pub)
+  apply      create or update resources in etcd (Calico's layout): -f FILE|DIR --etcd URL
+  create     create resources; fails if one exists: -f FILE|DIR --etcd URL
+  replace    update resources, compare-and-swap on resourceVersion: -f FILE|DIR --etcd URL
+  delete     delete resources: KIND NAME | -f FILE|DIR, --etcd URL
+  get        show resources: KIND [NAME] [-o yaml|json|wide] --etcd URL
   validate   check resources without applying: -f FILE|DIR [-f ...]
   render     print the nftables JSON the agent would apply: --node NAME --resources FILE|DIR [--plan]
   selector   evaluate a selector: 'EXPR' --labels '{"k":"v"}' | --resources DIR
@@ -27,6 +33,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> =
   agent: agentCommand,
   relay: relayCommand,
   keygen: keygenCommand,
+  ...RESOURCE_COMMANDS,
   validate: validateCommand,
   render: renderCommand,
   selector: selectorCommand,

@@ -106,6 +106,8 @@ export class SyncLab {
 
   relay(extra: string[] = [], key = 'relay.key'): LabProcess {
     const source = this.etcd ? ['--etcd', this.etcd.url] : [];
+    // The lab's Mosquitto, unless the caller embeds a broker with --listen.
+    if (!extra.includes('--listen')) source.push('--broker', 'mqtt://127.0.0.1:1883');
     return this.lab.spawn('hub', [process.execPath, MAIN, 'relay', ...source, '--signing-key', this.path(key), ...extra]);
   }
 
