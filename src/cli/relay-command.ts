@@ -33,8 +33,9 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
     embedded = await startEmbeddedBroker(host, port);
     log.info({ listen: config.listen }, 'embedded MQTT broker listening');
   }
+  // An unreachable etcd at start is an outage to wait out (with logged retries), not a reason to exit.
   const brokerUrl = embedded?.url ?? config.broker!;
-  const source: DatastoreSource = config.etcd ? new EtcdSource({ endpoints: config.etcd, log }) : new FolderSource(config.resources!);
+  const source: DatastoreSource = config.etcd ? new EtcdSource({ endpoints: config.etcd, log, startTimeoutMs: Number.POSITIVE_INFINITY }) : new FolderSource(config.resources!);
   const link = connectMqtt({ url: brokerUrl, clientId: `outpost-relay-${randomBytes(4).toString('hex')}`, clean: true });
   log.info({ datastore: config.etcd ?? config.resources, broker: brokerUrl, topicPrefix: config.topicPrefix }, 'outpost relay starting');
   let relay;
