@@ -65,7 +65,18 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
   let closing = false;
   let lastError: string | undefined;
 
-  const client: MqttClient = mqtt.connect(opts.url, options);
+  // Parsed here (WHATWG URL): handing MQTT.js a string makes it call the deprecated url.parse,
+  // which prints a warning line into our JSON log stream.
+  const u = new URL(opts.url);
+  const protocol = u.protocol.replace(/:$/, '') as 'mqtt' | 'mqtts' | 'tcp' | 'ws' | 'wss';
+  const client: MqttClient = mqtt.connect({
+    ...options,
+    protocol,
+    hostname: u.hostname.replace(/^\[|\]$/g, ''),
+    ...(u.port ? { port: Number(u.port) } : {}),
+    ...(u.pathname && u.pathname !== '/' ? { path: u.pathname } : {}),
+    ...(u.username ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : {}),
+  });
   client.on('connect', (ack) => {
     attempt = 0;
     lastError = undefined;
