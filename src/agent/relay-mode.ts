@@ -29,7 +29,13 @@ type RelayConfig = AgentConfig & { broker: string; trustKey: string };
 
 export async function startRelayMode(config: RelayConfig, log: Logger, enforcer: Enforcer, trustKey: KeyObject): Promise<RunningAgent> {
   const node = config.node;
-  const cache = SnapshotCache.open(config.state, { log: (m: string) => log.error(m) });
+  let cache: SnapshotCache | undefined;
+  try {
+    cache = SnapshotCache.open(config.state, { log: (m: string) => log.error(m) });
+  } catch (e) {
+    // Still enforce what the relay sends; only the offline start is lost. Said loudly.
+    log.error({ err: (e as Error).message }, 'cannot open the snapshot cache; running without one (no enforcement from cache after a restart)');
+  }
   const refused: Partial<Record<RefusalReason, number>> = {};
   let held: Snapshot | undefined;
   let state: StatusState = 'cached';
@@ -87,6 +93,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       return;
     }
     try {
+      if (!cache) throw new Error('no cache');
       cache.save(node, { revision: snap.revision, hash: snap.hash, payload });
     } catch (e) {
       // Not storable means not durable: apply anyway (the relay said so), but report it.
@@ -98,7 +105,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   };
 
   // 1. The cache, before any network.
-  const row = cache.load(node);
+  const row = cache?.load(node);
   if (row) {
     const r = decodeSnapshot(row.payload, { publicKey: trustKey, node });
     if (r.ok) held = r.snapshot;
@@ -158,7 +165,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       }
       await newLink.close(true);
       enforcer.stop();
-      cache.close();
+      cache?.close();
     },
   };
 }
