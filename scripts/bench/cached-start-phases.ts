@@ -1,13 +1,15 @@
 /**
- * Where a cached start spends its time: the agent's boot steps, timed one by one in a fresh
- * process (run inside the lab namespace by cached-start.ts, so imports, JIT and nft are as cold
- * as in a real start). Prints one JSON object of milliseconds.
+ * Where the agent spends its time, step by step, with the functions the agent itself uses
+ * (relay-mode.ts, enforcer.ts), not a copy of their logic. Runs inside a lab namespace.
  *
- * It repeats the steps relay-mode.ts takes before the network (load key, open SQLite, load,
- * decode + verify, render for the host's interfaces, nft apply, read back + verify) with the
- * same functions, not a copy of their logic.
+ * - cold: one pass in a fresh process, as at boot from the cache: import the modules, load the
+ *   key, open SQLite, load the row, decode + verify, render, nft apply, read back + verify.
+ * - warm (when WARM > 0): WARM more passes in the same process, as for a snapshot arriving at a
+ *   running agent: decode + verify, SQLite save (synchronous=FULL), render, apply, read back.
+ *   Medians. The same snapshot each time; nft still runs the whole transaction.
  *
- * usage: bun cached-start-phases.ts STATE_DIR TRUST_KEY NODE
+ * Prints one JSON line: {"cold": {step: ms}, "warm": {step: ms} | null, "rulesetBytes", "snapshotBytes"}.
+ * usage: bun cached-start-phases.ts STATE_DIR TRUST_KEY NODE [WARM]
  */
 const t0 = performance.now();
 const [{ SnapshotCache }, { decodeSnapshot }, { loadPublicKey }, { renderForHost }, { watchInterfaces }, { NftRunner }, { verifyListing }] = await Promise.all([
@@ -19,38 +21,71 @@ const [{ SnapshotCache }, { decodeSnapshot }, { loadPublicKey }, { renderForHost
   import('../../src/nft/runner.ts'),
   import('../../src/nft/verify.ts'),
 ]);
-const [state, keyFile, node] = process.argv.slice(2) as [string, string, string];
-const out: Record<string, number> = {};
-let last = performance.now();
-const lap = (name: string) => {
-  const now = performance.now();
-  out[name] = now - last;
-  last = now;
-};
-out['import agent modules'] = last - t0;
+const [state, keyFile, node, warmArg] = process.argv.slice(2) as [string, string, string, string | undefined];
+const imported = performance.now() - t0;
 
+function laps() {
+  const out: Record<string, number> = {};
+  let last = performance.now();
+  return {
+    out,
+    lap(name: string) {
+      const now = performance.now();
+      out[name] = now - last;
+      last = now;
+    },
+  };
+}
+
+const cold = laps();
+cold.out['import agent modules'] = imported;
 const key = await loadPublicKey(keyFile);
 if (!key.ok) throw new Error(key.message);
-lap('load trust key');
+const publicKey = key.key;
+cold.lap('load trust key');
 const cache = SnapshotCache.open(state);
-lap('SQLite open');
+cold.lap('SQLite open');
 const row = cache.load(node);
 if (!row) throw new Error('no cached snapshot');
-lap('SQLite load row');
-const r = decodeSnapshot(row.payload, { publicKey: key.key, node });
-if (!r.ok) throw new Error(r.message);
-lap('decode + verify snapshot');
-const { rendered } = renderForHost(r.snapshot.plan, { failsafeInbound: undefined, failsafeOutbound: undefined, loopback: 'exempt' }, watchInterfaces.read());
-const bytes = JSON.stringify(rendered.document);
-lap('render ruleset');
+const { revision, hash, payload } = row;
+cold.lap('SQLite load row');
 const runner = new NftRunner(state);
-const applied = await runner.apply(bytes);
-if (!applied.ok) throw applied.error;
-lap('nft -j -f (apply)');
-const problems = verifyListing(await runner.listTable(), rendered);
-if (problems.length) throw new Error(problems.join('; '));
-lap('nft -j list + verify');
+const config = { failsafeInbound: undefined, failsafeOutbound: undefined, loopback: 'exempt' as const };
+let rulesetBytes = 0;
+
+/** The steps after the snapshot bytes are in hand; `save` as on receipt from the relay. */
+async function apply(t: ReturnType<typeof laps>, save: boolean): Promise<void> {
+  const r = decodeSnapshot(payload, { publicKey, node });
+  if (!r.ok) throw new Error(r.message);
+  t.lap('decode + verify snapshot');
+  if (save) {
+    cache.save(node, { revision, hash, payload });
+    t.lap('SQLite save');
+  }
+  const { rendered } = renderForHost(r.snapshot.plan, config, watchInterfaces.read());
+  const bytes = JSON.stringify(rendered.document);
+  rulesetBytes = bytes.length;
+  t.lap('render ruleset');
+  const applied = await runner.apply(bytes);
+  if (!applied.ok) throw applied.error;
+  t.lap('nft -j -f (apply)');
+  const problems = verifyListing(await runner.listTable(), rendered);
+  if (problems.length) throw new Error(problems.join('; '));
+  t.lap('nft -j list + verify');
+}
+
+await apply(cold, false);
+let warm: Record<string, number> | null = null;
+const n = Number(warmArg ?? 0);
+if (n > 0) {
+  const passes: Record<string, number>[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = laps();
+    await apply(t, true);
+    passes.push(t.out);
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length / 2) - 1]!;
+  warm = Object.fromEntries(Object.keys(passes[0]!).map((k) => [k, med(passes.map((p) => p[k]!))]));
+}
 cache.close();
-out['ruleset bytes'] = bytes.length;
-out['snapshot bytes'] = row.payload.length;
-console.log(JSON.stringify(out));
+console.log(JSON.stringify({ cold: cold.out, warm, rulesetBytes, snapshotBytes: payload.length }));

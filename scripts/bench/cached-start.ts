@@ -143,7 +143,7 @@ try {
   for (let i = 0; i < PHASE_RUNS; i++) {
     await deleteTable();
     const r = await lab.exec(NODE, [process.execPath, join(import.meta.dir, 'cached-start-phases.ts'), state, pub, NODE]);
-    phases.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>);
+    phases.push((JSON.parse(r.stdout.trim().split('\n').pop()!) as { cold: Record<string, number> }).cold);
   }
 
   // ---- report ----
@@ -158,7 +158,7 @@ try {
       ? `**met**: median ${ms(dist.p50)} ms < 200 ms for dist/outpost`
       : `**missed**: median ${ms(dist.p50)} ms ≥ 200 ms for dist/outpost`
     : 'not judged: dist/outpost was not measured';
-  const steps = Object.keys(phases[0]!).filter((k) => !k.endsWith('bytes'));
+  const steps = Object.keys(phases[0]!);
   const md = [
     `Command: \`${commandLine(['OUTPOST_BENCH_BIN'])}\` — ${RUNS} starts per binary after ${WARMUP} warm-up starts each, interleaved.`,
     '',

@@ -24,6 +24,8 @@ import { BROKER, SyncLab } from '../../test/integration/sync-harness.ts';
 import type { LabProcess } from '../../test/lab/lab.ts';
 import { encodeForStorage } from '../../src/datastore/calico-layout.ts';
 import { parseManifest } from '../../src/model/manifest.ts';
+import { computeClosures } from '../../src/relay/closures.ts';
+import { contentHash } from '../../src/protocol/snapshot.ts';
 import { changingPolicy, describeSet, policySetYaml, sizeFromArgs } from './policy-set.ts';
 import { commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 
@@ -104,6 +106,18 @@ try {
     await relay.stop();
   }
 
+  // The agent's share, step by step: a warm process redoing what a running agent does per
+  // snapshot (decode, SQLite save, render, nft apply, read-back) on the last snapshot it held.
+  const phasesRun = await h.lab.exec('gw', [process.execPath, join(import.meta.dir, 'cached-start-phases.ts'), h.path(`state-${which.at(-1)}`), h.path('relay.pub'), 'gw', '20']);
+  const warm = (JSON.parse(phasesRun.stdout.trim().split('\n').pop()!) as { warm: Record<string, number> }).warm;
+  // The relay's share: what it computes per change, every node's closure and its hash (same code, in-process, warm).
+  const relayCompute: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now();
+    for (const c of computeClosures(parsed.resources).values()) contentHash(c.plan);
+    relayCompute.push(performance.now() - t0);
+  }
+
   // ---- report ----
   const verdict = (st: Stats) => (st.p99 < 250 ? `**met** (p99 ${ms(st.p99)} ms < 250 ms)` : `**missed** (p99 ${ms(st.p99)} ms ≥ 250 ms)`);
   const rows: [string, Stats][] = [];
@@ -135,6 +149,14 @@ try {
     '| | etcd put round trip (ms) | write → relay "snapshots published" (ms) | relay published → agent in force (ms) |',
     '|---|---:|---:|---:|',
     ...split,
+    '',
+    `The relay's computation per change — a closure and its hash for every node with a HEP (${SIZE.peers + 1} nodes), in-process, warm: median ${ms(median(relayCompute))} ms of 10.`,
+    '',
+    'The agent\'s steps per received snapshot, warm process (cached-start-phases.ts with 20 passes on the last snapshot, medians):',
+    '',
+    '| step | ms |',
+    '|---|---:|',
+    ...Object.entries(warm).map(([k, v]) => `| ${k} | ${ms(v)} |`),
   ].join('\n');
   console.log(md);
   if (!args.has('no-write')) writeResults(`etcd-to-enforcement${suffix}`, md);
