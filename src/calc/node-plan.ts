@@ -21,8 +21,10 @@ import type { Resource } from '../model/resource.ts';
 import type { GlobalNetworkPolicy } from '../model/global-network-policy.ts';
 import type { Profile } from '../model/profile.ts';
 import type { Rule } from '../model/rule.ts';
+import type { HostEndpoint } from '../model/host-endpoint.ts';
+import type { FelixConfiguration } from '../model/felix-configuration.ts';
 import { buildMembers, endpointLabels } from './members.ts';
-import { SetRegistry } from './set-registry.ts';
+import { SetRegistry, type SetMemo } from './set-registry.ts';
 import { compileRule, type CompileContext } from './rule-compiler.ts';
 import { compareOrderThenName, compareTiers, tierTable, type TierInfo } from './tier-order.ts';
 import { effectiveFailsafes, type LocalFailsafes } from './failsafes.ts';
@@ -51,39 +53,75 @@ function ofKind<K extends Resource['kind']>(resources: readonly Resource[], kind
 
 const NO_RULES: readonly Rule[] = [];
 
-export function computeNodePlan(input: NodePlanInput): NodePlanResult {
-  const warnings: string[] = [];
-  const warn = (m: string) => warnings.push(m);
-  const { node, resources } = input;
+/**
+ * Everything derived from the resource set alone, shared by every node's plan: parsed
+ * selectors, the membership index, tiers, policy order and set contents. The relay computes all
+ * nodes from one context per datastore state, so each selector is evaluated once per state, not
+ * once per node.
+ */
+export interface PlanContext {
+  readonly heps: readonly HostEndpoint[];
+  readonly profiles: ReadonlyMap<string, Profile>;
+  readonly sortedPolicies: readonly GlobalNetworkPolicy[];
+  readonly tiers: ReadonlyMap<string, TierInfo>;
+  readonly members: ReturnType<typeof buildMembers>;
+  readonly felixConfigs: readonly FelixConfiguration[];
+  readonly parse: (text: string) => { selector: Selector; error?: string };
+  readonly setMemo: SetMemo;
+}
 
+export function preparePlanContext(resources: readonly Resource[]): PlanContext {
   const heps = ofKind(resources, 'HostEndpoint');
-  const profileList = ofKind(resources, 'Profile');
   const gnps = ofKind(resources, 'GlobalNetworkPolicy');
-  const profiles = new Map<string, Profile>(profileList.map((p) => [p.metadata.name, p]));
-
-  const selectorCache = new Map<string, Selector>();
-  const selector = (text: string): Selector => {
-    let s = selectorCache.get(text);
+  const profiles = new Map<string, Profile>(ofKind(resources, 'Profile').map((p) => [p.metadata.name, p]));
+  const parsed = new Map<string, { selector: Selector; error?: string }>();
+  const parse = (text: string) => {
+    let s = parsed.get(text);
     if (!s) {
       const r = parseSelector(text);
       // Validation rejects bad selectors; if one slips through it must match nothing, never everything.
-      s = r.ok ? r.selector : (parseSelector('!all()') as { ok: true; selector: Selector }).selector;
-      if (!r.ok) warn(`selector ${JSON.stringify(text)} is invalid (${r.error}); it matches nothing`);
-      selectorCache.set(text, s);
+      s = r.ok ? { selector: r.selector } : { selector: (parseSelector('!all()') as { ok: true; selector: Selector }).selector, error: r.error };
+      parsed.set(text, s);
     }
     return s;
   };
-
-  const sets = new SetRegistry(buildMembers(heps, ofKind(resources, 'GlobalNetworkSet'), profiles));
-  const ctx: CompileContext = { sets, selector, warn };
-
   const tiers = tierTable(ofKind(resources, 'Tier'), gnps.map((p) => p.spec.tier ?? 'default'));
-  for (const t of tiers.values()) if (!t.exists) warn(`tier '${t.name}' is referenced by a policy but does not exist; it sorts last and denies`);
   const sortedPolicies = [...gnps].sort((a, b) => {
     const ta = tiers.get(a.spec.tier ?? 'default') as TierInfo;
     const tb = tiers.get(b.spec.tier ?? 'default') as TierInfo;
     return compareTiers(ta, tb) || compareOrderThenName({ order: a.spec.order, name: a.metadata.name }, { order: b.spec.order, name: b.metadata.name });
   });
+  return {
+    heps,
+    profiles,
+    sortedPolicies,
+    tiers,
+    members: buildMembers(heps, ofKind(resources, 'GlobalNetworkSet'), profiles),
+    felixConfigs: ofKind(resources, 'FelixConfiguration'),
+    parse,
+    setMemo: new Map(),
+  };
+}
+
+export function computeNodePlan(input: NodePlanInput, shared: PlanContext = preparePlanContext(input.resources)): NodePlanResult {
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  const { node } = input;
+  const { heps, profiles, sortedPolicies, tiers } = shared;
+
+  const warnedSelectors = new Set<string>();
+  const selector = (text: string): Selector => {
+    const s = shared.parse(text);
+    if (s.error !== undefined && !warnedSelectors.has(text)) {
+      warnedSelectors.add(text);
+      warn(`selector ${JSON.stringify(text)} is invalid (${s.error}); it matches nothing`);
+    }
+    return s.selector;
+  };
+
+  const sets = new SetRegistry(shared.members, shared.setMemo);
+  const ctx: CompileContext = { sets, selector, warn };
+  for (const t of tiers.values()) if (!t.exists) warn(`tier '${t.name}' is referenced by a policy but does not exist; it sorts last and denies`);
 
   const usedPolicies = new Map<string, GlobalNetworkPolicy>();
   const usedProfiles = new Set<string>();
@@ -174,7 +212,7 @@ export function computeNodePlan(input: NodePlanInput): NodePlanResult {
     });
   }
 
-  const failsafes = effectiveFailsafes(ofKind(resources, 'FelixConfiguration'), node, input.localFailsafes ?? {}, warn);
+  const failsafes = effectiveFailsafes(shared.felixConfigs, node, input.localFailsafes ?? {}, warn);
   return {
     plan: { node, endpoints, policies, profiles: planProfiles, ipSets: sets.ipSets(), portSets: sets.portSets(), failsafes },
     warnings,

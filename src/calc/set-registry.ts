@@ -12,20 +12,30 @@ import { shortHash } from '../platform/hash.ts';
 import { formatIp } from '../net/cidr.ts';
 import { selectCidrs, type Member } from './members.ts';
 
+/** Set contents by selector key, shared across the nodes of one computation (the relay computes every node). */
+export type SetMemo = Map<string, IpSetPlan | PortSetPlan>;
+
 export class SetRegistry {
   private readonly ipSetsById = new Map<string, IpSetPlan>();
   private readonly portSetsById = new Map<string, PortSetPlan>();
 
-  constructor(private readonly members: readonly Member[]) {}
+  constructor(
+    private readonly members: readonly Member[],
+    private readonly memo: SetMemo = new Map(),
+  ) {}
 
   /** The set of addresses the selector matches; returns its id. */
   ipSet(sel: Selector): string {
-    const id = `s-${shortHash(sel.id, 20)}`;
-    if (!this.ipSetsById.has(id)) {
+    const memoKey = `ip|${sel.id}`;
+    let set = this.memo.get(memoKey) as IpSetPlan | undefined;
+    if (!set) {
+      const id = `s-${shortHash(sel.id, 20)}`;
       const { v4, v6 } = selectCidrs(this.members, (l) => sel.evaluate(l));
-      this.ipSetsById.set(id, { id, selector: sel.canonical, v4, v6 });
+      set = { id, selector: sel.canonical, v4, v6 };
+      this.memo.set(memoKey, set);
     }
-    return id;
+    this.ipSetsById.set(set.id, set);
+    return set.id;
   }
 
   /**
@@ -35,8 +45,13 @@ export class SetRegistry {
   portSet(sel: Selector | undefined, portNames: readonly string[], protocol: number | undefined): string {
     const selText = sel?.canonical ?? 'all()';
     const names = [...new Set(portNames)].sort();
-    const id = `n-${shortHash(`${sel?.id ?? 'all'}|${names.join(',')}|${protocol ?? 'any'}`, 20)}`;
-    if (this.portSetsById.has(id)) return id;
+    const key = `${sel?.id ?? 'all'}|${names.join(',')}|${protocol ?? 'any'}`;
+    const memoized = this.memo.get(`port|${key}`) as PortSetPlan | undefined;
+    if (memoized) {
+      this.portSetsById.set(memoized.id, memoized);
+      return memoized.id;
+    }
+    const id = `n-${shortHash(key, 20)}`;
     const v4 = new Map<string, [string, number, number]>();
     const v6 = new Map<string, [string, number, number]>();
     for (const m of this.members) {
@@ -51,7 +66,9 @@ export class SetRegistry {
       }
     }
     const sorted = (m: Map<string, [string, number, number]>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
-    this.portSetsById.set(id, { id, selector: selText, ports: names, v4: sorted(v4), v6: sorted(v6) });
+    const set: PortSetPlan = { id, selector: selText, ports: names, v4: sorted(v4), v6: sorted(v6) };
+    this.memo.set(`port|${key}`, set);
+    this.portSetsById.set(id, set);
     return id;
   }
 

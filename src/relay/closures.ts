@@ -2,9 +2,10 @@
  * Each node's closure: the plan computed by the same code the agent runs in local mode, for
  * every node that has at least one HostEndpoint. Pure.
  */
-import { computeNodePlan } from '../calc/node-plan.ts';
+import { computeNodePlan, preparePlanContext } from '../calc/node-plan.ts';
 import type { Resource } from '../model/resource.ts';
 import type { NodePlan } from '../plan/schema.ts';
+import { createHash } from 'node:crypto';
 
 export interface NodeClosure {
   readonly plan: NodePlan;
@@ -19,11 +20,21 @@ export function nodesWithEndpoints(resources: readonly Resource[]): string[] {
 
 export function computeClosures(resources: readonly Resource[]): Map<string, NodeClosure> {
   const out = new Map<string, NodeClosure>();
+  const shared = preparePlanContext(resources);
   for (const node of nodesWithEndpoints(resources)) {
-    const { plan, warnings } = computeNodePlan({ node, resources });
+    const { plan, warnings } = computeNodePlan({ node, resources }, shared);
     out.set(node, { plan, warnings });
   }
   return out;
+}
+
+/**
+ * A cheap change detector for one relay process: plans are built by the same code in the same
+ * key order, so plain JSON of equal plans is equal. Three to four times faster than the
+ * canonical content hash, which is then computed only for the nodes that changed.
+ */
+export function planFingerprint(plan: NodePlan): string {
+  return createHash('sha256').update(JSON.stringify(plan)).digest('base64');
 }
 
 /** What changed between two publications: nodes to (re)publish and nodes that lost every HEP. */

@@ -2,7 +2,7 @@
  * The relay: datastore state in, one signed retained snapshot per node out.
  *
  * - Bursts coalesce (Coalescer); each computation covers every node with a HEP, and only nodes
- *   whose content hash changed are published, so unrelated edits do not wake the whole fleet.
+ *   whose content changed are published, so unrelated edits do not wake the whole fleet.
  * - A node that lost its last HEP gets a signed snapshot with no endpoints (QoS 1, not
  *   retained: a connected or persistent-session agent stops enforcing), then its retained
  *   message is cleared.
@@ -17,9 +17,9 @@ import type { DatastoreSource, DatastoreState } from '../datastore/source.ts';
 import type { MqttLink } from '../mqtt/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import { computeNodePlan } from '../calc/node-plan.ts';
-import { contentHash, encodeSnapshot } from '../protocol/snapshot.ts';
+import { encodeSnapshot } from '../protocol/snapshot.ts';
 import { nodeFromTopic, snapshotTopic, snapshotWildcard } from '../protocol/topics.ts';
-import { computeClosures, diffNodes } from './closures.ts';
+import { computeClosures, diffNodes, planFingerprint } from './closures.ts';
 import { Coalescer } from './coalescer.ts';
 
 export interface RelayOptions {
@@ -39,7 +39,8 @@ export interface RunningRelay {
 }
 
 interface Published {
-  readonly hash: string;
+  /** planFingerprint of what was published. */
+  readonly fingerprint: string;
   readonly revision: string;
   readonly payload: Uint8Array;
 }
@@ -80,8 +81,8 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     const state = latest;
     if (!state) return;
     const closures = computeClosures(state.resources);
-    const hashes = new Map([...closures].map(([n, c]) => [n, contentHash(c.plan)] as const));
-    const { changed, removed } = diffNodes(new Map([...published].map(([n, p]) => [n, p.hash])), hashes);
+    const fingerprints = new Map([...closures].map(([n, c]) => [n, planFingerprint(c.plan)] as const));
+    const { changed, removed } = diffNodes(new Map([...published].map(([n, p]) => [n, p.fingerprint])), fingerprints);
     const warnings = new Map<string, string>();
     for (const [node, c] of closures) {
       const w = c.warnings.join('\n');
@@ -92,7 +93,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     for (const node of changed) {
       const plan = closures.get(node)!.plan;
       const payload = encodeSnapshot({ node, revision: state.revision, plan }, opts.signingKey);
-      published.set(node, { hash: hashes.get(node)!, revision: state.revision, payload });
+      published.set(node, { fingerprint: fingerprints.get(node)!, revision: state.revision, payload });
       await publish(snapshotTopic(prefix, node), payload, true);
     }
     for (const node of removed) {
