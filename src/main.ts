@@ -3,13 +3,6 @@
  * outpost: Calico host-endpoint policy for machines outside any cluster.
  * The composition root: picks the subcommand and maps errors to exit codes.
  */
-import { agentCommand } from './cli/agent-command.ts';
-import { validateCommand } from './cli/validate-command.ts';
-import { renderCommand } from './cli/render-command.ts';
-import { selectorCommand } from './cli/selector-command.ts';
-import { relayCommand } from './cli/relay-command.ts';
-import { keygenCommand } from './cli/keygen-command.ts';
-import { RESOURCE_COMMANDS } from './cli/resource-commands.ts';
 import { processIO, UsageError, type CliIO } from './cli/io.ts';
 
 const USAGE = `usage: outpost <command> [options]
@@ -29,14 +22,25 @@ commands:
   selector   evaluate a selector: 'EXPR' --labels '{"k":"v"}' | --resources DIR
 `;
 
-const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> = {
-  agent: agentCommand,
-  relay: relayCommand,
-  keygen: keygenCommand,
-  ...RESOURCE_COMMANDS,
-  validate: validateCommand,
-  render: renderCommand,
-  selector: selectorCommand,
+type Command = (args: string[], io: CliIO) => Promise<number>;
+const lazy = (load: () => Promise<Command>): Command => async (args, io) => (await load())(args, io);
+const resource = (name: 'apply' | 'create' | 'replace' | 'delete' | 'get'): Command =>
+  lazy(async () => (await import('./cli/resource-commands.ts')).RESOURCE_COMMANDS[name]);
+
+// Each command loads only its own modules: an agent booting from cache does not pay for the
+// relay, etcd, YAML or the embedded broker (start-up time is a target, docs/benchmarks.md).
+const COMMANDS: Record<string, Command> = {
+  agent: lazy(async () => (await import('./cli/agent-command.ts')).agentCommand),
+  relay: lazy(async () => (await import('./cli/relay-command.ts')).relayCommand),
+  keygen: lazy(async () => (await import('./cli/keygen-command.ts')).keygenCommand),
+  apply: resource('apply'),
+  create: resource('create'),
+  replace: resource('replace'),
+  delete: resource('delete'),
+  get: resource('get'),
+  validate: lazy(async () => (await import('./cli/validate-command.ts')).validateCommand),
+  render: lazy(async () => (await import('./cli/render-command.ts')).renderCommand),
+  selector: lazy(async () => (await import('./cli/selector-command.ts')).selectorCommand),
 };
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {

@@ -7,8 +7,6 @@ import type { Logger } from '../platform/logger.ts';
 import { loadPublicKey } from '../platform/signing.ts';
 import { UsageError } from '../cli/io.ts';
 import { Enforcer } from './enforcer.ts';
-import { startLocalMode } from './local-mode.ts';
-import { startRelayMode } from './relay-mode.ts';
 
 export interface RunningAgent {
   /** Resolves with true when the first ruleset was applied (or false when that failed or there was none). */
@@ -18,9 +16,9 @@ export interface RunningAgent {
 
 export async function startAgent(config: AgentConfig, log: Logger, opts: { once?: boolean } = {}): Promise<RunningAgent> {
   const enforcer = new Enforcer(new NftRunner(config.state, config.nft), log);
-  if (config.resources) return startLocalMode({ ...config, resources: config.resources }, log, enforcer, { once: opts.once ?? false });
+  if (config.resources) return (await import('./local-mode.ts')).startLocalMode({ ...config, resources: config.resources }, log, enforcer, { once: opts.once ?? false });
   if (!config.broker || !config.trustKey) throw new UsageError('broker and trustKey are required in relay mode');
   const key = await loadPublicKey(config.trustKey);
   if (!key.ok) throw new UsageError(key.message);
-  return startRelayMode({ ...config, broker: config.broker, trustKey: config.trustKey }, log, enforcer, key.key);
+  return (await import('./relay-mode.ts')).startRelayMode({ ...config, broker: config.broker, trustKey: config.trustKey }, log, enforcer, key.key);
 }

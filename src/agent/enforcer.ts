@@ -4,7 +4,8 @@
  * - Same bytes as the ruleset in force: nothing to do.
  * - nft rejects the transaction: the kernel keeps the previous ruleset (nft is atomic); the
  *   error is logged and the newest desired ruleset is retried with capped exponential backoff.
- * - After every apply the table is read back and checked; a mismatch counts as a failure.
+ * - After every apply the table is read back and checked (after the commit is reported); a
+ *   mismatch counts as a failure.
  */
 import type { NftRunner } from '../nft/runner.ts';
 import { verifyListing } from '../nft/verify.ts';
@@ -33,35 +34,50 @@ export class Enforcer {
     this.listeners.push(cb);
   }
 
-  /** Sets the desired ruleset and applies it; resolves when this attempt finished (ok or not). */
+  /**
+   * Sets the desired ruleset and applies it; resolves once nft has committed it (or failed).
+   * The read-back check runs after that, off the critical path: nft's transaction is atomic,
+   * so a committed ruleset is in force; the check catches a kernel that holds something other
+   * than what we rendered, and then counts as a failure (logged, retried).
+   */
   async enforce(result: RenderResult): Promise<boolean> {
     this.desired = { bytes: JSON.stringify(result.document), result };
     while (this.running) await this.running;
     if (this.appliedBytes === this.desired.bytes) return true;
-    this.running = this.attempt();
-    await this.running;
-    this.running = undefined;
+    const { applied, done } = this.attempt();
+    const running = done.finally(() => {
+      if (this.running === running) this.running = undefined;
+    });
+    this.running = running;
+    await applied;
     return this.appliedBytes === this.desired.bytes;
   }
 
-  private async attempt(): Promise<void> {
-    const want = this.desired;
-    if (!want || this.stopped) return;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    const r = await this.runner.apply(want.bytes);
-    let problem: string | undefined = r.ok ? undefined : r.error.message;
-    if (r.ok) {
-      const problems = verifyListing(await this.runner.listTable(), want.result);
-      if (problems.length) problem = `read-back verification failed: ${problems.slice(0, 5).join('; ')}`;
-    }
-    if (!problem) {
+  private attempt(): { applied: Promise<void>; done: Promise<void> } {
+    let markApplied: () => void = () => undefined;
+    const applied = new Promise<void>((r) => (markApplied = r));
+    const done = (async () => {
+      const want = this.desired;
+      if (!want || this.stopped) return;
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      const r = await this.runner.apply(want.bytes);
+      if (!r.ok) return this.failed(r.error.message);
       this.appliedBytes = want.bytes;
       if (this.failures) this.log.info({ after: this.failures }, 'ruleset applied after earlier failures');
       this.failures = 0;
       this.listeners.forEach((cb) => cb({ ok: true }));
-      return;
-    }
+      markApplied();
+      const problems = verifyListing(await this.runner.listTable(), want.result);
+      if (problems.length && this.appliedBytes === want.bytes) {
+        this.appliedBytes = undefined;
+        this.failed(`read-back verification failed: ${problems.slice(0, 5).join('; ')}`);
+      }
+    })().finally(markApplied);
+    return { applied, done };
+  }
+
+  private failed(problem: string): void {
     this.failures++;
     const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1));
     this.log.error({ err: problem, failures: this.failures, retryInMs: delay }, 'applying ruleset failed; previous ruleset stays in force');
@@ -69,6 +85,16 @@ export class Enforcer {
     this.retryTimer = setTimeout(() => {
       if (this.desired) void this.enforce(this.desired.result);
     }, delay);
+  }
+
+  /** True when the desired ruleset is committed and (once settled) read back correctly. */
+  get upToDate(): boolean {
+    return this.desired !== undefined && this.appliedBytes === this.desired.bytes;
+  }
+
+  /** Waits for the apply and read-back in flight (so `--once` exits only after the check). */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
   }
 
   stop(): void {

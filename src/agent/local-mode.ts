@@ -39,7 +39,11 @@ export async function startLocalMode(config: AgentConfig & { resources: string[]
   const first = await source.load();
   reportLoad(log, first);
   const firstApply = first.fatal ? Promise.resolve(false) : recompute();
-  if (opts.once) return { firstApply, stop: async () => enforcer.stop() };
+  if (opts.once) {
+    // A boot script's exit code covers the read-back check too.
+    const checked = firstApply.then(async (ok) => ok && (await enforcer.settled(), enforcer.upToDate));
+    return { firstApply: checked, stop: async () => enforcer.stop() };
+  }
 
   source.watch((r) => {
     reportLoad(log, r);
