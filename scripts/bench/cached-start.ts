@@ -93,6 +93,10 @@ try {
       // The log line is the agent's claim; the kernel is the proof.
       const listed = await lab.exec(NODE, ['nft', 'list', 'table', 'inet', 'outpost']);
       if (!/chain /.test(listed.stdout)) throw new Error('table inet outpost has no chains after the cached start');
+      // The read-back check finishes after "in force" (tens of ms); a failure there voids the sample.
+      await Bun.sleep(300);
+      const failed = logLines(p.stderr).find((l) => l.msg.startsWith('applying ruleset failed'));
+      if (failed) throw new Error(`the agent reported a failed apply or read-back: ${JSON.stringify(failed)}`);
       return { total, toStarting: logTime(starting) - wall0, startingToInForce: logTime(inForce) - logTime(starting) };
     } finally {
       await p.stop();

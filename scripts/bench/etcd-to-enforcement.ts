@@ -24,8 +24,7 @@ import { BROKER, SyncLab } from '../../test/integration/sync-harness.ts';
 import type { LabProcess } from '../../test/lab/lab.ts';
 import { encodeForStorage } from '../../src/datastore/calico-layout.ts';
 import { parseManifest } from '../../src/model/manifest.ts';
-import { computeClosures } from '../../src/relay/closures.ts';
-import { contentHash } from '../../src/protocol/snapshot.ts';
+import { computeClosures, planFingerprint } from '../../src/relay/closures.ts';
 import { changingPolicy, describeSet, policySetYaml, sizeFromArgs } from './policy-set.ts';
 import { commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 
@@ -96,6 +95,11 @@ try {
       if ((i + 1) % 25 === 0) console.error(`${LABEL[f]}: ${i + 1}/${WARMUP + CHANGES}, last ${ms(c.inForce)} ms`);
       await Bun.sleep(Math.random() * 20);
     }
+    // "in force" is logged once nft committed; the read-back check follows it. A failed check
+    // would make the measured moments untrue, so such a run is refused.
+    await Bun.sleep(500);
+    const failed = logLines(agent.stderr).find((l) => l.msg.startsWith('applying ruleset failed'));
+    if (failed) throw new Error(`the agent reported a failed apply or read-back: ${JSON.stringify(failed)}`);
     // The log is the agent's claim; the kernel must show the last port.
     const listed = await h.lab.exec('gw', ['nft', 'list', 'table', 'inet', 'outpost']);
     if (!listed.stdout.includes(`dport ${portSeq}`)) throw new Error(`port ${portSeq} is not in the ruleset in force`);
@@ -110,11 +114,11 @@ try {
   // snapshot (decode, SQLite save, render, nft apply, read-back) on the last snapshot it held.
   const phasesRun = await h.lab.exec('gw', [process.execPath, join(import.meta.dir, 'cached-start-phases.ts'), h.path(`state-${which.at(-1)}`), h.path('relay.pub'), 'gw', '20']);
   const warm = (JSON.parse(phasesRun.stdout.trim().split('\n').pop()!) as { warm: Record<string, number> }).warm;
-  // The relay's share: what it computes per change, every node's closure and its hash (same code, in-process, warm).
+  // The relay's share: what it computes per change, every node's closure and its fingerprint (same code, in-process, warm).
   const relayCompute: number[] = [];
   for (let i = 0; i < 10; i++) {
     const t0 = performance.now();
-    for (const c of computeClosures(parsed.resources).values()) contentHash(c.plan);
+    for (const c of computeClosures(parsed.resources).values()) planFingerprint(c.plan);
     relayCompute.push(performance.now() - t0);
   }
 
@@ -150,7 +154,7 @@ try {
     '|---|---:|---:|---:|',
     ...split,
     '',
-    `The relay's computation per change — a closure and its hash for every node with a HEP (${SIZE.peers + 1} nodes), in-process, warm: median ${ms(median(relayCompute))} ms of 10.`,
+    `The relay's computation per change — a closure and its fingerprint for every node with a HEP (${SIZE.peers + 1} nodes), in-process, warm: median ${ms(median(relayCompute))} ms of 10.`,
     '',
     'The agent\'s steps per received snapshot, warm process (cached-start-phases.ts with 20 passes on the last snapshot, medians):',
     '',
