@@ -16,7 +16,7 @@
  * Each binary (bun src/main.ts, dist/outpost) gets its own relay and agent, in turn.
  *
  * usage: bun scripts/bench/etcd-to-enforcement.ts [--changes 200] [--warmup 5] [--policies 50] [--peers 200] [--sets 20] [--bin src|dist|both]
- *        [--no-build] [--no-write]        (env OUTPOST_BENCH_BIN works like --bin)
+ *        [--no-build] [--no-write]        (env OUTPOST_BENCH_BIN works like --bin; OUTPOST_BENCH_DIST=PATH measures another compiled binary as dist)
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,14 +26,13 @@ import { encodeForStorage } from '../../src/datastore/calico-layout.ts';
 import { parseManifest } from '../../src/model/manifest.ts';
 import { computeClosures, planFingerprint } from '../../src/relay/closures.ts';
 import { changingPolicy, describeSet, policySetYaml, sizeFromArgs } from './policy-set.ts';
-import { commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
+import { LABEL, commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 
 const args = parseArgs(process.argv.slice(2));
 const CHANGES = Number(args.get('changes') ?? 200);
 const WARMUP = Number(args.get('warmup') ?? 5);
 // Peers are other nodes with a HEP: the relay computes a closure for every one on every change.
 const { size: SIZE, suffix } = sizeFromArgs(args);
-const LABEL: Record<Flavour, string> = { dist: 'dist/outpost', src: 'bun src/main.ts' };
 const now = () => performance.timeOrigin + performance.now();
 
 interface Change {
@@ -138,7 +137,7 @@ try {
     return `| ${LABEL[f]} | ${ms(median(xs.map((c) => c.write)))} | ${relayPart} | ${agentPart} |`;
   });
   const md = [
-    `Command: \`${commandLine(['OUTPOST_BENCH_BIN'])}\` — ${CHANGES} changes per binary (after ${WARMUP} unrecorded warm-up changes), each a real etcd put, spaced by the previous apply + 0–20 ms.`,
+    `Command: \`${commandLine(['OUTPOST_BENCH_BIN', 'OUTPOST_BENCH_DIST'])}\` — ${CHANGES} changes per binary (after ${WARMUP} unrecorded warm-up changes), each a real etcd put, spaced by the previous apply + 0–20 ms.`,
     '',
     machine(),
     '',

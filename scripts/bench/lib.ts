@@ -7,11 +7,17 @@
 import { $ } from 'bun';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, totalmem } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 
 export const ROOT = join(import.meta.dir, '..', '..');
 export const MAIN = join(ROOT, 'src', 'main.ts');
 export const DIST = join(ROOT, 'dist', 'outpost');
+/** Another compiled binary to measure as "dist" (a build variant, another target); never rebuilt. */
+const DIST_OVERRIDE = process.env['OUTPOST_BENCH_DIST'];
+const distPath = () => DIST_OVERRIDE ?? DIST;
+
+/** How the doc names each binary. */
+export const LABEL: Record<'src' | 'dist', string> = { src: 'bun src/main.ts', dist: DIST_OVERRIDE ? relative(ROOT, DIST_OVERRIDE) : 'dist/outpost' };
 export const DOC = join(ROOT, 'docs', 'benchmarks.md');
 
 export interface Stats {
@@ -68,18 +74,19 @@ export function commandLine(envKeys: readonly string[] = []): string {
 export type Flavour = 'src' | 'dist';
 
 export function outpostArgv(flavour: Flavour): string[] {
-  return flavour === 'src' ? [process.execPath, MAIN] : [DIST];
+  return flavour === 'src' ? [process.execPath, MAIN] : [distPath()];
 }
 
 /**
  * Which binaries to measure: OUTPOST_BENCH_BIN=src|dist|both or --bin. `both` by default.
- * dist/outpost is rebuilt first (unless --no-build) so it is the same code as src/.
+ * dist/outpost is rebuilt first (unless --no-build) so it is the same code as src/;
+ * OUTPOST_BENCH_DIST=PATH measures that binary instead, as is.
  */
 export async function flavours(args: Map<string, string | true>): Promise<Flavour[]> {
   const choice = String(args.get('bin') ?? process.env['OUTPOST_BENCH_BIN'] ?? 'both');
   if (!['src', 'dist', 'both'].includes(choice)) throw new Error(`--bin ${choice}: use src, dist or both`);
   const want: Flavour[] = choice === 'both' ? ['src', 'dist'] : [choice as Flavour];
-  if (want.includes('dist') && (!args.has('no-build') || !existsSync(DIST))) {
+  if (want.includes('dist') && !DIST_OVERRIDE && (!args.has('no-build') || !existsSync(DIST))) {
     console.error('building dist/outpost (bun run build) ...');
     await $`bun run build`.cwd(ROOT).quiet();
   }
@@ -104,7 +111,9 @@ export function parseArgs(argv: readonly string[]): Map<string, string | true> {
  * docs/benchmarks.md (appends it if absent): the prose around it is written by hand, the
  * numbers only ever by the script, so a rerun cannot leave stale figures beside new ones.
  */
-export function writeResults(name: string, markdown: string): void {
+export function writeResults(base: string, markdown: string): void {
+  // A results block for another binary never replaces the one for dist/outpost.
+  const name = DIST_OVERRIDE ? `${base}-${basename(DIST_OVERRIDE)}` : base;
   const open = `<!-- results:${name} -->`;
   const close = `<!-- /results:${name} -->`;
   const block = `${open}\n${markdown.trim()}\n${close}`;
