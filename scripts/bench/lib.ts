@@ -17,7 +17,7 @@ const DIST_OVERRIDE = process.env['OUTPOST_BENCH_DIST'];
 const distPath = () => DIST_OVERRIDE ?? DIST;
 
 /** How the doc names each binary. */
-export const LABEL: Record<'src' | 'dist', string> = { src: 'bun src/main.ts', dist: DIST_OVERRIDE ? relative(ROOT, DIST_OVERRIDE) : 'dist/outpost' };
+export const LABEL: Record<'src' | 'dist', string> = { src: 'bun src/main.ts', dist: DIST_OVERRIDE ?? 'dist/outpost' };
 export const DOC = join(ROOT, 'docs', 'benchmarks.md');
 
 export interface Stats {
