@@ -60,9 +60,17 @@ export function machine(): string {
     `- kernel: ${release()}`,
     `- bun: ${Bun.version}`,
     `- date: ${new Date().toISOString()}`,
+    `- code: ${gitState()}`,
     // The machine may be shared (other test runs); the load says how quiet it was.
     `- load average at the end of the run: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`,
   ].join('\n');
+}
+
+/** The commit measured, and whether src/ differed from it. */
+function gitState(): string {
+  const git = (...a: string[]) => Bun.spawnSync(['git', '-C', ROOT, ...a]).stdout.toString().trim();
+  const head = git('rev-parse', '--short', 'HEAD') || 'unknown';
+  return `${head}${git('status', '--porcelain', '--', 'src') ? ' (src/ has uncommitted changes)' : ''}`;
 }
 
 /** The command line that produced the results, with the env that changes what is measured. */
