@@ -28,8 +28,10 @@ export async function startEmbeddedBroker(host: string, port: number): Promise<E
   return {
     url: `mqtt://${urlHost}:${bound}`,
     close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
+      // The broker first: it ends every client connection. server.close() only calls back once
+      // all connections are gone, so in the other order a connected agent would hang the stop.
       await new Promise<void>((r) => broker.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
     },
   };
 }

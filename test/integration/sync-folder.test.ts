@@ -54,6 +54,8 @@ describe.skipIf(!isRoot)('relay with a folder datastore and the embedded broker'
 
   test('with the relay (and its broker) gone, enforcement stays as last applied', async () => {
     await relay.stop();
+    // A clean exit on SIGTERM (not the SIGKILL that follows a hang), with an agent still connected.
+    expect(await relay.exited).toBe(0);
     await waitLog(agent, (l) => l.msg.startsWith('broker unreachable'));
     expect(await flows()).toEqual({ 80: false, 443: true });
   });
