@@ -136,24 +136,9 @@ export function writeResults(base: string, markdown: string): void {
 /** A pino line's `time` (ISO, ms) as epoch ms. */
 export const logTime = (line: { time: string }) => Date.parse(line.time);
 
-export interface LogLine {
-  readonly msg: string;
-  readonly time: string;
-  readonly [k: string]: unknown;
-}
+export type { LogLine } from '../../test/integration/sync-harness.ts';
 
-/** Every whole JSON (pino) line in a process's output. */
-export function logLines(text: string): LogLine[] {
-  const out: LogLine[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      out.push(JSON.parse(line) as LogLine);
-    } catch {
-      // a line still being written
-    }
-  }
-  return out;
-}
+/** The same log-line parser the integration tests use. */
+export { parseLogLines as logLines } from '../../test/integration/sync-harness.ts';
 
 export const median = (xs: readonly number[]) => stats(xs).p50;

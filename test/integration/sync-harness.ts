@@ -29,8 +29,13 @@ export interface LogLine {
 
 /** Every JSON log line a process printed so far. */
 export function logLines(p: LabProcess): LogLine[] {
+  return parseLogLines(p.stderr);
+}
+
+/** Every whole JSON (pino) line in a process's output. */
+export function parseLogLines(text: string): LogLine[] {
   const out: LogLine[] = [];
-  for (const line of p.stderr.split('\n')) {
+  for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
       out.push(JSON.parse(line) as LogLine);
