@@ -12,7 +12,7 @@
  * usage: bun cached-start-phases.ts STATE_DIR TRUST_KEY NODE [WARM]
  */
 const t0 = performance.now();
-const [{ SnapshotCache }, { decodeSnapshot }, { loadPublicKey }, { renderForHost }, { watchInterfaces }, { NftRunner }, { verifyListing }] = await Promise.all([
+const [{ SnapshotCache }, { decodeSnapshot }, { loadPublicKey }, { renderForHost }, { readHostInterfaces }, { NftRunner }, { verifyListing }] = await Promise.all([
   import('../../src/cache/snapshot-cache.ts'),
   import('../../src/protocol/snapshot.ts'),
   import('../../src/platform/signing.ts'),
@@ -62,7 +62,7 @@ async function apply(t: ReturnType<typeof laps>, save: boolean): Promise<void> {
     cache.save(node, { revision, hash, payload });
     t.lap('SQLite save');
   }
-  const { rendered } = renderForHost(r.snapshot.plan, config, watchInterfaces.read());
+  const { rendered } = renderForHost(r.snapshot.plan, config, readHostInterfaces());
   const bytes = JSON.stringify(rendered.document);
   rulesetBytes = bytes.length;
   t.lap('render ruleset');

@@ -41,4 +41,3 @@ export function watchInterfaces(onChange: (now: readonly HostInterface[]) => voi
     stop: () => clearInterval(timer),
   };
 }
-watchInterfaces.read = readHostInterfaces;

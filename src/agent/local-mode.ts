@@ -12,7 +12,7 @@ import type { AgentConfig } from '../config/agent-config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Enforcer } from './enforcer.ts';
 import { buildRuleset } from './host-ruleset.ts';
-import { watchInterfaces, type InterfaceWatch } from './host-interfaces.ts';
+import { readHostInterfaces, watchInterfaces, type InterfaceWatch } from './host-interfaces.ts';
 import type { RunningAgent } from './agent.ts';
 
 function reportLoad(log: Logger, r: LoadReport): void {
@@ -27,7 +27,7 @@ export async function startLocalMode(config: AgentConfig & { resources: string[]
 
   const recompute = async (): Promise<boolean> => {
     if (!source.ready) return false;
-    const { rendered, warnings, plan } = buildRuleset(config, source.current(), ifaces?.current ?? watchInterfaces.read());
+    const { rendered, warnings, plan } = buildRuleset(config, source.current(), ifaces?.current ?? readHostInterfaces());
     const w = warnings.join('\n');
     if (w !== lastWarnings) warnings.forEach((m) => log.warn(m));
     lastWarnings = w;

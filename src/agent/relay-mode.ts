@@ -21,7 +21,7 @@ import { snapshotTopic, statusTopic } from '../protocol/topics.ts';
 import { encodeStatus, lastWillPayload, type StatusState } from '../protocol/status.ts';
 import type { Enforcer } from './enforcer.ts';
 import { renderForHost } from './host-ruleset.ts';
-import { watchInterfaces, type InterfaceWatch } from './host-interfaces.ts';
+import { readHostInterfaces, watchInterfaces, type InterfaceWatch } from './host-interfaces.ts';
 import { brokerFailsafes } from './broker-path.ts';
 import type { RunningAgent } from './agent.ts';
 
@@ -59,7 +59,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
 
   const apply = async (why: string): Promise<boolean> => {
     if (!held) return false;
-    const { rendered, plan } = renderForHost(held.plan, config, ifaces?.current ?? watchInterfaces.read(), { outbound: brokerPath });
+    const { rendered, plan } = renderForHost(held.plan, config, ifaces?.current ?? readHostInterfaces(), { outbound: brokerPath });
     const ok = await enforcer.enforce(rendered);
     if (ok) log.info({ node, revision: held.revision, hash: held.hash, endpoints: plan.endpoints.length, policies: plan.policies.length, from: why }, 'ruleset in force');
     return ok;
@@ -93,8 +93,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       return;
     }
     try {
-      if (!cache) throw new Error('no cache');
-      cache.save(node, { revision: snap.revision, hash: snap.hash, payload });
+      cache?.save(node, { revision: snap.revision, hash: snap.hash, payload });
     } catch (e) {
       // Not storable means not durable: apply anyway (the relay said so), but report it.
       log.error({ err: (e as Error).message }, 'cannot store snapshot in the cache');
