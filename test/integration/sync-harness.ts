@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { standardLab, type StandardLab, type LabProcess } from '../lab/lab.ts';
 import { Mosquitto } from '../lab/mosquitto.ts';
-import { LabEtcd } from '../lab/etcd-in-lab.ts';
+import { NamespacedEtcd } from '../lab/namespaced-etcd.ts';
 import { generateSigningKeyPair, privateKeyToPem, publicKeyToPem, type KeyPair } from '../../src/platform/signing.ts';
 import { MAIN } from './harness.ts';
 
@@ -65,7 +65,7 @@ export class SyncLab {
     readonly s: StandardLab,
     readonly dir: string,
     readonly mosquitto: Mosquitto,
-    readonly etcd: LabEtcd | undefined,
+    readonly etcd: NamespacedEtcd | undefined,
     /** The relay's key pair (agents trust its public key) and an untrusted one. */
     readonly keys: { readonly relay: KeyPair; readonly other: KeyPair },
   ) {}
@@ -90,7 +90,7 @@ export class SyncLab {
       await writeFile(join(dir, 'other.key'), privateKeyToPem(other.privateKey), { mode: 0o600 });
       const [mosquitto, etcd] = await Promise.all([
         Mosquitto.start(lab, 'hub', dir, [HUB.v4, '127.0.0.1']),
-        opts.etcd ? LabEtcd.start(lab, 'hub', dir) : Promise.resolve(undefined),
+        opts.etcd ? NamespacedEtcd.start(lab, 'hub', dir) : Promise.resolve(undefined),
         lab.startResponder('gw', { tcp: [22, 80, 443], udp: [53] }),
         lab.startResponder('c2', { tcp: [22, 80, 443], udp: [53] }),
       ]);

@@ -1,11 +1,11 @@
 /**
- * A real etcd (Debian's etcd-server) inside a lab host, on that host's own loopback, with its
+ * A real etcd (Debian's etcd-server) inside a lab host (test/lab/etcd.ts is the one on the host's loopback), on that host's own loopback, with its
  * own data dir. Stopping and resuming keeps the data (an etcd restart, not a new cluster).
  */
 import { join } from 'node:path';
 import type { Lab, LabProcess } from './lab.ts';
 
-export class LabEtcd {
+export class NamespacedEtcd {
   private proc: LabProcess | undefined;
   readonly url = 'http://127.0.0.1:2379';
 
@@ -15,8 +15,8 @@ export class LabEtcd {
     private readonly dataDir: string,
   ) {}
 
-  static async start(lab: Lab, host: string, dir: string): Promise<LabEtcd> {
-    const e = new LabEtcd(lab, host, join(dir, `etcd-${host}`));
+  static async start(lab: Lab, host: string, dir: string): Promise<NamespacedEtcd> {
+    const e = new NamespacedEtcd(lab, host, join(dir, `etcd-${host}`));
     await e.resume();
     return e;
   }
