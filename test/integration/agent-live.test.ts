@@ -14,6 +14,7 @@ const GW1 = '198.18.1.1';
 let h: EnforcementHarness;
 let agent: LabProcess;
 let failMarker: string;
+let lieMarker: string;
 
 /** Waits until `re` has matched more than `already` lines of the agent's log. */
 async function logCount(re: RegExp): Promise<number> {
@@ -43,8 +44,14 @@ describe.skipIf(!isRoot)('long-running agent', () => {
     h = await EnforcementHarness.create();
     const wrapper = join(h.state, '..', 'flaky-nft');
     failMarker = join(h.state, '..', 'fail-nft');
-    // Real nft, unless the marker exists and this is an apply (-f): then fail like a rejected transaction.
-    await writeFile(wrapper, `#!/bin/sh\nfor a in "$@"; do [ "$a" = "-f" ] && [ -e "${failMarker}" ] && { echo "Error: simulated failure" >&2; exit 1; }; done\nexec nft "$@"\n`);
+    lieMarker = join(h.state, '..', 'lie-nft');
+    // Real nft, unless a marker exists: fail-nft makes an apply (-f) fail like a rejected
+    // transaction; lie-nft makes a listing come back empty, as if the kernel held something else.
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\nfor a in "$@"; do [ "$a" = "-f" ] && [ -e "${failMarker}" ] && { echo "Error: simulated failure" >&2; exit 1; }; done\n` +
+        `for a in "$@"; do [ "$a" = "list" ] && [ -e "${lieMarker}" ] && { echo '{"nftables": []}'; exit 0; }; done\nexec nft "$@"\n`,
+    );
     await chmod(wrapper, 0o755);
     await h.writeResources({ 'heps.yaml': HEPS, 'policy.yaml': allowPort(80) });
     agent = h.spawnAgent(['--nft', wrapper]);
@@ -89,6 +96,19 @@ describe.skipIf(!isRoot)('long-running agent', () => {
     const recovered = await logCount(/applied after earlier failures/);
     await rm(failMarker);
     await waitForMore(/applied after earlier failures/, recovered, 10_000);
+    expect(await h.mismatches([tcp('c1', GW1, 80, true), tcp('c1', GW1, 443, false)])).toEqual([]);
+  });
+
+  test('a read-back that does not match what was applied counts as a failure and is retried', async () => {
+    await writeFile(lieMarker, '');
+    const failures = await logCount(/read-back verification failed/);
+    await writeFile(join(h.dir, 'policy.yaml'), allowPort(443));
+    await waitForMore(/read-back verification failed/, failures);
+    const recovered = await logCount(/applied after earlier failures/);
+    await rm(lieMarker);
+    await waitForMore(/applied after earlier failures/, recovered, 10_000);
+    await writeFile(join(h.dir, 'policy.yaml'), allowPort(80));
+    await waitForMore(IN_FORCE, await logCount(IN_FORCE));
     expect(await h.mismatches([tcp('c1', GW1, 80, true), tcp('c1', GW1, 443, false)])).toEqual([]);
   });
 
