@@ -113,4 +113,17 @@ describe.skipIf(!isRoot)('an agent refuses snapshots it must not trust', () => {
     await waitLog(agent, inForce('15'));
     expect(await flows()).toEqual({ 80: false, 443: true });
   });
+
+  test('an agent that dies is reported offline by its last will; enforcement stays', async () => {
+    process.kill(agent.pid!, 'SIGKILL');
+    await agent.exited;
+    let state: string | undefined;
+    for (let i = 0; i < 40 && state !== 'offline'; i++) {
+      const raw = await h.retained(statusTopic('outpost/v1', 'gw'));
+      const st = raw ? decodeStatus(raw) : undefined;
+      state = st?.ok ? st.status.state : undefined;
+    }
+    expect(state).toBe('offline');
+    expect(await flows()).toEqual({ 80: false, 443: true });
+  });
 });
