@@ -41,7 +41,6 @@ export interface RunningRelay {
 interface Published {
   /** planFingerprint of what was published. */
   readonly fingerprint: string;
-  readonly revision: string;
   readonly payload: Uint8Array;
 }
 
@@ -93,7 +92,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     for (const node of changed) {
       const plan = closures.get(node)!.plan;
       const payload = encodeSnapshot({ node, revision: state.revision, plan }, opts.signingKey);
-      published.set(node, { fingerprint: fingerprints.get(node)!, revision: state.revision, payload });
+      published.set(node, { fingerprint: fingerprints.get(node)!, payload });
       await publish(snapshotTopic(prefix, node), payload, true);
     }
     for (const node of removed) {
