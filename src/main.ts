@@ -20,6 +20,7 @@ commands:
   validate   check resources without applying: -f FILE|DIR [-f ...]
   render     print the nftables JSON the agent would apply: --node NAME --resources FILE|DIR [--plan]
   selector   evaluate a selector: 'EXPR' --labels '{"k":"v"}' | --resources DIR
+  version    print version, git commit, build target and Bun version [-o json]
 `;
 
 type Command = (args: string[], io: CliIO) => Promise<number>;
@@ -41,10 +42,12 @@ const COMMANDS: Record<string, Command> = {
   validate: lazy(async () => (await import('./cli/validate-command.ts')).validateCommand),
   render: lazy(async () => (await import('./cli/render-command.ts')).renderCommand),
   selector: lazy(async () => (await import('./cli/selector-command.ts')).selectorCommand),
+  version: lazy(async () => (await import('./cli/version-command.ts')).versionCommand),
 };
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === '--version' || cmd === '-V') return COMMANDS.version!([], io);
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
     io.out(USAGE);
     return cmd === undefined ? 2 : 0;
@@ -66,5 +69,9 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
 }
 
 if (import.meta.main) {
+  // Only the compiled binary: from source, `bun` itself was asked for whatever the variables say.
+  if (Bun.isStandaloneExecutable) {
+    await (await import('./platform/runtime-env.ts')).reexecWithoutRuntimeVariables((line) => processIO.err(line));
+  }
   process.exitCode = await main(process.argv.slice(2));
 }
