@@ -1,120 +1,158 @@
 /**
- * `bun run demo` (as root): a one-machine site. A "hub" namespace runs `outpost relay` with a
- * folder of Calico resources and its embedded MQTT broker; a gateway namespace runs the agent,
- * which gets its signed snapshot over MQTT, caches it in SQLite and enforces it with nftables.
- * Clients try connections before, during and after a policy change, with the relay stopped, and
- * with the agent restarted while the relay is still down. Everything it creates is removed.
+ * `bun run demo` (as root): a small site in network namespaces, run by the compiled binary.
+ * hub runs `outpost relay` on a folder of Calico resources with its embedded MQTT broker; gw,
+ * web and db run `outpost agent`, which receives its signed snapshot, caches it in SQLite and
+ * enforces it with nftables. Real connections are tried before outpost, once it enforces, after
+ * an edit, with the relay stopped (and another edit made meanwhile), after the agents restart
+ * from their cache onto empty kernel tables, and once the relay is back. Everything it creates
+ * is removed, also on failure and Ctrl-C.
  *
- *   c1 (198.18.1.2, "office") ── eth1 ┐                   ┌ eth4 ── hub 198.18.4.2 (relay + broker)
- *                                     gw (agent, node gw) ┤
- *   c2 (198.18.2.2, guest)    ── eth2 ┘                   └ eth3 ── behind (198.18.3.2)
+ *   bun scripts/demo.ts [--results FILE]    FILE: the table as JSON, for test/integration/demo.test.ts
+ *
+ * Exits 1 if any connection was allowed or denied against what the policies say.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Probe } from '../test/lab/lab.ts';
-import { HUB, SyncLab, inForce, logLines, waitLog } from '../test/integration/sync-harness.ts';
+import type { LabProcess } from '../test/lab/lab.ts';
+import { inForce, logLines, waitLog, type LogLine } from '../test/integration/sync-harness.ts';
+import { DIST_BINARY, ensureBinary } from './demo/binary.ts';
+import { EDIT_BLOCK_INTERNET, EDIT_HTTPS_ONLY, FLOWS, NODES, RESOURCE_SUMMARY, STEPS, leafAddr, type Node } from './demo/scenario.ts';
+import { DemoSite, destroySync, type LiveParts } from './demo/site.ts';
+import { label, matrixLines, mismatches, stepLines } from './demo/table.ts';
 
+const { values: opts } = parseArgs({ options: { results: { type: 'string' } } });
 if (process.getuid?.() !== 0) {
   console.error('demo: run as root (it creates network namespaces and nftables rules)');
   process.exit(1);
 }
+// The site's processes inherit our environment; the machine's own outpost settings stay out.
+for (const k of Object.keys(process.env)) if (k.startsWith('OUTPOST_')) delete process.env[k];
 
-const HEPS = `
-apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata: {name: gw-eth1, labels: {role: gateway}}
-spec: {node: gw, interfaceName: eth1, expectedIPs: [198.18.1.1]}
----
-apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata: {name: gw-eth2, labels: {role: gateway}}
-spec: {node: gw, interfaceName: eth2, expectedIPs: [198.18.2.1]}
----
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkSet
-metadata: {name: office, labels: {zone: office}}
-spec: {nets: [198.18.1.0/24]}
-`;
-const POLICY_1 = `
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: gateway-web}
-spec:
-  selector: role == 'gateway'
-  ingress:
-    - {action: Allow, protocol: TCP, source: {selector: zone == 'office'}, destination: {ports: [80, 443]}}
-    - {action: Allow, protocol: ICMP}
-`;
-const POLICY_2 = `
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: gateway-web}
-spec:
-  selector: role == 'gateway'
-  applyOnForward: true
-  ingress:
-    - {action: Allow, protocol: TCP, destination: {ports: [443]}}
-    - {action: Deny, protocol: TCP, destination: {nets: [198.18.3.0/24]}}
-`;
-
-const FLOWS: { from: string; label: string; probe: Probe }[] = [
-  { from: 'c1', label: 'c1 (office) -> gw tcp/80', probe: { kind: 'tcp', host: '198.18.1.1', port: 80 } },
-  { from: 'c1', label: 'c1 (office) -> gw tcp/443', probe: { kind: 'tcp', host: '198.18.1.1', port: 443 } },
-  { from: 'c1', label: 'c1 (office) -> gw ping', probe: { kind: 'icmp', host: '198.18.1.1' } },
-  { from: 'c2', label: 'c2 (guest)  -> gw tcp/80', probe: { kind: 'tcp', host: '198.18.2.1', port: 80 } },
-  { from: 'c2', label: 'c2 (guest)  -> gw tcp/443', probe: { kind: 'tcp', host: '198.18.2.1', port: 443 } },
-  { from: 'c2', label: 'c2 (guest)  -> gw tcp/22 (failsafe)', probe: { kind: 'tcp', host: '198.18.2.1', port: 22 } },
-  { from: 'c1', label: 'c1 (office) -> behind tcp/80 (forwarded)', probe: { kind: 'tcp', host: '198.18.3.2', port: 80 } },
-];
-
-const h = await SyncLab.create({ etcd: false });
-try {
-  const { lab } = h;
-  await h.mosquitto.stop(); // the relay embeds its own broker here
-  const dir = h.path('policies');
-  await mkdir(dir);
-  await lab.startResponder('behind', { tcp: [80] });
-  const table = async (title: string) => {
-    const results = await Promise.all(FLOWS.map((f) => lab.probe(f.from, [f.probe])));
-    console.log(`\n${title}`);
-    FLOWS.forEach((f, i) => console.log(`  ${f.label.padEnd(42)} ${results[i]?.[0]?.ok ? 'allowed' : 'DENIED'}`));
-  };
-  await table('1. no outpost: everything is reachable');
-
-  await writeFile(join(dir, 'heps.yaml'), HEPS);
-  await writeFile(join(dir, 'policy.yaml'), POLICY_1);
-  const relayArgs = ['--resources', dir, '--listen', `${HUB.v4}:1883`];
-  let relay = h.relay(relayArgs);
-  await waitLog(relay, (l) => l.msg === 'snapshots published');
-  let agent = h.agent('gw');
-  await waitLog(agent, inForce());
-  await table('2. relay and agent running: office may reach gw on 80/443 and ping it; guests only reach the SSH failsafe');
-
-  const applied = () => logLines(agent).filter(inForce()).length;
-  let before = applied();
-  await writeFile(join(dir, 'policy.yaml'), POLICY_2);
-  for (let i = 0; i < 200 && applied() === before; i++) await Bun.sleep(50);
-  await table('3. policy edited on the relay: 443 for everyone, 80 closed, forwarding to the inside denied (applyOnForward)');
-
-  await relay.stop();
-  await writeFile(join(dir, 'policy.yaml'), POLICY_1);
-  await waitLog(agent, (l) => l.msg.startsWith('broker unreachable'));
-  await table('4. relay and broker stopped (and the policy edited back meanwhile): the agent keeps enforcing what it has');
-
-  await agent.stop();
-  await lab.exec('gw', ['nft', 'delete', 'table', 'inet', 'outpost']);
-  agent = h.agent('gw');
-  const fromCache = await waitLog(agent, inForce());
-  await table(`5. agent restarted with no relay and an empty kernel table: enforcing from its SQLite cache (from: ${String(fromCache['from'])})`);
-
-  before = applied();
-  relay = h.relay(relayArgs);
-  for (let i = 0; i < 300 && applied() === before; i++) await Bun.sleep(50);
-  await table('6. relay back: the agent converges to the newest revision (the edit made while it was away)');
-
-  console.log('\nnft list table inet outpost (first lines):');
-  const listing = await lab.exec('gw', ['nft', 'list', 'table', 'inet', 'outpost']);
-  console.log(listing.stdout.split('\n').slice(0, 25).join('\n'));
-} finally {
-  await h.destroy();
+const live: LiveParts = {};
+process.on('exit', () => destroySync(live));
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.on(signal, () => {
+    console.log(`\n${signal}: removing the demo site`);
+    process.exit(code);
+  });
 }
+
+const say = (line = '') => console.log(line);
+const columns: boolean[][] = [];
+const problems: string[] = [];
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function step(title: string, notes: string[] = []): Promise<void> {
+  const n = columns.length;
+  const results = await site.probe(FLOWS);
+  columns.push(results);
+  problems.push(...mismatches(FLOWS, n, results));
+  say(`\n[${n + 1}] ${title}`);
+  for (const note of notes) say(`    ${note}`);
+  for (const line of stepLines(FLOWS, n, results, columns[n - 1])) say(line);
+}
+
+/** Waits for the line in `p`'s log past `after`, naming the host if it never comes. */
+async function logged(p: LabProcess, pred: (l: LogLine) => boolean, after: number, what: string): Promise<LogLine> {
+  try {
+    return await waitLog(p, pred, 20_000, after);
+  } catch (e) {
+    throw new Error(`${p.host}: ${what}: ${(e as Error).message}`);
+  }
+}
+
+/** Waits until every node logged `revision` in force; one note per node with how long it took. */
+async function converged(agents: Map<Node, LabProcess>, nodes: readonly string[], revision: string, since: number, marks: Map<Node, number>): Promise<string[]> {
+  return Promise.all(
+    nodes.map(async (node) => {
+      const line = await logged(agents.get(node as Node)!, inForce(revision), marks.get(node as Node) ?? 0, `revision ${revision} in force`);
+      return `${node.padEnd(3)} revision ${revision} in force ${seconds(Date.parse(line.time) - since)} later (from ${String(line['from'])})`;
+    }),
+  );
+}
+
+const marksOf = (agents: Map<Node, LabProcess>) => new Map([...agents].map(([n, p]) => [n, logLines(p).length] as const));
+
+await ensureBinary(say);
+const version = JSON.parse(Bun.spawnSync([DIST_BINARY, 'version', '-o', 'json']).stdout.toString()) as Record<string, string>;
+const site = await DemoSite.create(DIST_BINARY, live);
+try {
+  say(`outpost ${version['version']} (${version['commit']}, ${version['target']}), compiled: dist/outpost`);
+  say(`site: namespaces ${site.namespaces().join(' ')}; work dir ${site.work}`);
+  say(`
+  admin    ${leafAddr('admin')} ─ eth1 ┐                     ┌ eth3 ─ web ${leafAddr('web')}  (agent)
+  internet ${leafAddr('internet')} ─ eth2 ┤ gw (agent, routes) ├ eth4 ─ db  ${leafAddr('db')}  (agent)
+                                │                     └ eth5 ─ hub ${leafAddr('hub')}  (outpost relay --resources policies/ --listen :1883)`);
+  say(`\nthe relay's folder (${site.policies}):`);
+  for (const [file, what] of RESOURCE_SUMMARY) say(`  ${file.padEnd(15)} ${what}`);
+
+  await step('before outpost: nothing is filtered');
+
+  let started = Date.now();
+  let relay = site.relay();
+  await logged(relay, (l) => l.msg === 'embedded MQTT broker listening', 0, 'broker listening');
+  const agents = new Map(NODES.map((n) => [n, site.agent(n)] as const));
+  const first = await logged(relay, (l) => l.msg === 'snapshots published', 0, 'first publication');
+  let notes = await converged(agents, NODES, String(first['revision']), started, new Map());
+  await step('relay and three agents started: the policies are enforced', notes);
+
+  let marks = marksOf(agents);
+  let relayMark = logLines(relay).length;
+  started = Date.now();
+  await site.edit(EDIT_HTTPS_ONLY.file, EDIT_HTTPS_ONLY.text);
+  const published = await logged(relay, (l) => l.msg === 'snapshots published', relayMark, 'publication of the edit');
+  const changed = published['published'] as string[];
+  notes = [`relay: published to ${changed.join(', ')} only (the others' policy did not change)`];
+  notes.push(...(await converged(agents, changed, String(published['revision']), started, marks)));
+  await step(`${EDIT_HTTPS_ONLY.file} edited while everything runs: web now serves HTTPS only`, notes);
+
+  marks = marksOf(agents);
+  await relay.stop();
+  await Promise.all(NODES.map((n) => logged(agents.get(n)!, (l) => l.msg.startsWith('broker unreachable'), marks.get(n)!, 'noticing the relay is gone')));
+  await site.edit(EDIT_BLOCK_INTERNET.file, EDIT_BLOCK_INTERNET.text);
+  await step(`relay (and its broker) stopped, then ${EDIT_BLOCK_INTERNET.file} edited to block ${leafAddr('internet')}`, [
+    'agents: "broker unreachable; enforcement stays as last applied"',
+    'the blocklist edit cannot reach them yet: internet still gets what it got before',
+  ]);
+
+  await Promise.all([...agents.values()].map((p) => p.stop()));
+  await Promise.all(NODES.map((n) => site.flushTable(n)));
+  started = Date.now();
+  for (const n of NODES) agents.set(n, site.agent(n));
+  notes = await Promise.all(
+    NODES.map(async (n) => {
+      const line = await logged(agents.get(n)!, inForce(), 0, 'enforcing from its cache');
+      return `${n.padEnd(3)} revision ${String(line['revision'])} in force ${seconds(Date.parse(line.time) - started)} after start (from ${String(line['from'])})`;
+    }),
+  );
+  await step('agents restarted with the relay still down and their nftables table deleted: enforced from the SQLite cache', notes);
+
+  marks = marksOf(agents);
+  started = Date.now();
+  relay = site.relay();
+  relayMark = 0;
+  const back = await logged(relay, (l) => l.msg === 'snapshots published', relayMark, 'publication after restart');
+  notes = await converged(agents, NODES, String(back['revision']), started, marks);
+  await step('relay back: every agent converges to the newest revision, blocklist included', notes);
+
+  say('\nall steps (allowed/DENIED: real TCP connections and pings; "!" where that contradicts the policies):');
+  for (const line of matrixLines(FLOWS, columns)) say(line);
+} catch (e) {
+  problems.push(`the demo stopped: ${(e as Error).message}`);
+} finally {
+  await site.destroy();
+}
+
+const leftovers = site.leftovers();
+if (leftovers.length) problems.push(`namespaces left behind: ${leftovers.join(' ')}`);
+if (opts.results) {
+  const cells = Object.fromEntries(FLOWS.map((f, i) => [label(f).replace(/ +/g, ' '), columns.map((c) => (c[i] ? 'allowed' : 'denied'))]));
+  const results = { steps: STEPS.map((s) => s.key).slice(0, columns.length), cells, problems, leftovers, work: site.work, prefix: site.lab.prefix };
+  await writeFile(opts.results, `${JSON.stringify(results, null, 2)}\n`);
+}
+if (problems.length) {
+  console.error(`\ndemo FAILED:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+say(`\ndone; the site is gone (namespaces, processes and ${join(site.work)} removed)`);
