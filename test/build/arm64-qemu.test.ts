@@ -4,7 +4,7 @@
  * nftables JSON as the x64 build, enforces in a lab namespace, and enforces from its SQLite cache.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnforcementHarness, isRoot, tcp, udp, icmp } from '../integration/harness.ts';
 import { doc, gnp, hep } from '../integration/fixtures.ts';
