@@ -62,17 +62,17 @@ async function logged(p: LabProcess, pred: (l: LogLine) => boolean, after: numbe
   }
 }
 
-/** Waits until every node logged `revision` in force; one note per node with how long it took. */
-async function converged(agents: Map<Node, LabProcess>, nodes: readonly string[], revision: string, since: number, marks: Map<Node, number>): Promise<string[]> {
+/** Waits until every node logged `revision` (new at each step) in force; one note per node. */
+async function converged(agents: Map<Node, LabProcess>, nodes: readonly Node[], revision: string, since: number): Promise<string[]> {
   return Promise.all(
     nodes.map(async (node) => {
-      const line = await logged(agents.get(node as Node)!, inForce(revision), marks.get(node as Node) ?? 0, `revision ${revision} in force`);
+      const line = await logged(agents.get(node)!, inForce(revision), 0, `revision ${revision} in force`);
       return `${node.padEnd(3)} revision ${revision} in force ${seconds(Date.parse(line.time) - since)} later (from ${String(line['from'])})`;
     }),
   );
 }
 
-const marksOf = (agents: Map<Node, LabProcess>) => new Map([...agents].map(([n, p]) => [n, logLines(p).length] as const));
+const published = (l: LogLine) => l.msg === 'snapshots published';
 
 await ensureBinary(say);
 const version = JSON.parse(Bun.spawnSync([DIST_BINARY, 'version', '-o', 'json']).stdout.toString()) as Record<string, string>;
@@ -80,10 +80,14 @@ const site = await DemoSite.create(DIST_BINARY, live);
 try {
   say(`outpost ${version['version']} (${version['commit']}, ${version['target']}), compiled: dist/outpost`);
   say(`site: namespaces ${site.namespaces().join(' ')}; work dir ${site.work}`);
+  const a = (h: 'admin' | 'internet' | 'web' | 'db' | 'hub') => leafAddr(h).padEnd(11);
   say(`
-  admin    ${leafAddr('admin')} ─ eth1 ┐                     ┌ eth3 ─ web ${leafAddr('web')}  (agent)
-  internet ${leafAddr('internet')} ─ eth2 ┤ gw (agent, routes) ├ eth4 ─ db  ${leafAddr('db')}  (agent)
-                                │                     └ eth5 ─ hub ${leafAddr('hub')}  (outpost relay --resources policies/ --listen :1883)`);
+  admin    ${a('admin')} ─ eth1 ┐                    ┌ eth3 ─ web ${a('web')} agent
+                              ├ gw (agent, router) ┼ eth4 ─ db  ${a('db')} agent
+  internet ${a('internet')} ─ eth2 ┘                    └ eth5 ─ hub ${a('hub')} relay + embedded broker
+
+  hub:         outpost relay --resources policies/ --listen ${leafAddr('hub')}:1883 --signing-key relay.key
+  gw, web, db: outpost agent --node NAME --broker mqtt://${leafAddr('hub')}:1883 --trust-key relay.pub --state DIR`);
   say(`\nthe relay's folder (${site.policies}):`);
   for (const [file, what] of RESOURCE_SUMMARY) say(`  ${file.padEnd(15)} ${what}`);
 
@@ -93,29 +97,29 @@ try {
   let relay = site.relay();
   await logged(relay, (l) => l.msg === 'embedded MQTT broker listening', 0, 'broker listening');
   const agents = new Map(NODES.map((n) => [n, site.agent(n)] as const));
-  const first = await logged(relay, (l) => l.msg === 'snapshots published', 0, 'first publication');
-  let notes = await converged(agents, NODES, String(first['revision']), started, new Map());
+  let pub = await logged(relay, published, 0, 'first publication');
+  let notes = await converged(agents, NODES, String(pub['revision']), started);
   await step('relay and three agents started: the policies are enforced', notes);
 
-  let marks = marksOf(agents);
-  let relayMark = logLines(relay).length;
+  const relayLines = logLines(relay).length;
   started = Date.now();
   await site.edit(EDIT_HTTPS_ONLY.file, EDIT_HTTPS_ONLY.text);
-  const published = await logged(relay, (l) => l.msg === 'snapshots published', relayMark, 'publication of the edit');
-  const changed = published['published'] as string[];
+  pub = await logged(relay, published, relayLines, 'publication of the edit');
+  const changed = pub['published'] as Node[];
   notes = [`relay: published to ${changed.join(', ')} only (the others' policy did not change)`];
-  notes.push(...(await converged(agents, changed, String(published['revision']), started, marks)));
+  notes.push(...(await converged(agents, changed, String(pub['revision']), started)));
   await step(`${EDIT_HTTPS_ONLY.file} edited while everything runs: web now serves HTTPS only`, notes);
 
-  marks = marksOf(agents);
+  const agentLines = new Map([...agents].map(([n, p]) => [n, logLines(p).length] as const));
   await relay.stop();
-  await Promise.all(NODES.map((n) => logged(agents.get(n)!, (l) => l.msg.startsWith('broker unreachable'), marks.get(n)!, 'noticing the relay is gone')));
+  await Promise.all(NODES.map((n) => logged(agents.get(n)!, (l) => l.msg.startsWith('broker unreachable'), agentLines.get(n)!, 'noticing the relay is gone')));
   await site.edit(EDIT_BLOCK_INTERNET.file, EDIT_BLOCK_INTERNET.text);
   await step(`relay (and its broker) stopped, then ${EDIT_BLOCK_INTERNET.file} edited to block ${leafAddr('internet')}`, [
     'agents: "broker unreachable; enforcement stays as last applied"',
     'the blocklist edit cannot reach them yet: internet still gets what it got before',
   ]);
 
+  // As after a power cut: processes gone, kernel tables empty, only the SQLite caches left.
   await Promise.all([...agents.values()].map((p) => p.stop()));
   await Promise.all(NODES.map((n) => site.flushTable(n)));
   started = Date.now();
@@ -128,12 +132,10 @@ try {
   );
   await step('agents restarted with the relay still down and their nftables table deleted: enforced from the SQLite cache', notes);
 
-  marks = marksOf(agents);
   started = Date.now();
   relay = site.relay();
-  relayMark = 0;
-  const back = await logged(relay, (l) => l.msg === 'snapshots published', relayMark, 'publication after restart');
-  notes = await converged(agents, NODES, String(back['revision']), started, marks);
+  pub = await logged(relay, published, 0, 'publication after the restart');
+  notes = await converged(agents, NODES, String(pub['revision']), started);
   await step('relay back: every agent converges to the newest revision, blocklist included', notes);
 
   say('\nall steps (allowed/DENIED: real TCP connections and pings; "!" where that contradicts the policies):');
@@ -147,7 +149,7 @@ try {
 const leftovers = site.leftovers();
 if (leftovers.length) problems.push(`namespaces left behind: ${leftovers.join(' ')}`);
 if (opts.results) {
-  const cells = Object.fromEntries(FLOWS.map((f, i) => [label(f).replace(/ +/g, ' '), columns.map((c) => (c[i] ? 'allowed' : 'denied'))]));
+  const cells = Object.fromEntries(FLOWS.map((f, i) => [label(f, false), columns.map((c) => (c[i] ? 'allowed' : 'denied'))]));
   const results = { steps: STEPS.map((s) => s.key).slice(0, columns.length), cells, problems, leftovers, work: site.work, prefix: site.lab.prefix };
   await writeFile(opts.results, `${JSON.stringify(results, null, 2)}\n`);
 }

@@ -144,18 +144,18 @@ const tcp = (from: Leaf, to: 'gw' | Leaf, port: number, what: string, expect: st
   expect,
 });
 
-//                                                        before  enforced  edited  relay down  restarted  relay back
+/** `expect`: before, enforced, edited (HTTPS only), relay down, restarted from cache, relay back. */
 export const FLOWS: readonly Flow[] = [
-  tcp('internet', 'web', 80, 'http', /*           */ 'AADDDD'),
-  tcp('internet', 'web', 443, 'https', /*         */ 'AAAAAD'),
-  tcp('internet', 'web', 22, 'ssh', /*            */ 'ADDDDD'),
-  tcp('internet', 'gw', 22, 'ssh', /*             */ 'ADDDDD'),
-  tcp('internet', 'db', 5432, 'postgres', /*      */ 'ADDDDD'),
+  tcp('internet', 'web', 80, 'http', 'AADDDD'),
+  tcp('internet', 'web', 443, 'https', 'AAAAAD'),
+  tcp('internet', 'web', 22, 'ssh', 'ADDDDD'),
+  tcp('internet', 'gw', 22, 'ssh', 'ADDDDD'),
+  tcp('internet', 'db', 5432, 'postgres', 'ADDDDD'),
   { from: 'internet', to: 'db', what: 'ping', probe: { kind: 'icmp', host: leafAddr('db') }, expect: 'AAAAAD' },
-  tcp('admin', 'gw', 22, 'ssh', /*                */ 'AAAAAA'),
-  tcp('admin', 'web', 22, 'ssh', /*               */ 'AAAAAA'),
-  tcp('admin', 'db', 22, 'ssh', /*                */ 'AAAAAA'),
-  tcp('admin', 'db', 5432, 'postgres', /*         */ 'ADDDDD'),
-  tcp('web', 'db', 5432, 'postgres', /*           */ 'AAAAAA'),
-  tcp('web', 'db', 22, 'ssh', /*                  */ 'ADDDDD'),
+  tcp('admin', 'gw', 22, 'ssh', 'AAAAAA'),
+  tcp('admin', 'web', 22, 'ssh', 'AAAAAA'),
+  tcp('admin', 'db', 22, 'ssh', 'AAAAAA'),
+  tcp('admin', 'db', 5432, 'postgres', 'ADDDDD'),
+  tcp('web', 'db', 5432, 'postgres', 'AAAAAA'),
+  tcp('web', 'db', 22, 'ssh', 'ADDDDD'),
 ];

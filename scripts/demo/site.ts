@@ -4,9 +4,9 @@
  * and reach the broker across the site, so their own policy could cut them off if the agent's
  * broker failsafe did not hold.
  *
- *   admin    198.18.1.10 ─ eth1 ┐                      ┌ eth3 ─ web 198.18.3.10  (agent)
- *   internet 198.18.2.10 ─ eth2 ┤ gw (agent, routes)  ├ eth4 ─ db  198.18.4.10  (agent)
- *                               │                      └ eth5 ─ hub 198.18.5.10  (relay + broker)
+ *   admin    198.18.1.10 ─ eth1 ┐                    ┌ eth3 ─ web 198.18.3.10  agent
+ *                               ├ gw (agent, router) ┼ eth4 ─ db  198.18.4.10  agent
+ *   internet 198.18.2.10 ─ eth2 ┘                    └ eth5 ─ hub 198.18.5.10  relay + embedded broker
  *
  * Everything lives in the lab's namespaces and in one work directory; destroy() removes both,
  * and an exit handler does the same if the demo is interrupted.
@@ -69,12 +69,12 @@ export class DemoSite {
   }
 
   relay(): LabProcess {
-    const argv = ['relay', ...NO_CONFIG, '--resources', this.policies, '--listen', `${leafAddr('hub')}:${BROKER_PORT}`, '--signing-key', join(this.work, 'relay.key')];
+    const argv = ['relay', '--resources', this.policies, '--listen', `${leafAddr('hub')}:${BROKER_PORT}`, '--signing-key', join(this.work, 'relay.key'), ...NO_CONFIG];
     return this.lab.spawn('hub', [this.binary, ...argv]);
   }
 
   agent(node: Node): LabProcess {
-    const argv = ['agent', ...NO_CONFIG, '--node', node, '--broker', BROKER, '--trust-key', join(this.work, 'relay.pub'), '--state', join(this.work, `state-${node}`)];
+    const argv = ['agent', '--node', node, '--broker', BROKER, '--trust-key', join(this.work, 'relay.pub'), '--state', join(this.work, `state-${node}`), ...NO_CONFIG];
     return this.lab.spawn(node, [this.binary, ...argv]);
   }
 

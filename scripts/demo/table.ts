@@ -7,7 +7,8 @@ import { STEPS, type Flow } from './scenario.ts';
 
 const word = (ok: boolean) => (ok ? 'allowed' : 'DENIED');
 const expected = (f: Flow, step: number) => f.expect[step] === 'A';
-export const label = (f: Flow) => `${f.from.padEnd(8)} → ${f.to.padEnd(3)} ${f.what}`;
+/** Padded so the table's columns line up; `label(f, false)` for prose and JSON keys. */
+export const label = (f: Flow, aligned = true) => (aligned ? `${f.from.padEnd(8)} → ${f.to.padEnd(3)} ${f.what}` : `${f.from} → ${f.to} ${f.what}`);
 const LABEL_WIDTH = 32;
 
 /** "DENIED!" when the kernel disagrees with the scenario. */
@@ -15,7 +16,7 @@ const cell = (f: Flow, step: number, ok: boolean) => `${word(ok)}${ok === expect
 
 export function mismatches(flows: readonly Flow[], step: number, results: readonly boolean[]): string[] {
   return flows.flatMap((f, i) =>
-    results[i] === expected(f, step) ? [] : [`${STEPS[step]!.head}: ${label(f)} was ${word(results[i]!)}, the policies say ${word(expected(f, step))}`],
+    results[i] === expected(f, step) ? [] : [`${STEPS[step]!.head}: ${label(f, false)} was ${word(results[i]!)}, the policies say ${word(expected(f, step))}`],
   );
 }
 
@@ -33,9 +34,10 @@ export function stepLines(flows: readonly Flow[], step: number, results: readonl
 }
 
 export function matrixLines(flows: readonly Flow[], columns: readonly (readonly boolean[])[]): string[] {
-  const width = Math.max(...STEPS.map((s) => s.head.length)) + 2;
+  const heads = STEPS.slice(0, columns.length).map((s, i) => `${i + 1}.${s.head}`);
+  const width = Math.max(...heads.map((h) => h.length)) + 1;
   const pad = (s: string) => s.padEnd(width);
-  const head = STEPS.slice(0, columns.length).map((s, i) => pad(`${i + 1}.${s.head}`));
+  const head = heads.map(pad);
   const lines = [`    ${''.padEnd(LABEL_WIDTH)} ${head.join('').trimEnd()}`];
   flows.forEach((f, i) => {
     const cells = columns.map((col, step) => pad(cell(f, step, col[i]!)));
