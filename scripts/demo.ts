@@ -13,7 +13,6 @@
  */
 import { parseArgs } from 'node:util';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { LabProcess } from '../test/lab/lab.ts';
 import { inForce, logLines, waitLog, type LogLine } from '../test/integration/sync-harness.ts';
 import { DIST_BINARY, ensureBinary } from './demo/binary.ts';
@@ -43,7 +42,8 @@ const columns: boolean[][] = [];
 const problems: string[] = [];
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-async function step(title: string, notes: string[] = []): Promise<void> {
+/** Probes every flow, records the column and prints what changed. */
+async function step(site: DemoSite, title: string, notes: string[] = []): Promise<void> {
   const n = columns.length;
   const results = await site.probe(FLOWS);
   columns.push(results);
@@ -91,7 +91,7 @@ try {
   say(`\nthe relay's folder (${site.policies}):`);
   for (const [file, what] of RESOURCE_SUMMARY) say(`  ${file.padEnd(15)} ${what}`);
 
-  await step('before outpost: nothing is filtered');
+  await step(site, 'before outpost: nothing is filtered');
 
   let started = Date.now();
   let relay = site.relay();
@@ -99,7 +99,7 @@ try {
   const agents = new Map(NODES.map((n) => [n, site.agent(n)] as const));
   let pub = await logged(relay, published, 0, 'first publication');
   let notes = await converged(agents, NODES, String(pub['revision']), started);
-  await step('relay and three agents started: the policies are enforced', notes);
+  await step(site, 'relay and three agents started: the policies are enforced', notes);
 
   const relayLines = logLines(relay).length;
   started = Date.now();
@@ -108,13 +108,13 @@ try {
   const changed = pub['published'] as Node[];
   notes = [`relay: published to ${changed.join(', ')} only (the others' policy did not change)`];
   notes.push(...(await converged(agents, changed, String(pub['revision']), started)));
-  await step(`${EDIT_HTTPS_ONLY.file} edited while everything runs: web now serves HTTPS only`, notes);
+  await step(site, `${EDIT_HTTPS_ONLY.file} edited while everything runs: web now serves HTTPS only`, notes);
 
   const agentLines = new Map([...agents].map(([n, p]) => [n, logLines(p).length] as const));
   await relay.stop();
   await Promise.all(NODES.map((n) => logged(agents.get(n)!, (l) => l.msg.startsWith('broker unreachable'), agentLines.get(n)!, 'noticing the relay is gone')));
   await site.edit(EDIT_BLOCK_INTERNET.file, EDIT_BLOCK_INTERNET.text);
-  await step(`relay (and its broker) stopped, then ${EDIT_BLOCK_INTERNET.file} edited to block ${leafAddr('internet')}`, [
+  await step(site, `relay (and its broker) stopped, then ${EDIT_BLOCK_INTERNET.file} edited to block ${leafAddr('internet')}`, [
     'agents: "broker unreachable; enforcement stays as last applied"',
     'the blocklist edit cannot reach them yet: internet still gets what it got before',
   ]);
@@ -130,13 +130,13 @@ try {
       return `${n.padEnd(3)} revision ${String(line['revision'])} in force ${seconds(Date.parse(line.time) - started)} after start (from ${String(line['from'])})`;
     }),
   );
-  await step('agents restarted with the relay still down and their nftables table deleted: enforced from the SQLite cache', notes);
+  await step(site, 'agents restarted with the relay still down and their nftables table deleted: enforced from the SQLite cache', notes);
 
   started = Date.now();
   relay = site.relay();
   pub = await logged(relay, published, 0, 'publication after the restart');
   notes = await converged(agents, NODES, String(pub['revision']), started);
-  await step('relay back: every agent converges to the newest revision, blocklist included', notes);
+  await step(site, 'relay back: every agent converges to the newest revision, blocklist included', notes);
 
   say('\nall steps (allowed/DENIED: real TCP connections and pings; "!" where that contradicts the policies):');
   for (const line of matrixLines(FLOWS, columns)) say(line);
@@ -157,4 +157,4 @@ if (problems.length) {
   console.error(`\ndemo FAILED:\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
-say(`\ndone; the site is gone (namespaces, processes and ${join(site.work)} removed)`);
+say(`\ndone; the site is gone (namespaces, processes and ${site.work} removed)`);
