@@ -53,10 +53,14 @@ async function step(site: DemoSite, title: string, notes: string[] = []): Promis
   for (const line of stepLines(FLOWS, n, results, columns[n - 1])) say(line);
 }
 
+/** Longer than an agent's longest reconnect backoff (30 s), so a slow return of the relay is
+ * waited out rather than reported as a failure. */
+const WAIT_MS = 35_000;
+
 /** Waits for the line in `p`'s log past `after`, naming the host if it never comes. */
 async function logged(p: LabProcess, pred: (l: LogLine) => boolean, after: number, what: string): Promise<LogLine> {
   try {
-    return await waitLog(p, pred, 20_000, after);
+    return await waitLog(p, pred, WAIT_MS, after);
   } catch (e) {
     throw new Error(`${p.host}: ${what}: ${(e as Error).message}`);
   }
