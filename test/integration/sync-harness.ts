@@ -52,10 +52,16 @@ export async function waitLog(p: LabProcess, pred: (l: LogLine) => boolean, time
   for (;;) {
     const hit = logLines(p).slice(after).find(pred);
     if (hit) return hit;
-    if (!p.running) throw new Error(`${p.argv.slice(2, 4).join(' ')} exited before the expected log line:\n${p.stderr.slice(-3000)}`);
+    if (!p.running) throw new Error(`${commandOf(p)} exited before the expected log line:\n${p.stderr.slice(-3000)}`);
     if (Date.now() > end) throw new Error(`no expected log line within ${timeoutMs} ms:\n${p.stderr.slice(-3000)}`);
     await Bun.sleep(25);
   }
+}
+
+/** "agent --node gw" / "relay ...": the subcommand and what follows, whether run from source or compiled. */
+function commandOf(p: LabProcess): string {
+  const at = p.argv.findIndex((a) => a === 'agent' || a === 'relay');
+  return p.argv.slice(at < 0 ? 0 : at, (at < 0 ? 0 : at) + 3).join(' ');
 }
 
 export const inForce = (revision?: string) => (l: LogLine) => l.msg === 'ruleset in force' && (revision === undefined || l['revision'] === revision);
