@@ -2,20 +2,21 @@
 # Installs outpost from this unpacked tarball, for hosts without a package manager and for
 # image builders (--root). POSIX sh: runs under BusyBox sh with BusyBox's applets.
 #
-#   sh install.sh [--root DIR] [--init systemd|openrc|sysv|none] [--no-enable] [--start]
+#   sh install.sh [--root DIR] [--init systemd|openrc|sysv|none] [--enable] [--start]
 #
 # Installs /usr/bin/outpost, /etc/outpost/agent.yaml (never overwrites an existing one), the
 # state directory /var/lib/outpost (0700), the service for the init system (found, or given
-# with --init), enabled at boot unless --no-enable, and /usr/lib/outpost/uninstall.sh.
-# Starts nothing unless --start: the default agent.yaml configures no policy source, and an
-# agent without one refuses to run.
+# with --init) and /usr/lib/outpost/uninstall.sh.
+# --enable: start the service at boot (before the network). --start: start it now.
+# Neither is the default: the default agent.yaml configures no policy source (an agent without
+# one refuses to run), so enabling is for a host or image whose agent.yaml is in place.
 set -eu
 
 PROG=install.sh
 SRC=$(cd "$(dirname "$0")" && pwd)
 ROOT=/
 INIT=
-ENABLE=yes
+ENABLE=no
 START=no
 
 say() { echo "$PROG: $*"; }
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
 		--root=*) ROOT=${1#--root=}; shift ;;
 		--init) [ $# -ge 2 ] || die "--init needs systemd, openrc, sysv or none"; INIT=$2; shift 2 ;;
 		--init=*) INIT=${1#--init=}; shift ;;
-		--no-enable) ENABLE=no; shift ;;
+		--enable) ENABLE=yes; shift ;;
 		--start) START=yes; shift ;;
 		-h | --help) usage 0 ;;
 		*) echo "$PROG: unknown option '$1'" >&2; usage 2 >&2 ;;
@@ -168,5 +169,5 @@ if [ "$START" = yes ]; then
 	esac
 	say "started outpost-agent"
 else
-	say "done. Configure $R/etc/outpost/agent.yaml (relay or local mode), then start the service."
+	say "done. Configure $R/etc/outpost/agent.yaml (relay or local mode), then enable and start the service."
 fi
