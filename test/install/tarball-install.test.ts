@@ -1,0 +1,121 @@
+/**
+ * The tarball on a scratch appliance: checksum, BusyBox tar, `install.sh --root` run by BusyBox
+ * sh with only BusyBox applets on PATH, the agent started by its installed sysv init script
+ * (chrooted, in a lab namespace), enforcement checked with real packets, then the init script's
+ * stop (the ruleset stays) and `uninstall.sh --root`: no table, traffic flows again, and the
+ * root's file list is what it was before the install.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { checksumPath, HOST, tarballPath, tarballStem } from '../../scripts/package/layout.ts';
+import { makeApplianceRoot, type ApplianceRoot } from './appliance-root.ts';
+import {
+  ALLOWED_PORT, applianceLab, DENIED_PORT, fileTree, isRoot, localModeConfig, NATIVE, ok, requireArtifact, RESOURCES, run,
+  waitUntil, type ApplianceLab, type RunResult,
+} from './support.ts';
+
+const tarball = tarballPath(NATIVE);
+let work: string;
+let unpacked: string;
+let root: ApplianceRoot;
+let app: ApplianceLab;
+let before: string[];
+
+const at = (p: string) => join(root.dir, p);
+const initScript = (action: string) => root.inRoot(app.ns, [HOST.initScript, action]);
+/** A script from the tarball (or the installed root), by BusyBox sh with BusyBox's applets only. */
+const busyboxSh = (script: string, args: string[]): Promise<RunResult> =>
+  run(['ip', 'netns', 'exec', app.ns, 'env', '-i', `PATH=${root.busyboxPath}`, '/bin/busybox', 'sh', script, ...args]);
+const output = (r: RunResult) => `exit ${r.exitCode}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+const agentLog = async () => readFile(at(HOST.log), 'utf8').catch(() => '(no log)');
+
+describe.skipIf(!isRoot)(`tarball install on a BusyBox appliance (${NATIVE.name})`, () => {
+  beforeAll(async () => {
+    requireArtifact(tarball);
+    requireArtifact(checksumPath(tarball));
+    work = await mkdtemp(join(tmpdir(), 'outpost-tarball-'));
+    app = await applianceLab();
+    root = await makeApplianceRoot(requireArtifact(join(dirname(tarball), `outpost-${NATIVE.name}`)));
+    before = await fileTree(root.dir);
+  });
+  afterAll(async () => {
+    await app?.lab.destroy(); // also kills an agent left running in the namespace
+    if (root) await rm(root.dir, { recursive: true, force: true });
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  test('the tarball matches its .sha256 and unpacks with BusyBox tar into one folder', async () => {
+    await ok(['sha256sum', '-c', basename(checksumPath(tarball))], { cwd: dirname(tarball) });
+    await ok(['/bin/busybox', 'tar', 'xzf', tarball, '-C', work]);
+    expect(await fileTree(work).then((t) => t.filter((p) => /^[^/]+\/?$/.test(p)))).toEqual([`${tarballStem(NATIVE)}/`]);
+    unpacked = join(work, tarballStem(NATIVE));
+    expect(await readFile(join(unpacked, 'VERSION'), 'utf8')).toContain(`target=${NATIVE.name}\n`);
+  });
+
+  test('install.sh --root --init sysv --enable installs everything, under BusyBox sh', async () => {
+    const r = await busyboxSh(join(unpacked, 'install.sh'), ['--root', root.dir, '--init', 'sysv', '--enable']);
+    expect(r.exitCode, output(r)).toBe(0);
+    expect(r.stdout).toContain(`installed ${at(HOST.binary)}`);
+    expect((await stat(at(HOST.binary))).mode & 0o777).toBe(0o755);
+    expect((await stat(at(HOST.config))).mode & 0o777).toBe(0o600);
+    expect((await stat(at(HOST.state))).mode & 0o777).toBe(0o700);
+    expect((await stat(at(HOST.initScript))).mode & 0o777).toBe(0o755);
+    expect((await stat(at(HOST.uninstaller))).mode & 0o777).toBe(0o755);
+    // BusyBox rcS runs /etc/init.d/S??*: enabled at boot, before S40network.
+    expect(await readlink(at('etc/init.d/S35outpost-agent'))).toBe('outpost-agent');
+  });
+
+  test('the shipped config configures nothing: the init script reports the agent refusing to start', async () => {
+    const r = await initScript('start');
+    expect(r.exitCode, output(r)).not.toBe(0);
+    expect(r.stderr).toContain('a source of policy is required');
+    expect(await app.hasTable()).toBe(false);
+    expect((await initScript('status')).exitCode).toBe(3);
+  });
+
+  test('install.sh again keeps an edited agent.yaml', async () => {
+    await writeFile(at(HOST.config), localModeConfig('/etc/outpost/resources'));
+    const r = await busyboxSh(join(unpacked, 'install.sh'), ['--root', root.dir, '--init', 'sysv']);
+    expect(r.exitCode, output(r)).toBe(0);
+    expect(r.stdout).toContain('kept the existing');
+    expect(await readFile(at(HOST.config), 'utf8')).toBe(localModeConfig('/etc/outpost/resources'));
+  });
+
+  test('the init script starts the agent, which enforces the policy (real packets)', async () => {
+    await mkdir(at('etc/outpost/resources'));
+    for (const [name, text] of Object.entries(RESOURCES)) await writeFile(at(`etc/outpost/resources/${name}`), text);
+    expect(await app.reaches(DENIED_PORT)).toBe(true); // open before the agent runs
+
+    const r = await initScript('start');
+    expect(r.exitCode, output(r)).toBe(0);
+    await waitUntil('the agent never logged "ruleset in force"', async () => ((await agentLog()).includes('ruleset in force') ? true : undefined), agentLog);
+    expect(await app.reaches(ALLOWED_PORT)).toBe(true);
+    expect(await app.reaches(DENIED_PORT)).toBe(false);
+    const status = await initScript('status');
+    expect(status.exitCode, output(status)).toBe(0);
+    expect(status.stdout).toContain('is running');
+    // Its state (nft work files) is in the state dir, not in /tmp.
+    expect(await fileTree(at(HOST.state))).toContain('ruleset.next.json');
+    expect(await fileTree(at('tmp'))).toEqual([]);
+  });
+
+  test('the init script stops the agent; the ruleset stays in force', async () => {
+    const r = await initScript('stop');
+    expect(r.exitCode, output(r)).toBe(0);
+    expect((await initScript('status')).exitCode).toBe(3);
+    expect(await agentLog()).toContain('the ruleset in force stays');
+    expect(await app.hasTable()).toBe(true);
+    expect(await app.reaches(DENIED_PORT)).toBe(false);
+  });
+
+  test('uninstall.sh --root deletes the table and every installed file', async () => {
+    const r = await busyboxSh(at(HOST.uninstaller), ['--root', root.dir]);
+    expect(r.exitCode, output(r)).toBe(0);
+    expect(r.stdout).toContain('deleted the nftables table inet outpost');
+    expect(await app.hasTable()).toBe(false);
+    expect(await app.reaches(DENIED_PORT)).toBe(true);
+    expect(await fileTree(root.dir)).toEqual(before);
+  });
+});
