@@ -36,6 +36,18 @@ export const BUILD_VARIANTS: readonly Variant[] = [
   { name: 'bytecode-esm', label: 'bytecode without minify (ESM)', options: { minify: false, bytecode: true, format: 'esm' } },
 ];
 
+/**
+ * Not a compile() option (an experiment, built with Bun.build): JavaScriptCore's tier-up
+ * thresholds × 1000, so code stays in the interpreter far longer: less JIT code in memory, at
+ * the price of slower hot paths (idle-rss.ts shows the memory side).
+ */
+export const JIT_POLICY_VARIANT: Variant = {
+  name: 'minify-bytecode-esm-jit1000',
+  label: 'minify + bytecode, ESM, `jitPolicy: 1000` (experiment)',
+  options: { minify: true, bytecode: true, format: 'esm' },
+  extra: { jitPolicy: 1000 },
+};
+
 export interface Built {
   readonly variant: Variant;
   readonly path: string;
@@ -64,6 +76,16 @@ export async function buildVariant(variant: Variant, dir: string, target: Target
     await bunBuild(cjsEntry(dir), path, variant, target, commit);
     return { variant, path, note: `compile() fails for CJS (${first.replace('BuildMessage: ', '')}: the top-level await in src/main.ts); measured from a copy of main.ts with that block in an async IIFE` };
   }
+}
+
+/**
+ * Builds `entry` (a program that runs outpost's main with something changed around it, written
+ * by an experiment) with a variant's options, into `dir`.
+ */
+export async function buildFromEntry(entry: string, name: string, variant: Variant, dir: string, target: Target = hostTarget()): Promise<string> {
+  const path = join(dir, `outpost-${name}`);
+  await bunBuild(entry, path, variant, target, await gitCommit());
+  return path;
 }
 
 /** src/main.ts with absolute imports and its top-level await wrapped, for a CJS bundle. */

@@ -10,6 +10,9 @@
  * - cached start: spawn → the cached ruleset in force, as cached-start.ts measures it
  *   (start-lab.ts), with the standard policy set.
  *
+ * JIT_POLICY_VARIANT is added as an experiment (Bun.build's compile.jitPolicy, which compile()
+ * does not take), because idle-rss.ts found it saves memory; this shows what it costs in time.
+ *
  * Variants take turns in every timed loop, so drift in the machine's load hits them alike.
  *
  * usage: bun scripts/bench/build-options.ts [--runs 20] [--version-runs 30] [--warmup 2] [--keep] [--no-write]
@@ -17,7 +20,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUILD_VARIANTS, XZ_ARGS, buildVariant, mib, requireCleanEnv, timeInterleaved, xzSize, type Built } from './binaries.ts';
+import { BUILD_VARIANTS, JIT_POLICY_VARIANT, XZ_ARGS, buildVariant, mib, requireCleanEnv, timeInterleaved, xzSize, type Built } from './binaries.ts';
 import { commandLine, machine, median, ms, parseArgs, stats, writeResults, type Stats } from './lib.ts';
 import { DEFAULT_SIZE, describeSet } from './policy-set.ts';
 import { StartLab, type StartSample } from './start-lab.ts';
@@ -31,7 +34,7 @@ requireCleanEnv();
 const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-build-'));
 try {
   const built: (Built & { buildMs: number; bytes: number; xz: number })[] = [];
-  for (const v of BUILD_VARIANTS) {
+  for (const v of [...BUILD_VARIANTS, JIT_POLICY_VARIANT]) {
     const t0 = performance.now();
     const b = await buildVariant(v, dir);
     const buildMs = performance.now() - t0;

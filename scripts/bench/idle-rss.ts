@@ -11,12 +11,9 @@
  * now, VmHWM the peak so far; RssAnon is the process's own memory (JS heap, malloc), RssFile the
  * pages of the binary (and libraries) that are mapped in, which the kernel can drop and re-read.
  *
- * --variants adds, to find what costs memory:
- * - build experiments of the agent, compiled in a temp dir: without bytecode, and with
- *   `--smol` baked in through compile execArgv;
- * - idle probes compiled with the shipped options: an empty program (the Bun runtime's floor),
- *   one that imports the agent's third-party modules (mqtt, pino, execa, valibot, bun:sqlite),
- *   and one that imports the agent's own modules without running anything.
+ * --variants adds the experiments of rss-subjects.ts (build options, wrappers that change one
+ * thing around main(), idle probes that only import modules), to find what costs memory; its
+ * results go to their own block.
  *
  * usage: bun scripts/bench/idle-rss.ts [--runs 3] [--idle 10,30] [--variants] [--no-build] [--no-write]
  */
@@ -29,26 +26,19 @@ import { SnapshotCache } from '../../src/cache/snapshot-cache.ts';
 import { computeNodePlan } from '../../src/calc/node-plan.ts';
 import { parseManifest } from '../../src/model/manifest.ts';
 import { contentHash, encodeSnapshot } from '../../src/protocol/snapshot.ts';
-import { SHIPPED } from '../build/compile.ts';
-import { BUILD_VARIANTS, buildVariant, requireCleanEnv } from './binaries.ts';
+import { requireCleanEnv } from './binaries.ts';
 import { DIST, ROOT, commandLine, machine, median, parseArgs, writeResults } from './lib.ts';
 import { describeSet, policySetYaml, DEFAULT_SIZE } from './policy-set.ts';
+import { experimentSubjects, type Subject } from './rss-subjects.ts';
 
 const args = parseArgs(process.argv.slice(2));
 const RUNS = Number(args.get('runs') ?? 3);
 const IDLE = String(args.get('idle') ?? '10,30').split(',').map(Number);
-const FIELDS = ['VmRSS', 'RssAnon', 'RssFile', 'VmHWM'] as const;
 /** The target, 60 MB, in bytes (= 57.2 MiB). */
 const TARGET_BYTES = 60e6;
 requireCleanEnv();
 
-interface Subject {
-  readonly label: string;
-  readonly argv: readonly string[];
-  /** An agent (waits for the relay's ruleset) or an idle probe (nothing to wait for). */
-  readonly agent: boolean;
-}
-type Reading = Record<(typeof FIELDS)[number] | 'Threads', number>;
+type Reading = Record<'VmRSS' | 'RssAnon' | 'RssFile' | 'VmHWM' | 'Threads', number>;
 
 /** The fields of /proc/PID/status this benchmark reports, in kB (Threads: a count). */
 async function readStatus(pid: number): Promise<Reading> {
@@ -63,26 +53,7 @@ if (!args.has('no-build')) {
 }
 const tmp = await mkdtemp(join(tmpdir(), 'outpost-bench-rss-'));
 const subjects: Subject[] = [{ label: 'dist/outpost (shipped: minify + bytecode, ESM)', argv: [DIST], agent: true }];
-if (args.has('variants')) {
-  const shipped = BUILD_VARIANTS.find((v) => v.name === 'minify-bytecode-esm')!;
-  const noBytecode = await buildVariant(BUILD_VARIANTS.find((v) => v.name === 'minify')!, tmp);
-  const smol = await buildVariant({ name: 'smol', label: '', options: shipped.options, extra: { execArgv: ['--smol'] } }, tmp);
-  subjects.push({ label: 'experiment: minify, no bytecode', argv: [noBytecode.path], agent: true });
-  subjects.push({ label: 'experiment: shipped + `--smol` (compile execArgv)', argv: [smol.path], agent: true });
-  const at = (spec: string) => JSON.stringify(Bun.resolveSync(spec, ROOT));
-  const probes: [string, string][] = [
-    ['probe: empty program, idle (the Bun runtime)', ''],
-    ['probe: imports mqtt, pino, execa, valibot, bun:sqlite, idle', `import * as a from ${at('mqtt')}; import * as b from ${at('pino')}; import * as c from ${at('execa')}; import * as d from ${at('valibot')}; import { Database } from 'bun:sqlite'; (globalThis as any).keep = [a, b, c, d, Database];`],
-    ['probe: imports the agent\'s own modules (agent command, relay mode), idle', `import * as a from ${at('./src/cli/agent-command.ts')}; import * as b from ${at('./src/agent/relay-mode.ts')}; (globalThis as any).keep = [a, b];`],
-  ];
-  for (const [i, [label, body]] of probes.entries()) {
-    const entry = join(tmp, `probe${i}.ts`);
-    await writeFile(entry, `${body}\nsetInterval(() => {}, 1 << 30);\n`);
-    const r = await Bun.build({ entrypoints: [entry], compile: { outfile: join(tmp, `probe${i}`), autoloadDotenv: false, autoloadBunfig: false }, minify: SHIPPED.minify, bytecode: SHIPPED.bytecode, format: SHIPPED.format });
-    if (!r.success) throw new Error(`${label}: ${r.logs.map(String).join('\n')}`);
-    subjects.push({ label, argv: [join(tmp, `probe${i}`)], agent: false });
-  }
-}
+if (args.has('variants')) subjects.push(...(await experimentSubjects(tmp)));
 
 const h = await SyncLab.create({ etcd: false });
 const results = new Map<string, Reading[][]>(subjects.map((s) => [s.label, []]));
@@ -107,7 +78,7 @@ try {
       await cp(template, state, { recursive: true });
       const argv = s.agent ? [...s.argv, 'agent', '--node', 'gw', '--broker', BROKER, '--trust-key', h.path('relay.pub'), '--state', state] : s.argv;
       const t0 = performance.now();
-      const p = h.lab.spawn('gw', argv);
+      const p = h.lab.spawn('gw', argv, s.env ? { env: s.env } : {});
       try {
         if (s.agent) {
           await p.waitFor(/"from":"relay".*"msg":"ruleset in force"/, 30_000);
@@ -138,11 +109,10 @@ try {
 // ---- report ----
 const mb = (kb: number) => (kb / 1024).toFixed(1);
 const cell = (label: string, mark: number, f: keyof Reading) => median(results.get(label)!.map((r) => r[mark]![f]));
-const rows = subjects.flatMap((s) =>
-  IDLE.map((t, i) => `| ${s.label} | ${t} s | ${FIELDS.map((f) => mb(cell(s.label, i, f))).join(' | ')} | ${cell(s.label, i, 'Threads')} |`),
-);
-const shipped = subjects[0]!.label;
 const last = IDLE.length - 1;
+// VmRSS at every mark (does it settle?), the split and the peak at the last one.
+const rows = subjects.map((s) => `| ${s.label} | ${IDLE.map((_, i) => mb(cell(s.label, i, 'VmRSS'))).join(' | ')} | ${(['RssAnon', 'RssFile', 'VmHWM'] as const).map((f) => mb(cell(s.label, last, f))).join(' | ')} | ${cell(s.label, last, 'Threads')} |`);
+const shipped = subjects[0]!.label;
 const rssKb = cell(shipped, last, 'VmRSS');
 const said = `VmRSS ${mb(rssKb)} MiB = ${((rssKb * 1024) / 1e6).toFixed(1)} MB after ${IDLE[last]} s idle`;
 const verdict = rssKb * 1024 < TARGET_BYTES ? `**met**: ${said}` : `**missed**: ${said}`;
@@ -155,11 +125,11 @@ const md = [
   '',
   'From /proc/PID/status; MiB (2^20 bytes):',
   '',
-  `| | idle | VmRSS | RssAnon | RssFile | VmHWM (peak) | threads |`,
-  '|---|---:|---:|---:|---:|---:|---:|',
+  `| | ${IDLE.map((t) => `VmRSS at ${t} s`).join(' | ')} | RssAnon at ${IDLE[last]} s | RssFile at ${IDLE[last]} s | VmHWM (peak) | threads |`,
+  `|---|${IDLE.map(() => '---:|').join('')}---:|---:|---:|---:|`,
   ...rows,
   '',
   `Target (< 60 MB = 57.2 MiB, dist/outpost): ${verdict}; peak (VmHWM) ${mb(cell(shipped, last, 'VmHWM'))} MiB.`,
 ].join('\n');
 console.log(md);
-if (!args.has('no-write')) writeResults('idle-rss', md);
+if (!args.has('no-write')) writeResults(args.has('variants') ? 'idle-rss-variants' : 'idle-rss', md);
