@@ -163,6 +163,22 @@ describe.skipIf(!isRoot)('systemd unit outpost-agent.service', () => {
     expect((await run([bin, 'agent', '--config', join(base, 'etc', 'typo.yaml')])).exitCode).toBe(status);
   });
 
+  test('ExecStartPost holds the unit (and network-pre.target) until the agent has put its table in the kernel', async () => {
+    const line = /^ExecStartPost=\/bin\/sh -c '(.+)'$/m.exec(await readFile(UNIT, 'utf8'))?.[1];
+    expect(line).toBeDefined();
+    const script = line!.replaceAll('$$', '$'); // systemd's escape for a literal $
+    expect(await app.hasTable()).toBe(false);
+    const waiter = app.lab.spawn('app', ['/bin/busybox', 'sh', '-c', script]);
+    await Bun.sleep(300);
+    expect(waiter.running).toBe(true); // still waiting: no table yet
+    await writeFile(join(base, 'etc', 'once.yaml'), localModeConfig(join(base, 'resources'), `state: ${join(base, 'state')}\n`));
+    const once = await app.lab.exec('app', [bin, 'agent', '--config', join(base, 'etc', 'once.yaml'), '--once'], { reject: false });
+    expect(once.exitCode, once.stderr).toBe(0);
+    expect(await waiter.exited).toBe(0);
+    expect(waiter.stderr).toBe(''); // it saw the table, rather than giving up after 10 s
+    await app.lab.exec('app', ['nft', 'delete', 'table', 'inet', 'outpost']);
+  });
+
   test('local mode: the agent enforces inside the sandbox, with CAP_NET_ADMIN only', async () => {
     await writeFile(join(base, 'etc', 'local.yaml'), localModeConfig(join(base, 'resources'), `state: ${join(base, 'state')}\n`));
     const agent = sandboxed(['agent', '--config', join(base, 'etc', 'local.yaml')]);
