@@ -1,7 +1,8 @@
 /**
  * The .deb packages. This machine's one is installed for real (`dpkg -i`), its agent enforces in a
- * lab namespace with the packaged config path, and `dpkg --purge`, run in that namespace so that
- * postrm's table removal acts there, must leave no file, no state, no config and no table.
+ * lab namespace with the packaged config path, an upgrade keeps config and ruleset, `dpkg --remove`
+ * deletes the table but keeps config and state, and `dpkg --purge` must leave no file, no state,
+ * no config and no table. dpkg runs in that namespace, so that postrm's table removal acts there.
  * Both packages' metadata is checked with dpkg-deb (the arm64 one cannot be installed here).
  *
  * The test changes the machine, so it takes a machine-wide lock, refuses to run if outpost is
@@ -111,6 +112,33 @@ describe.skipIf(!isRoot)(`.deb installed on this machine (${NATIVE_DEB})`, () =>
     expect(await app.reaches(ALLOWED_PORT)).toBe(true);
     expect(await app.reaches(DENIED_PORT)).toBe(false);
     expect(await readdir(HOST.state)).toContain('ruleset.next.json');
+  });
+
+  test('dpkg -i again (the upgrade path) keeps the edited agent.yaml and the ruleset in force', async () => {
+    const r = await app.lab.exec('app', ['dpkg', '-i', nativeDeb], { reject: false });
+    expect(r.exitCode, output(r)).toBe(0);
+    expect(await Bun.file(HOST.config).text()).toBe(localModeConfig('/etc/outpost/resources'));
+    expect(await app.hasTable()).toBe(true);
+    expect(await app.reaches(DENIED_PORT)).toBe(false);
+  });
+
+  test('dpkg --remove in that namespace deletes the table and the binary, keeps config and state', async () => {
+    const r = await app.lab.exec('app', ['dpkg', '--remove', 'outpost'], { reject: false });
+    expect(r.exitCode, output(r)).toBe(0);
+    expect(r.stdout).toContain('deleted the nftables table inet outpost');
+    expect(await app.hasTable()).toBe(false);
+    expect(await app.reaches(DENIED_PORT)).toBe(true);
+    expect([HOST.binary, HOST.systemdUnitDeb].filter((p) => existsSync(p))).toEqual([]);
+    expect([HOST.config, HOST.state].filter((p) => existsSync(p))).toEqual([HOST.config, HOST.state]);
+    expect((await ok(['dpkg-query', '-W', '-f=${Status}', 'outpost'])).stdout).toBe('deinstall ok config-files');
+  });
+
+  test('installed again over the kept config, the agent enforces again', async () => {
+    const r = await run(['dpkg', '-i', nativeDeb]);
+    expect(r.exitCode, output(r)).toBe(0);
+    const once = await app.lab.exec('app', [HOST.binary, 'agent', '--config', HOST.config, '--once'], { reject: false });
+    expect(once.exitCode, output(once)).toBe(0);
+    expect(await app.reaches(DENIED_PORT)).toBe(false);
   });
 
   test('dpkg --purge in that namespace removes every file, the state, the config and the table', async () => {
