@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AGENT_SETTINGS } from '../../src/config/agent-config.ts';
 import { binaryPath, TARGETS } from '../../scripts/build/targets.ts';
-import { COMMON, DEBIAN_SCRIPTS, DIST, tarballPath, tarballStem } from '../../scripts/package/layout.ts';
+import { COMMON, DEBIAN_SCRIPTS, DIST, ROOT, tarballPath, tarballStem } from '../../scripts/package/layout.ts';
+import { requireBinary } from '../../scripts/package/stage.ts';
 import { isRoot, ok, requireArtifact, run } from './support.ts';
 
 const SCRIPTS = {
@@ -68,6 +69,19 @@ describe.skipIf(!isRoot)('install.sh and uninstall.sh refuse bad use, saying why
       expect(r.stderr).toMatch(message);
     });
   }
+});
+
+describe('scripts/package.ts', () => {
+  test('an unknown --target is refused, naming the targets', async () => {
+    const r = await run([process.execPath, join(ROOT, 'scripts/package.ts'), '--target', 'linux-sparc'], { cwd: ROOT });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("unknown target 'linux-sparc'; targets: linux-x64,");
+  });
+
+  test('a binary that was not built stops packaging with the command that builds it', async () => {
+    const missing = { ...TARGETS[0]!, name: 'linux-x64-never-built' };
+    await expect(requireBinary(missing)).rejects.toThrow(`outpost-linux-x64-never-built is missing: build it first with \`bun scripts/build.ts\``);
+  });
 });
 
 describe('tarballs', () => {
