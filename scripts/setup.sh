@@ -2,7 +2,8 @@
 # Installs everything outpost's demo and tests need on a fresh Debian machine (run as root):
 # nftables, iproute2, mosquitto, etcd-server, etcd-client (etcdctl, used by tests that write in Calico's layout by hand) and ping from Debian;
 # for the build and install tests: qemu-user-static + libc6-arm64-cross (run the arm64 binary), busybox-static (a
-# minimal appliance root filesystem), xz-utils and dpkg-dev tools (packages), systemd (systemd-analyze verify);
+# minimal appliance root filesystem), xz-utils and dpkg (packages), systemd (systemd-analyze verify), strace (checks
+# the agent's system calls against the unit's SystemCallFilter);
 # bun from npm; the project's dependencies from bun.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,7 @@ export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" -ne 0 ]; then echo "setup.sh: run as root (it installs packages and the tests create network namespaces)" >&2; exit 1; fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends nftables iproute2 mosquitto etcd-server etcd-client iputils-ping procps ca-certificates \
-  qemu-user-static libc6-arm64-cross busybox-static xz-utils dpkg systemd util-linux >/dev/null
+  qemu-user-static libc6-arm64-cross busybox-static xz-utils dpkg systemd util-linux strace >/dev/null
 command -v npm >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends npm >/dev/null
 # The Debian services are not wanted: the tests start their own instances on their own ports.
 (systemctl disable --now mosquitto etcd 2>/dev/null || true) >/dev/null
