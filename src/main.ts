@@ -9,7 +9,7 @@ const USAGE = `usage: outpost <command> [options]
 
 commands:
   agent      enforce this node's policy, from a relay: --node NAME --broker URL --trust-key relay.pub [--state DIR]
-             or from local files: --node NAME --resources FILE|DIR [--once]
+             or from local files: --node NAME --resources FILE|DIR [--once]; --check-config validates and exits
   relay      publish each node's signed snapshot: --etcd URL | --resources DIR, --broker URL | --listen HOST:PORT, --signing-key relay.key
   keygen     write an ed25519 signing key pair: --out relay (relay.key, relay.pub)
   apply      create or update resources in etcd (Calico's layout): -f FILE|DIR --etcd URL

@@ -1,6 +1,8 @@
 /**
  * `outpost agent`: enforce the node's policy and keep it enforced as resources, snapshots and
  * interfaces change. `--once` (local mode): apply, verify and exit (0 on success), for boot scripts.
+ * `--check-config`: validate the configuration (and the trust key) and exit 0, or 2 naming the
+ * problem, without touching nftables: init scripts run it before starting a supervised agent.
  */
 import { hostname } from 'node:os';
 import { AGENT_SETTINGS, AgentConfigSchema } from '../config/agent-config.ts';
@@ -10,6 +12,7 @@ import { startAgent } from '../agent/agent.ts';
 import type { CliIO } from './io.ts';
 import { UsageError } from './io.ts';
 import { untilSignal } from './signals.ts';
+import { loadPublicKey } from '../platform/signing.ts';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/outpost/agent.yaml';
 
@@ -21,9 +24,10 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     schema: AgentConfigSchema,
     defaultConfigFile: DEFAULT_AGENT_CONFIG,
     defaults: { node: hostname() },
-    extra: { once: { type: 'boolean' } },
+    extra: { once: { type: 'boolean' }, 'check-config': { type: 'boolean' } },
     what: 'agent',
   });
+  if (extra['check-config'] === true) return checkConfig(config, io);
   const once = extra.once === true;
   if (once && config.broker) throw new UsageError('--once works in local mode (--resources) only');
   const log = createLogger(config.logLevel);
@@ -39,5 +43,15 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   // The ruleset stays in force after the agent exits: stopping the agent must not open the host.
   log.info('outpost agent stopping; the ruleset in force stays');
   await agent.stop();
+  return 0;
+}
+
+async function checkConfig(config: Awaited<ReturnType<typeof loadCommandConfig<typeof AgentConfigSchema>>>['config'], io: CliIO): Promise<number> {
+  if (config.trustKey !== undefined) {
+    const key = await loadPublicKey(config.trustKey);
+    if (!key.ok) throw new UsageError(key.message);
+  }
+  const source = config.broker !== undefined ? `relay mode, broker ${config.broker}` : `local mode, resources ${(config.resources ?? []).join(', ')}`;
+  io.out(`config ok: node ${config.node}, ${source}, state ${config.state}`);
   return 0;
 }

@@ -26,6 +26,20 @@ describe('relay and agent configuration', () => {
     expect(r.err).toContain('trustKey');
   });
 
+  test('agent --check-config: a good config says what it would run and exits 0; a bad one exits 2 naming the problem', async () => {
+    let out = '';
+    const ok = await main(['agent', '--check-config', '--config', '/dev/null', '--node', 'gw', '--resources', dir, '--state', dir], { out: (t) => (out += t), err: () => undefined, env: {} });
+    expect(ok).toBe(0);
+    expect(out).toContain(`config ok: node gw, local mode, resources ${dir}`);
+    const none = await run({}, 'agent', '--check-config', '--config', '/dev/null', '--node', 'gw');
+    expect(none.code).toBe(2);
+    expect(none.err).toContain('a source of policy is required');
+    await writeFile(join(dir, 'private.pub'), '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n');
+    const key = await run({}, 'agent', '--check-config', '--config', '/dev/null', '--node', 'gw', '--broker', 'mqtt://198.18.4.2:1883', '--trust-key', join(dir, 'private.pub'));
+    expect(key.code).toBe(2);
+    expect(key.err).toContain('PRIVATE key');
+  });
+
   test('agent: a trust key that is not a key is refused with the file named', async () => {
     await writeFile(join(dir, 'bad.pub'), 'not a key\n');
     const r = await run({}, 'agent', '--node', 'gw', '--broker', 'mqtt://198.18.4.2:1883', '--trust-key', join(dir, 'bad.pub'), '--state', dir);
