@@ -12,6 +12,13 @@ if [ "$(id -u)" -ne 0 ]; then echo "setup.sh: run as root (it installs packages 
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends nftables iproute2 mosquitto etcd-server etcd-client iputils-ping procps ca-certificates \
   qemu-user-static libc6-arm64-cross busybox-static xz-utils dpkg systemd util-linux strace >/dev/null
+# OpenRC for test/install/openrc.test.ts (test/install/openrc-root.ts names this folder too), downloaded and
+# never installed: the test unpacks it into a scratch root (openrc conflicts with sysv-rc, and this machine's init
+# must not change). `apt-get download` fetches just these, resolving and installing nothing (insserv: the
+# /etc/insserv.conf openrc reads); the folder is emptied first so it holds only the current versions.
+OPENRC_DEBS=/var/cache/outpost-test/openrc
+rm -rf "$OPENRC_DEBS" && mkdir -p "$OPENRC_DEBS" && chown _apt:root "$OPENRC_DEBS"
+(cd "$OPENRC_DEBS" && apt-get download -qq openrc libeinfo1 librc1 insserv)
 command -v npm >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends npm >/dev/null
 # The Debian services are not wanted: the tests start their own instances on their own ports.
 (systemctl disable --now mosquitto etcd 2>/dev/null || true) >/dev/null

@@ -22,11 +22,15 @@ for i in /etc/init.d/S??*; do
 done
 `;
 
-/** Absolute paths of the shared libraries (and the loader) that `binary` needs. */
-async function sharedLibraries(binary: string): Promise<string[]> {
-  const r = await ok(['ldd', binary]);
+/**
+ * Absolute paths of the shared libraries (and the loader) that `binary` needs; `libraryPath`
+ * (LD_LIBRARY_PATH) for a binary whose own libraries are not installed on this machine.
+ */
+export async function sharedLibraries(binary: string, libraryPath?: string): Promise<string[]> {
+  const r = await ok(['ldd', binary], libraryPath === undefined ? {} : { env: { ...process.env, LD_LIBRARY_PATH: libraryPath } as Record<string, string> });
   const libs = new Set<string>();
   for (const line of r.stdout.split('\n')) {
+    if (line.includes('not found')) throw new Error(`ldd ${binary}: a library is missing:\n${r.stdout}`);
     const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
     if (m?.[1]) libs.add(m[1]);
   }
@@ -35,7 +39,7 @@ async function sharedLibraries(binary: string): Promise<string[]> {
 }
 
 /** Copies a file to the same path under `root` (following symlinks: the content, not a link). */
-async function copyIn(root: string, path: string, mode?: number): Promise<void> {
+export async function copyIn(root: string, path: string, mode?: number): Promise<void> {
   const to = join(root, path);
   await mkdir(dirname(to), { recursive: true });
   await copyFile(await realpath(path), to);
@@ -48,6 +52,8 @@ export interface ApplianceRoot {
   readonly busyboxPath: string;
   /** Runs argv inside the root (chroot) and the namespace `ns`, with a cleared environment. */
   inRoot(ns: string, argv: readonly string[]): Promise<RunResult>;
+  /** Runs a script from outside the root (the tarball's, or an installed one by its full path) by BusyBox sh, with BusyBox's applets only, in `ns`. */
+  busyboxSh(ns: string, script: string, args: readonly string[]): Promise<RunResult>;
 }
 
 /** Builds the root; `binaryForLibs` is an outpost binary whose libraries the root must hold. */
@@ -75,5 +81,6 @@ export async function makeApplianceRoot(binaryForLibs: string): Promise<Applianc
         '/bin/sh', '-c', 'mount --bind /proc "$0/proc" && mount --rbind /dev "$0/dev" && exec chroot "$0" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"',
         dir, ...argv,
       ]),
+    busyboxSh: (ns, script, args) => run(['ip', 'netns', 'exec', ns, 'env', '-i', `PATH=${busyboxPath}`, '/bin/busybox', 'sh', script, ...args]),
   };
 }

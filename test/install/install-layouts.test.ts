@@ -1,8 +1,8 @@
 /**
  * install.sh --root for each init system, and its detection, on empty image roots (BusyBox sh,
  * BusyBox applets only): the right service file and boot link, and uninstall.sh --root returns
- * the root to exactly what it was. The agent itself runs in tarball-install.test.ts (sysv) and
- * service-sandbox.test.ts (the systemd unit). `--keep-table`: these run in the machine's own
+ * the root to exactly what it was. The agent itself runs in tarball-install.test.ts (sysv),
+ * openrc.test.ts (OpenRC) and service-sandbox.test.ts (the systemd unit). `--keep-table`: these run in the machine's own
  * network namespace, whose nftables they must not touch.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';

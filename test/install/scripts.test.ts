@@ -1,6 +1,6 @@
 /**
  * What can be checked without installing: every shell script parses under dash and BusyBox sh
- * (the OpenRC script only parses: OpenRC cannot run on this machine), the default agent.yaml
+ * (openrc.test.ts runs the OpenRC script under OpenRC), the default agent.yaml
  * documents every agent setting, the install scripts refuse bad use with a clear message, and
  * every target's tarball holds the same layout with its own binary.
  */
@@ -37,9 +37,11 @@ describe('shell scripts', () => {
     const openrc = await readFile(SCRIPTS['OpenRC script'], 'utf8');
     expect(openrc).toStartWith('#!/sbin/openrc-run\n');
     expect(openrc).toContain('supervisor=supervise-daemon');
-    // Both start the agent with a cleared environment.
+    // Both start the agent with a cleared environment, after the agent's own check of the config.
     expect(sysv).toContain('exec env -i PATH=');
     expect(openrc).toContain('command=/usr/bin/env\ncommand_args="-i PATH=');
+    expect(sysv).toContain('"$DAEMON" agent --check-config --config "$CONFIG"');
+    expect(openrc).toContain('/usr/bin/outpost agent --check-config --config "${config}"');
   });
 });
 

@@ -43,6 +43,9 @@ export async function run(argv: readonly string[], opts: { env?: Record<string, 
   return { exitCode, stdout, stderr };
 }
 
+/** A command's exit status and output, for an assertion's failure message. */
+export const output = (r: RunResult): string => `exit ${r.exitCode}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+
 /** Runs argv and throws with its whole output unless it exits 0. */
 export async function ok(argv: readonly string[], opts: Parameters<typeof run>[1] = {}): Promise<RunResult> {
   const r = await run(argv, opts);

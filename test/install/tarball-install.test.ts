@@ -1,18 +1,21 @@
 /**
  * The tarball on a scratch appliance: checksum, BusyBox tar, `install.sh --root` run by BusyBox
  * sh with only BusyBox applets on PATH, the agent started by its installed sysv init script
- * (chrooted, in a lab namespace), enforcement checked with real packets, then the init script's
- * stop (the ruleset stays) and `uninstall.sh --root`: no table, traffic flows again, and the
- * root's file list is what it was before the install.
+ * (chrooted, in a lab namespace) once it has refused the shipped config through
+ * `outpost agent --check-config`, enforcement checked with real packets, a restart with a bad
+ * config refused (the agent kept), then the init script's stop (the ruleset stays) and
+ * `uninstall.sh --root`: no table, traffic flows again, and the root's file list is what it was
+ * before the install.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { checksumPath, HOST, tarballPath, tarballStem } from '../../scripts/package/layout.ts';
 import { makeApplianceRoot, type ApplianceRoot } from './appliance-root.ts';
 import {
-  ALLOWED_PORT, applianceLab, DENIED_PORT, fileTree, isRoot, localModeConfig, NATIVE, ok, requireArtifact, RESOURCES, run,
+  ALLOWED_PORT, applianceLab, DENIED_PORT, fileTree, isRoot, localModeConfig, NATIVE, ok, output, requireArtifact, RESOURCES,
   waitUntil, type ApplianceLab, type RunResult,
 } from './support.ts';
 
@@ -26,9 +29,7 @@ let before: string[];
 const at = (p: string) => join(root.dir, p);
 const initScript = (action: string) => root.inRoot(app.ns, [HOST.initScript, action]);
 /** A script from the tarball (or the installed root), by BusyBox sh with BusyBox's applets only. */
-const busyboxSh = (script: string, args: string[]): Promise<RunResult> =>
-  run(['ip', 'netns', 'exec', app.ns, 'env', '-i', `PATH=${root.busyboxPath}`, '/bin/busybox', 'sh', script, ...args]);
-const output = (r: RunResult) => `exit ${r.exitCode}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+const busyboxSh = (script: string, args: string[]): Promise<RunResult> => root.busyboxSh(app.ns, script, args);
 const agentLog = async () => readFile(at(HOST.log), 'utf8').catch(() => '(no log)');
 
 describe.skipIf(!isRoot)(`tarball install on a BusyBox appliance (${NATIVE.name})`, () => {
@@ -67,10 +68,12 @@ describe.skipIf(!isRoot)(`tarball install on a BusyBox appliance (${NATIVE.name}
     expect(await readlink(at('etc/init.d/S35outpost-agent'))).toBe('outpost-agent');
   });
 
-  test('the shipped config configures nothing: the init script reports the agent refusing to start', async () => {
+  test('the shipped config configures nothing: the init script refuses it through check-config, starting nothing', async () => {
     const r = await initScript('start');
-    expect(r.exitCode, output(r)).not.toBe(0);
+    expect(r.exitCode, output(r)).toBe(6); // LSB: program is not configured
+    expect(r.stderr).toContain(`outpost agent --check-config refuses ${HOST.config}`);
     expect(r.stderr).toContain('a source of policy is required');
+    expect(existsSync(at(HOST.log))).toBe(false); // the agent never ran
     expect(await app.hasTable()).toBe(false);
     expect((await initScript('status')).exitCode).toBe(3);
   });
@@ -90,6 +93,7 @@ describe.skipIf(!isRoot)(`tarball install on a BusyBox appliance (${NATIVE.name}
 
     const r = await initScript('start');
     expect(r.exitCode, output(r)).toBe(0);
+    expect(r.stdout).toContain('outpost-agent: config ok: node app, local mode');
     await waitUntil('the agent never logged "ruleset in force"', async () => ((await agentLog()).includes('ruleset in force') ? true : undefined), agentLog);
     expect(await app.reaches(ALLOWED_PORT)).toBe(true);
     expect(await app.reaches(DENIED_PORT)).toBe(false);
@@ -99,6 +103,20 @@ describe.skipIf(!isRoot)(`tarball install on a BusyBox appliance (${NATIVE.name}
     // Its state (nft work files) is in the state dir, not in /tmp.
     expect(await fileTree(at(HOST.state))).toContain('ruleset.next.json');
     expect(await fileTree(at('tmp'))).toEqual([]);
+  });
+
+  test('restart with a bad config is refused through check-config: the running agent is kept', async () => {
+    const running = await initScript('status');
+    await writeFile(at(HOST.config), 'node: app\nresorces:\n  - /etc/outpost/resources\n');
+    try {
+      const r = await initScript('restart');
+      expect(r.exitCode, output(r)).toBe(6);
+      expect(r.stderr).toContain('resorces');
+      expect(r.stderr).toContain('not restarted: the running agent keeps the configuration it started with');
+      expect(await initScript('status')).toEqual(running); // same pid
+    } finally {
+      await writeFile(at(HOST.config), localModeConfig('/etc/outpost/resources'));
+    }
   });
 
   test('the init script stops the agent; the ruleset stays in force', async () => {
