@@ -52,6 +52,8 @@ export async function experimentSubjects(dir: string): Promise<Subject[]> {
   const mqttPacket = at('mqtt-packet', dirname(Bun.resolveSync('mqtt', ROOT)));
   const noWriteCache = `import mqttPacket from ${mqttPacket};\n(mqttPacket as unknown as { writeToStream: { cacheNumbers: boolean } }).writeToStream.cacheNumbers = false;`;
   const gcOnce = 'setTimeout(() => Bun.gc(true), 3000);';
+  // The runtime form of compile.jitPolicy: one binary, so the agent could set it and the relay not.
+  const jitLater = 'Bun.unsafe.setJITPolicy(1000);';
   const wrappers: [string, string, string, string, (Record<string, string> | undefined)?, Variant?][] = [
     ['wrap-control', 'wrapper, unchanged (control for the rows below)', '', ''],
     ['wrap-nocache', 'wrapper: MQTT `writeCache: false`', noWriteCache, ''],
@@ -59,6 +61,8 @@ export async function experimentSubjects(dir: string): Promise<Subject[]> {
     ['wrap-nocache-gc', 'wrapper: `writeCache: false` + one full GC', noWriteCache, gcOnce],
     ['wrap-control', 'wrapper, JIT off (`BUN_JSC_useJIT=0`; interpreter only)', '', '', { BUN_JSC_useJIT: '0' }],
     ['wrap-nocache-gc', 'wrapper: `writeCache: false` + one full GC, JIT off', noWriteCache, gcOnce, { BUN_JSC_useJIT: '0' }],
+    ['wrap-jit', 'wrapper: `Bun.unsafe.setJITPolicy(1000)` before main()', jitLater, ''],
+    ['wrap-nocache-gc-jit', 'wrapper: `writeCache: false` + one full GC + `setJITPolicy(1000)`', `${noWriteCache}\n${jitLater}`, gcOnce],
     ['wrap-nocache-gc-jit1000', 'wrapper: `writeCache: false` + one full GC, built with `jitPolicy: 1000`', noWriteCache, gcOnce, undefined, JIT_POLICY_VARIANT],
   ];
   const built = new Map<string, string>();
