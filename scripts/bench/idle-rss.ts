@@ -30,6 +30,7 @@ import { requireCleanEnv } from './binaries.ts';
 import { DIST, ROOT, commandLine, machine, median, parseArgs, writeResults } from './lib.ts';
 import { describeSet, policySetYaml, DEFAULT_SIZE } from './policy-set.ts';
 import { experimentSubjects, type Subject } from './rss-subjects.ts';
+import { NO_CONFIG } from './start-lab.ts';
 
 const args = parseArgs(process.argv.slice(2));
 const RUNS = Number(args.get('runs') ?? 3);
@@ -76,7 +77,7 @@ try {
       await h.lab.exec('gw', ['nft', 'delete', 'table', 'inet', 'outpost'], { reject: false });
       const state = h.path(`state-${run}-${crypto.randomUUID()}`);
       await cp(template, state, { recursive: true });
-      const argv = s.agent ? [...s.argv, 'agent', '--node', 'gw', '--broker', BROKER, '--trust-key', h.path('relay.pub'), '--state', state] : s.argv;
+      const argv = s.agent ? [...s.argv, 'agent', ...NO_CONFIG, '--node', 'gw', '--broker', BROKER, '--trust-key', h.path('relay.pub'), '--state', state] : s.argv;
       const t0 = performance.now();
       const p = h.lab.spawn('gw', argv, s.env ? { env: s.env } : {});
       try {

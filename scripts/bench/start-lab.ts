@@ -30,6 +30,11 @@ import { logLines, logTime, type LogLine } from './lib.ts';
 import { policySetYaml, type PolicySetSize } from './policy-set.ts';
 
 const NODE = 'gw';
+/**
+ * An empty config file: a /etc/outpost/agent.yaml on the machine (a package or another test)
+ * must not change what is measured.
+ */
+export const NO_CONFIG = ['--config', '/dev/null'] as const;
 /** No route from gw: the agent starts with its broker unreachable. */
 const UNREACHABLE_BROKER = 'mqtt://198.18.4.2:1883';
 
@@ -96,7 +101,7 @@ export class StartLab {
   /** Relay mode, broker unreachable, from the SQLite cache; `bin` is the outpost argv prefix. */
   async cachedStart(bin: readonly string[]): Promise<StartSample> {
     await this.deleteTable();
-    const argv = [...bin, 'agent', '--node', NODE, '--broker', UNREACHABLE_BROKER, '--trust-key', join(this.dir, 'relay.pub'), '--state', join(this.dir, 'state')];
+    const argv = [...bin, 'agent', ...NO_CONFIG, '--node', NODE, '--broker', UNREACHABLE_BROKER, '--trust-key', join(this.dir, 'relay.pub'), '--state', join(this.dir, 'state')];
     const wall0 = Date.now();
     const t0 = performance.now();
     const p = this.lab.spawn(NODE, argv);
@@ -120,7 +125,7 @@ export class StartLab {
   async onceStart(bin: readonly string[]): Promise<StartSample> {
     await this.deleteTable();
     const state = join(this.dir, `once-${crypto.randomUUID()}`);
-    const argv = [...bin, 'agent', '--node', NODE, '--resources', join(this.dir, 'resources'), '--state', state, '--once'];
+    const argv = [...bin, 'agent', ...NO_CONFIG, '--node', NODE, '--resources', join(this.dir, 'resources'), '--state', state, '--once'];
     const wall0 = Date.now();
     const t0 = performance.now();
     const p = this.lab.spawn(NODE, argv);
