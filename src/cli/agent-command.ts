@@ -28,6 +28,10 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     what: 'agent',
   });
   if (extra['check-config'] === true) return checkConfig(config, io);
+  // The agent spends its life idle, and its per-change work is small next to nft's: JIT-compiled
+  // code (about 9 MiB resident, docs/benchmarks.md "Idle memory") is not worth keeping. The
+  // relay, whose per-change computation is hot, keeps the normal policy.
+  Bun.unsafe.setJITPolicy(1000);
   const once = extra.once === true;
   if (once && config.broker) throw new UsageError('--once works in local mode (--resources) only');
   const log = createLogger(config.logLevel);

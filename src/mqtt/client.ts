@@ -55,6 +55,9 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
     reconnectPeriod: 0,
     connectTimeout: opts.connectTimeoutMs ?? 5_000,
     keepalive: opts.keepaliveSec ?? 15,
+    // MQTT.js's write cache pre-builds a buffer for every 16-bit number (packet ids, lengths):
+    // about 5 MiB resident in every agent, for a speed-up that a few messages per change never need.
+    writeCache: false,
     ...(opts.will ? { will: { topic: opts.will.topic, payload: Buffer.from(opts.will.payload), retain: opts.will.retain, qos: opts.will.qos } } : {}),
   };
   const connectCbs: ((sp: boolean) => void)[] = [];
