@@ -57,7 +57,7 @@ let base: string;
 let bin: string;
 
 const sandboxed = (args: string[]): LabProcess =>
-  app.lab.spawn('app', ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', SANDBOX, 'sandbox', base, bin, ...args]);
+  app.lab.spawn('app', ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', SANDBOX, 'sandbox', base, join(base, 'outpost'), ...args]);
 
 async function inForce(p: LabProcess): Promise<void> {
   await waitUntil(
@@ -117,6 +117,10 @@ describe.skipIf(!isRoot)('systemd unit outpost-agent.service', () => {
     await mkdir(join(base, 'resources'));
     await mkdir(join(base, 'etc'));
     await mkdir(join(base, 'state'), { mode: 0o700 });
+    // Like /usr/bin/outpost, the binary must be visible in the sandbox: a checkout under /tmp
+    // (as in CI) is hidden by the private /tmp.
+    await copyFile(bin, join(base, 'outpost'));
+    await chmod(join(base, 'outpost'), 0o755);
     for (const [name, text] of Object.entries(RESOURCES)) await writeFile(join(base, 'resources', name), text);
     await ok([bin, 'keygen', '--out', join(base, 'relay')]);
     await copyFile(join(base, 'relay.pub'), join(base, 'etc', 'relay.pub'));
