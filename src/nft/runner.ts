@@ -1,7 +1,8 @@
 /**
  * The only module that runs nft. Each apply writes the document to a private file in the
  * state directory and runs `nft -j -f <file>` (one atomic transaction). A file, not stdin:
- * under Bun, execa's `input` is a socket and nft opens /dev/stdin, which fails on a socket.
+ * under Bun, execa's `input` is a socket and nft opens /dev/stdin, which fails on a socket. nft runs
+ * in /: spawning fails (ENOENT) when the agent's own working directory has gone or is hidden.
  */
 import { execa } from 'execa';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
@@ -30,7 +31,7 @@ export class NftRunner {
     await chmod(tmp, 0o600);
     await rename(tmp, file);
     const args = check ? ['-c', '-j', '-f', file] : ['-j', '-f', file];
-    const r = await execa(this.nftBin, args, { reject: false, timeout: 30_000, stdin: 'ignore' });
+    const r = await execa(this.nftBin, args, { reject: false, timeout: 30_000, stdin: 'ignore', cwd: '/' });
     if (r.exitCode === 0) return { ok: true };
     const stderr = String(r.stderr ?? '').trim();
     return { ok: false, error: new NftApplyError(`nft ${args.join(' ')} failed (exit ${r.exitCode}): ${stderr || r.shortMessage}`, r.exitCode, stderr) };
@@ -38,7 +39,7 @@ export class NftRunner {
 
   /** The table as nft lists it (JSON), or null when it does not exist. */
   async listTable(): Promise<unknown | null> {
-    const r = await execa(this.nftBin, ['-j', 'list', 'table', 'inet', TABLE], { reject: false, timeout: 30_000, stdin: 'ignore' });
+    const r = await execa(this.nftBin, ['-j', 'list', 'table', 'inet', TABLE], { reject: false, timeout: 30_000, stdin: 'ignore', cwd: '/' });
     if (r.exitCode !== 0) return null;
     try {
       return JSON.parse(String(r.stdout));

@@ -48,6 +48,8 @@ if touch /etc/.outpost-sandbox 2>/dev/null || touch "$base/etc/.outpost-sandbox"
 fi
 touch "$base/state/.probe" && rm "$base/state/.probe"
 echo "sandbox: read-only except $base/state"
+# systemd starts services in / (WorkingDirectory=); the caller's directory may be under the hidden /tmp.
+cd /
 exec setpriv --bounding-set=-all,+net_admin --inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --no-new-privs -- \\
 	/bin/sh -c 'grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status; exec env -i ${CLEAN_PATH} "$@"' sandbox "$bin" "$@"
 `;
