@@ -19,6 +19,8 @@ const distPath = () => DIST_OVERRIDE ?? DIST;
 /** How the doc names each binary. */
 export const LABEL: Record<'src' | 'dist', string> = { src: 'bun src/main.ts', dist: DIST_OVERRIDE ?? 'dist/outpost' };
 export const DOC = join(ROOT, 'docs', 'benchmarks.md');
+/** Taken when a benchmark imports this module, before it builds anything. */
+const CODE_AT_START = gitState();
 
 export interface Stats {
   readonly n: number;
@@ -60,10 +62,19 @@ export function machine(): string {
     `- kernel: ${release()}`,
     `- bun: ${Bun.version}`,
     `- date: ${new Date().toISOString()}`,
-    `- code: ${gitState()}`,
+    `- code: ${codeLine()}`,
     // The machine may be shared (other test runs); the load says how quiet it was.
     `- load average at the end of the run: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`,
   ].join('\n');
+}
+
+/**
+ * The code measured: the state when the benchmark started (it builds then), and a note if HEAD
+ * moved while it ran (a long run in a tree others commit to).
+ */
+function codeLine(): string {
+  const now = gitState();
+  return now === CODE_AT_START ? now : `${CODE_AT_START} at the start of the run (HEAD was ${now} at the end)`;
 }
 
 /** The commit measured, and whether src/ differed from it. */
