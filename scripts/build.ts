@@ -11,7 +11,8 @@
 import { parseArgs } from 'node:util';
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compile, gitCommit, ROOT } from './build/compile.ts';
+import { compile, ROOT } from './build/compile.ts';
+import { sourceCommit } from '../src/platform/build-info.ts';
 import { binaryPath, hostTarget, targetByName, TARGETS, type Target } from './build/targets.ts';
 
 const { values } = parseArgs({ options: { target: { type: 'string', multiple: true } } });
@@ -27,7 +28,7 @@ for (const name of values.target ?? TARGETS.map((t) => t.name)) {
 
 const dist = join(ROOT, 'dist');
 await mkdir(dist, { recursive: true });
-const commit = await gitCommit();
+const commit = sourceCommit();
 for (const target of wanted) {
   const started = performance.now();
   const out = binaryPath(dist, target);

@@ -5,11 +5,12 @@
  * Variants are compiled with scripts/build/compile.ts's own compile(), into a directory the
  * caller owns; nothing here touches dist/. The two exceptions are said where they are:
  * a CommonJS build needs an entry without top-level await (src/main.ts has one), and the
- * `--smol`/JIT-policy experiments need Bun.build options that compile() does not expose.
+ * `--smol`/JIT-policy experiments pass compile() the extra options it takes for them.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compile, gitCommit, type CompileOptions } from '../build/compile.ts';
+import { compile, type CompileExtra, type CompileOptions } from '../build/compile.ts';
+import { sourceCommit } from '../../src/platform/build-info.ts';
 import { hostTarget, type Target } from '../build/targets.ts';
 import { runtimeVariables } from '../../src/platform/runtime-env.ts';
 import { ROOT } from './lib.ts';
@@ -23,8 +24,8 @@ export interface Variant {
   /** How the doc describes it. */
   readonly label: string;
   readonly options: CompileOptions;
-  /** Options compile() does not take: built with Bun.build directly (experiments only). */
-  readonly extra?: { readonly execArgv?: readonly string[]; readonly jitPolicy?: number };
+  /** Runtime options baked in (experiments only, not shipped). */
+  readonly extra?: Omit<CompileExtra, 'entry'>;
 }
 
 /** The build options worth comparing (issue 4): what each costs in size, start-up and memory. */
@@ -37,7 +38,7 @@ export const BUILD_VARIANTS: readonly Variant[] = [
 ];
 
 /**
- * Not a compile() option (an experiment, built with Bun.build): JavaScriptCore's tier-up
+ * Not a shipped option (an experiment, compile()'s `extra`): JavaScriptCore's tier-up
  * thresholds × 1000, so code stays in the interpreter far longer: less JIT code in memory, at
  * the price of slower hot paths (idle-rss.ts shows the memory side).
  */
@@ -62,7 +63,7 @@ export interface Built {
  */
 export async function buildVariant(variant: Variant, dir: string, target: Target = hostTarget()): Promise<Built> {
   const path = join(dir, `outpost-${variant.name}`);
-  const commit = await gitCommit();
+  const commit = sourceCommit();
   if (variant.extra) {
     await bunBuild(join(ROOT, 'src', 'main.ts'), path, variant, target, commit);
     return { variant, path };
@@ -84,7 +85,7 @@ export async function buildVariant(variant: Variant, dir: string, target: Target
  */
 export async function buildFromEntry(entry: string, name: string, variant: Variant, dir: string, target: Target = hostTarget()): Promise<string> {
   const path = join(dir, `outpost-${name}`);
-  await bunBuild(entry, path, variant, target, await gitCommit());
+  await bunBuild(entry, path, variant, target, sourceCommit());
   return path;
 }
 
@@ -99,27 +100,9 @@ function cjsEntry(dir: string): string {
   return entry;
 }
 
-/** The same Bun.build call as compile(), plus the experiment's extra compile options. */
+/** compile() with the experiment's extra options (another entry, execArgv, jitPolicy). */
 async function bunBuild(entry: string, outfile: string, variant: Variant, target: Target, commit: string): Promise<void> {
-  const result = await Bun.build({
-    entrypoints: [entry],
-    compile: {
-      target: target.bun,
-      outfile,
-      autoloadDotenv: false,
-      autoloadBunfig: false,
-      autoloadTsconfig: false,
-      autoloadPackageJson: false,
-      ...(variant.extra?.execArgv ? { execArgv: [...variant.extra.execArgv] } : {}),
-      ...(variant.extra?.jitPolicy !== undefined ? { jitPolicy: variant.extra.jitPolicy } : {}),
-    },
-    minify: variant.options.minify,
-    bytecode: variant.options.bytecode,
-    format: variant.options.format,
-    define: { OUTPOST_COMMIT: JSON.stringify(commit), OUTPOST_TARGET: JSON.stringify(target.name) },
-    throw: false,
-  });
-  if (!result.success) throw new Error(`build ${variant.name} failed:\n${result.logs.map(String).join('\n')}`);
+  await compile(target, outfile, variant.options, commit, { entry, ...variant.extra });
 }
 
 /** Bytes of `xz XZ_ARGS -c file` (streamed and counted; nothing written). */

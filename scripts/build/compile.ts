@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Target } from './targets.ts';
+import { sourceCommit } from '../../src/platform/build-info.ts';
 
 export const ROOT = join(import.meta.dir, '..', '..');
 
@@ -19,19 +20,16 @@ export interface CompileOptions {
  */
 export const SHIPPED: CompileOptions = { minify: true, bytecode: true, format: 'esm' };
 
-export async function gitCommit(): Promise<string> {
-  try {
-    const git = Bun.spawnSync(['git', 'describe', '--always', '--dirty', '--abbrev=12'], { cwd: ROOT, stderr: 'ignore' });
-    const out = git.stdout.toString().trim();
-    return git.exitCode === 0 && out !== '' ? out : 'unknown';
-  } catch {
-    return 'unknown';
-  }
+/** What only experiments change (scripts/bench): another entry point, runtime options baked in. */
+export interface CompileExtra {
+  readonly entry?: string;
+  readonly execArgv?: readonly string[];
+  readonly jitPolicy?: number;
 }
 
-export async function compile(target: Target, outfile: string, options: CompileOptions = SHIPPED, commit?: string): Promise<void> {
+export async function compile(target: Target, outfile: string, options: CompileOptions = SHIPPED, commit?: string, extra: CompileExtra = {}): Promise<void> {
   const result = await Bun.build({
-    entrypoints: [join(ROOT, 'src', 'main.ts')],
+    entrypoints: [extra.entry ?? join(ROOT, 'src', 'main.ts')],
     compile: {
       target: target.bun,
       outfile,
@@ -40,12 +38,14 @@ export async function compile(target: Target, outfile: string, options: CompileO
       autoloadBunfig: false,
       autoloadTsconfig: false,
       autoloadPackageJson: false,
+      ...(extra.execArgv ? { execArgv: [...extra.execArgv] } : {}),
+      ...(extra.jitPolicy !== undefined ? { jitPolicy: extra.jitPolicy } : {}),
     },
     minify: options.minify,
     bytecode: options.bytecode,
     format: options.format,
     define: {
-      OUTPOST_COMMIT: JSON.stringify(commit ?? (await gitCommit())),
+      OUTPOST_COMMIT: JSON.stringify(commit ?? sourceCommit()),
       OUTPOST_TARGET: JSON.stringify(target.name),
     },
     throw: false,

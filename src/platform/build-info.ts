@@ -28,7 +28,8 @@ export function buildInfo(): BuildInfo {
   };
 }
 
-function sourceCommit(): string {
+/** `git describe` of the checkout this file is in; scripts/build.ts bakes the same into builds. */
+export function sourceCommit(): string {
   try {
     const git = Bun.spawnSync(['git', 'describe', '--always', '--dirty', '--abbrev=12'], { cwd: import.meta.dir, stderr: 'ignore' });
     const out = git.stdout.toString().trim();
