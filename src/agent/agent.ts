@@ -16,14 +16,6 @@ export interface RunningAgent {
 
 export async function startAgent(config: AgentConfig, log: Logger, opts: { once?: boolean } = {}): Promise<RunningAgent> {
   const enforcer = new Enforcer(new NftRunner(config.state, config.nft), log);
-  // Each apply leaves megabytes of garbage (the snapshot, the rendered ruleset, nft's output) that
-  // an idle agent's heap never grows enough to collect: one full collection once applies settle.
-  let gcTimer: ReturnType<typeof setTimeout> | undefined;
-  enforcer.onOutcome(() => {
-    clearTimeout(gcTimer);
-    gcTimer = setTimeout(() => Bun.gc(true), 3000);
-    gcTimer.unref();
-  });
   if (config.resources) return (await import('./local-mode.ts')).startLocalMode({ ...config, resources: config.resources }, log, enforcer, { once: opts.once ?? false });
   if (!config.broker || !config.trustKey) throw new UsageError('broker and trustKey are required in relay mode');
   const key = await loadPublicKey(config.trustKey);
