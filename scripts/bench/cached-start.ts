@@ -27,6 +27,7 @@ import { parseManifest } from '../../src/model/manifest.ts';
 import { contentHash, encodeSnapshot } from '../../src/protocol/snapshot.ts';
 import { generateSigningKeyPair, publicKeyToPem } from '../../src/platform/signing.ts';
 import { describeSet, policySetYaml, sizeFromArgs } from './policy-set.ts';
+import { addStartHost } from './start-lab.ts';
 import { LABEL, commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 
 const args = parseArgs(process.argv.slice(2));
@@ -65,14 +66,7 @@ interface Sample {
 
 const lab = await Lab.create();
 try {
-  await lab.addHost(NODE);
-  for (const [ifname, cidr] of [['eth1', '198.18.1.1/24'], ['eth2', '198.18.2.1/24']] as const) {
-    // A veth with both ends in gw: no second host needed (and no dummy module on every kernel).
-    await lab.exec(NODE, ['ip', 'link', 'add', ifname, 'type', 'veth', 'peer', 'name', `${ifname}p`]);
-    await lab.exec(NODE, ['ip', 'link', 'set', `${ifname}p`, 'up']);
-    await lab.exec(NODE, ['ip', 'addr', 'add', cidr, 'dev', ifname]);
-    await lab.exec(NODE, ['ip', 'link', 'set', ifname, 'up']);
-  }
+  await addStartHost(lab);
   const deleteTable = () => lab.exec(NODE, ['nft', 'delete', 'table', 'inet', 'outpost'], { reject: false });
 
   const start = async (f: Flavour): Promise<Sample> => {

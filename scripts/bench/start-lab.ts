@@ -80,13 +80,7 @@ export class StartLab {
 
     const lab = await Lab.create();
     try {
-      await lab.addHost(NODE);
-      for (const [ifname, cidr] of [['eth1', '198.18.1.1/24'], ['eth2', '198.18.2.1/24']] as const) {
-        await lab.exec(NODE, ['ip', 'link', 'add', ifname, 'type', 'veth', 'peer', 'name', `${ifname}p`]);
-        await lab.exec(NODE, ['ip', 'link', 'set', `${ifname}p`, 'up']);
-        await lab.exec(NODE, ['ip', 'addr', 'add', cidr, 'dev', ifname]);
-        await lab.exec(NODE, ['ip', 'link', 'set', ifname, 'up']);
-      }
+      await addStartHost(lab);
     } catch (e) {
       await lab.destroy();
       throw e;
@@ -154,5 +148,17 @@ export class StartLab {
   async destroy(): Promise<void> {
     await this.lab.destroy();
     await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The agent's host: gw with eth1 and eth2, the interfaces the policy set's HEPs name. */
+export async function addStartHost(lab: Lab): Promise<void> {
+  await lab.addHost(NODE);
+  for (const [ifname, cidr] of [['eth1', '198.18.1.1/24'], ['eth2', '198.18.2.1/24']] as const) {
+    // A veth with both ends in gw: no second host needed (and no dummy module on every kernel).
+    await lab.exec(NODE, ['ip', 'link', 'add', ifname, 'type', 'veth', 'peer', 'name', `${ifname}p`]);
+    await lab.exec(NODE, ['ip', 'link', 'set', `${ifname}p`, 'up']);
+    await lab.exec(NODE, ['ip', 'addr', 'add', cidr, 'dev', ifname]);
+    await lab.exec(NODE, ['ip', 'link', 'set', ifname, 'up']);
   }
 }
