@@ -52,6 +52,13 @@ describe.skipIf(!isRoot)('linux-arm64 binary under qemu-user', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ target: 'linux-arm64', compiled: true });
   });
 
+  test('where execve of itself is impossible (qemu-user, no binfmt) it drops BUN_* variables and says so', () => {
+    const r = Bun.spawnSync([...arm64, 'version', '-o', 'json'], { stdin: 'ignore', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BUN_CONFIG_VERBOSE_FETCH: '1' } });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr.toString()).toContain('ignoring BUN_CONFIG_VERBOSE_FETCH (Bun runtime variables)');
+    expect(JSON.parse(r.stdout.toString())).toMatchObject({ target: 'linux-arm64' });
+  });
+
   test('validates resources exactly as the x64 build does, good and bad', async () => {
     const good = run(arm64, ['validate', '-f', h.dir]);
     expect(good.exitCode).toBe(0);
