@@ -71,7 +71,7 @@ try {
 
   const start = async (f: Flavour): Promise<Sample> => {
     await deleteTable();
-    const argv = [...outpostArgv(f), 'agent', '--node', NODE, '--broker', BROKER, '--trust-key', pub, '--state', state];
+    const argv = [...outpostArgv(f), 'agent', '--config', '/dev/null', '--node', NODE, '--broker', BROKER, '--trust-key', pub, '--state', state];
     const wall0 = Date.now();
     const t0 = performance.now();
     const p = lab.spawn(NODE, argv);

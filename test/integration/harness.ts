@@ -50,7 +50,7 @@ export class EnforcementHarness {
   }
 
   agentArgs(extra: string[] = []): string[] {
-    return [process.execPath, MAIN, 'agent', '--node', 'gw', '--resources', this.dir, '--state', this.state, ...extra];
+    return [process.execPath, MAIN, 'agent', '--config', '/dev/null', '--node', 'gw', '--resources', this.dir, '--state', this.state, ...extra];
   }
 
   /** Writes the resources and runs `outpost agent --once` in gw; throws with its output unless it exits 0. */

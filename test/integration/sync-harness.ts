@@ -115,15 +115,17 @@ export class SyncLab {
     return join(this.dir, name);
   }
 
+  // `--config /dev/null`: an /etc/outpost/*.yaml on the machine (an installed outpost, or the
+  // .deb test's) must not change what the lab runs.
   relay(extra: string[] = [], key = 'relay.key'): LabProcess {
     const source = this.etcd ? ['--etcd', this.etcd.url] : [];
     // The lab's Mosquitto, unless the caller embeds a broker with --listen.
     if (!extra.includes('--listen')) source.push('--broker', 'mqtt://127.0.0.1:1883');
-    return this.lab.spawn('hub', [process.execPath, MAIN, 'relay', ...source, '--signing-key', this.path(key), ...extra]);
+    return this.lab.spawn('hub', [process.execPath, MAIN, 'relay', '--config', '/dev/null', ...source, '--signing-key', this.path(key), ...extra]);
   }
 
   agent(host: 'gw' | 'c2', extra: string[] = []): LabProcess {
-    return this.lab.spawn(host, [process.execPath, MAIN, 'agent', '--node', host, '--broker', BROKER, '--trust-key', this.path('relay.pub'), '--state', this.path(`state-${host}`), ...extra]);
+    return this.lab.spawn(host, [process.execPath, MAIN, 'agent', '--config', '/dev/null', '--node', host, '--broker', BROKER, '--trust-key', this.path('relay.pub'), '--state', this.path(`state-${host}`), ...extra]);
   }
 
   /** `outpost apply -f` in the hub, against the lab's etcd. */
