@@ -49,13 +49,13 @@ export type AgentConfig = v.InferOutput<typeof AgentConfigSchema>;
 export const AGENT_SETTINGS: readonly Setting[] = [
   { key: 'node', env: 'OUTPOST_NODE', flag: '--node', kind: 'string', help: 'this host\'s node name (HEPs with spec.node equal to it apply); default: the hostname' },
   { key: 'broker', env: 'OUTPOST_BROKER', flag: '--broker', kind: 'string', help: 'MQTT broker URL (mqtt://host:port); relay mode' },
-  { key: 'trustKey', env: 'OUTPOST_TRUST_KEY', flag: '--trust-key', kind: 'string', help: 'the relay\'s ed25519 public key (PEM); snapshots not signed by it are refused' },
+  { key: 'trustKey', env: 'OUTPOST_TRUST_KEY', flag: '--trust-key', kind: 'string', help: 'the relay\'s ed25519 public key (PEM); snapshots not signed by it are refused', path: 'file' },
   { key: 'topicPrefix', env: 'OUTPOST_TOPIC_PREFIX', flag: '--topic-prefix', kind: 'string', help: 'MQTT topic prefix (default outpost/v1)' },
-  { key: 'resources', env: 'OUTPOST_RESOURCES', flag: '--resources', kind: 'list', help: 'local mode: file or folder of resources (repeatable; env: comma-separated)' },
-  { key: 'state', env: 'OUTPOST_STATE', flag: '--state', kind: 'string', help: 'state directory: SQLite cache, nft work files (default /var/lib/outpost)' },
+  { key: 'resources', env: 'OUTPOST_RESOURCES', flag: '--resources', kind: 'list', help: 'local mode: file or folder of resources (repeatable; env: comma-separated)', path: 'file' },
+  { key: 'state', env: 'OUTPOST_STATE', flag: '--state', kind: 'string', help: 'state directory: SQLite cache, nft work files (default /var/lib/outpost)', path: 'file' },
   { key: 'failsafeInbound', env: 'OUTPOST_FAILSAFE_INBOUND', flag: '--failsafe-inbound', kind: 'string', help: 'inbound failsafes, Felix format "tcp:22,udp:68" or "none"; overrides FelixConfiguration' },
   { key: 'failsafeOutbound', env: 'OUTPOST_FAILSAFE_OUTBOUND', flag: '--failsafe-outbound', kind: 'string', help: 'outbound failsafes, Felix format; overrides FelixConfiguration' },
   { key: 'loopback', env: 'OUTPOST_LOOPBACK', flag: '--loopback', kind: 'string', help: '"exempt" (default): lo is never governed by the * HEP; "policy": as Felix' },
   { key: 'logLevel', env: 'OUTPOST_LOG_LEVEL', flag: '--log-level', kind: 'string', help: 'debug|info|warn|error' },
-  { key: 'nft', env: 'OUTPOST_NFT', flag: '--nft', kind: 'string', help: 'the nft binary (default: nft on PATH)' },
+  { key: 'nft', env: 'OUTPOST_NFT', flag: '--nft', kind: 'string', help: 'the nft binary (default: nft on PATH)', path: 'command' },
 ];

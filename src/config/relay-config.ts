@@ -41,10 +41,10 @@ export type RelayConfig = v.InferOutput<typeof RelayConfigSchema>;
 
 export const RELAY_SETTINGS: readonly Setting[] = [
   { key: 'etcd', env: 'OUTPOST_ETCD_ENDPOINTS', flag: '--etcd', kind: 'list', help: 'etcd client URLs (comma-separated or repeated); resources in Calico\'s v3 layout' },
-  { key: 'resources', env: 'OUTPOST_RESOURCES', flag: '--resources', kind: 'list', help: 'instead of etcd: file or folder of manifests, watched' },
+  { key: 'resources', env: 'OUTPOST_RESOURCES', flag: '--resources', kind: 'list', help: 'instead of etcd: file or folder of manifests, watched', path: 'file' },
   { key: 'broker', env: 'OUTPOST_BROKER', flag: '--broker', kind: 'string', help: 'external MQTT broker URL (mqtt://host:port)' },
   { key: 'listen', env: 'OUTPOST_LISTEN', flag: '--listen', kind: 'string', help: 'instead of broker: embed an MQTT broker on host:port' },
-  { key: 'signingKey', env: 'OUTPOST_SIGNING_KEY', flag: '--signing-key', kind: 'string', help: 'ed25519 private key (PEM, from `outpost keygen`) that signs snapshots' },
+  { key: 'signingKey', env: 'OUTPOST_SIGNING_KEY', flag: '--signing-key', kind: 'string', help: 'ed25519 private key (PEM, from `outpost keygen`) that signs snapshots', path: 'file' },
   { key: 'topicPrefix', env: 'OUTPOST_TOPIC_PREFIX', flag: '--topic-prefix', kind: 'string', help: 'MQTT topic prefix (default outpost/v1)' },
   { key: 'coalesceMs', env: 'OUTPOST_COALESCE_MS', flag: '--coalesce-ms', kind: 'string', help: 'quiet time that ends a burst of datastore changes before publishing (default 20)' },
   { key: 'logLevel', env: 'OUTPOST_LOG_LEVEL', flag: '--log-level', kind: 'string', help: 'debug|info|warn|error' },

@@ -4,6 +4,7 @@
  * it). Precedence, highest first: flags, OUTPOST_* environment, the YAML config file, defaults.
  */
 import { parseArgs } from 'node:util';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import * as v from 'valibot';
 import { loadConfigFile } from './load-file.ts';
 import { UsageError, type CliIO } from '../cli/io.ts';
@@ -15,6 +16,12 @@ export interface Setting {
   /** list: repeatable flag, comma-separated env, YAML sequence (or one string) in the file. */
   readonly kind: 'string' | 'list' | 'boolean';
   readonly help: string;
+  /**
+   * A filesystem path: made absolute when the command starts, because the agent runs nft and
+   * reopens files from `/` (a relative state dir would then name a different place). `command`
+   * paths are resolved only when they contain a "/" (a bare name is looked up on PATH).
+   */
+  readonly path?: 'file' | 'command';
 }
 
 export type RawSettings = Record<string, unknown>;
@@ -43,6 +50,28 @@ export function mergeSettings(
   for (const [k, val] of Object.entries(flags)) if (val !== undefined && known.has(k)) merged[k] = val;
   for (const s of table) if (s.kind === 'list' && typeof merged[s.key] === 'string') merged[s.key] = [merged[s.key]];
   return merged;
+}
+
+function resolvePath(s: Setting, val: string, base: string): string {
+  if (val === '' || isAbsolute(val)) return val;
+  if (s.path === 'command' && !val.includes('/')) return val;
+  return resolve(base, val);
+}
+
+/**
+ * Makes the path settings in `raw` absolute against `base`: the config file's folder for its
+ * own values (so a file means the same wherever the agent is started), the working directory
+ * for flags and environment.
+ */
+export function resolvePaths(table: readonly Setting[], raw: RawSettings, base: string): RawSettings {
+  const out: RawSettings = { ...raw };
+  for (const s of table) {
+    if (!s.path) continue;
+    const val = out[s.key];
+    if (typeof val === 'string') out[s.key] = resolvePath(s, val, base);
+    else if (Array.isArray(val)) out[s.key] = val.map((x) => (typeof x === 'string' ? resolvePath(s, x, base) : x));
+  }
+  return out;
 }
 
 /** Validates merged settings; every problem names the config key. */
@@ -84,7 +113,9 @@ export async function loadCommandConfig<S extends v.GenericSchema>(opts: {
   const configPath = (values.config as string | undefined) ?? opts.io.env['OUTPOST_CONFIG'];
   const file = await loadConfigFile(configPath ?? opts.defaultConfigFile, configPath !== undefined);
   if (!file.ok) throw new UsageError(file.error);
-  const merged = mergeSettings(opts.table, file.settings, opts.io.env, flags, opts.defaults);
+  const fileBase = configPath ?? opts.defaultConfigFile;
+  const fileSettings = resolvePaths(opts.table, file.settings, dirname(resolve(fileBase)));
+  const merged = resolvePaths(opts.table, mergeSettings(opts.table, fileSettings, opts.io.env, flags, opts.defaults), process.cwd());
   const parsed = parseSettings(opts.schema, merged);
   if (!parsed.ok) throw new UsageError(`invalid ${opts.what} configuration:\n  ${parsed.errors.join('\n  ')}`);
   const extra: Record<string, unknown> = {};

@@ -4,7 +4,9 @@
  * Scenarios follow calico-semantics §4; each applies a complete resource set with `--once`.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
-import { EnforcementHarness, icmp, isRoot, tcp, udp } from './harness.ts';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EnforcementHarness, MAIN, icmp, isRoot, tcp, udp } from './harness.ts';
 import { doc, gnp, hep } from './fixtures.ts';
 
 let h: EnforcementHarness;
@@ -278,5 +280,15 @@ egress:
 
     await h.enforce(files, ['--failsafe-inbound', 'tcp:443,tcp:22']);
     expect(await h.mismatches([tcp('c1', GW1, 80, false), tcp('c1', GW1, 22, true), tcp('c1', GW1, 443, true)])).toEqual([]);
+  });
+
+  test('relative --state and --resources are resolved at start (nft runs in /, so they must not be taken relative to it)', async () => {
+    await h.writeResources({ 'hep.yaml': hep('gw-eth1', { iface: 'eth1' }) });
+    const base = join(h.dir, '..');
+    const args = [process.execPath, MAIN, 'agent', '--config', '/dev/null', '--node', 'gw', '--resources', 'resources', '--state', 'relative-state', '--once'];
+    const r = await h.s.lab.exec('gw', args, { cwd: base, reject: false, timeoutMs: 30_000 });
+    expect(`${r.exitCode} ${r.stderr}`).toStartWith('0 ');
+    expect((await stat(join(base, 'relative-state'))).isDirectory()).toBe(true);
+    expect(await h.mismatches([tcp('c1', GW1, 80, false), tcp('c1', GW1, 22, true)])).toEqual([]);
   });
 });

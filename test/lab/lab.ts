@@ -49,6 +49,7 @@ export interface ExecOptions {
   input?: string;
   timeoutMs?: number;
   env?: Record<string, string>;
+  cwd?: string;
 }
 
 export interface ExecResult {
@@ -180,6 +181,7 @@ export class Lab {
       ...(opts.input !== undefined ? { input: opts.input } : { stdin: "ignore" as const }),
       ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
       ...(opts.env ? { env: opts.env } : {}),
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
     });
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? null };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { mergeSettings, parseSettings, settingsMarkdown } from '../../../src/config/settings.ts';
+import { mergeSettings, parseSettings, resolvePaths, settingsMarkdown } from '../../../src/config/settings.ts';
 import { AGENT_SETTINGS, AgentConfigSchema } from '../../../src/config/agent-config.ts';
 import { RELAY_SETTINGS, RelayConfigSchema } from '../../../src/config/relay-config.ts';
 import { withLocalFailsafes } from '../../../src/calc/failsafes.ts';
@@ -9,6 +9,13 @@ describe('settings', () => {
   test('flags beat env beat file beat defaults', () => {
     const m = mergeSettings(AGENT_SETTINGS, { node: 'file', state: '/file' , logLevel: 'warn' }, { OUTPOST_NODE: 'env', OUTPOST_STATE: '/env' }, { node: 'flag' }, { node: 'default', nft: 'nft' });
     expect(m).toMatchObject({ node: 'flag', state: '/env', logLevel: 'warn', nft: 'nft' });
+  });
+
+  test('path settings become absolute; a bare command name stays for PATH lookup', () => {
+    const r = resolvePaths(AGENT_SETTINGS, { state: 'st', trustKey: '../k.pub', resources: ['a', '/abs'], nft: 'nft', node: 'rel' }, '/srv/x');
+    expect(r).toEqual({ state: '/srv/x/st', trustKey: '/srv/k.pub', resources: ['/srv/x/a', '/abs'], nft: 'nft', node: 'rel' });
+    expect(resolvePaths(AGENT_SETTINGS, { nft: './bin/nft' }, '/opt')).toEqual({ nft: '/opt/bin/nft' });
+    expect(resolvePaths(RELAY_SETTINGS, { signingKey: 'relay.key', resources: ['p'] }, '/etc/outpost')).toEqual({ signingKey: '/etc/outpost/relay.key', resources: ['/etc/outpost/p'] });
   });
 
   test('list settings: comma-separated env, single string in the file', () => {
