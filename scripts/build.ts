@@ -14,6 +14,13 @@ import { join } from 'node:path';
 import { compile, ROOT } from './build/compile.ts';
 import { sourceCommit } from '../src/platform/build-info.ts';
 import { binaryPath, hostTarget, targetByName, TARGETS, type Target } from './build/targets.ts';
+import { bunVersionProblem } from './build/bun-version.ts';
+
+const versionProblem = bunVersionProblem(ROOT);
+if (versionProblem) {
+  console.error(`build: ${versionProblem}`);
+  process.exit(2);
+}
 
 const { values } = parseArgs({ options: { target: { type: 'string', multiple: true } } });
 const wanted: Target[] = [];

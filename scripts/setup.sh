@@ -4,7 +4,7 @@
 # for the build and install tests: qemu-user-static + libc6-arm64-cross (run the arm64 binary), busybox-static (a
 # minimal appliance root filesystem), xz-utils and dpkg (packages), systemd (systemd-analyze verify), strace (checks
 # the agent's system calls against the unit's SystemCallFilter);
-# bun from npm; the project's dependencies from bun.lock.
+# bun from npm (the version pinned in package.json's packageManager); the project's dependencies from bun.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -22,6 +22,8 @@ rm -rf "$OPENRC_DEBS" && mkdir -p "$OPENRC_DEBS" && chown _apt:root "$OPENRC_DEB
 command -v npm >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends npm >/dev/null
 # The Debian services are not wanted: the tests start their own instances on their own ports.
 (systemctl disable --now mosquitto etcd 2>/dev/null || true) >/dev/null
-command -v bun >/dev/null 2>&1 || npm install -g --silent bun
+# The one pinned Bun version is package.json's packageManager field; scripts/build.ts refuses any other.
+BUN_VERSION="$(node -p 'require("./package.json").packageManager.replace(/^bun@/, "")')"
+if [ "$(bun --version 2>/dev/null || true)" != "$BUN_VERSION" ]; then npm install -g --silent "bun@$BUN_VERSION"; fi
 bun install --frozen-lockfile
 echo "setup done: $(bun --version) / $(nft --version)"
