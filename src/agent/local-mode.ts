@@ -5,8 +5,14 @@
  *
  * Nothing is applied until the resource path has been read once: an agent that cannot read
  * its policy must not replace the ruleset in force with an empty one.
+ *
+ * A resource that turned invalid keeps its last valid version, also across restarts: the
+ * versions are recorded in the state dir's SQLite. Without a usable state dir the agent still
+ * runs, remembering only for its own lifetime (logged).
  */
-import { FileResourceSource, type LoadReport } from '../datastore/file-source.ts';
+import { FileResourceSource, type LastGoodMemory, type LoadReport } from '../datastore/file-source.ts';
+import { SnapshotCache } from '../cache/snapshot-cache.ts';
+import { lastGoodMemory } from './last-good-memory.ts';
 import { formatResourceError } from '../model/validate.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -18,10 +24,25 @@ import type { RunningAgent } from './agent.ts';
 function reportLoad(log: Logger, r: LoadReport): void {
   if (r.fatal) log.error({ err: r.fatal }, 'cannot read resources; the ruleset in force is kept');
   for (const e of r.errors) log.error({ source: e.source, kind: e.kind, name: e.name, path: e.path }, `invalid resource: ${formatResourceError(e)}`);
+  for (const u of r.unenforced) {
+    const what = u.kind === 'file' ? `${u.source} cannot be read as manifests and never could` : `${u.kind} '${u.name}' (${u.source}) has never been valid`;
+    log.error({ source: u.source, kind: u.kind, name: u.name }, `NOT ENFORCED: ${what}; nothing of it is in force until it is fixed${u.kind === 'HostEndpoint' ? ' (its interface is governed as if it did not exist, as Felix would)' : ''}`);
+  }
+}
+
+function openMemory(state: string, log: Logger): { memory: LastGoodMemory | undefined; close: () => void } {
+  try {
+    const cache = SnapshotCache.open(state, { log: (m) => log.error(m) });
+    return { memory: lastGoodMemory(cache, (m) => log.warn(m)), close: () => cache.close() };
+  } catch (e) {
+    log.error({ err: (e as Error).message }, 'cannot open the state dir; last valid resources are kept for this run only');
+    return { memory: undefined, close: () => undefined };
+  }
 }
 
 export async function startLocalMode(config: AgentConfig & { resources: string[] }, log: Logger, enforcer: Enforcer, opts: { once: boolean }): Promise<RunningAgent> {
-  const source = new FileResourceSource(config.resources);
+  const state = openMemory(config.state, log);
+  const source = new FileResourceSource(config.resources, state.memory);
   let lastWarnings = '';
   let ifaces: InterfaceWatch | undefined;
 
@@ -42,7 +63,7 @@ export async function startLocalMode(config: AgentConfig & { resources: string[]
   if (opts.once) {
     // A boot script's exit code covers the read-back check too.
     const checked = firstApply.then(async (ok) => ok && (await enforcer.settled(), enforcer.upToDate));
-    return { firstApply: checked, stop: async () => enforcer.stop() };
+    return { firstApply: checked, stop: async () => (enforcer.stop(), state.close()) };
   }
 
   source.watch((r) => {
@@ -56,6 +77,7 @@ export async function startLocalMode(config: AgentConfig & { resources: string[]
       source.stop();
       ifaces?.stop();
       enforcer.stop();
+      state.close();
     },
   };
 }

@@ -1,6 +1,8 @@
 /**
- * The agent's durable state: the last verified snapshot per node, as the exact MQTT payload bytes.
- * The only module that imports bun:sqlite.
+ * The agent's durable state: the last verified snapshot per node, as the exact MQTT payload bytes,
+ * and (local mode) the last valid version of every resource per manifest file, so that a resource
+ * that turned invalid keeps its last valid version across a restart too. The only module that
+ * imports bun:sqlite.
  *
  * Contract:
  * - Bytes, not parsed objects: on boot the agent decodes and verifies the cached payload again,
@@ -51,6 +53,14 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        hash      TEXT NOT NULL,
        payload   BLOB NOT NULL,
        stored_at TEXT NOT NULL
+     ) STRICT`,
+  ],
+  [
+    `CREATE TABLE last_good (
+       file     TEXT NOT NULL,
+       key      TEXT NOT NULL,
+       resource TEXT NOT NULL,
+       PRIMARY KEY (file, key)
      ) STRICT`,
   ],
 ];
@@ -135,6 +145,46 @@ export class SnapshotCache {
     return { node: row.node, revision: row.revision, hash: row.hash, payload: new Uint8Array(row.payload), storedAt: row.stored_at };
   }
 
+  /** Replaces the last valid resources (key → JSON) recorded for one manifest file, in one transaction. */
+  saveLastGood(file: string, entries: readonly (readonly [string, string])[]): void {
+    try {
+      this.db.transaction(() => {
+        this.db.query('DELETE FROM last_good WHERE file = ?').run(file);
+        const insert = this.db.query('INSERT INTO last_good (file, key, resource) VALUES (?, ?, ?)');
+        for (const [key, json] of entries) insert.run(file, key, json);
+      })();
+    } catch (e) {
+      throw new SnapshotCacheError(`cannot save the last valid resources of ${file} in ${this.path}: ${errorText(e)}`, { cause: e });
+    }
+  }
+
+  /** Forgets the files not in `keep` (deleted while the agent was not looking, or now). */
+  retainLastGood(keep: ReadonlySet<string>): void {
+    try {
+      const files = this.db.query<{ file: string }, []>('SELECT DISTINCT file FROM last_good').all();
+      this.db.transaction(() => {
+        for (const { file } of files) if (!keep.has(file)) this.db.query('DELETE FROM last_good WHERE file = ?').run(file);
+      })();
+    } catch (e) {
+      throw new SnapshotCacheError(`cannot update the last valid resources in ${this.path}: ${errorText(e)}`, { cause: e });
+    }
+  }
+
+  /** file → key → JSON of every recorded last valid resource (empty, and logged, if unreadable). */
+  loadLastGood(): Map<string, Map<string, string>> {
+    const out = new Map<string, Map<string, string>>();
+    try {
+      for (const r of this.db.query<{ file: string; key: string; resource: string }, []>('SELECT file, key, resource FROM last_good').all()) {
+        let m = out.get(r.file);
+        if (!m) out.set(r.file, (m = new Map()));
+        m.set(r.key, r.resource);
+      }
+    } catch (e) {
+      this.log(`cannot read the last valid resources from ${this.path}: ${errorText(e)}`);
+    }
+    return out;
+  }
+
   /** The settings that make the cache durable, as SQLite reports them (for `outpost status` and tests). */
   settings(): { journalMode: string; synchronous: number; schemaVersion: number } {
     const journalMode = this.db.query<{ journal_mode: string }, []>('PRAGMA journal_mode').get()?.journal_mode ?? '';
@@ -164,6 +214,7 @@ function openDatabase(path: string): Database {
     migrate(db);
     // A database whose version says "current" but whose table is wrong is as unusable as a corrupt one.
     db.query('SELECT node, revision, hash, payload, stored_at FROM snapshots LIMIT 0').all();
+    db.query('SELECT file, key, resource FROM last_good LIMIT 0').all();
     return db;
   } catch (e) {
     db.close();

@@ -7,7 +7,10 @@
  * - a file that cannot be parsed at all (YAML syntax error, unreadable) keeps every resource it
  *   last contributed;
  * - a resource that was valid and is now invalid keeps its last valid version;
- * - a resource that was never valid is absent (as Felix treats invalid data).
+ * - a resource that was never valid is absent (as Felix treats invalid data), and reported as
+ *   not enforced (`unenforced`) so callers can say so loudly.
+ * With a LastGoodMemory (the agent's state dir in local mode) "last" survives a restart: an agent
+ * that boots with a broken file enforces what that file last held validly, not less.
  * Every problem is reported with the file, resource and field.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -18,14 +21,28 @@ import type { ResourceError } from '../model/validate.ts';
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
+/** The resourceKey of the resource an error is about (namespaced kinds carry their namespace in the name). */
+const errorKey = (e: ResourceError): string => `${e.kind}/${e.name}`;
+
 interface FileState {
   signature: string;
   resources: Map<string, Resource>;
 }
 
+/** Keeps each file's last valid resources beyond this process (local mode: the agent's SQLite). */
+export interface LastGoodMemory {
+  /** file → key → resource, as recorded by an earlier run. */
+  load(): Map<string, Map<string, Resource>>;
+  save(file: string, resources: ReadonlyMap<string, Resource>): void;
+  /** Forgets every file not in `files`. */
+  retain(files: ReadonlySet<string>): void;
+}
+
 export interface LoadReport {
   readonly changed: boolean;
   readonly errors: readonly ResourceError[];
+  /** Invalid resources with no last valid version: nothing of them is enforced. */
+  readonly unenforced: readonly { source: string; kind: string; name: string }[];
   /** Problems reading the path itself (missing folder, permission). */
   readonly fatal: string | undefined;
 }
@@ -46,7 +63,11 @@ export class FileResourceSource {
   private loading = false;
   private loadedOnce = false;
 
-  constructor(private readonly paths: readonly string[]) {}
+  private remembered: Map<string, Map<string, Resource>>;
+
+  constructor(private readonly paths: readonly string[], private readonly memory?: LastGoodMemory) {
+    this.remembered = memory?.load() ?? new Map();
+  }
 
   /** True once every path has been read successfully at least once. */
   get ready(): boolean {
@@ -56,6 +77,7 @@ export class FileResourceSource {
   /** Re-reads files whose size or mtime changed. */
   async load(): Promise<LoadReport> {
     const errors: ResourceError[] = [];
+    const unenforced: LoadReport['unenforced'][number][] = [];
     let changed = false;
     const seen = new Set<string>();
     for (const root of this.paths) {
@@ -65,12 +87,13 @@ export class FileResourceSource {
       } catch (e) {
         // A vanished folder is an outage, not an instruction to delete everything: keep state.
         for (const f of this.files.keys()) if (f === root || f.startsWith(`${root}/`)) seen.add(f);
-        return { changed, errors, fatal: `cannot read ${root}: ${(e as Error).message}` };
+        return { changed, errors, unenforced, fatal: `cannot read ${root}: ${(e as Error).message}` };
       }
       for (const file of files) {
         seen.add(file);
         const r = await this.loadFile(file);
         errors.push(...r.errors);
+        unenforced.push(...r.unenforced);
         changed ||= r.changed;
       }
     }
@@ -80,39 +103,60 @@ export class FileResourceSource {
         changed = true;
       }
     }
+    if (this.memory) {
+      try {
+        this.memory.retain(seen);
+      } catch (e) {
+        errors.push({ path: '', message: `cannot record the last valid resources: ${(e as Error).message}` });
+      }
+    }
+    this.remembered.clear();
     this.loadedOnce = true;
-    return { changed, errors, fatal: undefined };
+    return { changed, errors, unenforced, fatal: undefined };
   }
 
-  private async loadFile(file: string): Promise<{ changed: boolean; errors: ResourceError[] }> {
+  private async loadFile(file: string): Promise<{ changed: boolean; errors: ResourceError[]; unenforced: LoadReport['unenforced'][number][] }> {
     let signature: string;
     let text: string;
     try {
       const st = await stat(file);
       signature = `${st.size}:${st.mtimeMs}:${st.ino}`;
-      if (this.files.get(file)?.signature === signature) return { changed: false, errors: [] };
+      if (this.files.get(file)?.signature === signature) return { changed: false, errors: [], unenforced: [] };
       text = await readFile(file, 'utf8');
     } catch (e) {
-      return { changed: false, errors: [{ source: file, path: '', message: `cannot read file: ${(e as Error).message}` }] };
+      return { changed: false, errors: [{ source: file, path: '', message: `cannot read file: ${(e as Error).message}` }], unenforced: [] };
     }
-    const prev = this.files.get(file);
+    const remembered = this.remembered.get(file);
+    const prev = this.files.get(file) ?? (remembered ? { signature: '', resources: remembered } : undefined);
     const parsed = parseManifest(text, file);
     const unattributed = parsed.errors.some((e) => e.kind === undefined || e.name === undefined);
     if (unattributed && prev) {
       // Cannot tell which resources the broken part held: keep everything this file gave before.
+      const first = !this.files.has(file);
       this.files.set(file, { signature, resources: prev.resources });
-      return { changed: false, errors: parsed.errors };
+      return { changed: first, errors: parsed.errors, unenforced: [] };
     }
     const next = new Map<string, Resource>();
     for (const r of parsed.resources) next.set(resourceKey(r), r);
+    const unenforced: LoadReport['unenforced'][number][] = [];
     for (const e of parsed.errors) {
-      if (e.kind === undefined || e.name === undefined) continue;
-      const key = `${e.kind}/${e.name}`;
+      if (e.kind === undefined || e.name === undefined) {
+        if (!prev) unenforced.push({ source: file, kind: 'file', name: file });
+        continue;
+      }
+      const key = errorKey(e);
       const last = prev?.resources.get(key);
       if (last && !next.has(key)) next.set(key, last);
+      else if (!last && !next.has(key) && !unenforced.some((u) => u.kind === e.kind && u.name === e.name)) unenforced.push({ source: file, kind: e.kind, name: e.name });
     }
     this.files.set(file, { signature, resources: next });
-    return { changed: true, errors: parsed.errors };
+    const errors = [...parsed.errors];
+    try {
+      this.memory?.save(file, next);
+    } catch (e) {
+      errors.push({ source: file, path: '', message: `cannot record the last valid resources: ${(e as Error).message}` });
+    }
+    return { changed: true, errors, unenforced };
   }
 
   /** Every resource in force; when two files define the same resource, the later path wins. */

@@ -89,9 +89,16 @@ export class EnforcementHarness {
     return (await this.s.lab.exec('gw', ['nft', 'list', 'table', 'inet', 'outpost'], { reject: false })).stdout;
   }
 
-  /** Clears outpost's table so the next scenario starts from an unprotected host. */
+  /** Deletes outpost's table only (a reboot: the kernel forgets, the state dir stays). */
+  async deleteTable(): Promise<void> {
+    await this.s.lab.exec('gw', ['nft', 'delete', 'table', 'inet', 'outpost'], { reject: false });
+  }
+
+  /** Clears outpost's table and state so the next scenario starts from an unprotected, new host. */
   async reset(): Promise<void> {
     await this.s.lab.exec('gw', ['nft', 'delete', 'table', 'inet', 'outpost'], { reject: false });
+    // The state dir remembers each file's last valid resources: scenarios must not inherit them.
+    await rm(this.state, { recursive: true, force: true });
   }
 
   async destroy(): Promise<void> {
