@@ -18,6 +18,7 @@ import { resourceKey as modelKey, type Resource } from '../model/resource.ts';
 import { formatResourceError, validateResource, type ResourceError } from '../model/validate.ts';
 import { EtcdClient, EtcdError, type KeyValue, type WatchEvent } from '../etcd/client.ts';
 import { decodeStored, defaultAllowProfile, resourceSpan } from './calico-layout.ts';
+import { HISTORY_DEPTH, lastValidVersion } from './etcd-history.ts';
 import type { DatastoreListener, DatastoreSource } from './source.ts';
 
 interface Entry {
@@ -58,6 +59,27 @@ export class ResourceIndex {
     const kept = resource ?? prev?.resource;
     this.#entries.set(kv.key, { modRevision: kv.modRevision, resource: kept, plainKey: decoded.ok ? decoded.name === decoded.keyName : (prev?.plainKey ?? true) });
     return resource !== undefined || (prev !== undefined && prev.resource !== kept);
+  }
+
+  /** Stored values that are invalid and have no last valid version (to look up in etcd's history). */
+  unenforced(): { key: string; modRevision: string }[] {
+    return [...this.#entries].filter(([, e]) => e.resource === undefined).map(([key, e]) => ({ key, modRevision: e.modRevision }));
+  }
+
+  /** Puts a last valid version found elsewhere (history) in force for an invalid entry. */
+  restore(key: string, resource: Resource): boolean {
+    const e = this.#entries.get(key);
+    if (!e || e.resource !== undefined) return false;
+    this.#entries.set(key, { ...e, resource });
+    return true;
+  }
+
+  /** The resource a stored KV holds, if it decodes and validates; problems are not reported. */
+  static validStored(kv: KeyValue): Resource | undefined {
+    const decoded = decodeStored(kv);
+    if (!decoded?.ok) return undefined;
+    const r = validateResource(decoded.object, kv.key);
+    return r.ok ? r.resource : undefined;
   }
 
   delete(key: string): boolean {
@@ -125,6 +147,8 @@ export class EtcdSource implements DatastoreSource {
   #loop: Promise<void> | undefined;
   #first: { resolve: () => void; reject: (e: Error) => void } | undefined;
   #revision = '0';
+  /** key → the invalid revision whose history held no valid version (looked up once). */
+  readonly #unrecoverable = new Map<string, string>();
 
   constructor(options: EtcdSourceOptions) {
     this.#opts = options;
@@ -181,7 +205,30 @@ export class EtcdSource implements DatastoreSource {
       from = `${last.key}\0`;
     }
     this.#revision = revision;
-    return index.replaceAll(kvs);
+    const changed = index.replaceAll(kvs);
+    return (await this.#recoverFromHistory(index)) || changed;
+  }
+
+  /**
+   * After a (re)start the index has no memory of earlier versions: look up the last valid version
+   * of each invalid value in etcd's history, so a restarted relay publishes what the running one
+   * did. What cannot be recovered is reported as not enforced.
+   */
+  async #recoverFromHistory(index: ResourceIndex): Promise<boolean> {
+    let changed = false;
+    for (const { key, modRevision } of index.unenforced()) {
+      if (this.#unrecoverable.get(key) === modRevision) continue;
+      const r = await lastValidVersion(this.#client, key, modRevision, ResourceIndex.validStored);
+      if (r.found) {
+        changed = index.restore(key, r.resource) || changed;
+        this.#opts.log?.warn({ key, invalidAt: modRevision, validAt: r.modRevision }, `etcd: ${key} is invalid; its last valid version (revision ${r.modRevision}, from etcd history) stays in force`);
+      } else {
+        this.#unrecoverable.set(key, modRevision);
+        const why = r.reason === 'compacted' ? 'etcd history is compacted' : r.reason === 'too-deep' ? `none of its last ${HISTORY_DEPTH} versions is valid` : 'it was never valid';
+        this.#opts.log?.error({ key, revision: modRevision }, `NOT ENFORCED: ${key} is invalid and ${why}; nothing of it is published until it is fixed`);
+      }
+    }
+    return changed;
   }
 
   async #run(index: ResourceIndex, emit: () => void, fail: (message: string) => void): Promise<void> {

@@ -9,6 +9,7 @@ import { EtcdSource } from '../../src/datastore/etcd-source.ts';
 import type { DatastoreState } from '../../src/datastore/source.ts';
 import type { Resource } from '../../src/model/resource.ts';
 import { startEtcd, type LabEtcd } from '../lab/etcd.ts';
+import pino from 'pino';
 
 const ROOT = '/calico/resources/v3/projectcalico.org';
 const T = 30_000;
@@ -157,6 +158,33 @@ describe('EtcdSource with a real etcd', () => {
     await etcd.etcdctl(['put', key, hep('h1', 'n3')]);
     await rec.until('h1 fixed', () => (rec.find('HostEndpoint', 'h1') as { spec: { node: string } }).spec.node === 'n3');
     expect(rec.names('HostEndpoint')).toEqual(['h1']);
+  }, T);
+
+  test('a relay (re)started on an invalid value finds its last valid version in etcd history; never-valid and compacted ones are reported', async () => {
+    const key = `${ROOT}/hostendpoints/h1`;
+    await etcd.etcdctl(['put', key, hep('h1', 'n1')]);
+    await etcd.etcdctl(['put', key, JSON.stringify({ kind: 'HostEndpoint', apiVersion: 'projectcalico.org/v3', metadata: { name: 'h1' }, spec: { node: 'N_1', interfaceName: 'eth0' } })]);
+    await etcd.etcdctl(['put', key, '{"kind": "HostEndpoint", not json']);
+    await etcd.etcdctl(['put', `${ROOT}/hostendpoints/h2`, JSON.stringify({ kind: 'HostEndpoint', apiVersion: 'projectcalico.org/v3', metadata: { name: 'h2' }, spec: {} })]);
+    const lines: string[] = [];
+    const log = pino({ level: 'debug', base: null }, { write: (l: string) => void lines.push(l) });
+    const rec = new Recorder();
+    source = fastSource({ log });
+    await source.start(rec.listener);
+    expect((rec.find('HostEndpoint', 'h1') as { spec: { node: string } } | undefined)?.spec.node).toBe('n1');
+    expect(rec.names('HostEndpoint')).toEqual(['h1']);
+    expect(lines.join('')).toContain('its last valid version (revision 2, from etcd history) stays in force');
+    expect(lines.join('')).toContain(`NOT ENFORCED: ${ROOT}/hostendpoints/h2 is invalid and it was never valid`);
+    await source.stop();
+
+    // Once history is compacted past the valid version, a new relay cannot know it: said loudly.
+    await etcd.compact(await etcd.revision());
+    const rec2 = new Recorder();
+    lines.length = 0;
+    source = fastSource({ log });
+    await source.start(rec2.listener);
+    expect(rec2.names('HostEndpoint')).toEqual([]);
+    expect(lines.join('')).toContain(`NOT ENFORCED: ${key} is invalid and etcd history is compacted`);
   }, T);
 
   test('etcd stopped and restarted during the watch: changes after the restart arrive', async () => {
