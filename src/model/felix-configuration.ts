@@ -1,18 +1,20 @@
-// FelixConfiguration: only the failsafe port lists (and the nodeSelector naming rule)
-// matter to outpost; every other spec field is kept as given, unvalidated.
+// FelixConfiguration: outpost implements the failsafe port lists, ipv6Support,
+// disableConntrackInvalidCheck and the nodeSelector naming rule. Every other real Felix
+// field (felix-fields.ts) is kept as given, unvalidated, and warned about; any other key is
+// unknown and refused like in every other resource.
 import * as v from 'valibot';
 import {
   API_VERSION,
   addAt,
+  boolSchema,
   enumSchema,
   intInRange,
   stringSchema,
   messageFor,
   selectorSchema,
-  noArray,
-  objectMessage,
   obj,
 } from './common.ts';
+import { FELIX_UNIMPLEMENTED_FIELDS, type FelixUnimplementedField } from './felix-fields.ts';
 import { metadataSchema, subdomainNameRule } from './metadata.ts';
 import { parseCIDROrIP } from '../net/ip.ts';
 
@@ -34,17 +36,29 @@ export type ProtoPort = v.InferOutput<typeof ProtoPortSchema>;
 
 const protoPortList = (what: string) => v.array(ProtoPortSchema, messageFor(`${what} must be a list`));
 
-export const FelixConfigurationSpecSchema = noArray(
-  v.looseObject(
-    {
-      failsafeInboundHostPorts: v.exactOptional(protoPortList('failsafeInboundHostPorts')),
-      failsafeOutboundHostPorts: v.exactOptional(protoPortList('failsafeOutboundHostPorts')),
-      nodeSelector: v.exactOptional(selectorSchema('nodeSelector', true)),
-    },
-    objectMessage('spec'),
-  ),
+// Unimplemented fields: any value, kept as written (Felix validates them; outpost ignores them).
+const unimplemented = Object.fromEntries(FELIX_UNIMPLEMENTED_FIELDS.map((f) => [f, v.exactOptional(v.unknown())])) as {
+  [K in FelixUnimplementedField]: v.ExactOptionalSchema<v.UnknownSchema, undefined>;
+};
+
+export const FelixConfigurationSpecSchema = obj(
+  {
+    ...unimplemented,
+    failsafeInboundHostPorts: v.exactOptional(protoPortList('failsafeInboundHostPorts')),
+    failsafeOutboundHostPorts: v.exactOptional(protoPortList('failsafeOutboundHostPorts')),
+    nodeSelector: v.exactOptional(selectorSchema('nodeSelector', true)),
+    ipv6Support: v.exactOptional(boolSchema('ipv6Support')),
+    disableConntrackInvalidCheck: v.exactOptional(boolSchema('disableConntrackInvalidCheck')),
+  },
   'spec',
 );
+
+/** Spec fields that are set but have no effect in outpost, in the order given. */
+export function unimplementedFelixFields(spec: object | undefined): string[] {
+  if (typeof spec !== 'object' || spec === null) return [];
+  const names: readonly string[] = FELIX_UNIMPLEMENTED_FIELDS;
+  return Object.keys(spec).filter((k) => names.includes(k));
+}
 
 export const FelixConfigurationSchema = v.object({
   apiVersion: v.literal(API_VERSION),

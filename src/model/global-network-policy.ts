@@ -1,6 +1,7 @@
 // GlobalNetworkPolicy (§2.4): spec fields, the doNotTrack/preDNAT/applyOnForward
 // constraints, per-direction service/HTTP restrictions, and the client-side defaulting
-// of `tier` and `types` that Calico applies before a policy is stored.
+// of `tier` (here) and `types` (defaultPolicyTypes, applied to manifests only by validate.ts:
+// a stored policy keeps the types it has, and Felix reads none as both directions).
 import * as v from 'valibot';
 import {
   API_VERSION,
@@ -49,7 +50,6 @@ export const GlobalNetworkPolicySpecSchema = v.pipe(
       ),
       order: v.exactOptional(finiteNumber('order')),
       selector: v.exactOptional(selectorSchema('selector', true)),
-      // An explicit [] is kept: Felix reads it as "both directions".
       types: v.exactOptional(uniqueList(enumSchema(POLICY_TYPES, 'types entry'), 'types', 2)),
       ingress: v.exactOptional(rulesSchema('ingress')),
       egress: v.exactOptional(rulesSchema('egress')),
@@ -96,7 +96,6 @@ export const GlobalNetworkPolicySpecSchema = v.pipe(
       if (r.http) at(['egress', i, 'http'], 'an HTTP match is not allowed in egress rules');
     });
   }),
-  v.transform((s) => ({ ...s, types: s.types ?? defaultPolicyTypes(s) })),
 );
 export type GlobalNetworkPolicySpec = v.InferOutput<typeof GlobalNetworkPolicySpecSchema>;
 

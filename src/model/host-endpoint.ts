@@ -10,7 +10,6 @@ import {
   portNameProblem,
   show,
   stringSchema,
-  uniqueList,
   isSubdomain,
   obj,
 } from './common.ts';
@@ -71,14 +70,16 @@ export const HostEndpointSpecSchema = v.pipe(
           ),
         ),
       ),
-      expectedIPs: v.exactOptional(uniqueList(ipAddressSchema('expectedIPs entry'), 'expectedIPs')),
+      // Duplicates are accepted and kept as written (v3.29–v3.31 accept them; an invalid HEP
+      // would leave its interface open). The plan computation de-duplicates.
+      expectedIPs: v.exactOptional(v.array(ipAddressSchema('expectedIPs entry'), messageFor('expectedIPs must be a list'))),
       profiles: v.exactOptional(
-        uniqueList(
+        v.array(
           v.pipe(
             stringSchema('profile name'),
             v.check(isSubdomain, messageFor('profile name must be a DNS-1123 subdomain')),
           ),
-          'profiles',
+          messageFor('profiles must be a list'),
         ),
       ),
       ports: v.exactOptional(v.array(EndpointPortSchema, messageFor('ports must be a list'))),

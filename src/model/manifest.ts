@@ -1,12 +1,15 @@
 // Reads the text of one manifest file (multi-document YAML, JSON object or array,
 // `List`/`<Kind>List` wrappers) into validated resources. Invalid resources are
 // reported and left out, as Felix treats a resource that fails validation as absent.
+// Calico resources that never govern a host (NetworkPolicy, BGPPeer, IPPool, ...) are
+// skipped with one warning per file: a site's manifests mix them with host policy.
 import { parseAllDocuments } from 'yaml';
+import { isOtherCalicoKind, unknownKindMessage } from './calico-kinds.ts';
 import { API_VERSION, show } from './common.ts';
 import { isResourceKind, type Resource } from './resource.ts';
-import { validateResource, type ResourceError } from './validate.ts';
+import { validateResource, type ResourceError, type ResourceWarning } from './validate.ts';
 
-export type ManifestResult = { resources: Resource[]; errors: ResourceError[] };
+export type ManifestResult = { resources: Resource[]; errors: ResourceError[]; warnings: ResourceWarning[] };
 
 type Parsed = { ok: true; documents: unknown[] } | { ok: false; error: string };
 
@@ -49,9 +52,9 @@ function isObject(x: unknown): x is Record<string, unknown> {
 }
 
 /** Flattens lists into single resource candidates; records errors for unusable wrappers. */
-function expand(doc: unknown, source: string, errors: ResourceError[]): unknown[] {
+function expand(doc: unknown, source: string, errors: ResourceError[], skipped: string[]): unknown[] {
   if (doc === null || doc === undefined) return [];
-  if (Array.isArray(doc)) return doc.flatMap((d) => expand(d, source, errors));
+  if (Array.isArray(doc)) return doc.flatMap((d) => expand(d, source, errors, skipped));
   if (!isObject(doc) || typeof doc['kind'] !== 'string' || !doc['kind'].endsWith('List')) return [doc];
   const kind = doc['kind'];
   const items = doc['items'] ?? [];
@@ -59,10 +62,14 @@ function expand(doc: unknown, source: string, errors: ResourceError[]): unknown[
     errors.push({ source, kind, path: 'items', message: `items of a ${kind} must be a list (got ${show(items)})` });
     return [];
   }
-  if (kind === 'List') return items.flatMap((d) => expand(d, source, errors));
+  if (kind === 'List') return items.flatMap((d) => expand(d, source, errors, skipped));
   const itemKind = kind.slice(0, -'List'.length);
+  if (isOtherCalicoKind(itemKind)) {
+    if (items.length > 0) skipped.push(`${kind} (${items.length} item${items.length === 1 ? '' : 's'})`);
+    return [];
+  }
   if (!isResourceKind(itemKind)) {
-    errors.push({ source, kind, path: 'kind', message: `kind ${kind} is not supported by outpost` });
+    errors.push({ source, kind, path: 'kind', message: unknownKindMessage(kind) });
     return [];
   }
   // Items of a typed list may leave out their own kind and apiVersion.
@@ -71,15 +78,41 @@ function expand(doc: unknown, source: string, errors: ResourceError[]): unknown[
   );
 }
 
+/** "NetworkPolicy 'prod/web'" for the warning line. */
+function describe(doc: Record<string, unknown>): string {
+  const meta = isObject(doc['metadata']) ? doc['metadata'] : {};
+  const name = typeof meta['name'] === 'string' ? meta['name'] : '';
+  const ns = typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? `${meta['namespace']}/` : '';
+  return name === '' ? String(doc['kind']) : `${String(doc['kind'])} '${ns}${name}'`;
+}
+
+function isSkippedKind(doc: unknown): doc is Record<string, unknown> {
+  return (
+    isObject(doc) && typeof doc['kind'] === 'string' && isOtherCalicoKind(doc['kind']) && doc['apiVersion'] === API_VERSION
+  );
+}
+
 export function parseManifest(text: string, source: string): ManifestResult {
   const parsed = parseDocuments(text);
-  if (!parsed.ok) return { resources: [], errors: [{ source, path: '', message: parsed.error }] };
+  if (!parsed.ok) return { resources: [], errors: [{ source, path: '', message: parsed.error }], warnings: [] };
   const errors: ResourceError[] = [];
+  const warnings: ResourceWarning[] = [];
   const resources: Resource[] = [];
-  for (const candidate of parsed.documents.flatMap((d) => expand(d, source, errors))) {
+  const skipped: string[] = [];
+  for (const candidate of parsed.documents.flatMap((d) => expand(d, source, errors, skipped))) {
+    if (isSkippedKind(candidate)) {
+      skipped.push(describe(candidate));
+      continue;
+    }
     const r = validateResource(candidate, source);
-    if (r.ok) resources.push(r.resource);
-    else errors.push(...r.errors);
+    if (r.ok) {
+      resources.push(r.resource);
+      warnings.push(...r.warnings);
+    } else errors.push(...r.errors);
   }
-  return { resources, errors };
+  if (skipped.length > 0) {
+    const message = `skipped ${skipped.join(', ')}: outpost does not use these Calico kinds (they never govern a host)`;
+    warnings.unshift({ source, path: '', message });
+  }
+  return { resources, errors, warnings };
 }

@@ -89,10 +89,13 @@ export const portList = (what: string) =>
 
 // ---- Nets ----------------------------------------------------------------------
 
-/** Rule nets: strictly masked CIDR or a bare address. */
+/** Rule nets: a strictly masked CIDR; a bare address is refused (the v3 validator parses a CIDR). */
 export function ruleNetProblem(s: string, negated: boolean): string | undefined {
   const c = parseCIDROrIP(s);
   if (!c) return `invalid CIDR or IP address ${show(s)}`;
+  if (!s.includes('/')) {
+    return `${s} must be a CIDR with a prefix length, e.g. ${s}/${c.version === 4 ? 32 : 128}`;
+  }
   if (!isStrictlyMasked(c)) return `${s} is not a strictly masked CIDR (did you mean ${formatNetwork(c)}?)`;
   if (negated && c.prefix === 0) return `notNets must not contain the catch-all ${s}: it would match no traffic`;
   return undefined;

@@ -1,10 +1,13 @@
 // ObjectMeta and the §2.1 rules for names, labels and annotations. Each kind picks its
-// name rule; unknown metadata fields are kept so resources can be written back as read.
+// name rule. Every field of Kubernetes' ObjectMeta is known; any other key is unknown (a
+// typo such as `lables:` is refused in a manifest, see decode.ts).
 import * as v from 'valibot';
 import {
   SUBDOMAIN_RE,
+  boolSchema,
   messageFor,
   noArray,
+  obj,
   objectMessage,
   qualifiedNameProblem,
   labelValueProblem,
@@ -79,13 +82,39 @@ export const subdomainNameRule: NameRule = {
         : `name ${show(n)} must consist of lower-case alphanumerics, "-" and "." (a DNS-1123 subdomain)`,
 };
 
-/**
- * ObjectMeta. Unknown metadata fields are kept (loose) so a resource read from the
- * datastore can be written back unchanged.
- */
+const optionalString = (what: string) => v.exactOptional(stringSchema(what));
+const stringList = (what: string) => v.array(stringSchema(`${what} entry`), messageFor(`${what} must be a list`));
+
+const OwnerReferenceSchema = obj(
+  {
+    apiVersion: optionalString('apiVersion'),
+    kind: optionalString('kind'),
+    name: optionalString('name'),
+    uid: optionalString('uid'),
+    controller: v.exactOptional(boolSchema('controller')),
+    blockOwnerDeletion: v.exactOptional(boolSchema('blockOwnerDeletion')),
+  },
+  'an owner reference',
+);
+
+const ManagedFieldsEntrySchema = obj(
+  {
+    manager: optionalString('manager'),
+    operation: optionalString('operation'),
+    apiVersion: optionalString('apiVersion'),
+    time: optionalString('time'),
+    fieldsType: optionalString('fieldsType'),
+    // The field set itself is free-form (FieldsV1 is raw JSON).
+    fieldsV1: v.exactOptional(v.unknown()),
+    subresource: optionalString('subresource'),
+  },
+  'a managed fields entry',
+);
+
+/** Kubernetes ObjectMeta: every real field, each kept as written. */
 export const metadataSchema = (name: NameRule, forbiddenLabelKeys: readonly string[] = []) =>
   noArray(
-    v.looseObject(
+    v.object(
       {
         name: v.pipe(
           stringSchema('name'),
@@ -95,13 +124,22 @@ export const metadataSchema = (name: NameRule, forbiddenLabelKeys: readonly stri
             if (problem) addIssue({ message: problem });
           }),
         ),
-        namespace: v.exactOptional(stringSchema('namespace')),
+        generateName: optionalString('generateName'),
+        namespace: optionalString('namespace'),
+        selfLink: optionalString('selfLink'),
+        uid: optionalString('uid'),
+        resourceVersion: optionalString('resourceVersion'),
+        generation: v.exactOptional(v.number(messageFor('generation must be a number'))),
+        creationTimestamp: optionalString('creationTimestamp'),
+        deletionTimestamp: optionalString('deletionTimestamp'),
+        deletionGracePeriodSeconds: v.exactOptional(v.number(messageFor('deletionGracePeriodSeconds must be a number'))),
         labels: v.exactOptional(labelsSchema('label', forbiddenLabelKeys)),
         annotations: v.exactOptional(annotationsSchema),
-        uid: v.exactOptional(stringSchema('uid')),
-        resourceVersion: v.exactOptional(stringSchema('resourceVersion')),
-        creationTimestamp: v.exactOptional(stringSchema('creationTimestamp')),
-        generation: v.exactOptional(v.number()),
+        ownerReferences: v.exactOptional(v.array(OwnerReferenceSchema, messageFor('ownerReferences must be a list'))),
+        finalizers: v.exactOptional(stringList('finalizers')),
+        managedFields: v.exactOptional(
+          v.array(ManagedFieldsEntrySchema, messageFor('managedFields must be a list')),
+        ),
       },
       objectMessage('metadata'),
     ),

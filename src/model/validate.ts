@@ -1,10 +1,25 @@
 // Turns unknown input into a validated Resource, reporting every problem found as a
 // ResourceError with a path from the resource root ("spec.ingress[0].source.nets[2]").
+//
+// Two modes (decode.ts): 'manifest' (the default: files, validate, render, apply) refuses
+// unknown fields and fills in a GlobalNetworkPolicy's empty `types` as calicoctl does;
+// 'stored' (values read from etcd) ignores unknown fields, returning them as notices, and
+// takes `types` as stored (empty means both directions to Felix).
 import * as v from 'valibot';
+import { CALICO_KINDS, unknownKindMessage } from './calico-kinds.ts';
 import { API_VERSION, show } from './common.ts';
+import { decodeFields, type DecodeMode, type FieldProblem } from './decode.ts';
+import { defaultPolicyTypes } from './global-network-policy.ts';
 import { ResourceSchema, isResourceKind, type Resource } from './resource.ts';
+import { resourceWarnings } from './warnings.ts';
 
 export type ResourceError = { source?: string; kind?: string; name?: string; path: string; message: string };
+/** Same shape as an error: a valid resource that has something outpost will not act on. */
+export type ResourceWarning = ResourceError;
+
+export interface ValidateOptions {
+  readonly mode?: DecodeMode;
+}
 
 /** e.g. "policies/web.yaml: GlobalNetworkPolicy 'allow-web': spec.ingress[0]: <message>" */
 export function formatResourceError(e: ResourceError): string {
@@ -52,37 +67,57 @@ function fallbackMessage(issue: v.BaseIssue<unknown>): string {
   return issue.message;
 }
 
-type Result = { ok: true; resource: Resource } | { ok: false; errors: ResourceError[] };
+type Result =
+  | { ok: true; resource: Resource; warnings: ResourceWarning[]; notices: ResourceWarning[] }
+  | { ok: false; errors: ResourceError[]; notices: ResourceWarning[] };
 
-export function validateResource(raw: unknown, source?: string): Result {
-  const input = dropNulls(raw);
+/** calicoctl's client fills in an absent or empty `types` before it stores a policy. */
+function applyManifestDefaults(r: Resource): Resource {
+  if (r.kind !== 'GlobalNetworkPolicy' || (r.spec.types?.length ?? 0) > 0) return r;
+  return { ...r, spec: { ...r.spec, types: defaultPolicyTypes(r.spec) } };
+}
+
+export function validateResource(raw: unknown, source?: string, options: ValidateOptions = {}): Result {
+  const mode = options.mode ?? 'manifest';
   const base: { source?: string; kind?: string; name?: string } = source === undefined ? {} : { source };
-  const fail = (path: string, message: string): Result => ({ ok: false, errors: [{ ...base, path, message }] });
+  const toError = (p: FieldProblem): ResourceError => ({ ...base, path: formatPath(p.path), message: p.message });
+  const fail = (path: string, message: string): Result => ({ ok: false, errors: [{ ...base, path, message }], notices: [] });
 
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return fail('', `a resource must be an object (got ${Array.isArray(input) ? 'a list' : show(input)})`);
+  const nulled = dropNulls(raw);
+  if (typeof nulled !== 'object' || nulled === null || Array.isArray(nulled)) {
+    return fail('', `a resource must be an object (got ${Array.isArray(nulled) ? 'a list' : show(nulled)})`);
   }
-  const obj = input as Record<string, unknown>;
+  const decoded = decodeFields(ResourceSchema, nulled, mode);
+  const obj = decoded.value as Record<string, unknown>;
   const meta = obj['metadata'];
   const name = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)['name'] : undefined;
   if (typeof obj['kind'] === 'string') base.kind = obj['kind'];
   if (typeof name === 'string' && name !== '') base.name = name;
 
   if (obj['kind'] === undefined) return fail('kind', 'kind is required');
-  if (!isResourceKind(obj['kind'])) return fail('kind', `kind ${show(obj['kind'])} is not supported by outpost`);
+  if (!isResourceKind(obj['kind'])) {
+    const kind = obj['kind'];
+    const known = typeof kind === 'string' && CALICO_KINDS.includes(kind);
+    return fail('kind', known || typeof kind !== 'string' ? `kind ${show(kind)} is not supported by outpost` : unknownKindMessage(kind));
+  }
   if (obj['apiVersion'] !== API_VERSION) {
     const got = obj['apiVersion'] === undefined ? 'apiVersion is required' : `got ${show(obj['apiVersion'])}`;
     return fail('apiVersion', `apiVersion must be ${API_VERSION} (${got})`);
   }
 
+  const notices = decoded.notices.map(toError);
+  const fieldErrors = decoded.errors.map(toError);
   const result = v.safeParse(ResourceSchema, obj, { message: fallbackMessage });
-  if (result.success) return { ok: true, resource: result.output };
-  return {
-    ok: false,
-    errors: result.issues.map((issue) => ({
-      ...base,
-      path: formatPath((issue.path ?? []).map((p) => (typeof p.key === 'number' ? p.key : String(p.key)))),
-      message: issue.message,
-    })),
-  };
+  if (result.success && fieldErrors.length === 0) {
+    const resource = mode === 'manifest' ? applyManifestDefaults(result.output) : result.output;
+    return { ok: true, resource, warnings: resourceWarnings(resource).map(toError), notices };
+  }
+  const schemaErrors = result.success
+    ? []
+    : result.issues.map((issue) => ({
+        ...base,
+        path: formatPath((issue.path ?? []).map((p) => (typeof p.key === 'number' ? p.key : String(p.key)))),
+        message: issue.message,
+      }));
+  return { ok: false, errors: [...fieldErrors, ...schemaErrors], notices };
 }

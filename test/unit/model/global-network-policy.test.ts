@@ -1,7 +1,7 @@
 // GlobalNetworkPolicy spec constraints and defaulting (§2.4).
 import { describe, expect, test } from 'bun:test';
 import { expectError, gnp, isValid, valid, type Obj } from './helpers.ts';
-import { defaultPolicyTypes, type GlobalNetworkPolicy, type PolicyType } from '../../../src/model/index.ts';
+import { defaultPolicyTypes, validateResource, type GlobalNetworkPolicy, type PolicyType } from '../../../src/model/index.ts';
 
 const allow = [{ action: 'Allow' }];
 const policy = (spec: Obj) => valid(gnp(spec)) as GlobalNetworkPolicy;
@@ -93,9 +93,21 @@ describe('GlobalNetworkPolicy defaulting', () => {
     });
   }
 
-  test('explicit types are kept, and an explicit [] stays empty (Felix: both directions)', () => {
+  test('explicit types are kept; an explicit [] in a manifest is defaulted as calicoctl does', () => {
     expect(policy({ egress: allow, types: ['Ingress'] }).spec.types).toEqual(['Ingress']);
-    expect(policy({ ingress: allow, egress: allow, types: [] }).spec.types).toEqual([]);
+    expect(policy({ ingress: allow, egress: allow, types: [] }).spec.types).toEqual(['Ingress', 'Egress']);
+    expect(policy({ egress: allow, types: [] }).spec.types).toEqual(['Egress']);
+  });
+
+  test('a stored policy keeps its types as stored: absent and [] stay empty (Felix: both directions)', () => {
+    const stored = (spec: Obj) => {
+      const r = validateResource(gnp(spec), 'etcd', { mode: 'stored' });
+      if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
+      return (r.resource as GlobalNetworkPolicy).spec.types;
+    };
+    expect(stored({ ingress: allow, egress: allow })).toBeUndefined();
+    expect(stored({ ingress: allow, egress: allow, types: [] })).toEqual([]);
+    expect(stored({ egress: allow, types: ['Ingress'] })).toEqual(['Ingress']);
   });
 
   test('booleans and order are not invented', () => {

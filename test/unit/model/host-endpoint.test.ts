@@ -13,6 +13,9 @@ const accepted: [string, Obj][] = [
   ['15-character interface with _ . -', { node: 'n', interfaceName: 'br_0.100-abcdef' }],
   ['node as a subdomain', { node: 'web-1.example.com', interfaceName: 'eth0' }],
   ['profiles', { ...base, profiles: ['projectcalico-default-allow', 'knp.default.fun', 'knp.default.funner.11234-a'] }],
+  // Duplicates: accepted by v3.29–v3.31; refusing them would leave the interface open.
+  ['duplicate expectedIPs', { node: 'n', expectedIPs: ['10.0.0.1', '10.0.0.1'] }],
+  ['duplicate profiles', { ...base, profiles: ['a', 'b', 'a'] }],
   ['named port', { ...base, ports: [{ name: 'https', protocol: 'TCP', port: 443 }] }],
   ['numeric protocols 6/17/132', { ...base, ports: [6, 17, 132].map((protocol, i) => ({ name: `p${i}`, protocol, port: 1000 + i })) }],
   ['SCTP port 65535', { ...base, ports: [{ name: 'x', protocol: 'SCTP', port: 65535 }] }],
@@ -40,9 +43,7 @@ const rejected: [string, Obj, string, string][] = [
   ['CIDR in expectedIPs', { node: 'n', expectedIPs: ['10.0.0.1/32'] }, 'spec.expectedIPs[0]', 'not a CIDR'],
   ['bad IP in expectedIPs', { node: 'n', expectedIPs: ['999.999.999.999'] }, 'spec.expectedIPs[0]', 'plain IPv4 or IPv6'],
   ['bad IPv6 in expectedIPs', { node: 'n', expectedIPs: ['xyz:::'] }, 'spec.expectedIPs[0]', 'plain IPv4 or IPv6'],
-  ['duplicate expectedIPs', { node: 'n', expectedIPs: ['10.0.0.1', '10.0.0.1'] }, 'spec.expectedIPs[1]', 'duplicate'],
   ['profile name with leading dot', { ...base, profiles: ['.fun'] }, 'spec.profiles[0]', 'DNS-1123'],
-  ['duplicate profile', { ...base, profiles: ['a', 'a'] }, 'spec.profiles[1]', 'duplicate'],
   ['unnamed port', { ...base, ports: [{ protocol: 'TCP', port: 1234 }] }, 'spec.ports[0].name', 'name is required'],
   ['port name with upper case', { ...base, ports: [{ name: 'HTTPS', protocol: 'TCP', port: 443 }] }, 'spec.ports[0].name', 'invalid port name "HTTPS"'],
   ['port name of digits only', { ...base, ports: [{ name: '8080', protocol: 'TCP', port: 8080 }] }, 'spec.ports[0].name', 'at least one letter'],
@@ -55,6 +56,12 @@ const rejected: [string, Obj, string, string][] = [
   ['port 65536', { ...base, ports: [{ name: 'p', protocol: 'TCP', port: 65536 }] }, 'spec.ports[0].port', 'from 1 to 65535'],
   ['port missing', { ...base, ports: [{ name: 'p', protocol: 'TCP' }] }, 'spec.ports[0].port', 'port is required'],
 ];
+
+test('duplicate expectedIPs and profiles are kept as written (the plan de-duplicates)', () => {
+  const h = valid(hep({ node: 'n', expectedIPs: ['10.0.0.1', '10.0.0.2', '10.0.0.1'], profiles: ['b', 'a', 'b'] })) as HostEndpoint;
+  expect(h.spec.expectedIPs).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.1']);
+  expect(h.spec.profiles).toEqual(['b', 'a', 'b']);
+});
 
 describe('HostEndpoint: accepted', () => {
   for (const [name, spec] of accepted) test(name, () => void valid(hep(spec)));

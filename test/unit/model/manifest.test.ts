@@ -39,8 +39,8 @@ describe('parseManifest', () => {
   });
 
   test('an empty file yields nothing', () => {
-    expect(parseManifest('', 'f.yaml')).toEqual({ resources: [], errors: [] });
-    expect(parseManifest('# nothing\n---\n', 'f.yaml')).toEqual({ resources: [], errors: [] });
+    expect(parseManifest('', 'f.yaml')).toEqual({ resources: [], errors: [], warnings: [] });
+    expect(parseManifest('# nothing\n---\n', 'f.yaml')).toEqual({ resources: [], errors: [], warnings: [] });
   });
 
   test('kind: List', () => {
@@ -71,10 +71,20 @@ items:
     expect(keys(text)).toEqual(['GlobalNetworkSet/a', 'GlobalNetworkSet/b']);
   });
 
-  test('an unsupported <Kind>List is reported', () => {
-    const r = parseManifest('apiVersion: projectcalico.org/v3\nkind: NetworkPolicyList\nitems: []\n', 'f.yaml');
+  test('a <Kind>List of a Calico kind outpost does not use is skipped with a warning', () => {
+    const r = parseManifest('apiVersion: projectcalico.org/v3\nkind: BGPPeerList\nitems: [{metadata: {name: a}}]\n', 'f.yaml');
     expect(r.resources).toEqual([]);
-    expect(r.errors.map((e) => e.message)).toEqual(['kind NetworkPolicyList is not supported by outpost']);
+    expect(r.errors).toEqual([]);
+    expect(r.warnings.map(formatResourceError)).toEqual([
+      'f.yaml: skipped BGPPeerList (1 item): outpost does not use these Calico kinds (they never govern a host)',
+    ]);
+  });
+
+  test('a <Kind>List of a kind that is not Calico is an error with a suggestion', () => {
+    const r = parseManifest('apiVersion: projectcalico.org/v3\nkind: HostEndPointList\nitems: []\n', 'f.yaml');
+    expect(r.errors.map((e) => e.message)).toEqual([
+      'kind "HostEndPointList" is not a projectcalico.org/v3 kind; did you mean `HostEndpointList`?',
+    ]);
   });
 
   test('JSON object and JSON array', () => {
@@ -132,14 +142,32 @@ spec:
     ]);
   });
 
-  test('unsupported kinds are reported and skipped', () => {
-    const text = `apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: np, namespace: default}\n---\napiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata: {name: w}\n---\n${GNP_YAML}`;
+  test('Calico kinds that never govern a host are skipped with one warning line per file', () => {
+    const text = `apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: np, namespace: prod}\n---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: peer1}\n---\n${GNP_YAML}---\napiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\nmetadata: {name: s}\n`;
     const r = parseManifest(text, 'f.yaml');
     expect(r.resources.map(resourceKey)).toEqual(['GlobalNetworkPolicy/allow-web']);
-    expect(r.errors.map(formatResourceError)).toEqual([
-      'f.yaml: NetworkPolicy \'np\': kind: kind "NetworkPolicy" is not supported by outpost',
-      'f.yaml: WorkloadEndpoint \'w\': kind: kind "WorkloadEndpoint" is not supported by outpost',
+    expect(r.errors).toEqual([]);
+    expect(r.warnings.map(formatResourceError)).toEqual([
+      "f.yaml: skipped NetworkPolicy 'prod/np', BGPPeer 'peer1', StagedGlobalNetworkPolicy 's': outpost does not use these Calico kinds (they never govern a host)",
     ]);
+  });
+
+  test('a kind that is not a Calico kind is an error with the nearest kind', () => {
+    const text = `apiVersion: projectcalico.org/v3\nkind: HostEndPoint\nmetadata: {name: h}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicyy\nmetadata: {name: g}\n---\napiVersion: projectcalico.org/v3\nkind: Gadget\nmetadata: {name: x}\n`;
+    const r = parseManifest(text, 'f.yaml');
+    expect(r.resources).toEqual([]);
+    expect(r.warnings).toEqual([]);
+    expect(r.errors.map(formatResourceError)).toEqual([
+      'f.yaml: HostEndPoint \'h\': kind: kind "HostEndPoint" is not a projectcalico.org/v3 kind; did you mean `HostEndpoint`?',
+      'f.yaml: GlobalNetworkPolicyy \'g\': kind: kind "GlobalNetworkPolicyy" is not a projectcalico.org/v3 kind; did you mean `GlobalNetworkPolicy`?',
+      'f.yaml: Gadget \'x\': kind: kind "Gadget" is not a projectcalico.org/v3 kind',
+    ]);
+  });
+
+  test('a Kubernetes NetworkPolicy (another apiVersion) is not skipped silently', () => {
+    const r = parseManifest('apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\n', 'f.yaml');
+    expect(r.warnings).toEqual([]);
+    expect(r.errors).toHaveLength(1);
   });
 
   test('non-object documents and wrong apiVersion are reported', () => {

@@ -107,14 +107,24 @@ describe('annotations', () => {
 });
 
 describe('unknown fields', () => {
-  test('unknown metadata fields are kept, unknown spec and top-level fields are dropped', () => {
-    const p = valid({
-      ...gnp({ selector: 'all()', futureField: true }, 'p', { generation: 3, finalizers: ['x'], ownerReferences: [] }),
-      status: { x: 1 },
-    }) as GlobalNetworkPolicy;
-    expect(p.metadata).toEqual({ name: 'p', generation: 3, finalizers: ['x'], ownerReferences: [] });
-    expect('futureField' in p.spec).toBe(false);
-    expect('status' in p).toBe(false);
+  // Before strict decoding, unknown spec and top-level fields were dropped silently (a typo
+  // became allow-all or deny-all); now a manifest refuses them and etcd values notice them.
+  test('every Kubernetes ObjectMeta field is accepted and kept', () => {
+    const meta = {
+      generateName: 'p-', namespace: '', selfLink: '/x', uid: 'u', resourceVersion: '7', generation: 3,
+      creationTimestamp: '2026-01-01T00:00:00Z', deletionTimestamp: '2026-01-02T00:00:00Z', deletionGracePeriodSeconds: 30,
+      labels: { a: 'b' }, annotations: { c: 'd' },
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Namespace', name: 'n', uid: 'u2', controller: true, blockOwnerDeletion: false }],
+      finalizers: ['x'],
+      managedFields: [{ manager: 'm', operation: 'Apply', apiVersion: 'v1', time: 't', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} }, subresource: '' }],
+    };
+    const p = valid(gnp({ selector: 'all()' }, 'p', meta)) as GlobalNetworkPolicy;
+    expect(p.metadata).toEqual({ name: 'p', ...meta });
+  });
+  test('unknown spec, top-level and metadata fields are refused in a manifest', () => {
+    expectError(gnp({ selector: 'all()', futureField: true }), 'spec.futureField', 'unknown field');
+    expectError({ ...gnp({}), status: { x: 1 } }, 'status', 'unknown field');
+    expectError(gnp({}, 'p', { lables: { a: 'b' } }), 'metadata.lables', 'unknown field; did you mean `labels`?');
   });
   test('null fields count as absent (Go JSON semantics)', () => {
     const p = valid({

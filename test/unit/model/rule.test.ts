@@ -30,7 +30,6 @@ const validRules: [string, Obj][] = [
   ['notICMP without protocol (only icmp needs one)', { action: 'Allow', notICMP: { type: 8 } }],
   ['masked IPv4 nets', { action: 'Allow', source: { nets: ['10.0.0.0/8', '1.2.3.4/32'] } }],
   ['masked IPv6 nets', { action: 'Allow', source: { nets: ['aabb:aabb::/122', 'fd00::/8'] } }],
-  ['bare IP in nets', { action: 'Allow', destination: { nets: ['10.0.0.1'] } }],
   ['notNets', { action: 'Allow', source: { notNets: ['10.0.0.0/8'] } }],
   ['same family across fields', { action: 'Allow', source: { nets: ['10.0.0.0/8'] }, destination: { notNets: ['10.1.0.0/16'] } }],
   ['v6 nets with ipVersion 6', { action: 'Allow', ipVersion: 6, source: { nets: ['fd00::/8'] } }],
@@ -83,6 +82,9 @@ const invalidRules: [string, Obj, string, string][] = [
   ['notProtocol ICMP with ipVersion 6', { action: 'Allow', ipVersion: 6, notProtocol: 'ICMP' }, 'notProtocol', 'requires ipVersion 4'],
   ['unmasked net', { action: 'Allow', source: { nets: ['10.0.0.1/24'] } }, 'source.nets[0]', 'did you mean 10.0.0.0/24'],
   ['garbage net', { action: 'Allow', source: { nets: ['garbage'] } }, 'source.nets[0]', 'invalid CIDR or IP address "garbage"'],
+  // §0.3: the v3 validator parses rule nets as CIDRs; a bare address is refused.
+  ['bare IPv4 in nets', { action: 'Allow', destination: { nets: ['10.0.0.5'] } }, 'destination.nets[0]', '10.0.0.5 must be a CIDR with a prefix length, e.g. 10.0.0.5/32'],
+  ['bare IPv6 in notNets', { action: 'Allow', source: { notNets: ['fd00::5'] } }, 'source.notNets[0]', 'fd00::5 must be a CIDR with a prefix length, e.g. fd00::5/128'],
   ['prefix too long', { action: 'Allow', destination: { notNets: ['1.2.3.4/33'] } }, 'destination.notNets[0]', 'invalid CIDR'],
   ['257 nets', { action: 'Allow', source: { nets: range(257, (i) => `10.${i >> 8}.${i & 255}.0/24`) } }, 'source.nets', 'at most 256'],
   ['notNets 0.0.0.0/0', { action: 'Allow', source: { notNets: ['0.0.0.0/0'] } }, 'source.notNets[0]', 'catch-all'],
