@@ -28,6 +28,9 @@ import { SetRegistry, type SetMemo } from './set-registry.ts';
 import { compileRule, type CompileContext } from './rule-compiler.ts';
 import { compareOrderThenName, compareTiers, tierTable, type TierInfo } from './tier-order.ts';
 import { effectiveFailsafes, type LocalFailsafes } from './failsafes.ts';
+import { dataplaneSettings } from './dataplane-settings.ts';
+import { normaliseHostEndpoint } from './host-endpoints.ts';
+import { policySelectorText } from './selector-conversion.ts';
 
 export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
 
@@ -71,7 +74,7 @@ export interface PlanContext {
 }
 
 export function preparePlanContext(resources: readonly Resource[]): PlanContext {
-  const heps = ofKind(resources, 'HostEndpoint');
+  const heps = ofKind(resources, 'HostEndpoint').map(normaliseHostEndpoint);
   const gnps = ofKind(resources, 'GlobalNetworkPolicy');
   const profiles = new Map<string, Profile>(ofKind(resources, 'Profile').map((p) => [p.metadata.name, p]));
   const parsed = new Map<string, { selector: Selector; error?: string }>();
@@ -135,7 +138,7 @@ export function computeNodePlan(input: NodePlanInput, shared: PlanContext = prep
       outUntracked: [] as GlobalNetworkPolicy[], outNormal: [] as GlobalNetworkPolicy[], outForward: [] as GlobalNetworkPolicy[],
     };
     for (const p of sortedPolicies) {
-      if (!selector(p.spec.selector ?? '').evaluate(labels)) continue;
+      if (!selector(policySelectorText(p.spec)).evaluate(labels)) continue;
       const types = p.spec.types ?? [];
       const ingress = types.length === 0 || types.includes('Ingress');
       const egress = types.length === 0 || types.includes('Egress');
@@ -213,8 +216,9 @@ export function computeNodePlan(input: NodePlanInput, shared: PlanContext = prep
   }
 
   const failsafes = effectiveFailsafes(shared.felixConfigs, node, input.localFailsafes ?? {}, warn);
+  const settings = dataplaneSettings(shared.felixConfigs, node, warn);
   return {
-    plan: { node, endpoints, policies, profiles: planProfiles, ipSets: sets.ipSets(), portSets: sets.portSets(), failsafes },
+    plan: { node, endpoints, policies, profiles: planProfiles, ipSets: sets.ipSets(), portSets: sets.portSets(), failsafes, ...settings },
     warnings,
   };
 }

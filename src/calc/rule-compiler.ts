@@ -7,14 +7,18 @@
  * - A positive selector and a notSelector on the same side fold into ONE set
  *   "(sel) && !(notSel)"; a lone notSelector becomes a negative set match (Felix).
  * - Named ports are filtered by the side's positive selector, also for notPorts (Felix).
- * - namespaceSelector / serviceAccounts / services only ever match namespaced workloads, which
- *   outpost does not have: such a side matches no known address (global() excepted).
+ * - namespaceSelector / serviceAccounts become label terms on the selector exactly as
+ *   libcalico-go converts them (selector-conversion.ts): positive forms match only namespaced
+ *   endpoints (never a HEP or GlobalNetworkSet), negative forms and global() match those too.
+ * - `services` resolves through Kubernetes Services, which outpost does not have: such a side
+ *   matches no known address.
  */
 import type { EntityMatch, PlanRule } from '../plan/schema.ts';
 import type { Selector } from '../selector/index.ts';
 import { formatCidr, parseCidr } from '../net/cidr.ts';
 import type { EntityRule, Rule } from '../model/rule.ts';
 import { parsePort, protocolNumber } from './protocol.ts';
+import { entitySelectorText } from './selector-conversion.ts';
 import type { SetRegistry } from './set-registry.ts';
 
 export interface CompileContext {
@@ -37,18 +41,14 @@ function canonicalNets(nets: readonly string[] | undefined): string[] | undefine
 }
 
 function positiveSelectorText(e: EntityRule, origin: string, ctx: CompileContext): string | undefined {
-  const parts: string[] = [];
-  if (e.selector && e.selector.trim() !== '') parts.push(`(${e.selector})`);
-  const ns = e.namespaceSelector?.trim();
-  const global = ns !== undefined && /^global\(\s*\)$/.test(ns);
-  const workloadOnly = (ns !== undefined && ns !== '' && !global) || e.serviceAccounts !== undefined || e.services !== undefined;
-  if (workloadOnly) {
-    ctx.warn(`${origin}: namespaceSelector/serviceAccounts/services only match workloads; this side matches no host address`);
-    parts.push('!all()');
+  if (e.services !== undefined) {
+    ctx.warn(`${origin}: services only match Kubernetes service endpoints; this side matches no known address`);
+    return '!all()';
   }
-  if (parts.length === 0) return undefined;
-  if (e.notSelector && e.notSelector.trim() !== '') parts.push(`!(${e.notSelector})`);
-  return parts.join(' && ');
+  const positive = entitySelectorText(e);
+  if (positive === undefined) return undefined;
+  // Felix folds the notSelector into a positive selector (rule_scanner.go: combineMatchesIfPossible).
+  return e.notSelector && e.notSelector.trim() !== '' ? `(${positive}) && (!(${e.notSelector}))` : positive;
 }
 
 function compileEntity(e: EntityRule | undefined, protocol: number | undefined, origin: string, ctx: CompileContext): EntityMatch {

@@ -115,6 +115,12 @@ export const NodePlanSchema = v.object({
   ipSets: v.array(IpSetPlanSchema),
   portSets: v.array(PortSetPlanSchema),
   failsafes: v.object({ inbound: v.array(FailsafePlanRuleSchema), outbound: v.array(FailsafePlanRuleSchema) }),
+  /**
+   * FelixConfiguration switches (calc/dataplane-settings.ts), present only when they differ from
+   * Felix's default, so plans and cached snapshots from before they existed keep their meaning.
+   */
+  disableConntrackInvalidCheck: v.optional(v.boolean()),
+  ipv6Support: v.optional(v.boolean()),
 });
 
 export type Family = v.InferOutput<typeof FamilySchema>;

@@ -1,7 +1,10 @@
 /**
  * Per-endpoint chains (calico-semantics §4.4 B, felix/rules/endpoints.go), one per stage:
  *
- *   conntrack established/related -> accept         (not in raw: untracked has no conntrack)
+ *   conntrack established/related -> accept         (not in raw: untracked has no conntrack;
+ *                                                    pre-DNAT: done by mangle-prerouting itself)
+ *   conntrack invalid -> drop                        (tracked chains only, unless the plan's
+ *                                                    disableConntrackInvalidCheck)
  *   jump failsafe chain                              (not in forward chains)
  *   clear accept+pass bits
  *   for each tier with policies for this direction:
@@ -46,9 +49,13 @@ export function endpointChainRules(
   spec: EndpointChainSpec,
   marks: x.Marks,
   knownProfiles: ReadonlySet<string>,
+  dropInvalid = true,
 ): ChainRule[] {
   const rules: ChainRule[] = [];
   if (spec.kind === 'normal' || spec.kind === 'forward') rules.push({ expr: [x.ctEstablished, x.counter, x.accept] });
+  // Felix drops what conntrack calls INVALID before failsafes can accept it (endpoints.go:
+  // appendConntrackRules), e.g. a TCP segment that belongs to no connection it knows.
+  if (dropInvalid && spec.kind !== 'untracked') rules.push({ expr: [x.ctInvalid, x.counter, x.drop], comment: 'conntrack invalid: drop' });
   if (spec.failsafeChain) rules.push({ expr: [x.counter, x.jump(spec.failsafeChain)] });
   rules.push({ expr: [x.clearMark(marks.accept | marks.pass)] });
 

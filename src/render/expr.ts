@@ -22,6 +22,7 @@ export const l4proto = (proto: number, op: '==' | '!=' = '=='): NftExpr => match
 export const ifname = (dir: 'iifname' | 'oifname', name: string): NftExpr => match(meta(dir), name);
 // ct state is a bitmask: 'in' tests for any of the bits ('==' with a list would demand all of them).
 export const ctEstablished: NftExpr = match({ ct: { key: 'state' } }, ['established', 'related'], 'in');
+export const ctInvalid: NftExpr = match({ ct: { key: 'state' } }, ['invalid'], 'in');
 
 /** A canonical CIDR as an nft set element: a bare address for a host route, else a prefix. */
 export function prefixElem(cidr: string): unknown {
@@ -48,11 +49,19 @@ export const namedPortKey = (family: Family, side: 'src' | 'dst'): NftExpr => ({
   concat: [addrOf(family, side === 'src' ? 'saddr' : 'daddr'), meta('l4proto'), portOf(side === 'src' ? 'sport' : 'dport')],
 });
 
-export function icmpMatch(proto: 'icmp' | 'icmpv6', m: { type: number; code?: number | undefined }, op: '==' | '!='): NftExpr {
-  if (m.code === undefined) return match(payload(proto, 'type'), m.type, op);
-  // notICMP {type, code} means "not (type and code)", which needs the pair as one key.
-  return match({ concat: [payload(proto, 'type'), payload(proto, 'code')] }, { concat: [m.type, m.code] }, op);
+/**
+ * `icmp type T` and, with a code, a separate `icmp code C`: nft 1.0.6 (Debian 12) rejects the
+ * concatenation `icmp type . icmp code` against a single value. Both are positive or both '!='
+ * as asked; a negated pair is NOT `!(type && code)`, so rule.ts splits notICMP with a code.
+ */
+export function icmpMatch(proto: 'icmp' | 'icmpv6', m: { type: number; code?: number | undefined }, op: '==' | '!='): NftExpr[] {
+  const out = [icmpField(proto, 'type', m.type, op)];
+  if (m.code !== undefined) out.push(icmpField(proto, 'code', m.code, op));
+  return out;
 }
+
+export const icmpField = (proto: 'icmp' | 'icmpv6', field: 'type' | 'code', value: number, op: '==' | '!='): NftExpr =>
+  match(payload(proto, field), value, op);
 
 export const markHas = (bit: number): NftExpr => match({ '&': [meta('mark'), bit] }, bit);
 export const markLacks = (bit: number): NftExpr => match({ '&': [meta('mark'), bit] }, 0);

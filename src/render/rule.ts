@@ -5,6 +5,9 @@
  *   nets are filtered to the family and a field that becomes empty drops that family.
  * - Numeric ports and named ports in one list are ORed; one nft rule cannot OR a port set with
  *   an (addr . proto . port) set, so such a rule is split in two with the same verdict.
+ * - protocol ICMP (1) renders for IPv4 only and ICMPv6 (58) for IPv6 only, as Felix does.
+ * - icmp {type, code} is two matches, not a concatenation (nft 1.0.6 rejects that); notICMP
+ *   with a code is split into two disjoint rules (icmpAlternatives).
  * - Verdicts: Allow/Pass set their mark bit and return to the endpoint chain (which decides);
  *   Deny drops at once; Log logs and falls through.
  */
@@ -21,12 +24,31 @@ function usesAddresses(e: EntityMatch): boolean {
   return !!(e.nets || e.notNets || e.set || e.notSet || e.namedPortSet || e.notNamedPortSet);
 }
 
+// ICMP and ICMPv6 are each one family's protocol: Felix gives such a rule that ipVersion
+// (calc/rule_convert.go), so it never matches the other family, addresses or not.
 function families(rule: PlanRule): (Family | undefined)[] {
   if (rule.ipVersion) return [rule.ipVersion];
-  if (rule.protocol === ICMP && (rule.icmp || rule.notICMP)) return [4];
-  if (rule.protocol === ICMPV6 && (rule.icmp || rule.notICMP)) return [6];
+  if (rule.protocol === ICMP) return [4];
+  if (rule.protocol === ICMPV6) return [6];
   if (!usesAddresses(rule.src) && !usesAddresses(rule.dst)) return [undefined];
   return [4, 6];
+}
+
+/**
+ * The ICMP matches as alternatives (each an AND of expressions, the rule rendered once per
+ * alternative). notICMP {type, code} means !(type == T && code == C), which one nft rule cannot
+ * say; it becomes two disjoint alternatives, "type != T" and "type == T, code != C", so a
+ * packet matches at most one of them and even a Log rule acts once.
+ */
+function icmpAlternatives(rule: PlanRule, proto: 'icmp' | 'icmpv6'): NftExpr[][] {
+  const positive = rule.icmp ? x.icmpMatch(proto, rule.icmp, '==') : [];
+  const not = rule.notICMP;
+  if (!not) return [positive];
+  if (not.code === undefined) return [[...positive, ...x.icmpMatch(proto, not, '!=')]];
+  return [
+    [...positive, x.icmpField(proto, 'type', not.type, '!=')],
+    [...positive, x.icmpField(proto, 'type', not.type, '=='), x.icmpField(proto, 'code', not.code, '!=')],
+  ];
 }
 
 /** The family's nets as non-overlapping interval members (anonymous sets reject overlap too). */
@@ -73,10 +95,14 @@ function verdict(rule: PlanRule, marks: x.Marks, logPrefix: string): NftExpr[] {
   }
 }
 
-/** The nft rules (expression lists) for one plan rule, in order. */
-export function renderRule(rule: PlanRule, marks: x.Marks, logPrefix: string): NftExpr[][] {
+/**
+ * The nft rules (expression lists) for one plan rule, in order. With `ipv6: false` nothing is
+ * rendered for IPv6 (FelixConfiguration ipv6Support: false; the base chains let IPv6 through).
+ */
+export function renderRule(rule: PlanRule, marks: x.Marks, logPrefix: string, ipv6 = true): NftExpr[][] {
   const out: NftExpr[][] = [];
   for (const f of families(rule)) {
+    if (f === 6 && !ipv6) continue;
     for (const srcChoice of portChoices(rule.src)) {
       for (const dstChoice of portChoices(rule.dst)) {
         const src = sideExprs(rule.src, 'src', f, srcChoice);
@@ -88,10 +114,7 @@ export function renderRule(rule: PlanRule, marks: x.Marks, logPrefix: string): N
         if (rule.notProtocol !== undefined) exprs.push(x.l4proto(rule.notProtocol, '!='));
         exprs.push(...src, ...dst);
         const icmpProto = rule.protocol === ICMPV6 || (rule.protocol !== ICMP && f === 6) ? 'icmpv6' : 'icmp';
-        if (rule.icmp) exprs.push(x.icmpMatch(icmpProto, rule.icmp, '=='));
-        if (rule.notICMP) exprs.push(x.icmpMatch(icmpProto, rule.notICMP, '!='));
-        exprs.push(x.counter, ...verdict(rule, marks, logPrefix));
-        out.push(exprs);
+        for (const icmp of icmpAlternatives(rule, icmpProto)) out.push([...exprs, ...icmp, x.counter, ...verdict(rule, marks, logPrefix)]);
       }
     }
   }

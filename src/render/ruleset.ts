@@ -8,11 +8,14 @@
  * Hook layout (Felix's stages, calico-semantics §4.4/§5.1):
  *   raw-prerouting  -300  clear marks; untracked ingress (interface-specific HEPs); accepted -> notrack
  *   raw-output      -300  clear marks; untracked egress; accepted -> notrack
- *   mangle-prerouting -150 established -> accept; pre-DNAT ingress (wildcard too)
+ *   mangle-prerouting -150 established -> accept; pre-DNAT ingress (an interface whose own HEP
+ *                         has no pre-DNAT policy falls back to the wildcard's, as in Felix)
  *   filter-input       0  raw/pre-DNAT accepted -> accept; HEP ingress chains
  *   filter-output      0  raw accepted -> accept; HEP egress chains
  *   filter-forward     0  applyOnForward: ingress of the in-interface's HEP, egress of the out one's
  * Base chains keep policy accept: outpost only ever drops, it never claims traffic it does not govern.
+ * With the plan's ipv6Support false, every base chain accepts IPv6 first and no IPv6 rule or set
+ * is rendered (Felix then programs no IPv6 dataplane at all).
  */
 import type { NftCommand, NftDocument, NftExpr } from '../nft/json-types.ts';
 import type { EndpointPlan, FailsafePlanRule, NodePlan, PlanPolicy } from '../plan/schema.ts';
@@ -22,6 +25,7 @@ import * as x from './expr.ts';
 import { comment, dispatchChain, endpointChain, policyChain, profileChain, setName, TABLE, type Stage } from './naming.ts';
 import { endpointChainRules, specFor, stageApplies, type ChainRule } from './endpoint-chains.ts';
 import { renderRule } from './rule.ts';
+import { dropsConntrackInvalid, governsIpv6 } from '../calc/dataplane-settings.ts';
 
 export interface RenderOptions {
   readonly marks: x.Marks;
@@ -58,9 +62,9 @@ function failsafeRules(rules: readonly FailsafePlanRule[], port: 'sport' | 'dpor
   });
 }
 
-function policyRules(p: PlanPolicy, dir: 'in' | 'out', marks: x.Marks): ChainRule[] {
+function policyRules(p: PlanPolicy, dir: 'in' | 'out', marks: x.Marks, ipv6: boolean): ChainRule[] {
   const rules = dir === 'in' ? p.ingress : p.egress;
-  return rules.flatMap((r) => renderRule(r, marks, `outpost ${r.origin}: `).map((expr) => ({ expr, comment: r.origin })));
+  return rules.flatMap((r) => renderRule(r, marks, `outpost ${r.origin}: `, ipv6).map((expr) => ({ expr, comment: r.origin })));
 }
 
 export interface RenderResult {
@@ -75,6 +79,8 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
   const chains = new Map<string, ChainRule[]>();
   const endpoints = new Map<string, EndpointPlan>(plan.endpoints.map((e) => [e.name, e]));
   const knownProfiles = new Set(plan.profiles.map((p) => p.name));
+  const ipv6 = governsIpv6(plan);
+  const dropInvalid = dropsConntrackInvalid(plan);
 
   // Failsafe chains. The raw variants also let replies to the other direction's failsafe
   // traffic through, because raw runs before conntrack can recognise them.
@@ -85,12 +91,12 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
   chains.set('failsafe-out-raw', [...failsafeRules(fs.outbound, 'dport', 'daddr', 'outbound'), ...failsafeRules(fs.inbound, 'sport', 'daddr', 'inbound reply')]);
 
   for (const p of plan.policies) {
-    chains.set(policyChain('in', p.name), policyRules(p, 'in', marks));
-    chains.set(policyChain('out', p.name), policyRules(p, 'out', marks));
+    chains.set(policyChain('in', p.name), policyRules(p, 'in', marks, ipv6));
+    chains.set(policyChain('out', p.name), policyRules(p, 'out', marks, ipv6));
   }
   for (const p of plan.profiles) {
-    chains.set(profileChain('in', p.name), policyRules(p, 'in', marks));
-    chains.set(profileChain('out', p.name), policyRules(p, 'out', marks));
+    chains.set(profileChain('in', p.name), policyRules(p, 'in', marks, ipv6));
+    chains.set(profileChain('out', p.name), policyRules(p, 'out', marks, ipv6));
   }
 
   // Dispatch: interface → endpoint chain, with the wildcard HEP as the fallback.
@@ -105,14 +111,16 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
       const spec = specFor(ep, stage);
       if (!stageApplies(spec)) return undefined;
       const name = endpointChain(stage, ep.name);
-      if (!chains.has(name)) chains.set(name, endpointChainRules(ep, spec, marks, knownProfiles));
+      if (!chains.has(name)) chains.set(name, endpointChainRules(ep, spec, marks, knownProfiles, dropInvalid));
       return name;
     };
     for (const [iface, epName] of dispatch.byInterface) {
       governed.add(iface);
       const t = target(epName);
       if (t) dispatchRules.push({ expr: [x.ifname(dirKey, iface), x.counter, x.goto(t)], comment: `${iface} -> ${epName}` });
-      else if (!untracked && dispatch.wildcard !== undefined) dispatchRules.push({ expr: [x.ifname(dirKey, iface), x.ret] });
+      // Felix's pre-DNAT dispatch lists only interfaces whose own HEP has pre-DNAT policy; every
+      // other interface falls through to the wildcard's pre-DNAT chain (endpoint_mgr.go).
+      else if (!untracked && stage !== 'mfh' && dispatch.wildcard !== undefined) dispatchRules.push({ expr: [x.ifname(dirKey, iface), x.ret] });
     }
     // Felix does not apply untracked policy to the wildcard HEP.
     if (dispatch.wildcard !== undefined && !untracked) {
@@ -164,6 +172,10 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
     ],
   };
 
+  if (!ipv6) {
+    for (const rules of Object.values(base)) rules.unshift({ expr: [x.nfproto(6), x.accept], comment: 'ipv6Support is false: IPv6 is not governed' });
+  }
+
   const tableRef = { family, name: TABLE };
   const commands: NftCommand[] = [
     { add: { table: tableRef } },
@@ -171,8 +183,9 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
     { add: { table: tableRef } },
   ];
   const setNames: string[] = [];
+  const families = ipv6 ? ([4, 6] as const) : ([4] as const);
   for (const s of plan.ipSets) {
-    for (const f of [4, 6] as const) {
+    for (const f of families) {
       const name = setName(s.id, f);
       setNames.push(name);
       // Interval sets reject overlapping elements: keep only the broadest of overlapping CIDRs.
@@ -182,7 +195,7 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
     }
   }
   for (const s of plan.portSets) {
-    for (const f of [4, 6] as const) {
+    for (const f of families) {
       const name = setName(s.id, f);
       setNames.push(name);
       const members = f === 4 ? s.v4 : s.v6;

@@ -7,6 +7,17 @@ import { compile } from "./evaluate.ts";
 import { parse } from "./parser.ts";
 
 export { formatSelectorError } from "./errors.ts";
+export {
+  andOf,
+  hasLabel,
+  labelIn,
+  notNode,
+  parseSelectorTree,
+  prefixLabels,
+  replaceKind,
+  selectorText,
+  type SelectorNode,
+} from "./rewrite.ts";
 
 export type Labels = Readonly<Record<string, string>>;
 

@@ -56,14 +56,15 @@ describe('computeNodePlan', () => {
   });
 
   test('splits policies into untracked, pre-DNAT, normal and forward stages; empty types means both', () => {
-    const { plan } = computeNodePlan({
-      node: 'gw',
-      resources: resources(HEPS +
-        gnp('untracked', `{selector: all(), doNotTrack: true, applyOnForward: true, types: [Ingress, Egress]}`) +
-        gnp('pre', `{selector: all(), preDNAT: true, applyOnForward: true, types: [Ingress]}`) +
-        gnp('fwd', `{selector: all(), applyOnForward: true, types: [Egress], egress: [{action: Allow}]}`) +
-        gnp('both', `{selector: all(), types: []}`)),
-    });
+    const input = resources(HEPS +
+      gnp('untracked', `{selector: all(), doNotTrack: true, applyOnForward: true, types: [Ingress, Egress]}`) +
+      gnp('pre', `{selector: all(), preDNAT: true, applyOnForward: true, types: [Ingress]}`) +
+      gnp('fwd', `{selector: all(), applyOnForward: true, types: [Egress], egress: [{action: Allow}]}`) +
+      gnp('both', `{selector: all(), types: [Ingress]}`));
+    // Stored values are taken as stored (a manifest's empty types is defaulted by calicoctl rules).
+    const both = input.find((r) => r.kind === 'GlobalNetworkPolicy' && r.metadata.name === 'both') as { spec: { types?: string[] } };
+    both.spec.types = [];
+    const { plan } = computeNodePlan({ node: 'gw', resources: input });
     const ep = plan.endpoints[0]!;
     const keys = (ts: { policies: string[] }[]) => ts.flatMap((t) => t.policies);
     expect(keys(ep.ingress.untracked)).toEqual(['default/untracked']);

@@ -47,11 +47,45 @@ describe('renderRule', () => {
     expect(log).not.toContain('return');
   });
 
-  test('notICMP with a code matches the (type, code) pair as one key', () => {
-    const out = text(rule({ protocol: 1, notICMP: { type: 3, code: 1 } }));
+  test('icmp with a code is two matches, never a concatenation (nft 1.0.6 rejects one)', () => {
+    const out = text(rule({ protocol: 1, icmp: { type: 8, code: 0 } }));
     expect(out).toHaveLength(1);
-    expect(out[0]).toContain('"op":"!="');
-    expect(out[0]).toContain('{"concat":[3,1]}');
+    expect(out[0]).not.toContain('concat');
+    expect(out[0]).toContain('{"match":{"op":"==","left":{"payload":{"protocol":"icmp","field":"type"}},"right":8}}');
+    expect(out[0]).toContain('{"match":{"op":"==","left":{"payload":{"protocol":"icmp","field":"code"}},"right":0}}');
+  });
+
+  test('notICMP with a code is !(type && code): two disjoint rules, "type != T" and "type == T, code != C"', () => {
+    const out = text(rule({ protocol: 1, notICMP: { type: 3, code: 1 } }));
+    expect(out).toHaveLength(2);
+    expect(out.join()).not.toContain('concat');
+    expect(out[0]).toContain('{"match":{"op":"!=","left":{"payload":{"protocol":"icmp","field":"type"}},"right":3}}');
+    expect(out[0]).not.toContain('"field":"code"');
+    expect(out[1]).toContain('{"match":{"op":"==","left":{"payload":{"protocol":"icmp","field":"type"}},"right":3}}');
+    expect(out[1]).toContain('{"match":{"op":"!=","left":{"payload":{"protocol":"icmp","field":"code"}},"right":1}}');
+  });
+
+  test('notICMP without a code is one negated type match', () => {
+    const out = text(rule({ protocol: 58, notICMP: { type: 128 } }));
+    expect(out).toHaveLength(1);
+    expect(out[0]).toContain('{"match":{"op":"!=","left":{"payload":{"protocol":"icmpv6","field":"type"}},"right":128}}');
+  });
+
+  test('protocol ICMP renders for IPv4 only and ICMPv6 for IPv6 only, with no addresses or ipVersion', () => {
+    for (const [protocol, fam] of [[1, 'ipv4'], [58, 'ipv6']] as const) {
+      const out = text(rule({ protocol }));
+      expect(out).toHaveLength(1);
+      expect(out[0]).toContain(`{"match":{"op":"==","left":{"meta":{"key":"nfproto"}},"right":"${fam}"}}`);
+    }
+    // With a selector set: only the protocol's own family's set is referenced.
+    const v4 = text(rule({ protocol: 1, src: { set: 's-a' } }));
+    expect(v4).toHaveLength(1);
+    expect(v4[0]).toContain('@s-a-4');
+  });
+
+  test('ipv6 off: no IPv6 rule is rendered', () => {
+    expect(renderRule(rule({ src: { set: 's-a' } }), marks, 'x', false).map((e) => JSON.stringify(e))).toEqual(text(rule({ src: { set: 's-a' } })).slice(0, 1));
+    expect(renderRule(rule({ protocol: 58 }), marks, 'x', false)).toEqual([]);
   });
 
   test('an ICMPv6 type match uses the icmpv6 header', () => {
