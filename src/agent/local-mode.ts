@@ -10,9 +10,8 @@
  * versions are recorded in the state dir's SQLite. Without a usable state dir the agent still
  * runs, remembering only for its own lifetime (logged).
  */
-import { FileResourceSource, type LastGoodMemory, type LoadReport } from '../datastore/file-source.ts';
-import { SnapshotCache } from '../cache/snapshot-cache.ts';
-import { lastGoodMemory } from './last-good-memory.ts';
+import { FileResourceSource, type LoadReport } from '../datastore/file-source.ts';
+import { openLastGoodMemory } from '../cache/last-good-memory.ts';
 import { formatResourceError } from '../model/validate.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -30,18 +29,8 @@ function reportLoad(log: Logger, r: LoadReport): void {
   }
 }
 
-function openMemory(state: string, log: Logger): { memory: LastGoodMemory | undefined; close: () => void } {
-  try {
-    const cache = SnapshotCache.open(state, { log: (m) => log.error(m) });
-    return { memory: lastGoodMemory(cache, (m) => log.warn(m)), close: () => cache.close() };
-  } catch (e) {
-    log.error({ err: (e as Error).message }, 'cannot open the state dir; last valid resources are kept for this run only');
-    return { memory: undefined, close: () => undefined };
-  }
-}
-
 export async function startLocalMode(config: AgentConfig & { resources: string[] }, log: Logger, enforcer: Enforcer, opts: { once: boolean }): Promise<RunningAgent> {
-  const state = openMemory(config.state, log);
+  const state = openLastGoodMemory(config.state, { error: (m) => log.error(m), warn: (m) => log.warn(m) });
   const source = new FileResourceSource(config.resources, state.memory);
   let lastWarnings = '';
   let ifaces: InterfaceWatch | undefined;

@@ -1,9 +1,10 @@
 /**
- * Local mode's LastGoodMemory over the agent's SQLite state: each manifest file's last valid
+ * The folder datastore's LastGoodMemory over the SQLite state dir (agent in local mode, relay
+ * with --state): each manifest file's last valid
  * resources, stored as JSON and validated again when read back (a damaged row is dropped and
  * logged, never trusted).
  */
-import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import { SnapshotCache } from './snapshot-cache.ts';
 import type { LastGoodMemory } from '../datastore/file-source.ts';
 import { resourceKey, type Resource } from '../model/resource.ts';
 import { formatResourceError, validateResource } from '../model/validate.ts';
@@ -37,4 +38,18 @@ export function lastGoodMemory(cache: SnapshotCache, log: (message: string) => v
       cache.retainLastGood(files);
     },
   };
+}
+
+/**
+ * Opens the state dir's database for a LastGoodMemory. A state dir that cannot be used never stops
+ * the caller: resources are then remembered for this run only, and that is logged.
+ */
+export function openLastGoodMemory(state: string, log: { error: (m: string) => void; warn: (m: string) => void }): { memory: LastGoodMemory | undefined; close: () => void } {
+  try {
+    const cache = SnapshotCache.open(state, { log: (m) => log.error(m) });
+    return { memory: lastGoodMemory(cache, (m) => log.warn(m)), close: () => cache.close() };
+  } catch (e) {
+    log.error(`cannot open the state dir ${state} (${(e as Error).message}); last valid resources are kept for this run only`);
+    return { memory: undefined, close: () => undefined };
+  }
 }

@@ -11,6 +11,7 @@ import { loadPrivateKey } from '../platform/signing.ts';
 import { connectMqtt } from '../mqtt/client.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/embedded-broker.ts';
 import { FolderSource } from '../datastore/folder-source.ts';
+import { openLastGoodMemory } from '../cache/last-good-memory.ts';
 import { EtcdSource } from '../datastore/etcd-source.ts';
 
 import type { DatastoreSource } from '../datastore/source.ts';
@@ -35,7 +36,10 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
   }
   // An unreachable etcd at start is an outage to wait out (with logged retries), not a reason to exit.
   const brokerUrl = embedded?.url ?? config.broker!;
-  const source: DatastoreSource = config.etcd ? new EtcdSource({ endpoints: config.etcd, log, startTimeoutMs: Number.POSITIVE_INFINITY }) : new FolderSource(config.resources!);
+  // The folder datastore has no history of its own: with --state, each file's last valid
+  // resources outlive a restart (etcd's history serves the same purpose for the etcd source).
+  const state = config.state && !config.etcd ? openLastGoodMemory(config.state, { error: (m) => log.error(m), warn: (m) => log.warn(m) }) : undefined;
+  const source: DatastoreSource = config.etcd ? new EtcdSource({ endpoints: config.etcd, log, startTimeoutMs: Number.POSITIVE_INFINITY }) : new FolderSource(config.resources!, 250, state?.memory);
   const link = connectMqtt({ url: brokerUrl, clientId: `outpost-relay-${randomBytes(4).toString('hex')}`, clean: true });
   log.info({ datastore: config.etcd ?? config.resources, broker: brokerUrl, topicPrefix: config.topicPrefix }, 'outpost relay starting');
   let relay;
@@ -45,6 +49,7 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
     log.error({ err: (e as Error).message }, 'cannot read the datastore');
     await link.close(true);
     await embedded?.close();
+    state?.close();
     return 1;
   }
   await untilSignal();
@@ -52,5 +57,6 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
   await relay.stop();
   await link.close(true);
   await embedded?.close();
+  state?.close();
   return 0;
 }

@@ -10,7 +10,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatResourceError } from '../model/validate.ts';
-import { FileResourceSource, type LoadReport } from './file-source.ts';
+import { FileResourceSource, type LastGoodMemory, type LoadReport } from './file-source.ts';
 import type { DatastoreListener, DatastoreSource } from './source.ts';
 
 async function newestMtimeMicros(path: string): Promise<bigint> {
@@ -33,8 +33,8 @@ export class FolderSource implements DatastoreSource {
   private readonly files: FileResourceSource;
   private revision = 0n;
 
-  constructor(private readonly paths: readonly string[], private readonly pollMs = 250) {
-    this.files = new FileResourceSource(paths);
+  constructor(private readonly paths: readonly string[], private readonly pollMs = 250, memory?: LastGoodMemory) {
+    this.files = new FileResourceSource(paths, memory);
   }
 
   private async nextRevision(): Promise<string> {

@@ -19,7 +19,7 @@ let dir: string;
 let relay: LabProcess;
 let agent: LabProcess;
 
-const relayArgs = () => ['--resources', dir, '--listen', `${HUB.v4}:1883`];
+const relayArgs = () => ['--resources', dir, '--listen', `${HUB.v4}:1883`, '--state', h.path('relay-state')];
 async function flows(): Promise<Record<number, boolean>> {
   const [p80, p443] = await Promise.all([h.tcp('c1', GW1, 80), h.tcp('c1', GW1, 443)]);
   return { 80: p80, 443: p443 };
@@ -94,6 +94,18 @@ describe.skipIf(!isRoot)('relay with a folder datastore and the embedded broker'
     // ...yet the next change still arrives over MQTT.
     await writeFile(join(dir, 'policy.yaml'), allowPort(443));
     await waitUntil(() => revisions(agent).length > before + 1);
+    expect(await flows()).toEqual({ 80: false, 443: true });
+  });
+
+  test('a relay restarted (--state) while a HEP file is invalid still publishes that HEP\'s last valid version', async () => {
+    await relay.stop();
+    await writeFile(join(dir, 'heps.yaml'), hep('gw-eth1', { iface: 'eth1', labels: { role: 'gw' } }).replace('node: gw', 'node: GW_1'));
+    relay = h.relay(relayArgs());
+    await waitLog(relay, (l) => l.msg === 'snapshots published');
+    await waitLog(agent, (l) => l.msg === 'connected to broker');
+    // A relay without the record would publish gw with no HEP (both ports open); give it time to arrive.
+    await Bun.sleep(1500);
+    expect(relay.stderr).toContain("HostEndpoint 'gw-eth1'");
     expect(await flows()).toEqual({ 80: false, 443: true });
   });
 });

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DB_FILE, SnapshotCache } from '../../../src/cache/snapshot-cache.ts';
-import { lastGoodMemory } from '../../../src/agent/last-good-memory.ts';
+import { lastGoodMemory } from '../../../src/cache/last-good-memory.ts';
 import { validateResource, type Resource } from '../../../src/model/index.ts';
 
 let dir: string;
