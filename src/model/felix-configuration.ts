@@ -53,7 +53,7 @@ export const FelixConfigurationSpecSchema = obj(
   'spec',
 );
 
-/** Spec fields that are set but have no effect in outpost, in the order given. */
+/** Spec fields that are set but have no effect in outpost (in the spec's key order). */
 export function unimplementedFelixFields(spec: object | undefined): string[] {
   if (typeof spec !== 'object' || spec === null) return [];
   const names: readonly string[] = FELIX_UNIMPLEMENTED_FIELDS;
