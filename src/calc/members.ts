@@ -1,17 +1,35 @@
 /**
  * The membership index: every object a rule selector can match, with its labels, addresses
- * and named ports (calico-semantics §6.1).
+ * and named ports (calico-semantics §6.1). What each kind contributes follows the datastore →
+ * Felix conversion (libcalico-go syncersv1/updateprocessors) and Felix's label index
+ * (felix/labelindex/named_port_index.go):
  *
- * Members are ALL HostEndpoints in the datastore (not only this node's: a rule may name a peer
- * host by label) and all GlobalNetworkSets. A HEP contributes its expectedIPs as host routes and
- * inherits labelsToApply from its profiles (its own labels win); a HEP with only an
- * interfaceName contributes no address, so no selector can match it.
+ * - HostEndpoint (all of them, not only this node's: a rule may name a peer host by label):
+ *   expectedIPs as host routes; a HEP with only an interfaceName contributes no address, so no
+ *   selector can match it. Named ports from spec.ports. Parents: spec.profiles.
+ * - GlobalNetworkSet: spec.nets, its own labels, no parents, no ports.
+ * - NetworkSet: spec.nets; its labels plus `projectcalico.org/namespace: <ns>`; parent: the
+ *   namespace profile `kns.<ns>` (networksetprocessor), whose labelsToApply carry `pcns.*`.
+ * - WorkloadEndpoint: each ipNetworks address as a host route (ipNATs are not members; Felix
+ *   leaves them out of IP sets too). Its stored labels, minus any `pcns.`/`pcsa.` key (a pod may
+ *   not pretend to be in another namespace), plus `projectcalico.org/serviceaccount` from
+ *   spec.serviceAccountName (workloadendpointprocessor). `projectcalico.org/namespace` and
+ *   `projectcalico.org/orchestrator` are not added here: Calico's client stores them on every
+ *   WEP it writes, and Felix reads them as stored. Parents: spec.profiles (`kns.<ns>`,
+ *   `ksa.<ns>.<sa>` for a pod). Named ports from spec.ports; an unnamed (hostPort-only) entry
+ *   is skipped, as Felix skips it.
+ *
+ * Label inheritance is Felix's: own labels first, then each parent's in list order, the first
+ * one that has a key wins. A missing profile contributes nothing.
  */
 import { formatCidr, parseCidr, type Cidr } from '../net/cidr.ts';
 import { protocolNumber } from './protocol.ts';
 import type { GlobalNetworkSet } from '../model/global-network-set.ts';
 import type { HostEndpoint } from '../model/host-endpoint.ts';
+import type { NetworkSet } from '../model/network-set.ts';
 import type { Profile } from '../model/profile.ts';
+import type { WorkloadEndpoint } from '../model/workload-endpoint.ts';
+import { namespaceOf } from '../model/namespaced.ts';
 
 export interface Member {
   readonly key: string;
@@ -21,43 +39,95 @@ export interface Member {
   readonly ports: readonly { name: string; protocol: number; port: number }[];
 }
 
-/** The labels selectors see: own labels, then each profile's labelsToApply in list order (first one wins), as Felix's label inheritance index resolves parents. */
-export function endpointLabels(hep: HostEndpoint, profiles: ReadonlyMap<string, Profile>): Record<string, string> {
+/** Labels Calico adds (libcalico-go api constants and k8s conversion prefixes). */
+export const NAMESPACE_LABEL = 'projectcalico.org/namespace';
+export const SERVICE_ACCOUNT_LABEL = 'projectcalico.org/serviceaccount';
+export const NAMESPACE_PROFILE_PREFIX = 'kns.';
+const INHERITED_ONLY_PREFIXES = ['pcns.', 'pcsa.'];
+
+/** Own labels, then each profile's labelsToApply in list order (first one wins). */
+function inherit(own: Readonly<Record<string, string>>, profileNames: readonly string[], profiles: ReadonlyMap<string, Profile>): Record<string, string> {
   const merged: Record<string, string> = {};
-  for (const name of hep.spec.profiles ?? []) {
+  for (const name of profileNames) {
     const applied = profiles.get(name)?.spec.labelsToApply;
     if (!applied) continue;
     for (const [k, val] of Object.entries(applied)) if (!(k in merged)) merged[k] = val;
   }
-  return { ...merged, ...(hep.metadata.labels ?? {}) };
+  return { ...merged, ...own };
+}
+
+/** The labels selectors see for a HEP (also used to decide which policies select it). */
+export function endpointLabels(hep: HostEndpoint, profiles: ReadonlyMap<string, Profile>): Record<string, string> {
+  return inherit(hep.metadata.labels ?? {}, hep.spec.profiles ?? [], profiles);
+}
+
+export function networkSetLabels(set: NetworkSet, profiles: ReadonlyMap<string, Profile>): Record<string, string> {
+  const ns = namespaceOf(set);
+  return inherit({ ...(set.metadata.labels ?? {}), [NAMESPACE_LABEL]: ns }, [`${NAMESPACE_PROFILE_PREFIX}${ns}`], profiles);
+}
+
+export function workloadLabels(wep: WorkloadEndpoint, profiles: ReadonlyMap<string, Profile>): Record<string, string> {
+  const own: Record<string, string> = {};
+  for (const [k, val] of Object.entries(wep.metadata.labels ?? {})) {
+    if (!INHERITED_ONLY_PREFIXES.some((p) => k.startsWith(p))) own[k] = val;
+  }
+  const sa = wep.spec.serviceAccountName;
+  if (sa) own[SERVICE_ACCOUNT_LABEL] = sa;
+  return inherit(own, wep.spec.profiles ?? [], profiles);
+}
+
+function cidrsOf(texts: readonly string[], hostRoutes: boolean): Cidr[] {
+  const out: Cidr[] = [];
+  for (const t of texts) {
+    const c = parseCidr(t);
+    if (c) out.push(hostRoutes ? { ...c, len: c.family === 4 ? 32 : 128 } : c);
+  }
+  return out;
+}
+
+type Port = { name: string; protocol: string | number; port: number };
+const namedPorts = (ports: readonly Port[] | undefined): Member['ports'] =>
+  (ports ?? []).filter((p) => p.name !== '').map((p) => ({ name: p.name, protocol: protocolNumber(p.protocol), port: p.port }));
+
+/** The namespaced kinds, read from a Calico cluster's datastore (or NetworkSet manifests). */
+export interface NamespacedMembers {
+  readonly networkSets?: readonly NetworkSet[];
+  readonly workloadEndpoints?: readonly WorkloadEndpoint[];
 }
 
 export function buildMembers(
   heps: readonly HostEndpoint[],
   sets: readonly GlobalNetworkSet[],
   profiles: ReadonlyMap<string, Profile>,
+  namespaced: NamespacedMembers = {},
 ): Member[] {
   const out: Member[] = [];
   for (const hep of heps) {
-    const cidrs: Cidr[] = [];
-    for (const ip of hep.spec.expectedIPs ?? []) {
-      const c = parseCidr(ip);
-      if (c) cidrs.push(c);
-    }
     out.push({
       key: `HostEndpoint/${hep.metadata.name}`,
       labels: endpointLabels(hep, profiles),
-      cidrs,
-      ports: (hep.spec.ports ?? []).map((p) => ({ name: p.name, protocol: protocolNumber(p.protocol), port: p.port })),
+      cidrs: cidrsOf(hep.spec.expectedIPs ?? [], true),
+      ports: namedPorts(hep.spec.ports),
     });
   }
   for (const gns of sets) {
-    const cidrs: Cidr[] = [];
-    for (const n of gns.spec.nets ?? []) {
-      const c = parseCidr(n);
-      if (c) cidrs.push(c);
-    }
-    out.push({ key: `GlobalNetworkSet/${gns.metadata.name}`, labels: gns.metadata.labels ?? {}, cidrs, ports: [] });
+    out.push({ key: `GlobalNetworkSet/${gns.metadata.name}`, labels: gns.metadata.labels ?? {}, cidrs: cidrsOf(gns.spec.nets ?? [], false), ports: [] });
+  }
+  for (const set of namespaced.networkSets ?? []) {
+    out.push({
+      key: `NetworkSet/${namespaceOf(set)}/${set.metadata.name}`,
+      labels: networkSetLabels(set, profiles),
+      cidrs: cidrsOf(set.spec.nets ?? [], false),
+      ports: [],
+    });
+  }
+  for (const wep of namespaced.workloadEndpoints ?? []) {
+    out.push({
+      key: `WorkloadEndpoint/${namespaceOf(wep)}/${wep.metadata.name}`,
+      labels: workloadLabels(wep, profiles),
+      cidrs: cidrsOf(wep.spec.ipNetworks ?? [], true),
+      ports: namedPorts(wep.spec.ports),
+    });
   }
   return out;
 }

@@ -99,7 +99,7 @@ export function preparePlanContext(resources: readonly Resource[]): PlanContext 
     profiles,
     sortedPolicies,
     tiers,
-    members: buildMembers(heps, ofKind(resources, 'GlobalNetworkSet'), profiles),
+    members: buildMembers(heps, ofKind(resources, 'GlobalNetworkSet'), profiles, { networkSets: ofKind(resources, 'NetworkSet'), workloadEndpoints: ofKind(resources, 'WorkloadEndpoint') }),
     felixConfigs: ofKind(resources, 'FelixConfiguration'),
     parse,
     setMemo: new Map(),

@@ -3,7 +3,8 @@
  * way Go's tabwriter writes them (minwidth 5, padding 3, every cell tab-terminated, so even
  * the last column is padded; a blank line after each table), `json` as json.MarshalIndent of
  * the Go types, `yaml` as sigs.k8s.io/yaml. One result prints as itself, several as a list;
- * `get KIND` without names prints the `<Kind>List` object.
+ * `get KIND` without names prints the `<Kind>List` object. Tables of a namespaced kind get a
+ * leading NAMESPACE column when `-n` or `-A` was given, as calicoctl's do.
  */
 import type { ResourceKind } from '../model/resource.ts';
 import { API_VERSION } from '../model/common.ts';
@@ -34,6 +35,11 @@ function truncate(s: string, max: number): string {
 }
 
 const NAME: Column = ['NAME', (o) => str(meta(o)['name'])];
+const NAMESPACE: Column = ['NAMESPACE', (o) => str(meta(o)['namespace'])];
+/** fmt's %v of an IPNAT struct, as calicoctl's join prints each entry. */
+const nats = (v: unknown): string =>
+  Array.isArray(v) ? v.map((n: Obj) => `{${str(n?.['internalIP'])} ${str(n?.['externalIP'])}}`).join(',') : '';
+const WORKLOAD: Column = ['WORKLOAD', (o) => str(spec(o)['workload'] || spec(o)['pod'])];
 
 /** calicoctl's resourcemgr headings: [narrow, wide]. */
 const COLUMNS: Record<ResourceKind, readonly [readonly Column[], readonly Column[]]> = {
@@ -58,7 +64,24 @@ const COLUMNS: Record<ResourceKind, readonly [readonly Column[], readonly Column
     [NAME, ['ORDER', (o) => pfloat(spec(o)['order'])]],
   ],
   FelixConfiguration: [[NAME], [NAME]],
+  NetworkSet: [[NAME], [NAME, ['NETS', (o) => truncate(list(spec(o)['nets']), 80)]]],
+  // calicoctl's narrow WEP table has no NAME column.
+  WorkloadEndpoint: [
+    [WORKLOAD, ['NODE', (o) => str(spec(o)['node'])], ['NETWORKS', (o) => list(spec(o)['ipNetworks'])], ['INTERFACE', (o) => str(spec(o)['interfaceName'])]],
+    [
+      NAME,
+      WORKLOAD,
+      ['NODE', (o) => str(spec(o)['node'])],
+      ['NETWORKS', (o) => list(spec(o)['ipNetworks'])],
+      ['INTERFACE', (o) => str(spec(o)['interfaceName'])],
+      ['PROFILES', (o) => list(spec(o)['profiles'])],
+      ['NATS', (o) => nats(spec(o)['ipNATs'])],
+    ],
+  ],
 };
+
+const NAMESPACED: ReadonlySet<ResourceKind> = new Set(['NetworkSet', 'WorkloadEndpoint']);
+
 
 /** text/tabwriter with minwidth 5, tabwidth 1, padding 3, ' ' padding, every cell tab-terminated. */
 export function tabwrite(rows: readonly (readonly string[])[]): string {
@@ -67,8 +90,9 @@ export function tabwrite(rows: readonly (readonly string[])[]): string {
   return rows.map((row) => row.map((cell, i) => cell + ' '.repeat(widths[i]! - [...cell].length)).join('')).join('\n') + '\n';
 }
 
-function table(kind: ResourceKind, objects: readonly Obj[], wide: boolean): string {
-  const cols = COLUMNS[kind][wide ? 1 : 0];
+function table(kind: ResourceKind, objects: readonly Obj[], wide: boolean, printNamespace: boolean): string {
+  const base = COLUMNS[kind][wide ? 1 : 0];
+  const cols = printNamespace && NAMESPACED.has(kind) ? [NAMESPACE, ...base] : base;
   return tabwrite([cols.map(([h]) => h), ...objects.map((o) => cols.map(([, f]) => f(o)))]);
 }
 
@@ -81,10 +105,10 @@ function indentBlock(text: string, by: string): string {
 }
 
 /** The text calicoctl prints for this result. */
-export function formatGet(result: GetResult, format: OutputFormat): string {
+export function formatGet(result: GetResult, format: OutputFormat, printNamespace = false): string {
   if (format === 'ps' || format === 'wide') {
-    if (result.type === 'list') return `${table(result.kind, result.items, format === 'wide')}\n`;
-    return result.items.map((it) => `${table(it.kind, [it.object], format === 'wide')}\n`).join('');
+    if (result.type === 'list') return `${table(result.kind, result.items, format === 'wide', printNamespace)}\n`;
+    return result.items.map((it) => `${table(it.kind, [it.object], format === 'wide', printNamespace)}\n`).join('');
   }
   if (result.type === 'list') {
     const shape = listShape(result.kind);

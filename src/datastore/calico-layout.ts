@@ -10,11 +10,15 @@
  * so there is never a second copy under the new name.
  *
  * `projectcalico-default-allow` is synthesized (§1.4): never stored, always listed.
+ *
+ * NetworkSet and WorkloadEndpoint are namespaced: their keys are `<plural>/<namespace>/<name>`
+ * and the key's namespace is the object's (as the key's plural is its kind).
  */
 import { API_VERSION } from '../model/common.ts';
 import { defaultPolicyTypes } from '../model/global-network-policy.ts';
 import type { Resource, ResourceKind } from '../model/resource.ts';
 import type { ResourceError } from '../model/validate.ts';
+import { DEFAULT_NAMESPACE, isNamespacedKind } from '../model/namespaced.ts';
 import { goMarshal, goQuote } from '../etcd/go-json.ts';
 import { KIND_SHAPES } from '../etcd/calico-structs.ts';
 
@@ -31,20 +35,31 @@ export const KIND_PLURALS: Readonly<Record<ResourceKind, string>> = {
   GlobalNetworkSet: 'globalnetworksets',
   Tier: 'tiers',
   FelixConfiguration: 'felixconfigurations',
+  NetworkSet: 'networksets',
+  WorkloadEndpoint: 'workloadendpoints',
 };
 
 const KIND_BY_PLURAL = new Map(Object.entries(KIND_PLURALS).map(([k, p]) => [p, k as ResourceKind]));
 const GLOBAL_KEY_RE = /^\/calico\/resources\/v3\/projectcalico[.]org\/([^/]+)\/([^/]+)$/;
+const NAMESPACED_KEY_RE = /^\/calico\/resources\/v3\/projectcalico[.]org\/([^/]+)\/([^/]+)\/([^/]+)$/;
 
-/** Where every resource of `kind` lives; the trailing "/" keeps `tiers` from matching `tiersx`. */
-export function kindPrefix(kind: ResourceKind): string {
-  return `${RESOURCE_ROOT}${KIND_PLURALS[kind]}/`;
+/**
+ * Where every resource of `kind` lives (all namespaces), or with `namespace` only that
+ * namespace's; the trailing "/" keeps `tiers` from matching `tiersx`.
+ */
+export function kindPrefix(kind: ResourceKind, namespace?: string): string {
+  return namespace === undefined ? `${RESOURCE_ROOT}${KIND_PLURALS[kind]}/` : `${RESOURCE_ROOT}${KIND_PLURALS[kind]}/${namespace}/`;
 }
 
 /**
- * One key range that holds all six kinds: [felixconfigurations/, tiers0). Plurals sort so that
- * the high-churn ones of a Calico cluster (workloadendpoints, and blockaffinities, bgp*,
- * caliconodestatuses below it) stay outside, and one watch sees every change at one revision.
+ * One key range that holds every kind outpost reads: [felixconfigurations/, workloadendpoints0).
+ * One watch on one range delivers every change with its exact store revision, in order, so a
+ * state is always one etcd revision (two watches would each have their own, and a WEP and the
+ * policy naming it could be seen at different revisions). The range also holds kinds outpost
+ * ignores (ippools, networkpolicies, nodes, staged policies: one regex each per change); the
+ * noisiest of a Calico cluster (blockaffinities, bgp*, caliconodestatuses, IPAM under
+ * /calico/ipam) stay outside. WorkloadEndpoints churn with every pod start and stop, and each
+ * change recomputes every node's plan: the relay's cost per change grows with the cluster.
  */
 export function resourceSpan(): { start: string; end: string } {
   const prefixes = Object.keys(KIND_PLURALS).map((k) => kindPrefix(k as ResourceKind)).sort();
@@ -53,8 +68,9 @@ export function resourceSpan(): { start: string; end: string } {
   return { start: prefixes[0]!, end: `${last.slice(0, -1)}0` };
 }
 
-export function resourceKey(kind: ResourceKind, name: string): string {
-  return `${kindPrefix(kind)}${name}`;
+/** The etcd key; a namespaced kind without a namespace is in calicoctl's "default". */
+export function resourceKey(kind: ResourceKind, name: string, namespace?: string): string {
+  return isNamespacedKind(kind) ? `${kindPrefix(kind, namespace || DEFAULT_NAMESPACE)}${name}` : `${kindPrefix(kind)}${name}`;
 }
 
 /** The ≤3.31 key of a default-tier policy, or undefined when that layout never applied. */
@@ -63,11 +79,19 @@ export function legacyPolicyKey(kind: ResourceKind, name: string): string | unde
   return resourceKey(kind, `${LEGACY_PREFIX}${name}`);
 }
 
-/** Kind and key name of a key outpost reads; undefined for other kinds and namespaced keys. */
-export function parseResourceKey(key: string): { kind: ResourceKind; keyName: string } | undefined {
-  const m = GLOBAL_KEY_RE.exec(key);
-  const kind = m?.[1] === undefined ? undefined : KIND_BY_PLURAL.get(m[1]);
-  return kind && m?.[2] ? { kind, keyName: m[2] } : undefined;
+/**
+ * Kind, key name (and namespace, for a namespaced kind) of a key outpost reads; undefined for
+ * other kinds, and for a key whose shape does not fit its kind's scope.
+ */
+export function parseResourceKey(key: string): { kind: ResourceKind; keyName: string; namespace?: string } | undefined {
+  const g = GLOBAL_KEY_RE.exec(key);
+  if (g) {
+    const kind = KIND_BY_PLURAL.get(g[1]!);
+    return kind && !isNamespacedKind(kind) ? { kind, keyName: g[2]! } : undefined;
+  }
+  const n = NAMESPACED_KEY_RE.exec(key);
+  const kind = n ? KIND_BY_PLURAL.get(n[1]!) : undefined;
+  return n && kind && isNamespacedKind(kind) ? { kind, namespace: n[2]!, keyName: n[3]! } : undefined;
 }
 
 export function isDefaultAllow(kind: string, name: string): boolean {
@@ -88,8 +112,8 @@ type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 export type Decoded =
-  | { ok: true; kind: ResourceKind; name: string; keyName: string; object: Obj }
-  | { ok: false; kind: ResourceKind; keyName: string; error: ResourceError };
+  | { ok: true; kind: ResourceKind; name: string; keyName: string; namespace?: string; object: Obj }
+  | { ok: false; kind: ResourceKind; keyName: string; namespace?: string; error: ResourceError };
 
 /**
  * A stored KV as the raw v3 object Calico's client would return (validate it next), or
@@ -98,11 +122,13 @@ export type Decoded =
 export function decodeStored(kv: { key: string; value: string; modRevision: string }): Decoded | undefined {
   const parsed = parseResourceKey(kv.key);
   if (!parsed || isDefaultAllow(parsed.kind, parsed.keyName)) return undefined;
-  const { kind, keyName } = parsed;
+  const { kind, keyName, namespace } = parsed;
+  const ns = namespace === undefined ? {} : { namespace };
   const fail = (path: string, message: string): Decoded => ({
     ok: false,
     kind,
     keyName,
+    ...ns,
     error: { source: kv.key, kind, name: keyName, path, message },
   });
   let value: unknown;
@@ -116,6 +142,7 @@ export function decodeStored(kv: { key: string; value: string; modRevision: stri
   delete metadata['selfLink'];
   metadata['resourceVersion'] = kv.modRevision;
   if (typeof metadata['name'] !== 'string' || metadata['name'] === '') metadata['name'] = keyName;
+  if (namespace !== undefined) metadata['namespace'] = namespace;
   // The key decides the type, as Calico's ParseValue does.
   const object: Obj = { ...value, kind, apiVersion: API_VERSION, metadata };
   if (kind === 'GlobalNetworkPolicy') {
@@ -123,7 +150,7 @@ export function decodeStored(kv: { key: string; value: string; modRevision: stri
     if (problem) return fail(`metadata.annotations[${JSON.stringify(METADATA_ANNOTATION)}]`, problem);
     metadata['labels'] = { [TIER_LABEL]: 'default', ...(isObj(metadata['labels']) ? metadata['labels'] : {}) };
   }
-  return { ok: true, kind, name: String(metadata['name']), keyName, object };
+  return { ok: true, kind, name: String(metadata['name']), keyName, ...ns, object };
 }
 
 function restorePolicyName(object: Obj, metadata: Obj): string | undefined {
@@ -206,6 +233,8 @@ export function encodeForStorage(r: Resource, op: 'create' | 'update', ctx: Writ
   delete meta['selfLink'];
   const spec: Obj = { ...(r.spec as Obj) };
   let keyName = name;
+  const namespace = isNamespacedKind(r.kind) ? (typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : DEFAULT_NAMESPACE) : undefined;
+  if (namespace !== undefined) meta['namespace'] = namespace;
   if (r.kind === 'GlobalNetworkPolicy') {
     const tier = typeof spec['tier'] === 'string' && spec['tier'] !== '' ? spec['tier'] : 'default';
     spec['tier'] = tier; // the CRD default, applied in etcd mode
@@ -224,7 +253,7 @@ export function encodeForStorage(r: Resource, op: 'create' | 'update', ctx: Writ
     applyFelixDefaults(spec);
   }
   const object = { kind: r.kind, apiVersion: API_VERSION, metadata: meta, spec };
-  return { ok: true, key: resourceKey(r.kind, keyName), value: storedJSON(object), revision: rv };
+  return { ok: true, key: resourceKey(r.kind, keyName, namespace), value: storedJSON(object), revision: rv };
 }
 
 /** clientv3's setDefaults for FelixConfiguration plus the CRD defaults etcd mode applies. */

@@ -2,12 +2,13 @@
  * etcd in Calico's v3 layout as a DatastoreSource for the relay: list, then watch from the
  * list revision + 1, the way Felix's syncer does (calico-semantics §1.2).
  *
- * - One range holds all six kinds (calico-layout resourceSpan), so one watch delivers every
+ * - One range holds every kind outpost reads (calico-layout resourceSpan), so one watch delivers every
  *   change with its exact store revision; the state's revision is the list's header revision,
  *   then each watch response's header revision.
  * - Every value is decoded (calico-layout) and validated (validateResource). Other kinds are
  *   ignored without a word; a bad value is reported with its key and field, and a resource that
- *   was valid keeps its last valid version (as the folder source does).
+ *   was valid keeps its last valid version (as the folder source does), except a
+ *   WorkloadEndpoint, which is then absent.
  * - etcd going away: the state read so far stays in force, errors are reported, and the watch
  *   is resumed from the last revision + 1 with capped, jittered backoff. Compaction past that
  *   revision: re-list and diff, so deletes made during the gap are noticed.
@@ -50,11 +51,18 @@ export class ResourceIndex {
     const prev = this.#entries.get(kv.key);
     let resource: Resource | undefined;
     if (decoded.ok) {
-      const r = validateResource(decoded.object, kv.key);
+      const r = validateResource(decoded.object, kv.key, { mode: 'stored' });
       if (r.ok) resource = r.resource;
       else r.errors.forEach((e) => this.onError(e));
     } else {
       this.onError(decoded.error);
+    }
+    if (!resource && decoded.kind === 'WorkloadEndpoint') {
+      // An invalid WEP is absent, as in Felix, never its last valid version: a pod's address is
+      // reused by the next pod, so an old version could let the wrong peer in. Not keeping an
+      // entry also keeps it out of any last-valid-version lookup.
+      this.#entries.delete(kv.key);
+      return prev?.resource !== undefined;
     }
     const kept = resource ?? prev?.resource;
     this.#entries.set(kv.key, { modRevision: kv.modRevision, resource: kept, plainKey: decoded.ok ? decoded.name === decoded.keyName : (prev?.plainKey ?? true) });
@@ -78,7 +86,7 @@ export class ResourceIndex {
   static validStored(kv: KeyValue): Resource | undefined {
     const decoded = decodeStored(kv);
     if (!decoded?.ok) return undefined;
-    const r = validateResource(decoded.object, kv.key);
+    const r = validateResource(decoded.object, kv.key, { mode: 'stored' });
     return r.ok ? r.resource : undefined;
   }
 

@@ -1,5 +1,5 @@
 /**
- * The Go types Calico marshals for the six kinds outpost handles, as go-json Shapes: field
+ * The Go types Calico marshals for the kinds outpost handles, as go-json Shapes: field
  * order and json tags of projectcalico.org/v3 (api/pkg/apis/projectcalico/v3 at the commit
  * named in calico-semantics.md) and of k8s apimachinery v0.37 ObjectMeta/ListMeta. These
  * are API field lists, not code. Pure.
@@ -105,6 +105,32 @@ const GLOBAL_NETWORK_POLICY = object(
 
 const GLOBAL_NETWORK_SET = object(struct(e('nets', slice(S))));
 
+const NETWORK_SET = object(struct(e('nets', slice(S))));
+
+// libcalico-go/lib/apis/internalapi (v3.31: lib/apis/v3) WorkloadEndpointSpec. Port and NAT
+// fields have no omitempty, so a stored port always carries hostPort and hostIP.
+const WORKLOAD_ENDPOINT = object(
+  struct(
+    e('orchestrator', S),
+    e('workload', S),
+    e('node', S),
+    e('containerID', S),
+    e('pod', S),
+    e('endpoint', S),
+    e('serviceAccountName', S),
+    e('ipNetworks', slice(S)),
+    e('ipNATs', slice(struct(f('internalIP', S), f('externalIP', S)))),
+    e('ipv4Gateway', S),
+    e('ipv6Gateway', S),
+    e('profiles', slice(S)),
+    e('interfaceName', S),
+    e('mac', S),
+    e('ports', slice(struct(f('name', S), f('protocol', PROTOCOL), f('port', INT), f('hostPort', INT), f('hostIP', S)))),
+    e('allowSpoofedSourcePrefixes', slice(S)),
+    e('qosControls', ptr(ANY)),
+  ),
+);
+
 // Tier has a status struct tagged omitempty, which Go never omits: stored Tiers carry "status":{}.
 const TIER = object(struct(e('order', ptr(FLOAT)), e('defaultAction', ptr(S))), [
   e('status', struct(e('conditions', slice(ANY)))),
@@ -181,6 +207,8 @@ export const KIND_SHAPES: Readonly<Record<string, Shape>> = {
   GlobalNetworkSet: GLOBAL_NETWORK_SET,
   Tier: TIER,
   FelixConfiguration: FELIX_CONFIGURATION,
+  NetworkSet: NETWORK_SET,
+  WorkloadEndpoint: WORKLOAD_ENDPOINT,
 };
 
 /** `<Kind>List`: what calicoctl prints for `get KIND -o json`. */

@@ -7,6 +7,9 @@ import { GlobalNetworkSetSchema, type GlobalNetworkSet } from './global-network-
 import { HostEndpointSchema, type HostEndpoint } from './host-endpoint.ts';
 import { ProfileSchema, type Profile } from './profile.ts';
 import { TierSchema, checkTier, type Tier } from './tier.ts';
+import { NetworkSetSchema, type NetworkSet } from './network-set.ts';
+import { WorkloadEndpointSchema, type WorkloadEndpoint } from './workload-endpoint.ts';
+import { isNamespacedKind } from './namespaced.ts';
 
 export const RESOURCE_KINDS: readonly string[] = Object.freeze([
   'HostEndpoint',
@@ -15,9 +18,19 @@ export const RESOURCE_KINDS: readonly string[] = Object.freeze([
   'GlobalNetworkSet',
   'Tier',
   'FelixConfiguration',
+  'NetworkSet',
+  'WorkloadEndpoint',
 ]);
 
-export type Resource = HostEndpoint | Profile | GlobalNetworkPolicy | GlobalNetworkSet | Tier | FelixConfiguration;
+export type Resource =
+  | HostEndpoint
+  | Profile
+  | GlobalNetworkPolicy
+  | GlobalNetworkSet
+  | Tier
+  | FelixConfiguration
+  | NetworkSet
+  | WorkloadEndpoint;
 export type ResourceKind = Resource['kind'];
 
 /**
@@ -34,6 +47,8 @@ export const ResourceSchema = v.pipe(
       GlobalNetworkSetSchema,
       TierSchema,
       FelixConfigurationSchema,
+      NetworkSetSchema,
+      WorkloadEndpointSchema,
     ],
     (i) => `kind ${JSON.stringify(i.input)} is not supported by outpost`,
   ),
@@ -56,9 +71,9 @@ export function isResourceKind(kind: unknown): kind is ResourceKind {
   return typeof kind === 'string' && RESOURCE_KINDS.includes(kind);
 }
 
-/** "<Kind>/<name>": unique because every supported kind is cluster-scoped. */
-export function resourceKey(r: { kind: string; metadata: { name: string } }): string {
-  return `${r.kind}/${r.metadata.name}`;
+/** "<Kind>/<name>", or "<Kind>/<namespace>/<name>" for a namespaced kind (absent namespace: "default"). */
+export function resourceKey(r: { kind: string; metadata: { name: string; namespace?: string } }): string {
+  return isNamespacedKind(r.kind) ? `${r.kind}/${r.metadata.namespace || 'default'}/${r.metadata.name}` : `${r.kind}/${r.metadata.name}`;
 }
 
 export function parseResourceKey(key: string): { kind: string; name: string } | undefined {

@@ -33,7 +33,7 @@ describe('ResourceIndex', () => {
   test('puts and deletes; other kinds change nothing', () => {
     const { idx } = index();
     expect(idx.put(hepKV('h1', 'n1', '5'))).toBe(true);
-    expect(idx.put({ ...hepKV('x', 'n', '6'), key: `${ROOT}/workloadendpoints/ns/x` })).toBe(false);
+    expect(idx.put({ ...hepKV('x', 'n', '6'), key: `${ROOT}/networkpolicies/ns/x` })).toBe(false);
     expect(summary(idx)).toEqual(['HostEndpoint/h1@5', 'Profile/projectcalico-default-allow@1']);
     expect(idx.delete(`${ROOT}/hostendpoints/h1`)).toBe(true);
     expect(idx.delete(`${ROOT}/hostendpoints/h1`)).toBe(false);
@@ -69,5 +69,33 @@ describe('ResourceIndex', () => {
     expect(p?.metadata.resourceVersion).toBe('10');
     idx.delete(`${ROOT}/globalnetworkpolicies/p`);
     expect(idx.resources().find((r) => r.kind === 'GlobalNetworkPolicy')?.metadata.resourceVersion).toBe('11');
+  });
+
+  test('namespaced kinds: one entry per namespace; an invalid WorkloadEndpoint is absent, not its last valid version', () => {
+    const { idx, errors } = index();
+    const wepKV = (ns: string, ip: string, modRevision: string) => ({
+      key: `${ROOT}/workloadendpoints/${ns}/n1-k8s-web--0-eth0`,
+      value: JSON.stringify({ kind: 'WorkloadEndpoint', apiVersion: 'projectcalico.org/v3', metadata: { name: 'n1-k8s-web--0-eth0', namespace: ns }, spec: { ipNetworks: [ip] } }),
+      createRevision: modRevision,
+      modRevision,
+      version: '1',
+    });
+    const weps = () => idx.resources().filter((r) => r.kind === 'WorkloadEndpoint').map((r) => `${r.metadata.namespace}/${r.metadata.name}@${r.metadata.resourceVersion}`);
+    expect(idx.put(wepKV('shop', '198.18.9.5/32', '5'))).toBe(true);
+    expect(idx.put(wepKV('lab', '198.18.9.6/32', '6'))).toBe(true);
+    expect(weps()).toEqual(['lab/n1-k8s-web--0-eth0@6', 'shop/n1-k8s-web--0-eth0@5']);
+    expect(idx.put(wepKV('shop', '198.18.9.0/24', '7'))).toBe(true);
+    expect(errors).toMatchObject([{ source: `${ROOT}/workloadendpoints/shop/n1-k8s-web--0-eth0`, path: 'spec.ipNetworks[0]' }]);
+    expect(weps()).toEqual(['lab/n1-k8s-web--0-eth0@6']);
+    expect(idx.put(wepKV('shop', '198.18.9.0/24', '8'))).toBe(false);
+    expect(idx.put(wepKV('shop', '198.18.9.7/32', '9'))).toBe(true);
+    expect(weps()).toEqual(['lab/n1-k8s-web--0-eth0@6', 'shop/n1-k8s-web--0-eth0@9']);
+  });
+
+  test('a stored WorkloadEndpoint with fields this version does not know is still read (Felix ignores them)', () => {
+    const { idx, errors } = index();
+    const value = { kind: 'WorkloadEndpoint', apiVersion: 'projectcalico.org/v3', metadata: { name: 'w', namespace: 'shop' }, spec: { ipNetworks: ['198.18.9.5/32'], someFutureField: { x: 1 } } };
+    expect(idx.put({ key: `${ROOT}/workloadendpoints/shop/w`, value: JSON.stringify(value), createRevision: '3', modRevision: '3', version: '1' })).toBe(true);
+    expect(errors).toEqual([]);
   });
 });
