@@ -23,6 +23,7 @@ import type { RunningAgent } from './agent.ts';
 function reportLoad(log: Logger, r: LoadReport): void {
   if (r.fatal) log.error({ err: r.fatal }, 'cannot read resources; the ruleset in force is kept');
   for (const e of r.errors) log.error({ source: e.source, kind: e.kind, name: e.name, path: e.path }, `invalid resource: ${formatResourceError(e)}`);
+  for (const w of r.warnings) log.warn({ source: w.source, kind: w.kind, name: w.name, path: w.path }, formatResourceError(w));
   for (const u of r.unenforced) {
     const what = u.kind === 'file' ? `${u.source} cannot be read as manifests and never could` : `${u.kind} '${u.name}' (${u.source}) has never been valid`;
     log.error({ source: u.source, kind: u.kind, name: u.name }, `NOT ENFORCED: ${what}; nothing of it is in force until it is fixed${u.kind === 'HostEndpoint' ? ' (its interface is governed as if it did not exist, as Felix would)' : ''}`);

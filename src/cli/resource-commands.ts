@@ -11,6 +11,8 @@
  *
  * Input is validated in full before anything is written: one invalid resource and nothing is
  * written, every problem is listed with file, resource and field, and the exit code is 1.
+ * Calico kinds outpost does not manage (NetworkPolicy, BGPPeer, ...) are not stored, and the
+ * command says so; the other resources of the same files are.
  * Per-resource refusals (exists, conflict) do not stop the others; each is reported. An
  * unreachable etcd stops the command. Exit codes: 0 ok, 1 failure, 2 usage.
  */
@@ -60,10 +62,14 @@ interface Target {
 const label = (t: Target) => `${t.source ? `${t.source}: ` : ''}${t.kind} '${t.name}'`;
 
 /** Loads -f input; on any problem reports everything and returns undefined (exit 1). */
-async function targetsFromFiles(paths: readonly string[], recursive: boolean, io: ResourceIO): Promise<Target[] | undefined> {
+async function targetsFromFiles(paths: readonly string[], recursive: boolean, io: ResourceIO, skippedVerb = 'not stored'): Promise<Target[] | undefined> {
   const input = await loadInput(paths, recursive, io);
   for (const p of input.problems) io.err(p);
   for (const e of input.errors) io.err(formatResourceError(e));
+  for (const w of input.warnings) {
+    if (w.skipped) io.err(`${skippedVerb}: ${w.source ? `${w.source}: ` : ''}${w.skipped.join(', ')} (Calico kinds outpost does not manage; use calicoctl for them)`);
+    else io.err(`warning: ${formatResourceError(w)}`);
+  }
   if (input.problems.length || input.errors.length) {
     io.err(`nothing was written: ${input.errors.length} invalid resource problem(s), ${input.problems.length} input problem(s)`);
     return undefined;
@@ -162,7 +168,7 @@ async function getCommand(args: string[], io: ResourceIO): Promise<number> {
   const files = values.filename ?? [];
   if (files.length && positionals.length) throw new UsageError(`give either -f or KIND [NAME], not both\n${USAGE.get}`);
   const store = openStore(values.etcd, io);
-  const targets = files.length ? await targetsFromFiles(files, values.recursive ?? false, io) : targetsFromArgs(positionals, false, USAGE.get);
+  const targets = files.length ? await targetsFromFiles(files, values.recursive ?? false, io, 'not read') : targetsFromArgs(positionals, false, USAGE.get);
   if (!targets) return 1;
   try {
     if (!files.length && targets.length === 0) {

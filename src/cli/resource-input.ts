@@ -8,7 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseManifest } from '../model/manifest.ts';
 import type { Resource, ResourceKind } from '../model/resource.ts';
-import type { ResourceError } from '../model/validate.ts';
+import type { ResourceError, ResourceWarning } from '../model/validate.ts';
 import { UsageError, type CliIO } from './io.ts';
 
 /** CliIO, plus stdin for `-f -` when a caller (a test) wants to provide it. */
@@ -71,12 +71,15 @@ export interface LoadedInput {
   /** Validation problems (file, resource and field) and unreadable paths; nothing may be written then. */
   readonly problems: string[];
   readonly errors: ResourceError[];
+  /** Valid input outpost will not act on, or (Calico kinds it does not manage) will not store. */
+  readonly warnings: ResourceWarning[];
 }
 
 export async function loadInput(paths: readonly string[], recursive: boolean, io: ResourceIO): Promise<LoadedInput> {
   const resources: LoadedResource[] = [];
   const problems: string[] = [];
   const errors: ResourceError[] = [];
+  const warnings: ResourceWarning[] = [];
   for (const path of paths) {
     let files: string[];
     try {
@@ -97,9 +100,11 @@ export async function loadInput(paths: readonly string[], recursive: boolean, io
       const source = file === '-' ? '<stdin>' : file;
       const parsed = parseManifest(text, source);
       errors.push(...parsed.errors);
-      if (parsed.resources.length === 0 && parsed.errors.length === 0) problems.push(`no resources specified in file ${source}`);
+      warnings.push(...parsed.warnings);
+      const empty = parsed.resources.length === 0 && parsed.errors.length === 0 && parsed.warnings.length === 0;
+      if (empty) problems.push(`no resources specified in file ${source}`);
       resources.push(...parsed.resources.map((resource) => ({ resource, source })));
     }
   }
-  return { resources, problems, errors };
+  return { resources, problems, errors, warnings };
 }

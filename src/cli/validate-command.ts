@@ -1,4 +1,8 @@
-/** `outpost validate -f FILE|DIR ...`: report every problem, exit 1 if there is any. */
+/**
+ * `outpost validate -f FILE|DIR ...`: report every problem, exit 1 if there is any. Warnings
+ * (Calico kinds skipped, FelixConfiguration fields and HTTP matches without effect, missing
+ * profiles or tiers) are printed too but do not fail the check.
+ */
 import { parseArgs } from 'node:util';
 import { formatResourceError } from '../model/validate.ts';
 import { computeNodePlan } from '../calc/node-plan.ts';
@@ -10,17 +14,19 @@ export async function validateCommand(args: string[], io: CliIO): Promise<number
   const { values } = parseArgs({ args, options: { filename: { type: 'string', short: 'f', multiple: true } } });
   const paths = values.filename ?? [];
   if (paths.length === 0) throw new UsageError('validate needs -f FILE|DIR');
-  const { resources, errors, fatal } = await loadResourcesOnce(paths);
+  const { resources, errors, warnings, fatal } = await loadResourcesOnce(paths);
   if (fatal) {
     io.err(fatal);
     return 1;
   }
   for (const e of errors) io.err(formatResourceError(e));
+  for (const w of warnings) io.err(`warning: ${formatResourceError(w)}`);
   // Cross-resource problems (missing profile, missing tier) are warnings, reported per node.
   const nodes = new Set(resources.flatMap((r) => (r.kind === 'HostEndpoint' && r.spec.node ? [r.spec.node] : [])));
   for (const node of [...nodes].sort()) {
     for (const w of computeNodePlan({ node, resources }).warnings) io.err(`warning: node ${node}: ${w}`);
   }
-  io.out(`${resources.length} valid resource(s), ${errors.length} problem(s)`);
+  const warned = warnings.length ? `, ${warnings.length} warning(s)` : '';
+  io.out(`${resources.length} valid resource(s), ${errors.length} problem(s)${warned}`);
   return errors.length ? 1 : 0;
 }

@@ -17,7 +17,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseManifest } from '../model/manifest.ts';
 import { resourceKey, type Resource } from '../model/resource.ts';
-import type { ResourceError } from '../model/validate.ts';
+import type { ResourceError, ResourceWarning } from '../model/validate.ts';
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -41,6 +41,8 @@ export interface LastGoodMemory {
 export interface LoadReport {
   readonly changed: boolean;
   readonly errors: readonly ResourceError[];
+  /** Files read this pass: Calico kinds skipped, Felix fields and HTTP matches without effect. */
+  readonly warnings: readonly ResourceWarning[];
   /** Invalid resources with no last valid version: nothing of them is enforced. */
   readonly unenforced: readonly { source: string; kind: string; name: string }[];
   /** Problems reading the path itself (missing folder, permission). */
@@ -77,6 +79,7 @@ export class FileResourceSource {
   /** Re-reads files whose size or mtime changed. */
   async load(): Promise<LoadReport> {
     const errors: ResourceError[] = [];
+    const warnings: ResourceWarning[] = [];
     const unenforced: LoadReport['unenforced'][number][] = [];
     let changed = false;
     const seen = new Set<string>();
@@ -87,12 +90,13 @@ export class FileResourceSource {
       } catch (e) {
         // A vanished folder is an outage, not an instruction to delete everything: keep state.
         for (const f of this.files.keys()) if (f === root || f.startsWith(`${root}/`)) seen.add(f);
-        return { changed, errors, unenforced, fatal: `cannot read ${root}: ${(e as Error).message}` };
+        return { changed, errors, warnings, unenforced, fatal: `cannot read ${root}: ${(e as Error).message}` };
       }
       for (const file of files) {
         seen.add(file);
         const r = await this.loadFile(file);
         errors.push(...r.errors);
+        warnings.push(...r.warnings);
         unenforced.push(...r.unenforced);
         changed ||= r.changed;
       }
@@ -112,19 +116,19 @@ export class FileResourceSource {
     }
     this.remembered.clear();
     this.loadedOnce = true;
-    return { changed, errors, unenforced, fatal: undefined };
+    return { changed, errors, warnings, unenforced, fatal: undefined };
   }
 
-  private async loadFile(file: string): Promise<{ changed: boolean; errors: ResourceError[]; unenforced: LoadReport['unenforced'][number][] }> {
+  private async loadFile(file: string): Promise<{ changed: boolean; errors: ResourceError[]; warnings: ResourceWarning[]; unenforced: LoadReport['unenforced'][number][] }> {
     let signature: string;
     let text: string;
     try {
       const st = await stat(file);
       signature = `${st.size}:${st.mtimeMs}:${st.ino}`;
-      if (this.files.get(file)?.signature === signature) return { changed: false, errors: [], unenforced: [] };
+      if (this.files.get(file)?.signature === signature) return { changed: false, errors: [], warnings: [], unenforced: [] };
       text = await readFile(file, 'utf8');
     } catch (e) {
-      return { changed: false, errors: [{ source: file, path: '', message: `cannot read file: ${(e as Error).message}` }], unenforced: [] };
+      return { changed: false, errors: [{ source: file, path: '', message: `cannot read file: ${(e as Error).message}` }], warnings: [], unenforced: [] };
     }
     const remembered = this.remembered.get(file);
     const prev = this.files.get(file) ?? (remembered ? { signature: '', resources: remembered } : undefined);
@@ -134,7 +138,7 @@ export class FileResourceSource {
       // Cannot tell which resources the broken part held: keep everything this file gave before.
       const first = !this.files.has(file);
       this.files.set(file, { signature, resources: prev.resources });
-      return { changed: first, errors: parsed.errors, unenforced: [] };
+      return { changed: first, errors: parsed.errors, warnings: parsed.warnings, unenforced: [] };
     }
     const next = new Map<string, Resource>();
     for (const r of parsed.resources) next.set(resourceKey(r), r);
@@ -156,7 +160,7 @@ export class FileResourceSource {
     } catch (e) {
       errors.push({ source: file, path: '', message: `cannot record the last valid resources: ${(e as Error).message}` });
     }
-    return { changed: true, errors, unenforced };
+    return { changed: true, errors, warnings: parsed.warnings, unenforced };
   }
 
   /** Every resource in force; when two files define the same resource, the later path wins. */
@@ -175,7 +179,7 @@ export class FileResourceSource {
       this.loading = true;
       this.load()
         .then((r) => {
-          if (r.changed || r.fatal || r.errors.length) onReport(r);
+          if (r.changed || r.fatal || r.errors.length || r.warnings.length) onReport(r);
         })
         .finally(() => {
           this.loading = false;

@@ -55,6 +55,7 @@ export class FolderSource implements DatastoreSource {
     const report = (r: LoadReport) => {
       if (r.fatal) listener.onError(`${r.fatal}; the last state read stays in force`);
       for (const e of r.errors) listener.onError(`invalid resource: ${formatResourceError(e)}`, e);
+      for (const w of r.warnings) listener.onWarning?.(formatResourceError(w), w);
       for (const u of r.unenforced) listener.onError(`NOT ENFORCED: ${u.kind === 'file' ? `${u.source} cannot be read as manifests` : `${u.kind} '${u.name}' (${u.source}) has never been valid`}; nothing of it is published until it is fixed`);
     };
     const first = await this.files.load();

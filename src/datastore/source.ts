@@ -21,6 +21,8 @@ export interface DatastoreListener {
   onState(state: DatastoreState): void;
   /** A resource that could not be used, or the datastore being unreachable (then `resource` is undefined). */
   onError(message: string, resource?: ResourceError): void;
+  /** A valid resource with something outpost does not act on (an ignored field, a skipped kind). */
+  onWarning?(message: string, resource?: ResourceError): void;
 }
 
 export interface DatastoreSource {

@@ -112,7 +112,7 @@ export function parseManifest(text: string, source: string): ManifestResult {
   }
   if (skipped.length > 0) {
     const message = `skipped ${skipped.join(', ')}: outpost does not use these Calico kinds (they never govern a host)`;
-    warnings.unshift({ source, path: '', message });
+    warnings.unshift({ source, path: '', message, skipped });
   }
   return { resources, errors, warnings };
 }

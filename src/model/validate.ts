@@ -14,8 +14,11 @@ import { ResourceSchema, isResourceKind, type Resource } from './resource.ts';
 import { resourceWarnings } from './warnings.ts';
 
 export type ResourceError = { source?: string; kind?: string; name?: string; path: string; message: string };
-/** Same shape as an error: a valid resource that has something outpost will not act on. */
-export type ResourceWarning = ResourceError;
+/**
+ * Same shape as an error: something outpost will not act on. `skipped` lists the resources a
+ * manifest held of Calico kinds outpost does not load (so `apply` can say it did not store them).
+ */
+export type ResourceWarning = ResourceError & { readonly skipped?: readonly string[] };
 
 export interface ValidateOptions {
   readonly mode?: DecodeMode;

@@ -136,6 +136,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       coalescer.trigger();
     },
     onError: (message, resource) => log.error(resource ? { source: resource.source, kind: resource.kind, name: resource.name, path: resource.path } : {}, message),
+    onWarning: (message, resource) => log.warn(resource ? { source: resource.source, kind: resource.kind, name: resource.name, path: resource.path } : {}, message),
   });
 
   return {
