@@ -5,7 +5,8 @@
  * - One range holds every kind outpost reads (calico-layout resourceSpan), so one watch delivers every
  *   change with its exact store revision; the state's revision is the list's header revision,
  *   then each watch response's header revision.
- * - Every value is decoded (calico-layout) and validated (validateResource). Other kinds are
+ * - Every value is decoded (calico-layout) and validated (validateResource, 'stored' mode:
+ *   unknown fields are ignored as Felix ignores them, and logged once per key and field). Other kinds are
  *   ignored without a word; a bad value is reported with its key and field, and a resource that
  *   was valid keeps its last valid version (as the folder source does), except a
  *   WorkloadEndpoint, which is then absent.
@@ -16,7 +17,7 @@
  */
 import type { Logger } from '../platform/logger.ts';
 import { resourceKey as modelKey, type Resource } from '../model/resource.ts';
-import { formatResourceError, validateResource, type ResourceError } from '../model/validate.ts';
+import { formatResourceError, validateResource, type ResourceError, type ResourceWarning } from '../model/validate.ts';
 import { EtcdClient, EtcdError, type KeyValue, type WatchEvent } from '../etcd/client.ts';
 import { decodeStored, defaultAllowProfile, resourceSpan } from './calico-layout.ts';
 import { HISTORY_DEPTH, lastValidVersion } from './etcd-history.ts';
@@ -37,8 +38,13 @@ interface Entry {
 export class ResourceIndex {
   readonly #entries = new Map<string, Entry>();
   readonly #defaultAllow: Resource;
+  /** Per key, the warnings already reported: each is logged once, not on every change or re-list. */
+  readonly #warned = new Map<string, Set<string>>();
 
-  constructor(private readonly onError: (e: ResourceError) => void) {
+  constructor(
+    private readonly onError: (e: ResourceError) => void,
+    private readonly onWarning: (w: ResourceWarning) => void = () => {},
+  ) {
     const r = validateResource(defaultAllowProfile());
     if (!r.ok) throw new Error('built-in default-allow profile does not validate');
     this.#defaultAllow = r.resource;
@@ -51,9 +57,11 @@ export class ResourceIndex {
     const prev = this.#entries.get(kv.key);
     let resource: Resource | undefined;
     if (decoded.ok) {
+      // Stored mode: unknown fields are ignored (as Felix does) and come back as notices.
       const r = validateResource(decoded.object, kv.key, { mode: 'stored' });
       if (r.ok) resource = r.resource;
       else r.errors.forEach((e) => this.onError(e));
+      this.#warnOnce(kv.key, [...r.notices, ...(r.ok ? r.warnings : [])]);
     } else {
       this.onError(decoded.error);
     }
@@ -90,9 +98,22 @@ export class ResourceIndex {
     return r.ok ? r.resource : undefined;
   }
 
+  #warnOnce(key: string, warnings: readonly ResourceWarning[]): void {
+    if (warnings.length === 0) return;
+    let seen = this.#warned.get(key);
+    if (!seen) this.#warned.set(key, (seen = new Set()));
+    for (const w of warnings) {
+      const id = `${w.path}\0${w.message}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      this.onWarning(w);
+    }
+  }
+
   delete(key: string): boolean {
     const prev = this.#entries.get(key);
     this.#entries.delete(key);
+    this.#warned.delete(key);
     return prev?.resource !== undefined;
   }
 
@@ -171,7 +192,7 @@ export class EtcdSource implements DatastoreSource {
   async start(listener: DatastoreListener): Promise<void> {
     if (this.#loop) throw new Error('EtcdSource already started');
     const report = (e: ResourceError) => listener.onError(`invalid resource: ${formatResourceError(e)}`, e);
-    const index = new ResourceIndex(report);
+    const index = new ResourceIndex(report, (w) => listener.onWarning?.(formatResourceError(w), w));
     const firstState = new Promise<void>((resolve, reject) => (this.#first = { resolve, reject }));
     const emit = () => {
       listener.onState({ revision: this.#revision, resources: index.resources() });
