@@ -97,7 +97,10 @@ export function compileRule(rule: Rule, origin: string, ctx: CompileContext): Pl
     dst: compileEntity(rule.destination, protocol, origin, ctx),
     origin,
   };
-  if (rule.ipVersion !== undefined) out.ipVersion = rule.ipVersion;
+  // A protocol *name* of one family fixes the rule's family, as Felix's rule conversion does
+  // (ipVersionToProtoIPVersion); a protocol number does not.
+  const family = rule.ipVersion ?? (rule.protocol === 'ICMP' ? 4 : rule.protocol === 'ICMPv6' ? 6 : undefined);
+  if (family !== undefined) out.ipVersion = family;
   if (protocol !== undefined) out.protocol = protocol;
   if (rule.notProtocol !== undefined) out.notProtocol = protocolNumber(rule.notProtocol);
   if (rule.icmp?.type !== undefined) out.icmp = rule.icmp.code === undefined ? { type: rule.icmp.type } : { type: rule.icmp.type, code: rule.icmp.code };

@@ -5,7 +5,8 @@
  *   nets are filtered to the family and a field that becomes empty drops that family.
  * - Numeric ports and named ports in one list are ORed; one nft rule cannot OR a port set with
  *   an (addr . proto . port) set, so such a rule is split in two with the same verdict.
- * - protocol ICMP (1) renders for IPv4 only and ICMPv6 (58) for IPv6 only, as Felix does.
+ * - protocol ICMP/ICMPv6 by name render for their own family only (the plan rule carries the
+ *   ipVersion, set in calc as Felix does); by number, for both.
  * - icmp {type, code} is two matches, not a concatenation (nft 1.0.6 rejects that); notICMP
  *   with a code is split into two disjoint rules (icmpAlternatives).
  * - Verdicts: Allow/Pass set their mark bit and return to the endpoint chain (which decides);
@@ -24,12 +25,12 @@ function usesAddresses(e: EntityMatch): boolean {
   return !!(e.nets || e.notNets || e.set || e.notSet || e.namedPortSet || e.notNamedPortSet);
 }
 
-// ICMP and ICMPv6 are each one family's protocol: Felix gives such a rule that ipVersion
-// (calc/rule_convert.go), so it never matches the other family, addresses or not.
+// `protocol: ICMP`/`ICMPv6` by name arrive with their ipVersion set (calc, as Felix's rule
+// conversion does); by number they apply to both families, unless an ICMP type match pins one.
 function families(rule: PlanRule): (Family | undefined)[] {
   if (rule.ipVersion) return [rule.ipVersion];
-  if (rule.protocol === ICMP) return [4];
-  if (rule.protocol === ICMPV6) return [6];
+  if (rule.protocol === ICMP && (rule.icmp || rule.notICMP)) return [4];
+  if (rule.protocol === ICMPV6 && (rule.icmp || rule.notICMP)) return [6];
   if (!usesAddresses(rule.src) && !usesAddresses(rule.dst)) return [undefined];
   return [4, 6];
 }

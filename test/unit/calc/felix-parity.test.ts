@@ -144,3 +144,27 @@ spec: {selector: all(), ingress: [{action: Allow, source: {selector: "role == 'g
     expect(resolveDispatch(plan.endpoints, [{ name: 'eth1', addresses: ['198.18.1.1'] }]).byInterface).toEqual([['eth1', 'gw']]);
   });
 });
+
+describe('protocol names fix the family (rule_convert.go ipVersionToProtoIPVersion)', () => {
+  const plan = (protocol: string) =>
+    computeNodePlan({
+      node: 'gw',
+      resources: resources(`
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: gw-eth1, labels: {role: gw}}
+spec: {node: gw, interfaceName: eth1}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: p}
+spec: {selector: role == 'gw', ingress: [{action: Allow, protocol: ${protocol}}]}
+`),
+    }).plan.policies[0]?.ingress[0];
+  test('ICMP and ICMPv6 by name carry ipVersion 4 and 6; numbers 1 and 58 none', () => {
+    expect(plan('ICMP')).toMatchObject({ protocol: 1, ipVersion: 4 });
+    expect(plan('ICMPv6')).toMatchObject({ protocol: 58, ipVersion: 6 });
+    expect(plan('1')?.ipVersion).toBeUndefined();
+    expect(plan('58')?.ipVersion).toBeUndefined();
+  });
+});

@@ -71,21 +71,25 @@ describe('renderRule', () => {
     expect(out[0]).toContain('{"match":{"op":"!=","left":{"payload":{"protocol":"icmpv6","field":"type"}},"right":128}}');
   });
 
-  test('protocol ICMP renders for IPv4 only and ICMPv6 for IPv6 only, with no addresses or ipVersion', () => {
-    for (const [protocol, fam] of [[1, 'ipv4'], [58, 'ipv6']] as const) {
-      const out = text(rule({ protocol }));
+  test('a rule whose plan carries ipVersion (protocol ICMP/ICMPv6 by name) renders for that family only; a bare protocol number for both', () => {
+    for (const [protocol, ipVersion, fam] of [[1, 4, 'ipv4'], [58, 6, 'ipv6']] as const) {
+      const out = text(rule({ protocol, ipVersion }));
       expect(out).toHaveLength(1);
       expect(out[0]).toContain(`{"match":{"op":"==","left":{"meta":{"key":"nfproto"}},"right":"${fam}"}}`);
+      // No family pinned, no addresses: one rule with no nfproto match (both families).
+      const any = text(rule({ protocol }));
+      expect(any).toHaveLength(1);
+      expect(any[0]).not.toContain('nfproto');
     }
-    // With a selector set: only the protocol's own family's set is referenced.
-    const v4 = text(rule({ protocol: 1, src: { set: 's-a' } }));
+    // With a selector set: only the pinned family's set is referenced.
+    const v4 = text(rule({ protocol: 1, ipVersion: 4, src: { set: 's-a' } }));
     expect(v4).toHaveLength(1);
     expect(v4[0]).toContain('@s-a-4');
   });
 
   test('ipv6 off: no IPv6 rule is rendered', () => {
     expect(renderRule(rule({ src: { set: 's-a' } }), marks, 'x', false).map((e) => JSON.stringify(e))).toEqual(text(rule({ src: { set: 's-a' } })).slice(0, 1));
-    expect(renderRule(rule({ protocol: 58 }), marks, 'x', false)).toEqual([]);
+    expect(renderRule(rule({ protocol: 58, ipVersion: 6 }), marks, 'x', false)).toEqual([]);
   });
 
   test('an ICMPv6 type match uses the icmpv6 header', () => {
