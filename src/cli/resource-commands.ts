@@ -8,7 +8,10 @@
  *   delete  (KIND NAME... | -f ...) [--skip-not-exists]
  *   get     (KIND [NAME...] | -f ...) [-o ps|wide|yaml|json]
  *   all:    --etcd URL[,URL] (or OUTPOST_ETCD_ENDPOINTS, or ETCD_ENDPOINTS)
+ *   namespaced kinds (NetworkSet, WorkloadEndpoint): -n NS (default "default"); get also -A
  *
+ * Namespaces follow calicoctl's handleNamespace: a resource without one takes -n, else
+ * "default"; one that names a different namespace than -n is refused; a global kind refuses both.
  * Input is validated in full before anything is written: one invalid resource and nothing is
  * written, every problem is listed with file, resource and field, and the exit code is 1.
  * Calico kinds outpost does not manage (NetworkPolicy, BGPPeer, ...) are not stored, and the
@@ -18,7 +21,8 @@
  */
 import { parseArgs } from 'node:util';
 import { formatResourceError } from '../model/validate.ts';
-import type { ResourceKind } from '../model/resource.ts';
+import type { Resource, ResourceKind } from '../model/resource.ts';
+import { DEFAULT_NAMESPACE, isNamespacedKind } from '../model/namespaced.ts';
 import { EtcdClient, EtcdError } from '../etcd/client.ts';
 import { UsageError, type CliIO } from './io.ts';
 import { etcdEndpoints, loadInput, parseKind, type LoadedResource, type ResourceIO } from './resource-input.ts';
@@ -32,15 +36,16 @@ const COMMON = {
   filename: { type: 'string', short: 'f', multiple: true },
   recursive: { type: 'boolean', short: 'R' },
   etcd: { type: 'string', multiple: true },
+  namespace: { type: 'string', short: 'n' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 const USAGE: Record<Action | 'get', string> = {
-  create: 'usage: outpost create -f FILE|DIR|- [-f ...] [-R] [--skip-exists] [--etcd URL[,URL]]',
-  replace: 'usage: outpost replace -f FILE|DIR|- [-f ...] [-R] [--etcd URL[,URL]]',
-  apply: 'usage: outpost apply -f FILE|DIR|- [-f ...] [-R] [--etcd URL[,URL]]',
-  delete: 'usage: outpost delete (KIND NAME [NAME...] | -f FILE|DIR|-) [--skip-not-exists] [--etcd URL[,URL]]',
-  get: 'usage: outpost get (KIND [NAME...] | -f FILE|DIR|-) [-o ps|wide|yaml|json] [--etcd URL[,URL]]',
+  create: 'usage: outpost create -f FILE|DIR|- [-f ...] [-R] [-n NS] [--skip-exists] [--etcd URL[,URL]]',
+  replace: 'usage: outpost replace -f FILE|DIR|- [-f ...] [-R] [-n NS] [--etcd URL[,URL]]',
+  apply: 'usage: outpost apply -f FILE|DIR|- [-f ...] [-R] [-n NS] [--etcd URL[,URL]]',
+  delete: 'usage: outpost delete (KIND NAME [NAME...] | -f FILE|DIR|-) [-n NS] [--skip-not-exists] [--etcd URL[,URL]]',
+  get: 'usage: outpost get (KIND [NAME...] | -f FILE|DIR|-) [-n NS | -A] [-o ps|wide|yaml|json] [--etcd URL[,URL]]',
 };
 
 function openStore(flag: readonly string[] | undefined, io: CliIO): CalicoStore {
@@ -55,11 +60,46 @@ function openStore(flag: readonly string[] | undefined, io: CliIO): CalicoStore 
 interface Target {
   readonly kind: ResourceKind;
   readonly name: string;
+  /** For a namespaced kind: where it is (after -n and the "default" rule). */
+  readonly namespace: string | undefined;
   readonly source: string | undefined;
   readonly item: LoadedResource | undefined;
 }
 
-const label = (t: Target) => `${t.source ? `${t.source}: ` : ''}${t.kind} '${t.name}'`;
+const label = (t: Target) => `${t.source ? `${t.source}: ` : ''}${t.kind} '${t.namespace === undefined ? '' : `${t.namespace}/`}${t.name}'`;
+
+/**
+ * calicoctl's handleNamespace for one resource: the namespace it is addressed in, or the
+ * refusal. `cliNs` is -n; -A only reaches here for a listing.
+ */
+function resolveNamespace(kind: ResourceKind, resNs: string | undefined, cliNs: string | undefined): { ok: true; namespace: string | undefined } | { ok: false; message: string } {
+  if (!isNamespacedKind(kind)) {
+    if (resNs) return { ok: false, message: `namespace should not be specified for a non-namespaced resource. ${kind} is not a namespaced resource` };
+    if (cliNs) return { ok: false, message: `${kind} is not namespaced` };
+    return { ok: true, namespace: undefined };
+  }
+  if (resNs && cliNs && resNs !== cliNs) return { ok: false, message: `resource namespace does not match client namespace. ${resNs} != ${cliNs}` };
+  return { ok: true, namespace: resNs || cliNs || DEFAULT_NAMESPACE };
+}
+
+/** Targets with their namespaces settled; refusals are reported and leave the list (returns undefined when any). */
+function withNamespaces(targets: readonly Target[], cliNs: string | undefined, io: CliIO): Target[] | undefined {
+  const out: Target[] = [];
+  const problems: string[] = [];
+  for (const t of targets) {
+    const r = resolveNamespace(t.kind, t.item?.resource.metadata.namespace ?? t.namespace, cliNs);
+    if (!r.ok) {
+      problems.push(`${label(t)}: ${r.message}`);
+      continue;
+    }
+    const item = t.item && r.namespace !== undefined ? { ...t.item, resource: { ...t.item.resource, metadata: { ...t.item.resource.metadata, namespace: r.namespace } } as Resource } : t.item;
+    out.push({ ...t, namespace: r.namespace, item });
+  }
+  if (problems.length === 0) return out;
+  for (const p of problems) io.err(p);
+  io.err(`nothing was done: ${problems.length} namespace problem(s)`);
+  return undefined;
+}
 
 /** Loads -f input; on any problem reports everything and returns undefined (exit 1). */
 async function targetsFromFiles(paths: readonly string[], recursive: boolean, io: ResourceIO, skippedVerb = 'not stored'): Promise<Target[] | undefined> {
@@ -74,7 +114,7 @@ async function targetsFromFiles(paths: readonly string[], recursive: boolean, io
     io.err(`nothing was written: ${input.errors.length} invalid resource problem(s), ${input.problems.length} input problem(s)`);
     return undefined;
   }
-  return input.resources.map((item) => ({ kind: item.resource.kind, name: item.resource.metadata.name, source: item.source, item }));
+  return input.resources.map((item) => ({ kind: item.resource.kind, name: item.resource.metadata.name, namespace: item.resource.metadata.namespace, source: item.source, item }));
 }
 
 function targetsFromArgs(positionals: readonly string[], needName: boolean, usage: string): Target[] {
@@ -83,7 +123,7 @@ function targetsFromArgs(positionals: readonly string[], needName: boolean, usag
   const kind = parseKind(kindWord);
   if (needName && names.length === 0) throw new UsageError(`give the name of the ${kind} to delete\n${usage}`);
   if (names.some((n) => n === '')) throw new UsageError('resource name may not be empty');
-  return names.map((name) => ({ kind, name, source: undefined, item: undefined }));
+  return names.map((name) => ({ kind, name, namespace: undefined, source: undefined, item: undefined }));
 }
 
 function summary(action: Action, targets: readonly Target[], done: number, failures: readonly string[], io: CliIO): number {
@@ -111,7 +151,8 @@ async function writeCommand(action: Action, args: string[], io: ResourceIO): Pro
   if (files.length && positionals.length) throw new UsageError(`give either -f or KIND NAME, not both\n${USAGE[action]}`);
   if (action !== 'delete' && files.length === 0) throw new UsageError(`${action} needs -f FILE|DIR|-\n${USAGE[action]}`);
   const store = openStore(values.etcd, io);
-  const targets = files.length ? await targetsFromFiles(files, values.recursive ?? false, io) : targetsFromArgs(positionals, true, USAGE[action]);
+  const loaded = files.length ? await targetsFromFiles(files, values.recursive ?? false, io) : targetsFromArgs(positionals, true, USAGE[action]);
+  const targets = loaded && withNamespaces(loaded, values.namespace, io);
   if (!targets) return 1;
   if (targets.length === 0) {
     io.out('No resources specified');
@@ -127,7 +168,7 @@ async function writeCommand(action: Action, args: string[], io: ResourceIO): Pro
         if (action === 'create') await store.create(r!);
         else if (action === 'replace') await store.update(r!);
         else if (action === 'apply') await store.apply(r!);
-        else await store.delete(t.kind, t.name, r?.metadata.resourceVersion || undefined);
+        else await store.delete(t.kind, t.name, r?.metadata.resourceVersion || undefined, t.namespace);
         done++;
       } catch (e) {
         if (!(e instanceof StoreError)) throw e;
@@ -157,7 +198,7 @@ function byTierOrder(a: Record<string, unknown>, b: Record<string, unknown>): nu
 const FORMATS: readonly string[] = ['ps', 'wide', 'yaml', 'yml', 'json'];
 
 async function getCommand(args: string[], io: ResourceIO): Promise<number> {
-  const options = { ...COMMON, output: { type: 'string', short: 'o', default: 'ps' } } as const;
+  const options = { ...COMMON, output: { type: 'string', short: 'o', default: 'ps' }, 'all-namespaces': { type: 'boolean', short: 'A' } } as const;
   const { values, positionals } = parseArgs({ args, options, allowPositionals: true });
   if (values.help) {
     io.out(USAGE.get);
@@ -167,33 +208,40 @@ async function getCommand(args: string[], io: ResourceIO): Promise<number> {
   const format = (values.output === 'yml' ? 'yaml' : values.output) as OutputFormat;
   const files = values.filename ?? [];
   if (files.length && positionals.length) throw new UsageError(`give either -f or KIND [NAME], not both\n${USAGE.get}`);
+  const allNs = values['all-namespaces'] ?? false;
+  if (allNs && values.namespace) throw new UsageError('cannot use both --namespace and --all-namespaces flags at the same time');
+  const printNamespace = allNs || values.namespace !== undefined;
   const store = openStore(values.etcd, io);
-  const targets = files.length ? await targetsFromFiles(files, values.recursive ?? false, io, 'not read') : targetsFromArgs(positionals, false, USAGE.get);
-  if (!targets) return 1;
+  const loaded = files.length ? await targetsFromFiles(files, values.recursive ?? false, io, 'not read') : targetsFromArgs(positionals, false, USAGE.get);
+  if (!loaded) return 1;
+  if (allNs && loaded.length > 0) throw new UsageError('cannot use --all-namespace flag for getting a single resource');
   try {
-    if (!files.length && targets.length === 0) {
+    if (!files.length && loaded.length === 0) {
       const kind = parseKind(positionals[0]!);
-      const listed = await store.list(kind);
+      if (!isNamespacedKind(kind) && (allNs || values.namespace)) throw new UsageError(`${kind} is not namespaced`);
+      const listed = await store.list(kind, isNamespacedKind(kind) && !allNs ? values.namespace || DEFAULT_NAMESPACE : undefined);
       for (const p of listed.problems) io.err(`warning: ${p}`);
       const items = listed.items.map((f) => f.object);
       if (kind === 'Tier') items.sort(byTierOrder);
       const result: GetResult = { type: 'list', kind, revision: listed.revision, items };
-      io.out(formatGet(result, format));
+      io.out(formatGet(result, format, printNamespace));
       return 0;
     }
+    const targets = withNamespaces(loaded, values.namespace, io);
+    if (!targets) return 1;
     const found: Found[] = [];
     const missing: string[] = [];
     for (const t of targets) {
       try {
-        const f = await store.get(t.kind, t.name);
+        const f = await store.get(t.kind, t.name, t.namespace);
         if (f) found.push(f);
-        else missing.push(`resource does not exist: ${t.kind}(${t.name})`);
+        else missing.push(`resource does not exist: ${t.kind}(${t.namespace === undefined ? '' : `${t.namespace}/`}${t.name})`);
       } catch (e) {
         if (!(e instanceof StoreError)) throw e;
         missing.push(`${label(t)}: ${e.message}`);
       }
     }
-    if (found.length) io.out(formatGet({ type: 'objects', items: found.map((f) => ({ kind: f.kind, object: f.object })) }, format));
+    if (found.length) io.out(formatGet({ type: 'objects', items: found.map((f) => ({ kind: f.kind, object: f.object })) }, format, printNamespace));
     for (const m of missing) io.err(m);
     return missing.length ? 1 : 0;
   } catch (e) {

@@ -21,16 +21,18 @@ const KIND_ALIASES: Readonly<Record<string, ResourceKind>> = {
   globalnetworkset: 'GlobalNetworkSet', globalnetworksets: 'GlobalNetworkSet', gnetsets: 'GlobalNetworkSet', gns: 'GlobalNetworkSet',
   tier: 'Tier', tiers: 'Tier',
   felixconfiguration: 'FelixConfiguration', felixconfigurations: 'FelixConfiguration', felixconfig: 'FelixConfiguration', felixconfigs: 'FelixConfiguration',
+  networkset: 'NetworkSet', networksets: 'NetworkSet', netsets: 'NetworkSet',
+  workloadendpoint: 'WorkloadEndpoint', workloadendpoints: 'WorkloadEndpoint', wep: 'WorkloadEndpoint', weps: 'WorkloadEndpoint',
 };
 
 /** Calico kinds calicoctl knows that outpost deliberately does not manage. */
-const OTHER_CALICO_KINDS = /^(networkpolic|networkset|stagedglobalnetworkpolic|stagednetworkpolic|ippool|ipreservation|bgp|node|workloadendpoint|clusterinfo|kubecontrollersconfig|ipamconfig)/;
+const OTHER_CALICO_KINDS = /^(networkpolic|stagedglobalnetworkpolic|stagednetworkpolic|ippool|ipreservation|bgp|node|clusterinfo|kubecontrollersconfig|ipamconfig)/;
 
 export function parseKind(word: string): ResourceKind {
   const kind = KIND_ALIASES[word.toLowerCase()];
   if (kind) return kind;
   if (OTHER_CALICO_KINDS.test(word.toLowerCase())) {
-    throw new UsageError(`resource type '${word}' is not managed by outpost (supported: HostEndpoint, GlobalNetworkPolicy, Profile, GlobalNetworkSet, Tier, FelixConfiguration)`);
+    throw new UsageError(`resource type '${word}' is not managed by outpost (supported: HostEndpoint, GlobalNetworkPolicy, Profile, GlobalNetworkSet, NetworkSet, Tier, FelixConfiguration; WorkloadEndpoint to get and delete)`);
   }
   throw new UsageError(`resource type '${word}' is not supported`);
 }

@@ -5,6 +5,11 @@
  * synthesized default-allow profile is read-only, and a protected or non-empty tier cannot
  * be deleted. What is stored is calico-layout's encodeForStorage, byte for byte.
  *
+ * NetworkSet and WorkloadEndpoint are namespaced: they are addressed by namespace and name
+ * (calicoctl's "default" when none is given), and a listing without a namespace covers all.
+ * WorkloadEndpoints can be read and deleted but not written: Calico's CNI plugin owns them
+ * (clientv3 derives their name from the spec and adds labels outpost has no reason to fake).
+ *
  * Two deliberate departures from calicoctl: an update that would store exactly the bytes
  * already stored is skipped (apply twice changes nothing, not even the revision), and an
  * update of a resource written without uid/creationTimestamp (by hand, with etcdctl) fills
@@ -13,6 +18,7 @@
 import { BUILTIN_TIERS } from '../model/tier.ts';
 import { validateResource } from '../model/validate.ts';
 import type { Resource, ResourceKind } from '../model/resource.ts';
+import { DEFAULT_NAMESPACE, isNamespacedKind } from '../model/namespaced.ts';
 import type { EtcdClient, KeyValue } from '../etcd/client.ts';
 import {
   decodeStored,
@@ -40,6 +46,8 @@ export class StoreError extends Error {
 export interface Found {
   readonly kind: ResourceKind;
   readonly name: string;
+  /** For a namespaced kind. */
+  readonly namespace?: string;
   readonly key: string;
   readonly revision: string;
   readonly object: Record<string, unknown>;
@@ -54,14 +62,17 @@ export interface StoreClock {
   readonly now: () => Date;
 }
 
-const id = (kind: string, name: string) => `${kind}(${name})`;
+/** calicoctl's way of naming a resource in messages: Kind(name) or Kind(namespace/name). */
+const id = (kind: string, name: string, namespace?: string) => `${kind}(${namespace === undefined ? '' : `${namespace}/`}${name})`;
+/** The namespace a namespaced kind is addressed in; undefined for a global kind. */
+const nsFor = (kind: ResourceKind, namespace: string | undefined) => (isNamespacedKind(kind) ? namespace || DEFAULT_NAMESPACE : undefined);
 type Obj = Record<string, unknown>;
 
 function found(kv: KeyValue): Found | undefined {
   const d = decodeStored(kv);
   if (!d) return undefined;
   if (!d.ok) throw new StoreError('Invalid', `stored value at ${kv.key} cannot be read: ${d.error.path ? `${d.error.path}: ` : ''}${d.error.message}`);
-  return { kind: d.kind, name: d.name, key: kv.key, revision: kv.modRevision, object: d.object, stored: kv.value, legacy: d.name !== d.keyName };
+  return { kind: d.kind, name: d.name, ...(d.namespace === undefined ? {} : { namespace: d.namespace }), key: kv.key, revision: kv.modRevision, object: d.object, stored: kv.value, legacy: d.name !== d.keyName };
 }
 
 function builtinProfile(): Found {
@@ -74,9 +85,9 @@ export class CalicoStore {
     private readonly clock: StoreClock = { uid: () => crypto.randomUUID(), now: () => new Date() },
   ) {}
 
-  async get(kind: ResourceKind, name: string): Promise<Found | undefined> {
+  async get(kind: ResourceKind, name: string, namespace?: string): Promise<Found | undefined> {
     if (isDefaultAllow(kind, name)) return builtinProfile();
-    const plain = await this.client.get(resourceKey(kind, name));
+    const plain = await this.client.get(resourceKey(kind, name, nsFor(kind, namespace)));
     if (plain.kv) return found(plain.kv);
     const legacy = legacyPolicyKey(kind, name);
     if (!legacy) return undefined;
@@ -86,11 +97,12 @@ export class CalicoStore {
 
   /**
    * Every resource of `kind` in key order (a ≤3.31 copy only when no ≥3.32 one exists), and
-   * the list revision. Values that cannot be decoded are left out (as Calico's List does) and
+   * the list revision; for a namespaced kind, those of `namespace`, or of all namespaces when
+   * it is undefined. Values that cannot be decoded are left out (as Calico's List does) and
    * named in `problems`.
    */
-  async list(kind: ResourceKind): Promise<{ revision: string; items: Found[]; problems: string[] }> {
-    const r = await this.client.range(kindPrefix(kind), { prefix: true });
+  async list(kind: ResourceKind, namespace?: string): Promise<{ revision: string; items: Found[]; problems: string[] }> {
+    const r = await this.client.range(kindPrefix(kind, isNamespacedKind(kind) ? namespace : undefined), { prefix: true });
     const byName = new Map<string, Found>();
     const problems: string[] = [];
     for (const kv of r.kvs) {
@@ -101,18 +113,25 @@ export class CalicoStore {
         problems.push((e as Error).message);
       }
       if (!f) continue;
-      const have = byName.get(f.name);
-      if (!have || (have.legacy && !f.legacy)) byName.set(f.name, f);
+      const k = `${f.namespace ?? ''}/${f.name}`;
+      const have = byName.get(k);
+      if (!have || (have.legacy && !f.legacy)) byName.set(k, f);
     }
     const items = [...byName.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     if (kind === 'Profile') items.push(builtinProfile());
     return { revision: r.revision, items, problems };
   }
 
-  async #require(kind: ResourceKind, name: string): Promise<Found> {
-    const f = await this.get(kind, name);
-    if (!f) throw new StoreError('DoesNotExist', `resource does not exist: ${id(kind, name)}`);
+  async #require(kind: ResourceKind, name: string, namespace?: string): Promise<Found> {
+    const f = await this.get(kind, name, namespace);
+    if (!f) throw new StoreError('DoesNotExist', `resource does not exist: ${id(kind, name, nsFor(kind, namespace))}`);
     return f;
+  }
+
+  #refuseWorkloadEndpoint(r: Resource, op: string): void {
+    if (r.kind === 'WorkloadEndpoint') {
+      throw new StoreError('NotSupported', `operation ${op} is not supported on ${id(r.kind, r.metadata.name, nsFor(r.kind, r.metadata.namespace))}: WorkloadEndpoints are written by Calico's CNI plugin; outpost only reads them (get, delete)`);
+    }
   }
 
   /** calicoctl's create: only name, labels and annotations are taken from the input's metadata. */
@@ -122,14 +141,16 @@ export class CalicoStore {
     if (isDefaultAllow(kind, name)) {
       throw new StoreError('AlreadyExists', `resource already exists: ${id(kind, name)} (the profile "${DEFAULT_ALLOW_PROFILE}" is provided by Calico)`);
     }
+    this.#refuseWorkloadEndpoint(r, 'Create');
     if (r.kind === 'GlobalNetworkPolicy') await this.#require('Tier', r.spec.tier || 'default');
     const { labels, annotations, resourceVersion } = r.metadata;
-    const metadata = { name, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}), ...(resourceVersion ? { resourceVersion } : {}) };
+    const namespace = nsFor(kind, r.metadata.namespace);
+    const metadata = { name, ...(namespace === undefined ? {} : { namespace }), ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}), ...(resourceVersion ? { resourceVersion } : {}) };
     const e = encodeForStorage({ ...r, metadata } as Resource, 'create', { uid: this.clock.uid(), now: this.clock.now() });
     if (!e.ok) throw new StoreError('Invalid', `${id(kind, name)}: ${e.path}: ${e.message}`);
     const legacy = legacyPolicyKey(kind, name);
     const out = await this.client.create(e.key, e.value, legacy ? [legacy] : []);
-    if (!out.ok) throw new StoreError('AlreadyExists', `resource already exists: ${id(kind, name)}`);
+    if (!out.ok) throw new StoreError('AlreadyExists', `resource already exists: ${id(kind, name, namespace)}`);
     return out.revision;
   }
 
@@ -144,9 +165,11 @@ export class CalicoStore {
     if (isDefaultAllow(kind, name)) {
       throw new StoreError('NotSupported', `operation Update is not supported on ${id(kind, name)}: the profile "${DEFAULT_ALLOW_PROFILE}" is a default provided by Calico and cannot be updated`);
     }
+    this.#refuseWorkloadEndpoint(r, 'Update');
+    const namespace = nsFor(kind, r.metadata.namespace);
     const wanted = r.metadata.resourceVersion || undefined;
     for (let attempt = 0; ; attempt++) {
-      const current = await this.#require(kind, name);
+      const current = await this.#require(kind, name, namespace);
       if (wanted !== undefined && wanted !== current.revision) {
         throw new StoreError('Conflict', `update conflict: ${id(kind, name)}: resource version '${wanted}' is out of date (latest: ${current.revision}). Update the resource YAML/JSON in order to make changes`);
       }
@@ -185,12 +208,12 @@ export class CalicoStore {
   }
 
   /** Deletes with a compare on `resourceVersion` (the input's, else the one just read); returns what was deleted. */
-  async delete(kind: ResourceKind, name: string, resourceVersion?: string): Promise<Found> {
+  async delete(kind: ResourceKind, name: string, resourceVersion?: string, namespace?: string): Promise<Found> {
     if (isDefaultAllow(kind, name)) {
       throw new StoreError('NotSupported', `operation Delete is not supported on ${id(kind, name)}: the profile "${DEFAULT_ALLOW_PROFILE}" is a default provided by Calico and cannot be deleted`);
     }
     if (kind === 'Tier') await this.#checkTierDeletable(name);
-    const current = await this.#require(kind, name);
+    const current = await this.#require(kind, name, namespace);
     const out = await this.client.delete(current.key, { modRevision: resourceVersion || current.revision });
     if (!out.ok) {
       if (!out.current) throw new StoreError('DoesNotExist', `resource does not exist: ${id(kind, name)}`);
