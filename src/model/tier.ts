@@ -1,7 +1,7 @@
 // Tier (§2.4): ordered groups of policies and the verdict when a policy in the tier
 // applied but no rule decided. Also the CEL rules that pin Calico's built-in tiers.
 import * as v from 'valibot';
-import { API_VERSION, DNS_LABEL_RE, addAt, enumSchema, finiteNumber, show, obj } from './common.ts';
+import { API_VERSION, DNS_LABEL_RE, addAt, enumSchema, finiteNumber, messageFor, show, stringSchema, obj } from './common.ts';
 import { metadataSchema, type NameRule } from './metadata.ts';
 
 export const TIER_DEFAULT_ACTIONS = ['Deny', 'Pass'] as const;
@@ -30,11 +30,30 @@ export const TierSpecSchema = obj(
   'spec',
 );
 
+const optionalString = (what: string) => v.exactOptional(stringSchema(what));
+
+/** metav1.Condition; outpost only carries it (calicoctl prints a Tier's status). */
+const ConditionSchema = obj(
+  {
+    type: optionalString('type'),
+    status: optionalString('status'),
+    observedGeneration: v.exactOptional(finiteNumber('observedGeneration')),
+    lastTransitionTime: optionalString('lastTransitionTime'),
+    reason: optionalString('reason'),
+    message: optionalString('message'),
+  },
+  'a condition',
+);
+
 export const TierSchema = v.object({
   apiVersion: v.literal(API_VERSION),
   kind: v.literal('Tier'),
   metadata: metadataSchema(tierNameRule),
   spec: v.exactOptional(TierSpecSchema, {}),
+  // Written by Calico's controllers, not by users; accepted so `get -o yaml` output validates.
+  status: v.exactOptional(
+    obj({ conditions: v.exactOptional(v.array(ConditionSchema, messageFor('conditions must be a list'))) }, 'status'),
+  ),
 });
 export type Tier = v.InferOutput<typeof TierSchema>;
 

@@ -52,6 +52,13 @@ describe('an unknown field is refused at every level', () => {
     expect(!r.ok && r.errors[0]?.message).toBe('unknown field');
   });
 
+  test("a Tier's status (calicoctl get prints `status: {}`) is a known field; its contents are checked", () => {
+    expect(valid({ ...resource('Tier', 't', { order: 1 }), status: {} }).kind).toBe('Tier');
+    expect(valid({ ...resource('Tier', 't'), status: { conditions: [{ type: 'Ready', status: 'True', reason: 'r', message: 'm', lastTransitionTime: 'x', observedGeneration: 1 }] } }).kind).toBe('Tier');
+    expectError({ ...resource('Tier', 't'), status: { condition: [] } }, 'status.condition', 'did you mean `conditions`?');
+    expectError({ ...gnp({}), status: {} }, 'status', 'unknown field');
+  });
+
   test('every unknown field is reported, with the other problems', () => {
     const r = validateResource(gnp({ ingres: [], egres: [], selector: '(' }));
     expect(r.ok).toBe(false);
