@@ -17,6 +17,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseManifest } from '../model/manifest.ts';
 import { resourceKey, type Resource } from '../model/resource.ts';
+import { isNamespacedKind } from '../model/namespaced.ts';
 import type { ResourceError, ResourceWarning } from '../model/validate.ts';
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -148,10 +149,18 @@ export class FileResourceSource {
         if (!prev) unenforced.push({ source: file, kind: 'file', name: file });
         continue;
       }
-      const key = errorKey(e);
-      const last = prev?.resources.get(key);
-      if (last && !next.has(key)) next.set(key, last);
-      else if (!last && !next.has(key) && !unenforced.some((u) => u.kind === e.kind && u.name === e.name)) unenforced.push({ source: file, kind: e.kind, name: e.name });
+      // An error names kind and name but no namespace: a namespaced kind's last valid versions
+      // are those of that kind and name in any namespace that the new text no longer holds.
+      const keys = isNamespacedKind(e.kind)
+        ? [...(prev?.resources.entries() ?? [])].filter(([, r]) => r.kind === e.kind && r.metadata.name === e.name).map(([k]) => k)
+        : [errorKey(e)];
+      let kept = false;
+      for (const key of keys) {
+        const last = prev?.resources.get(key);
+        if (last && !next.has(key)) next.set(key, last);
+        kept ||= last !== undefined || next.has(key);
+      }
+      if (!kept && !unenforced.some((u) => u.kind === e.kind && u.name === e.name)) unenforced.push({ source: file, kind: e.kind, name: e.name });
     }
     this.files.set(file, { signature, resources: next });
     const errors = [...parsed.errors];
