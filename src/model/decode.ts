@@ -238,3 +238,29 @@ export function decodeFields(schema: v.GenericSchema, value: unknown, mode: Deco
   const out = walker.walk(schema as AnySchema, value, []);
   return { value: out, errors: walker.errors, notices: walker.notices };
 }
+
+/**
+ * Every field path the schema knows, per variant option ("HostEndpoint:spec.ports[].name"),
+ * with map-valued fields (labels, ...) as leaves; for the corpus test that checks coverage.
+ */
+export function knownFieldPaths(schema: v.GenericSchema): string[] {
+  const out: string[] = [];
+  const visit = (s: AnySchema, prefix: string, path: string): void => {
+    const shape = shapeOf(s);
+    if (shape.kind === 'object') {
+      for (const [name, entry] of Object.entries(shape.entries)) {
+        const p = path === '' ? name : `${path}.${name}`;
+        out.push(`${prefix}${p}`);
+        visit(entry, prefix, p);
+      }
+    } else if (shape.kind === 'array') visit(shape.item, prefix, `${path}[]`);
+    else if (shape.kind === 'variant') {
+      for (const o of shape.options) {
+        const tag = (o['entries'] as Record<string, AnySchema> | undefined)?.[shape.key]?.['literal'];
+        visit(o, `${prefix}${String(tag)}:`, path);
+      }
+    }
+  };
+  visit(schema as AnySchema, '', '');
+  return out;
+}
