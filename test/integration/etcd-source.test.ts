@@ -93,7 +93,7 @@ const fastSource = (extra: Partial<ConstructorParameters<typeof EtcdSource>[0]> 
 describe('EtcdSource with a real etcd', () => {
   test('lists, then sees create, modify and delete through the watch, at etcd revisions', async () => {
     await etcd.etcdctl(['put', `${ROOT}/hostendpoints/h1`, hep('h1', 'n1')]);
-    await etcd.etcdctl(['put', `${ROOT}/workloadendpoints/ns/w1`, '{"not":"ours"}']);
+    await etcd.etcdctl(['put', `${ROOT}/networkpolicies/ns/np1`, '{"not":"ours"}']);
     const rec = new Recorder();
     source = fastSource();
     await source.start(rec.listener);
@@ -112,7 +112,8 @@ describe('EtcdSource with a real etcd', () => {
 
     // Changes outside outpost's kinds never produce a state.
     const before = rec.states.length;
-    await etcd.etcdctl(['put', `${ROOT}/workloadendpoints/ns/w2`, '{}']);
+    await etcd.etcdctl(['put', `${ROOT}/networkpolicies/ns/np2`, '{}']);
+    await etcd.etcdctl(['put', `${ROOT}/ippools/pool1`, '{}']);
     await etcd.etcdctl(['put', `${ROOT}/nodes/n1`, '{}']);
     await Bun.sleep(300);
     expect(rec.states.length).toBe(before);
@@ -131,7 +132,10 @@ describe('EtcdSource with a real etcd', () => {
     await source.start(rec.listener);
     expect(rec.names('GlobalNetworkPolicy').sort()).toEqual(['annotated', 'bare', 'net.in-tier', 'new-style']);
     const bare = rec.find('GlobalNetworkPolicy', 'bare') as { metadata: { labels?: object; annotations?: object }; spec: { tier: string; types: string[] } };
-    expect(bare.spec).toMatchObject({ tier: 'default', types: ['Egress'] });
+    // A stored policy is taken as stored: no `types` means both directions (Felix does no
+    // defaulting on read; only the client defaults before it writes).
+    expect(bare.spec).toMatchObject({ tier: 'default' });
+    expect(bare.spec.types).toBeUndefined();
     expect(bare.metadata.labels).toEqual({ 'projectcalico.org/tier': 'default' });
     const annotated = rec.find('GlobalNetworkPolicy', 'annotated') as { metadata: { annotations?: object } };
     expect(annotated.metadata.annotations).toBeUndefined();
