@@ -51,13 +51,20 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+/** A top-level field as Go's JSON decoding finds it: the exact key, else one equal ignoring case. */
+function folded(doc: Record<string, unknown>, name: string): unknown {
+  if (name in doc) return doc[name];
+  const key = Object.keys(doc).find((k) => k.toLowerCase() === name.toLowerCase());
+  return key === undefined ? undefined : doc[key];
+}
+
 /** Flattens lists into single resource candidates; records errors for unusable wrappers. */
 function expand(doc: unknown, source: string, errors: ResourceError[], skipped: string[]): unknown[] {
   if (doc === null || doc === undefined) return [];
   if (Array.isArray(doc)) return doc.flatMap((d) => expand(d, source, errors, skipped));
-  if (!isObject(doc) || typeof doc['kind'] !== 'string' || !doc['kind'].endsWith('List')) return [doc];
-  const kind = doc['kind'];
-  const items = doc['items'] ?? [];
+  const kind = isObject(doc) ? folded(doc, 'kind') : undefined;
+  if (!isObject(doc) || typeof kind !== 'string' || !kind.endsWith('List')) return [doc];
+  const items = folded(doc, 'items') ?? [];
   if (!Array.isArray(items)) {
     errors.push({ source, kind, path: 'items', message: `items of a ${kind} must be a list (got ${show(items)})` });
     return [];
@@ -74,22 +81,26 @@ function expand(doc: unknown, source: string, errors: ResourceError[], skipped: 
   }
   // Items of a typed list may leave out their own kind and apiVersion.
   return items.map((item: unknown) =>
-    isObject(item) ? { apiVersion: doc['apiVersion'] ?? API_VERSION, kind: itemKind, ...item } : item,
+    isObject(item) ? { apiVersion: folded(doc, 'apiVersion') ?? API_VERSION, kind: itemKind, ...item } : item,
   );
 }
 
 /** "NetworkPolicy 'prod/web'" for the warning line. */
 function describe(doc: Record<string, unknown>): string {
-  const meta = isObject(doc['metadata']) ? doc['metadata'] : {};
-  const name = typeof meta['name'] === 'string' ? meta['name'] : '';
-  const ns = typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? `${meta['namespace']}/` : '';
-  return name === '' ? String(doc['kind']) : `${String(doc['kind'])} '${ns}${name}'`;
+  const m = folded(doc, 'metadata');
+  const meta = isObject(m) ? m : {};
+  const n = folded(meta, 'name');
+  const namespace = folded(meta, 'namespace');
+  const name = typeof n === 'string' ? n : '';
+  const ns = typeof namespace === 'string' && namespace !== '' ? `${namespace}/` : '';
+  const kind = String(folded(doc, 'kind'));
+  return name === '' ? kind : `${kind} '${ns}${name}'`;
 }
 
 function isSkippedKind(doc: unknown): doc is Record<string, unknown> {
-  return (
-    isObject(doc) && typeof doc['kind'] === 'string' && isOtherCalicoKind(doc['kind']) && doc['apiVersion'] === API_VERSION
-  );
+  if (!isObject(doc)) return false;
+  const kind = folded(doc, 'kind');
+  return typeof kind === 'string' && isOtherCalicoKind(kind) && folded(doc, 'apiVersion') === API_VERSION;
 }
 
 export function parseManifest(text: string, source: string): ManifestResult {

@@ -152,6 +152,15 @@ spec:
     ]);
   });
 
+  test('skipped kinds and lists are recognised with any case of Kind / APIVersion / Items / Metadata (Go decodes them so)', () => {
+    const text = `APIVersion: projectcalico.org/v3\nKind: NetworkPolicy\nMetadata: {Name: np, Namespace: prod}\n---\napiversion: projectcalico.org/v3\nKIND: BGPPeerList\nItems: [{metadata: {name: a}}]\n`;
+    const r = parseManifest(text, 'f.yaml');
+    expect(r.errors).toEqual([]);
+    expect(r.warnings.map(formatResourceError)).toEqual([
+      "f.yaml: skipped BGPPeerList (1 item), NetworkPolicy 'prod/np': outpost does not use these Calico kinds (they never govern a host)",
+    ]);
+  });
+
   test('a kind that is not a Calico kind is an error with the nearest kind', () => {
     const text = `apiVersion: projectcalico.org/v3\nkind: HostEndPoint\nmetadata: {name: h}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicyy\nmetadata: {name: g}\n---\napiVersion: projectcalico.org/v3\nkind: Gadget\nmetadata: {name: x}\n`;
     const r = parseManifest(text, 'f.yaml');
