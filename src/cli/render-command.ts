@@ -23,12 +23,13 @@ export async function renderCommand(args: string[], io: CliIO): Promise<number> 
   if (!values.node || !values.resources?.length) throw new UsageError('render needs --node NAME --resources FILE|DIR');
   const cfg = parseSettings(AgentConfigSchema, { node: values.node, resources: values.resources, loopback: values.loopback ?? 'exempt' });
   if (!cfg.ok) throw new UsageError(cfg.errors.join('\n'));
-  const { resources, errors, fatal } = await loadResourcesOnce(values.resources);
+  const { resources, errors, warnings: fileWarnings, fatal } = await loadResourcesOnce(values.resources);
   if (fatal) {
     io.err(fatal);
     return 1;
   }
   for (const e of errors) io.err(formatResourceError(e));
+  for (const w of fileWarnings) io.err(`warning: ${formatResourceError(w)}`);
   const { plan, rendered, warnings } = buildRuleset(cfg.config, resources, values['no-interfaces'] ? [] : readHostInterfaces());
   for (const w of warnings) io.err(`warning: ${w}`);
   io.out(JSON.stringify(values.plan ? plan : rendered.document, null, 2));

@@ -84,6 +84,15 @@ describe('outpost render', () => {
   test('usage errors exit 2', async () => {
     expect((await run('render', '--node', 'gw')).code).toBe(2);
   });
+  test('the manifest warnings (skipped kinds, unimplemented Felix fields) are printed as validate prints them', async () => {
+    const extra = join(dir, 'render-warnings');
+    await mkdir(extra, { recursive: true });
+    await writeFile(join(extra, 'r.yaml'), `${GOOD}---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: p1}\n---\napiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata: {name: default}\nspec: {bpfEnabled: true}\n`);
+    const r = await run('render', '--node', 'gw', '--resources', extra, '--no-interfaces');
+    expect(r.code).toBe(0);
+    expect(r.err).toContain("warning: " + join(extra, 'r.yaml') + ": skipped BGPPeer 'p1'");
+    expect(r.err).toContain('spec.bpfEnabled');
+  });
 });
 
 describe('outpost selector', () => {
