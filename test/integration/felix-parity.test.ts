@@ -164,4 +164,25 @@ describe.skipIf(!isRoot)('Felix parity (real nftables, real packets)', () => {
     });
     expect(await h.mismatches([tcp('c1', GW1, 80, true), tcp('c1', GW1, 443, false)])).toEqual([]);
   });
+
+  test('a manifest policy with types: [] gets calicoctl\'s default from its rules (egress-only here), so ingress is untouched', async () => {
+    await h.enforce({
+      'hep.yaml': hep('gw-eth1', { iface: 'eth1', labels: { role: 'gw' }, profiles: [ALLOW_ALL] }),
+      'tier.yaml': doc('Tier', 't1', 'order: 100'),
+      'p.yaml': gnp('t1.egress-pass', "tier: t1\nselector: role == 'gw'\ntypes: []\negress: [{action: Pass}]"),
+    });
+    // Read as both directions, ingress would meet tier t1 with no rule and be dropped there.
+    expect(await h.mismatches([tcp('c1', GW1, 80, true), tcp('gw', C1, 80, true)])).toEqual([]);
+  });
+
+  test('rule nets need a prefix length: a policy edited to a bare IP is refused and its last valid version stays', async () => {
+    const base = { 'hep.yaml': hep('gw-eth1', { iface: 'eth1', labels: { role: 'gw' } }) };
+    const allowFrom = (net: string, port: number) => gnp('from-c1', `selector: role == 'gw'\ningress: [{action: Allow, protocol: TCP, source: {nets: [${net}]}, destination: {ports: [${port}]}}]`);
+    await h.enforce({ ...base, 'p.yaml': allowFrom(`${C1}/32`, 80) });
+    expect(await h.mismatches([tcp('c1', GW1, 80, true), tcp('c1', GW1, 443, false)])).toEqual([]);
+    await h.writeResources({ ...base, 'p.yaml': allowFrom(C1, 443) });
+    const r = await h.s.lab.exec('gw', h.agentArgs(['--once']), { reject: false, timeoutMs: 30_000 });
+    expect(`${r.stdout}${r.stderr}`).toContain('must be a CIDR with a prefix length');
+    expect(await h.mismatches([tcp('c1', GW1, 80, true), tcp('c1', GW1, 443, false)])).toEqual([]);
+  });
 });
