@@ -10,7 +10,7 @@
 //
 // Anything else is "silent" (dropped on the way, or never answered within a second).
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import { addrBytes, assertProbeTarget, familyOf, sameAddr } from "../lab/addr.ts";
+import { AF_INET, AF_INET6, addrBytes, assertProbeTarget, checksum, familyOf, sameAddr, sockaddr } from "../lab/addr.ts";
 
 const { symbols: libc } = dlopen("libc.so.6", {
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
@@ -18,25 +18,10 @@ const { symbols: libc } = dlopen("libc.so.6", {
   recvfrom: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i64 },
   close: { args: [FFIType.i32], returns: FFIType.i32 },
 });
-const AF_INET = 2;
-const AF_INET6 = 10;
 const SOCK_RAW_NONBLOCK = 3 | 0o4000;
 const WAIT_MS = 1000;
 
-function sockaddr(addr: string): Uint8Array {
-  const v4 = familyOf(addr) === 4;
-  const sa = new Uint8Array(v4 ? 16 : 28);
-  new Uint16Array(sa.buffer, 0, 1)[0] = v4 ? AF_INET : AF_INET6;
-  sa.set(addrBytes(addr), v4 ? 4 : 8);
-  return sa;
-}
 
-function checksum(b: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i < b.length; i += 2) sum += ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
-  return ~sum & 0xffff;
-}
 
 const u16 = (b: Uint8Array, at: number) => ((b[at] ?? 0) << 8) | (b[at + 1] ?? 0);
 const put16 = (b: Uint8Array, at: number, v: number) => {

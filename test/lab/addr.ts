@@ -83,3 +83,24 @@ export function assertLabCidr(cidr: string): Family {
   if (len < min || len > max) throw new Error(`lab prefix ${cidr} is wider than the lab range`);
   return fam;
 }
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
+/** A struct sockaddr_in / sockaddr_in6 for a raw socket's sendto (port 0). */
+export function sockaddr(addr: string): Uint8Array {
+  const v4 = familyOf(addr) === 4;
+  const sa = new Uint8Array(v4 ? 16 : 28);
+  // sa_family is host byte order; a Uint16Array view writes it natively.
+  new Uint16Array(sa.buffer, 0, 1)[0] = v4 ? AF_INET : AF_INET6;
+  sa.set(addrBytes(addr), v4 ? 4 : 8);
+  return sa;
+}
+
+/** The Internet checksum (RFC 1071) over `b`. */
+export function checksum(b: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < b.length; i += 2) sum += ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
+  return ~sum & 0xffff;
+}

@@ -3,7 +3,7 @@
 // need arbitrary ICMP types in the same concurrent batch as TCP/UDP probes, so
 // this goes to libc through bun:ffi (glibc, root: CAP_NET_RAW).
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import { addrBytes, familyOf, sameAddr } from "./addr.ts";
+import { AF_INET, AF_INET6, checksum, familyOf, sameAddr, sockaddr } from "./addr.ts";
 import type { IcmpProbe, ProbeResult } from "./probe-types.ts";
 
 const { symbols: libc } = dlopen("libc.so.6", {
@@ -20,29 +20,13 @@ const { symbols: libc } = dlopen("libc.so.6", {
   close: { args: [FFIType.i32], returns: FFIType.i32 },
 });
 
-const AF_INET = 2;
-const AF_INET6 = 10;
 const SOCK_RAW = 3;
 const SOCK_NONBLOCK = 0o4000;
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
 const POLL_MS = 5;
 
-function sockaddr(addr: string): Uint8Array {
-  const v4 = familyOf(addr) === 4;
-  const sa = new Uint8Array(v4 ? 16 : 28);
-  // sa_family is host byte order; a Uint16Array view writes it natively.
-  new Uint16Array(sa.buffer, 0, 1)[0] = v4 ? AF_INET : AF_INET6;
-  sa.set(addrBytes(addr), v4 ? 4 : 8);
-  return sa;
-}
 
-function checksum(b: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i < b.length; i += 2) sum += ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
-  return ~sum & 0xffff;
-}
 
 const u16 = (b: Uint8Array, at: number): number => ((b[at] ?? 0) << 8) | (b[at + 1] ?? 0);
 const ipStr = (b: Uint8Array): string =>
