@@ -43,6 +43,9 @@ function serviceAccountTree(sa: NonNullable<EntityRule['serviceAccounts']>): Sel
 
 /** The positive selector text of one rule side, before the notSelector is folded in; undefined when there is none. */
 export function entitySelectorText(e: Pick<EntityRule, 'selector' | 'namespaceSelector' | 'serviceAccounts'>): string | undefined {
+  // The common case needs no conversion: the text as written (it runs for every rule of every
+  // node, and parsing it again here cost the relay about a third of its plan time).
+  if (e.serviceAccounts === undefined && !present(e.namespaceSelector)) return present(e.selector) ? e.selector : undefined;
   const sa = e.serviceAccounts ? serviceAccountTree(e.serviceAccounts) : undefined;
   const sel = present(e.selector) ? tree(e.selector) : undefined;
   const base = sa && sel ? andOf(sa, sel) : (sa ?? sel);

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { formatResourceError } from '../model/validate.ts';
-import { computeNodePlan } from '../calc/node-plan.ts';
+import { computeNodePlan, preparePlanContext } from '../calc/node-plan.ts';
 import type { CliIO } from './io.ts';
 import { UsageError } from './io.ts';
 import { loadResourcesOnce } from './load-resources.ts';
@@ -23,8 +23,10 @@ export async function validateCommand(args: string[], io: CliIO): Promise<number
   for (const w of warnings) io.err(`warning: ${formatResourceError(w)}`);
   // Cross-resource problems (missing profile, missing tier) are warnings, reported per node.
   const nodes = new Set(resources.flatMap((r) => (r.kind === 'HostEndpoint' && r.spec.node ? [r.spec.node] : [])));
+  // One shared context: selectors and set members are computed once, not once per node.
+  const shared = preparePlanContext(resources);
   for (const node of [...nodes].sort()) {
-    for (const w of computeNodePlan({ node, resources }).warnings) io.err(`warning: node ${node}: ${w}`);
+    for (const w of computeNodePlan({ node, resources }, shared).warnings) io.err(`warning: node ${node}: ${w}`);
   }
   const warned = warnings.length ? `, ${warnings.length} warning(s)` : '';
   io.out(`${resources.length} valid resource(s), ${errors.length} problem(s)${warned}`);
