@@ -4,6 +4,7 @@
  */
 import type { NftExpr } from '../nft/json-types.ts';
 import type { Family, PortRange } from '../plan/schema.ts';
+import { logPrefix } from './naming.ts';
 
 export interface Marks {
   readonly accept: number;
@@ -19,7 +20,8 @@ export const portOf = (side: 'sport' | 'dport'): NftExpr => payload('th', side);
 
 export const nfproto = (family: Family): NftExpr => match(meta('nfproto'), family === 4 ? 'ipv4' : 'ipv6');
 export const l4proto = (proto: number, op: '==' | '!=' = '=='): NftExpr => match(meta('l4proto'), proto, op);
-export const ifname = (dir: 'iifname' | 'oifname', name: string): NftExpr => match(meta(dir), name);
+/** `literal` is an nft ifname string from naming.ts's ifnameLiteral, never a raw interface name. */
+export const ifname = (dir: 'iifname' | 'oifname', literal: string): NftExpr => match(meta(dir), literal);
 // ct state is a bitmask: 'in' tests for any of the bits ('==' with a list would demand all of them).
 export const ctEstablished: NftExpr = match({ ct: { key: 'state' } }, ['established', 'related'], 'in');
 export const ctInvalid: NftExpr = match({ ct: { key: 'state' } }, ['invalid'], 'in');
@@ -75,4 +77,4 @@ export const ret: NftExpr = { return: null };
 export const notrack: NftExpr = { notrack: null };
 export const jump = (target: string): NftExpr => ({ jump: { target } });
 export const goto = (target: string): NftExpr => ({ goto: { target } });
-export const log = (prefix: string): NftExpr => ({ log: { prefix: prefix.slice(0, 127) } });
+export const log = (prefix: string): NftExpr => ({ log: { prefix: logPrefix(prefix) } });

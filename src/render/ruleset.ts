@@ -22,7 +22,7 @@ import type { EndpointPlan, FailsafePlanRule, NodePlan, PlanPolicy } from '../pl
 import type { Dispatch } from '../calc/dispatch.ts';
 import { familyOf, intervalStrings } from '../net/cidr.ts';
 import * as x from './expr.ts';
-import { comment, dispatchChain, endpointChain, policyChain, profileChain, setName, TABLE, type Stage } from './naming.ts';
+import { comment, ifnameLiteral, dispatchChain, endpointChain, policyChain, profileChain, setName, TABLE, type Stage } from './naming.ts';
 import { endpointChainRules, specFor, stageApplies, type ChainRule } from './endpoint-chains.ts';
 import { renderRule } from './rule.ts';
 import { dropsConntrackInvalid, governsIpv6 } from '../calc/dataplane-settings.ts';
@@ -72,6 +72,12 @@ export interface RenderResult {
   /** Chain name → rule count, for read-back verification. */
   readonly chains: ReadonlyMap<string, number>;
   readonly sets: readonly string[];
+  /**
+   * Host interfaces that no nft string can name exactly (see ifnameLiteral), with why: they get
+   * no dispatch rule of their own (never a wildcard, never a failed apply), so the wildcard HEP,
+   * if any, governs them. The caller logs these.
+   */
+  readonly unnameable: readonly string[];
 }
 
 export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOptions = DEFAULT_RENDER_OPTIONS): RenderResult {
@@ -81,6 +87,7 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
   const knownProfiles = new Set(plan.profiles.map((p) => p.name));
   const ipv6 = governsIpv6(plan);
   const dropInvalid = dropsConntrackInvalid(plan);
+  const unnameable = new Set<string>();
 
   // Failsafe chains. The raw variants also let replies to the other direction's failsafe
   // traffic through, because raw runs before conntrack can recognise them.
@@ -116,11 +123,16 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
     };
     for (const [iface, epName] of dispatch.byInterface) {
       governed.add(iface);
+      const literal = ifnameLiteral(iface);
+      if (!literal.ok) {
+        unnameable.add(`${literal.reason}; HostEndpoint ${epName} cannot govern it by name`);
+        continue;
+      }
       const t = target(epName);
-      if (t) dispatchRules.push({ expr: [x.ifname(dirKey, iface), x.counter, x.goto(t)], comment: `${iface} -> ${epName}` });
+      if (t) dispatchRules.push({ expr: [x.ifname(dirKey, literal.value), x.counter, x.goto(t)], comment: `${iface} -> ${epName}` });
       // Felix's pre-DNAT dispatch lists only interfaces whose own HEP has pre-DNAT policy; every
       // other interface falls through to the wildcard's pre-DNAT chain (endpoint_mgr.go).
-      else if (!untracked && stage !== 'mfh' && dispatch.wildcard !== undefined) dispatchRules.push({ expr: [x.ifname(dirKey, iface), x.ret] });
+      else if (!untracked && stage !== 'mfh' && dispatch.wildcard !== undefined) dispatchRules.push({ expr: [x.ifname(dirKey, literal.value), x.ret] });
     }
     // Felix does not apply untracked policy to the wildcard HEP.
     if (dispatch.wildcard !== undefined && !untracked) {
@@ -221,5 +233,5 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
       commands.push({ add: { rule: { family, table: TABLE, chain, expr: r.expr, ...(r.comment ? { comment: comment(r.comment) } : {}) } } });
     }
   }
-  return { document: { nftables: commands }, chains: counts, sets: setNames };
+  return { document: { nftables: commands }, chains: counts, sets: setNames, unnameable: [...unnameable].sort() };
 }
