@@ -12,11 +12,15 @@
  * - A database that cannot be opened (not SQLite, corrupt, written by a newer outpost) never stops
  *   the agent: it is moved aside as `outpost.db.corrupt-<time>` (with any -wal/-shm files left), the
  *   reason is logged, and the cache starts empty. The agent then boots as if it were new.
+ * - A state dir that cannot be written (read-only, full, no permission) is not a corrupt
+ *   database: open() throws and nothing is moved; openCopy() still reads the last snapshot.
  * - The schema version lives in `PRAGMA user_version`; MIGRATIONS[i] takes version i to i+1.
  */
 import { Database } from 'bun:sqlite';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
+import * as v from 'valibot';
 
 export const DB_FILE = 'outpost.db';
 
@@ -63,6 +67,14 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        PRIMARY KEY (file, key)
      ) STRICT`,
   ],
+  [
+    // The agent's broker path, so that a host that boots with DNS down can still reach its broker.
+    `CREATE TABLE broker_addresses (
+       url       TEXT PRIMARY KEY NOT NULL,
+       addresses TEXT NOT NULL,
+       stored_at TEXT NOT NULL
+     ) STRICT`,
+  ],
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -98,21 +110,78 @@ export class SnapshotCache {
     try {
       return new SnapshotCache(openDatabase(path), path, log, now);
     } catch (e) {
+      // A read-only, full or unreadable state dir says nothing about the database: it stays
+      // where it is (moving it aside would throw away a good cache because of a mount option).
+      if (isAccessProblem(e)) throw new SnapshotCacheError(`cannot open the snapshot cache ${path} (${errorText(e)}); it was left in place`, { cause: e });
       const aside = `${path}.corrupt-${now().toISOString().replace(/[:.]/g, '-')}`;
+      const moved: string[] = [];
       try {
         for (const suffix of ['', '-wal', '-shm']) {
           // A stale WAL beside a new database would be replayed into it, so it goes too.
-          if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix);
+          if (existsSync(path + suffix)) {
+            renameSync(path + suffix, aside + suffix);
+            moved.push(aside + suffix);
+          }
         }
       } catch (moveError) {
-        throw new SnapshotCacheError(`${path} is unusable (${errorText(e)}) and cannot be moved aside: ${errorText(moveError)}`, { cause: e });
+        throw new SnapshotCacheError(`${path} is unusable (${errorText(e)}) and cannot be moved aside: ${errorText(moveError)}${moved.length ? ` (already moved: ${moved.join(', ')})` : ''}`, { cause: e });
       }
+      if (moved.length === 0) throw new SnapshotCacheError(`cannot create the snapshot cache ${path}: ${errorText(e)}`, { cause: e });
       log(`snapshot cache ${path} is unusable (${errorText(e)}); moved it to ${aside} and starting with an empty cache`);
       try {
         return new SnapshotCache(openDatabase(path), path, log, now);
       } catch (again) {
         throw new SnapshotCacheError(`cannot create a new snapshot cache at ${path}: ${errorText(again)}`, { cause: again });
       }
+    }
+  }
+
+  /**
+   * A read-only, in-memory copy of `<stateDir>/outpost.db`, for a state dir that cannot be
+   * opened for writing (read-only mount, full disk): the agent can still enforce its cached
+   * snapshot at boot. Writes to the copy go nowhere. What only the WAL holds (after a crash)
+   * is not in the copy: an older snapshot may be read, which the revision check then handles.
+   * Undefined when there is no readable database.
+   */
+  static openCopy(stateDir: string, options: SnapshotCacheOptions = {}): SnapshotCache | undefined {
+    const path = join(stateDir, DB_FILE);
+    try {
+      const bytes = readFileSync(path);
+      // Header bytes 18/19 = 2 mean WAL, which an in-memory database cannot use; 1 = rollback journal.
+      if (bytes.length >= 100) bytes[18] = bytes[19] = 1;
+      const db = Database.deserialize(bytes, true);
+      db.query('SELECT node, revision, hash, payload, stored_at FROM snapshots LIMIT 0').all();
+      return new SnapshotCache(db, `${path} (read-only copy)`, options.log ?? (() => undefined), options.now ?? (() => new Date()));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Broker addresses last resolved for `url` (valid IP strings only), or [] when none are recorded. */
+  loadBrokerAddresses(url: string): string[] {
+    try {
+      const row = this.db.query<{ addresses: string }, [string]>('SELECT addresses FROM broker_addresses WHERE url = ?').get(url);
+      if (!row) return [];
+      const parsed = v.safeParse(AddressList, JSON.parse(row.addresses) as unknown);
+      if (!parsed.success) {
+        this.log(`the recorded broker addresses for ${url} in ${this.path} are not a list of IP addresses; ignored`);
+        return [];
+      }
+      return parsed.output;
+    } catch (e) {
+      this.log(`cannot read the recorded broker addresses from ${this.path}: ${errorText(e)}`);
+      return [];
+    }
+  }
+
+  /** Records the broker's resolved addresses; throws SnapshotCacheError if they were not stored. */
+  saveBrokerAddresses(url: string, addresses: readonly string[]): void {
+    try {
+      this.db
+        .query('INSERT INTO broker_addresses (url, addresses, stored_at) VALUES (?, ?, ?) ON CONFLICT (url) DO UPDATE SET addresses = excluded.addresses, stored_at = excluded.stored_at')
+        .run(url, JSON.stringify([...addresses].sort()), this.now().toISOString());
+    } catch (e) {
+      throw new SnapshotCacheError(`cannot save the broker addresses in ${this.path}: ${errorText(e)}`, { cause: e });
     }
   }
 
@@ -215,6 +284,7 @@ function openDatabase(path: string): Database {
     // A database whose version says "current" but whose table is wrong is as unusable as a corrupt one.
     db.query('SELECT node, revision, hash, payload, stored_at FROM snapshots LIMIT 0').all();
     db.query('SELECT file, key, resource FROM last_good LIMIT 0').all();
+    db.query('SELECT url, addresses, stored_at FROM broker_addresses LIMIT 0').all();
     return db;
   } catch (e) {
     db.close();
@@ -232,6 +302,14 @@ function migrate(db: Database): void {
       db.run(`PRAGMA user_version = ${v + 1}`);
     })();
   }
+}
+
+const AddressList = v.array(v.pipe(v.string(), v.check((a) => isIP(a) !== 0, 'not an IP address')));
+
+/** SQLite and file-system errors that are about the place, not about the database in it. */
+function isAccessProblem(e: unknown): boolean {
+  const code = String((e as { code?: unknown }).code ?? '');
+  return /^SQLITE_(CANTOPEN|READONLY|FULL|IOERR|PERM|BUSY|LOCKED|AUTH)/.test(code) || /^(EROFS|EACCES|EPERM|ENOSPC|EDQUOT|EIO)$/.test(code);
 }
 
 function errorText(e: unknown): string {

@@ -1,14 +1,20 @@
 /**
- * The only module that runs nft. Each apply writes the document to a private file in the
- * state directory and runs `nft -j -f <file>` (one atomic transaction). A file, not stdin:
- * under Bun, execa's `input` is a socket and nft opens /dev/stdin, which fails on a socket. nft runs
- * in /: spawning fails (ENOENT) when the agent's own working directory has gone or is hidden.
+ * The only module that runs nft. Each apply is one `nft -j -f <file>` (one atomic
+ * transaction: nft reads the whole file, then commits all of it or none of it).
+ *
+ * The file is an in-memory memfd (memfd.ts) whenever the kernel offers one, so a full or
+ * read-only state directory never stops enforcement; otherwise a private file in the state
+ * directory. No failure here throws: a work file that cannot be written, an nft that is
+ * missing, fails or hangs (killed after `timeoutMs`) all come back as an NftApplyError, which
+ * the enforcer logs and retries. nft runs in /: spawning fails (ENOENT) when the agent's own
+ * working directory has gone or is hidden.
  */
 import { execa } from 'execa';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NftDocument } from './json-types.ts';
 import { TABLE } from '../render/naming.ts';
+import { memFile, type MemFile } from './memfd.ts';
 
 export class NftApplyError extends Error {
   readonly code = 'NFT_APPLY' as const;
@@ -19,27 +25,40 @@ export class NftApplyError extends Error {
 
 export type NftResult = { ok: true } | { ok: false; error: NftApplyError };
 
+export interface NftRunnerOptions {
+  /** nft is killed after this long (a hung nft must not stall the agent); default 30 s. */
+  readonly timeoutMs?: number;
+  /** 'memfd' (default): memory first, the state dir only without memfd; 'file': always the state dir. */
+  readonly feed?: 'memfd' | 'file';
+}
+
 export class NftRunner {
-  constructor(private readonly workDir: string, private readonly nftBin = 'nft') {}
+  private readonly timeoutMs: number;
+
+  constructor(private readonly workDir: string, private readonly nftBin = 'nft', private readonly opts: NftRunnerOptions = {}) {
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
 
   /** Applies the document atomically: nft commits all of it or none of it. */
   async apply(doc: NftDocument | string, check = false): Promise<NftResult> {
-    await mkdir(this.workDir, { recursive: true, mode: 0o700 });
-    const file = join(this.workDir, check ? 'ruleset.check.json' : 'ruleset.next.json');
-    const tmp = `${file}.tmp`;
-    await writeFile(tmp, typeof doc === 'string' ? doc : JSON.stringify(doc), { mode: 0o600 });
-    await chmod(tmp, 0o600);
-    await rename(tmp, file);
-    const args = check ? ['-c', '-j', '-f', file] : ['-j', '-f', file];
-    const r = await execa(this.nftBin, args, { reject: false, timeout: 30_000, stdin: 'ignore', cwd: '/' });
-    if (r.exitCode === 0) return { ok: true };
-    const stderr = String(r.stderr ?? '').trim();
-    return { ok: false, error: new NftApplyError(`nft ${args.join(' ')} failed (exit ${r.exitCode}): ${stderr || r.shortMessage}`, r.exitCode, stderr) };
+    const bytes = typeof doc === 'string' ? doc : JSON.stringify(doc);
+    const input = await this.inputFile(bytes, check);
+    if (input instanceof Error) return { ok: false, error: new NftApplyError(input.message, undefined, '') };
+    try {
+      const args = check ? ['-c', '-j', '-f', input.path] : ['-j', '-f', input.path];
+      const r = await this.run(args);
+      if (r.exitCode === 0) return { ok: true };
+      const stderr = String(r.stderr ?? '').trim();
+      const why = r.timedOut ? `timed out after ${this.timeoutMs} ms (killed)` : `exit ${r.exitCode ?? 'none'}`;
+      return { ok: false, error: new NftApplyError(`nft ${args.join(' ')} failed (${why}): ${stderr || r.shortMessage}`, r.exitCode, stderr) };
+    } finally {
+      input.close();
+    }
   }
 
-  /** The table as nft lists it (JSON), or null when it does not exist. */
+  /** The table as nft lists it (JSON), or null when it does not exist (or nft cannot say). */
   async listTable(): Promise<unknown | null> {
-    const r = await execa(this.nftBin, ['-j', 'list', 'table', 'inet', TABLE], { reject: false, timeout: 30_000, stdin: 'ignore', cwd: '/' });
+    const r = await this.run(['-j', 'list', 'table', 'inet', TABLE]);
     if (r.exitCode !== 0) return null;
     try {
       return JSON.parse(String(r.stdout));
@@ -52,5 +71,27 @@ export class NftRunner {
   async deleteTable(): Promise<NftResult> {
     const doc: NftDocument = { nftables: [{ add: { table: { family: 'inet', name: TABLE } } }, { delete: { table: { family: 'inet', name: TABLE } } }] };
     return this.apply(doc);
+  }
+
+  private run(args: string[]) {
+    return execa(this.nftBin, args, { reject: false, timeout: this.timeoutMs, forceKillAfterDelay: 2_000, stdin: 'ignore', cwd: '/' });
+  }
+
+  private async inputFile(bytes: string, check: boolean): Promise<MemFile | Error> {
+    if (this.opts.feed !== 'file') {
+      const m = await memFile(bytes);
+      if (!(m instanceof Error)) return m;
+    }
+    const file = join(this.workDir, check ? 'ruleset.check.json' : 'ruleset.next.json');
+    const tmp = `${file}.tmp`;
+    try {
+      await mkdir(this.workDir, { recursive: true, mode: 0o700 });
+      await writeFile(tmp, bytes, { mode: 0o600 });
+      await chmod(tmp, 0o600);
+      await rename(tmp, file);
+    } catch (e) {
+      return new Error(`cannot write the nft work file ${tmp}: ${(e as Error).message}`);
+    }
+    return { path: file, close: () => undefined };
   }
 }

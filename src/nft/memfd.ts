@@ -1,0 +1,60 @@
+/**
+ * An anonymous in-memory file (memfd_create) holding one nft document, so nft can be fed
+ * without writing anything to disk: a full or read-only state dir must not stop the agent from
+ * enforcing. nft opens it by path (`/proc/<our pid>/fd/<n>`), so the transaction stays one
+ * `nft -j -f <file>` (nft reads the whole file, then commits it in one netlink batch).
+ *
+ * Why not stdin: under Bun, execa's `input` is a socket, and nft opens /dev/stdin, which
+ * fails on a socket (ENXIO). memfd_create is not in Node's API, hence bun:ffi; glibc and musl
+ * both export it. Without it (old kernel, no libc found) the caller falls back to a file.
+ */
+import { closeSync, writeSync } from 'node:fs';
+
+type MemfdCreate = (name: Uint8Array, flags: number) => number;
+
+let cached: MemfdCreate | null | undefined;
+
+const LIBC_NAMES = ['libc.so.6', `libc.musl-${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}.so.1`, 'libc.so'];
+const MFD_CLOEXEC = 1;
+
+async function memfdCreate(): Promise<MemfdCreate | null> {
+  if (cached !== undefined) return cached;
+  cached = null;
+  try {
+    const { dlopen, FFIType } = await import('bun:ffi');
+    for (const name of LIBC_NAMES) {
+      try {
+        const lib = dlopen(name, { memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 } });
+        cached = (n, flags) => lib.symbols.memfd_create(n, flags);
+        break;
+      } catch {
+        // next candidate
+      }
+    }
+  } catch {
+    // no FFI in this runtime
+  }
+  return cached;
+}
+
+export interface MemFile {
+  /** A path nft can open: this process's descriptor, through /proc. */
+  readonly path: string;
+  close(): void;
+}
+
+/** The bytes in a fresh memfd, or an Error saying why there is none. Close-on-exec: nft opens the path. */
+export async function memFile(bytes: string): Promise<MemFile | Error> {
+  const create = await memfdCreate();
+  if (!create) return new Error('memfd_create is not available');
+  const fd = create(new TextEncoder().encode('outpost-ruleset\0'), MFD_CLOEXEC);
+  if (fd < 0) return new Error('memfd_create failed');
+  try {
+    const buf = Buffer.from(bytes);
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+  } catch (e) {
+    closeSync(fd);
+    return e as Error;
+  }
+  return { path: `/proc/${process.pid}/fd/${fd}`, close: () => closeSync(fd) };
+}
