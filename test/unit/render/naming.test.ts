@@ -81,7 +81,7 @@ describe('dispatch by live interface names', () => {
       { name: '@evil', addresses: ['198.18.2.1'] },
     ]));
   const dispatchMatches = (doc: ReturnType<typeof render>['document']) =>
-    doc.nftables.flatMap((c) => ('add' in c && 'rule' in c.add && c.add.rule.chain === 'd-fh' ? c.add.rule.expr.flatMap((e) => ('match' in e ? [e.match.right] : [])) : []));
+    doc.nftables.flatMap((c) => ('add' in c && 'rule' in c.add && c.add.rule.chain === 'd-fh' ? c.add.rule.expr.flatMap((e) => ('match' in e ? [(e.match as { right: unknown }).right] : [])) : []));
 
   test('a host interface named `eth*` is matched literally (escaped), one named `@evil` is reported, not rendered', () => {
     const r = render();
