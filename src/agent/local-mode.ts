@@ -10,7 +10,7 @@
  * versions are recorded in the state dir's SQLite. Without a usable state dir the agent still
  * runs, remembering only for its own lifetime (logged).
  */
-import { FileResourceSource, type LoadReport } from '../datastore/file-source.ts';
+import { FileResourceSource, STABLE_QUIET_MS, type LoadReport } from '../datastore/file-source.ts';
 import { openLastGoodMemory } from '../cache/last-good-memory.ts';
 import { formatResourceError } from '../model/validate.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
@@ -25,14 +25,15 @@ function reportLoad(log: Logger, r: LoadReport): void {
   for (const e of r.errors) log.error({ source: e.source, kind: e.kind, name: e.name, path: e.path }, `invalid resource: ${formatResourceError(e)}`);
   for (const w of r.warnings) log.warn({ source: w.source, kind: w.kind, name: w.name, path: w.path }, formatResourceError(w));
   for (const u of r.unenforced) {
-    const what = u.kind === 'file' ? `${u.source} cannot be read as manifests and never could` : `${u.kind} '${u.name}' (${u.source}) has never been valid`;
+    const what = u.kind === 'file' ? `${u.source} ${u.why ?? 'cannot be read as manifests'} and nothing of it was valid before` : `${u.kind} '${u.name}' (${u.source}) has never been valid`;
     log.error({ source: u.source, kind: u.kind, name: u.name }, `NOT ENFORCED: ${what}; nothing of it is in force until it is fixed${u.kind === 'HostEndpoint' ? ' (its interface is governed as if it did not exist, as Felix would)' : ''}`);
   }
 }
 
 export async function startLocalMode(config: AgentConfig & { resources: string[] }, log: Logger, enforcer: Enforcer, opts: { once: boolean }): Promise<RunningAgent> {
   const state = openLastGoodMemory(config.state, { error: (m) => log.error(m), warn: (m) => log.warn(m) });
-  const source = new FileResourceSource(config.resources, state.memory);
+  // A file is loaded once it stopped changing (STABLE_QUIET_MS): never half-written.
+  const source = new FileResourceSource(config.resources, state.memory, { quietMs: STABLE_QUIET_MS });
   let lastWarnings = '';
   let ifaces: InterfaceWatch | undefined;
 
@@ -56,11 +57,12 @@ export async function startLocalMode(config: AgentConfig & { resources: string[]
     return { firstApply: checked, stop: async () => (enforcer.stop(), state.close()) };
   }
 
+  const recomputeLogged = () => void recompute().catch((e: Error) => log.error({ err: e.message }, 'cannot compute the ruleset; the one in force is kept'));
   source.watch((r) => {
     reportLoad(log, r);
-    if (!r.fatal) void recompute();
+    if (!r.fatal) recomputeLogged();
   });
-  ifaces = watchInterfaces(() => void recompute());
+  ifaces = watchInterfaces(recomputeLogged);
   return {
     firstApply,
     stop: async () => {
