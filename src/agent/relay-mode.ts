@@ -13,37 +13,31 @@
 import type { KeyObject } from 'node:crypto';
 import type { AgentConfig } from '../config/agent-config.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { FailsafePlanRule } from '../plan/schema.ts';
 import { connectMqtt, type MqttLink } from '../mqtt/client.ts';
-import { SnapshotCache } from '../cache/snapshot-cache.ts';
+import { StateStore } from './state-store.ts';
 import { decodeSnapshot, revisionVerdict, type RefusalReason, type Snapshot } from '../protocol/snapshot.ts';
 import { snapshotTopic, statusTopic } from '../protocol/topics.ts';
 import { encodeStatus, lastWillPayload, type StatusState } from '../protocol/status.ts';
 import type { Enforcer } from './enforcer.ts';
 import { renderForHost } from './host-ruleset.ts';
 import { readHostInterfaces, watchInterfaces, type InterfaceWatch } from './host-interfaces.ts';
-import { brokerFailsafes } from './broker-path.ts';
+import { brokerPathRules, brokerTarget, pathNeedsNeighbourDiscovery, resolveBroker } from './broker-path.ts';
+import { systemResolvers, withNeighbourDiscovery } from './control-path.ts';
 import type { RunningAgent } from './agent.ts';
 
 type RelayConfig = AgentConfig & { broker: string; trustKey: string };
 
 export async function startRelayMode(config: RelayConfig, log: Logger, enforcer: Enforcer, trustKey: KeyObject): Promise<RunningAgent> {
   const node = config.node;
-  let cache: SnapshotCache | undefined;
-  try {
-    cache = SnapshotCache.open(config.state, { log: (m: string) => log.error(m) });
-  } catch (e) {
-    // Still enforce what the relay sends; only the offline start is lost. Said loudly.
-    log.error({ err: (e as Error).message }, 'cannot open the snapshot cache; running without one (no enforcement from cache after a restart)');
-  }
   const refused: Partial<Record<RefusalReason, number>> = {};
   let held: Snapshot | undefined;
   let state: StatusState = 'cached';
   let lastError: string | undefined;
   let since = new Date();
-  let brokerPath: FailsafePlanRule[] = [];
   let ifaces: InterfaceWatch | undefined;
   let link: MqttLink | undefined;
+  /** Faults that are not about a snapshot: an apply that failed, a state dir that cannot be written. */
+  const problems: { apply?: string; store?: string } = {};
 
   const publishStatus = () => {
     if (!link?.connected) return;
@@ -56,18 +50,57 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     lastError = error ?? (next === 'error' ? lastError : undefined);
     publishStatus();
   };
+  /** After a fault clears: error while any remains, else in-sync or cached as the link says. */
+  const settle = () => {
+    const problem = problems.apply ?? problems.store;
+    if (problem !== undefined) setState('error', problem);
+    else if (state === 'error' && held) setState(link?.connected ? 'in-sync' : 'cached');
+  };
+
+  const store = new StateStore(config.state, log, (problem) => {
+    if (problem === undefined) delete problems.store;
+    else problems.store = problem;
+    settle();
+  });
+  store.openForBoot();
+
+  // The control path: broker addresses (literal, or last resolved and cached), DNS when the
+  // broker is a name, neighbour discovery when any of it is IPv6.
+  const target = brokerTarget(config.broker);
+  const resolvers = config.resolvers ?? systemResolvers();
+  let brokerAddrs: string[] = target.isName ? (store.reader?.loadBrokerAddresses(config.broker) ?? []) : [target.host];
+  if (target.isName && brokerAddrs.length) log.info({ broker: target.host, addresses: brokerAddrs }, 'broker path from the last resolved addresses');
+  if (target.isName && !resolvers.length) log.warn('the broker is a host name but no DNS resolver is configured (resolv.conf or resolvers): DNS is not on the failsafe path');
 
   const apply = async (why: string): Promise<boolean> => {
     if (!held) return false;
-    const { rendered, plan } = renderForHost(held.plan, config, ifaces?.current ?? readHostInterfaces(), { outbound: brokerPath });
-    const ok = await enforcer.enforce(rendered);
+    const always = { outbound: brokerPathRules(target, brokerAddrs, resolvers) };
+    const { rendered, plan } = renderForHost(held.plan, config, ifaces?.current ?? readHostInterfaces(), always);
+    const ruleset = pathNeedsNeighbourDiscovery(target, brokerAddrs, resolvers) ? withNeighbourDiscovery(rendered) : rendered;
+    const ok = await enforcer.enforce(ruleset);
     if (ok) log.info({ node, revision: held.revision, hash: held.hash, endpoints: plan.endpoints.length, policies: plan.policies.length, from: why }, 'ruleset in force');
     return ok;
   };
   enforcer.onOutcome((r) => {
-    if (!r.ok) setState('error', r.error);
-    else if (state === 'error') setState(link?.connected ? 'in-sync' : 'cached');
+    if (!r.ok) problems.apply = r.error;
+    else delete problems.apply;
+    settle();
   });
+
+  /** Resolves the broker name again; re-applies when the set of addresses changed. */
+  const refreshBrokerPath = async (why: string) => {
+    if (!target.isName) return;
+    const r = await resolveBroker(target);
+    if (r instanceof Error) {
+      log.warn({ err: r.message, from: why }, 'broker name not resolved; the last known broker addresses stay on the failsafe path');
+      return;
+    }
+    if (r.join() === brokerAddrs.join()) return;
+    log.info({ broker: target.host, addresses: r, before: brokerAddrs, from: why }, 'broker addresses changed; failsafe path updated');
+    brokerAddrs = r;
+    store.write('broker-addresses', (c) => c.saveBrokerAddresses(config.broker, r));
+    await apply('broker path');
+  };
 
   const refuse = (reason: RefusalReason, message: string) => {
     refused[reason] = (refused[reason] ?? 0) + 1;
@@ -92,19 +125,17 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       if (state === 'cached') setState('in-sync');
       return;
     }
-    try {
-      cache?.save(node, { revision: snap.revision, hash: snap.hash, payload });
-    } catch (e) {
-      // Not storable means not durable: apply anyway (the relay said so), but report it.
-      log.error({ err: (e as Error).message }, 'cannot store snapshot in the cache');
-    }
+    // Not storable means not durable: applied anyway (the relay said so); the store reports the
+    // failure (status error) and retries until the snapshot is on disk.
+    store.write('snapshot', (c) => c.save(node, { revision: snap.revision, hash: snap.hash, payload }));
     held = snap;
     const ok = await apply('relay');
-    setState(ok ? 'in-sync' : 'error', ok ? undefined : lastError);
+    if (ok && problems.apply === undefined && problems.store === undefined) setState('in-sync');
+    else settle();
   };
 
   // 1. The cache, before any network.
-  const row = cache?.load(node);
+  const row = store.reader?.load(node);
   if (row) {
     const r = decodeSnapshot(row.payload, { publicKey: trustKey, node });
     if (r.ok) held = r.snapshot;
@@ -114,11 +145,10 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     state = 'error';
     lastError = 'no snapshot yet';
   }
-  const broker = await brokerFailsafes(config.broker);
-  if (broker.error) log.warn(broker.error);
-  brokerPath = broker.rules;
   const firstApply = held ? apply('cache') : Promise.resolve(false);
   await firstApply;
+  // Only now the network: the name, then the broker.
+  await refreshBrokerPath('start');
 
   // 2. The network.
   ifaces = watchInterfaces(() => void apply('interfaces'));
@@ -127,6 +157,8 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     clientId: `outpost-agent-${node}`,
     clean: false,
     will: { topic: statusTopic(config.topicPrefix, node), payload: lastWillPayload(node, new Date()), retain: true, qos: 1 },
+    // The broker may have moved while we were cut off: resolve before every attempt, not only after a success.
+    beforeReconnect: () => refreshBrokerPath('reconnect'),
   });
   link = newLink;
   let queue = Promise.resolve();
@@ -139,13 +171,6 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     log.info({ broker: config.broker }, 'connected to broker');
     newLink.subscribe([snapshotTopic(config.topicPrefix, node)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
     publishStatus();
-    if (!brokerPath.length) {
-      void brokerFailsafes(config.broker).then((b) => {
-        if (!b.rules.length) return;
-        brokerPath = b.rules;
-        void apply('broker path');
-      });
-    }
   });
   newLink.onState((s) => {
     if (s.connected) return;
@@ -164,7 +189,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       }
       await newLink.close(true);
       enforcer.stop();
-      cache?.close();
+      store.stop();
     },
   };
 }

@@ -8,6 +8,7 @@
  * - `resources`: manifests on local disk, computed on the host (no relay, no network).
  */
 import * as v from 'valibot';
+import { isIP } from 'node:net';
 import { parseFailsafeString } from '../model/failsafe.ts';
 import type { Setting } from './settings.ts';
 import { BrokerUrl, DnsName, NonEmpty, TopicPrefix } from './common-fields.ts';
@@ -34,6 +35,8 @@ export const AgentConfigSchema = v.pipe(
     loopback: v.optional(v.picklist(['exempt', 'policy']), 'exempt'),
     logLevel: v.optional(v.picklist(['debug', 'info', 'warn', 'error']), 'info'),
     nft: v.optional(NonEmpty, 'nft'),
+    resolvers: v.optional(v.array(v.pipe(v.string(), v.check((a) => isIP(a) !== 0, 'must be an IP address')))),
+    nftTimeoutMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(100), v.maxValue(600_000)), 30_000),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
@@ -58,4 +61,6 @@ export const AGENT_SETTINGS: readonly Setting[] = [
   { key: 'loopback', env: 'OUTPOST_LOOPBACK', flag: '--loopback', kind: 'string', help: '"exempt" (default): lo is never governed by the * HEP; "policy": as Felix' },
   { key: 'logLevel', env: 'OUTPOST_LOG_LEVEL', flag: '--log-level', kind: 'string', help: 'debug|info|warn|error' },
   { key: 'nft', env: 'OUTPOST_NFT', flag: '--nft', kind: 'string', help: 'the nft binary (default: nft on PATH)', path: 'command' },
+  { key: 'nftTimeoutMs', env: 'OUTPOST_NFT_TIMEOUT_MS', flag: '--nft-timeout-ms', kind: 'string', help: 'an nft run that takes longer is killed, counted as failed and retried (default 30000)' },
+  { key: 'resolvers', env: 'OUTPOST_RESOLVERS', flag: '--resolvers', kind: 'list', help: 'DNS servers on the broker path when the broker is a host name (default: the nameservers in /etc/resolv.conf)' },
 ];

@@ -23,6 +23,11 @@ export interface LinkOptions {
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly connectTimeoutMs?: number;
   readonly keepaliveSec?: number;
+  /**
+   * Awaited (at most 10 s) before every reconnect attempt, e.g. to re-resolve the broker's name
+   * and open the firewall for its new addresses before connecting to them.
+   */
+  readonly beforeReconnect?: () => Promise<void>;
 }
 
 export type LinkState = { readonly connected: true } | { readonly connected: false; readonly error?: string; readonly retryInMs?: number };
@@ -99,7 +104,14 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = undefined;
-      if (!closing) client.reconnect();
+      void (async () => {
+        if (opts.beforeReconnect) {
+          let cap: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([opts.beforeReconnect().catch(() => undefined), new Promise((r) => (cap = setTimeout(r, 10_000)))]);
+          clearTimeout(cap);
+        }
+        if (!closing) client.reconnect();
+      })();
     }, delay);
   });
 

@@ -9,6 +9,9 @@
  * - On every (re)connect everything is published again: the broker may have restarted and
  *   lost its retained messages. Retained snapshots of nodes this relay does not know (left
  *   over from before a restart) are cleared the same way.
+ * - An agent's status names the hash it enforces. A node with no HEP whose agent reports
+ *   another hash (it was offline when its last HEP went, and the broker has since lost the
+ *   queued tombstone) gets the signed "no endpoints" snapshot again, so it converges.
  * - Snapshot bytes depend only on (node closure, datastore revision, key): several relays on
  *   one datastore publish identical bytes, so it does not matter which one an agent hears.
  */
@@ -17,8 +20,9 @@ import type { DatastoreSource, DatastoreState } from '../datastore/source.ts';
 import type { MqttLink } from '../mqtt/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import { computeNodePlan } from '../calc/node-plan.ts';
-import { encodeSnapshot } from '../protocol/snapshot.ts';
-import { nodeFromTopic, snapshotTopic, snapshotWildcard } from '../protocol/topics.ts';
+import { contentHash, encodeSnapshot } from '../protocol/snapshot.ts';
+import { decodeStatus } from '../protocol/status.ts';
+import { nodeFromTopic, snapshotTopic, snapshotWildcard, statusWildcard } from '../protocol/topics.ts';
 import { computeClosures, diffNodes, planFingerprint } from './closures.ts';
 import { Coalescer } from './coalescer.ts';
 
@@ -50,6 +54,8 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   /** Nodes whose retained snapshot must be cleared (removed while offline, or left from before). */
   const toClear = new Set<string>();
   const retainedSeen = new Set<string>();
+  /** The hash each agent last reported enforcing (its status). */
+  const statusHashes = new Map<string, string>();
   let latest: DatastoreState | undefined;
   let computedOnce = false;
   let lastWarnings = new Map<string, string>();
@@ -102,15 +108,33 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     if (!computedOnce) {
       computedOnce = true;
       for (const node of retainedSeen) if (!published.has(node)) toClear.add(node);
+      for (const node of statusHashes.keys()) if (staleWithoutHep(node)) toClear.add(node);
     }
     for (const node of [...toClear]) if (!published.has(node)) await clearNode(node, state.revision);
     if (changed.length || removed.length) log.info({ revision: state.revision, published: changed, removed, nodes: closures.size }, 'snapshots published');
+  };
+
+  /** A node without HEPs whose agent reports enforcing something else: it missed its tombstone. */
+  const staleWithoutHep = (node: string): boolean => {
+    const hash = statusHashes.get(node);
+    if (!latest || hash === undefined || published.has(node)) return false;
+    return hash !== contentHash(computeNodePlan({ node, resources: latest.resources }).plan);
   };
 
   const coalescer = new Coalescer(compute, opts.quietMs ?? 20, opts.maxWaitMs ?? 250);
 
   link.onMessage((topic, payload, retained) => {
     const t = nodeFromTopic(prefix, topic);
+    if (t?.kind === 'status') {
+      const st = decodeStatus(payload);
+      if (!st.ok || st.status.node !== t.node || st.status.hash === undefined) return;
+      statusHashes.set(t.node, st.status.hash);
+      if (computedOnce && staleWithoutHep(t.node)) {
+        toClear.add(t.node);
+        coalescer.trigger();
+      }
+      return;
+    }
     if (!t || t.kind !== 'snapshot' || !retained || payload.length === 0) return;
     retainedSeen.add(t.node);
     if (computedOnce && !published.has(t.node)) {
@@ -122,7 +146,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     log.info('connected to broker; republishing every snapshot');
     void (async () => {
       for (const [node, p] of published) await publish(snapshotTopic(prefix, node), p.payload, true);
-      await link.subscribe([snapshotWildcard(prefix)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
+      await link.subscribe([snapshotWildcard(prefix), statusWildcard(prefix)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
       if (toClear.size) coalescer.trigger();
     })();
   });
