@@ -17,7 +17,9 @@
 import { API_VERSION } from '../model/common.ts';
 import { defaultPolicyTypes } from '../model/global-network-policy.ts';
 import type { Resource, ResourceKind } from '../model/resource.ts';
-import type { ResourceError } from '../model/validate.ts';
+import { formatPath, type ResourceError, type ResourceWarning } from '../model/validate.ts';
+import { boundsProblem } from '../model/bounds.ts';
+import { MAX_STORED_VALUE_BYTES, clip, sizeProblem } from '../model/limits.ts';
 import { DEFAULT_NAMESPACE, isNamespacedKind } from '../model/namespaced.ts';
 import { goMarshal, goQuote } from '../etcd/go-json.ts';
 import { KIND_SHAPES } from '../etcd/calico-structs.ts';
@@ -112,16 +114,46 @@ type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 export type Decoded =
-  | { ok: true; kind: ResourceKind; name: string; keyName: string; namespace?: string; object: Obj }
+  | {
+      ok: true;
+      kind: ResourceKind;
+      name: string;
+      keyName: string;
+      namespace?: string;
+      object: Obj;
+      /** The stored value named another resource than its key: the key's name is used (log it). */
+      warnings: ResourceWarning[];
+    }
   | { ok: false; kind: ResourceKind; keyName: string; namespace?: string; error: ResourceError };
 
 /**
  * A stored KV as the raw v3 object Calico's client would return (validate it next), or
  * undefined when the key is not one of outpost's kinds (or is the synthesized profile).
+ * Never throws: a value beyond the limits (size, nesting) or one that cannot be read is an
+ * ordinary error naming the key.
+ *
+ * The key is the identity, as in Calico: the backend's KVPair key comes from the etcd key
+ * (model.KeyFromDefaultPath) and Felix's syncer names the resource after it
+ * (updateprocessors: v3key.Name), whatever name the value carries. So a value whose name
+ * differs from its key is read under the key's name (with a warning), never under its own:
+ * otherwise one value could shadow or replace another resource.
  */
 export function decodeStored(kv: { key: string; value: string; modRevision: string }): Decoded | undefined {
   const parsed = parseResourceKey(kv.key);
   if (!parsed || isDefaultAllow(parsed.kind, parsed.keyName)) return undefined;
+  try {
+    return decodeValue(kv, parsed);
+  } catch (e) {
+    const { kind, keyName, namespace } = parsed;
+    const message = `internal error while reading ${kv.key}: ${(e as Error)?.message ?? String(e)}`;
+    return { ok: false, kind, keyName, ...(namespace === undefined ? {} : { namespace }), error: { source: kv.key, kind, name: keyName, path: '', message } };
+  }
+}
+
+function decodeValue(
+  kv: { key: string; value: string; modRevision: string },
+  parsed: { kind: ResourceKind; keyName: string; namespace?: string },
+): Decoded {
   const { kind, keyName, namespace } = parsed;
   const ns = namespace === undefined ? {} : { namespace };
   const fail = (path: string, message: string): Decoded => ({
@@ -131,29 +163,64 @@ export function decodeStored(kv: { key: string; value: string; modRevision: stri
     ...ns,
     error: { source: kv.key, kind, name: keyName, path, message },
   });
+  // Size before parsing: a default etcd cannot even hold a larger value.
+  const tooBig = sizeProblem('stored value', Buffer.byteLength(kv.value, 'utf8'), MAX_STORED_VALUE_BYTES);
+  if (tooBig) return fail('', tooBig);
   let value: unknown;
   try {
     value = JSON.parse(kv.value) as unknown;
   } catch (e) {
-    return fail('', `stored value is not valid JSON (${(e as Error).message})`);
+    // Also a RangeError from a value nested too deep for the parser itself.
+    return fail('', `stored value is not valid JSON (${clip((e as Error)?.message ?? String(e))})`);
   }
+  // Before anything below (or the validation after) walks it recursively.
+  const bounds = boundsProblem(value);
+  if (bounds) return fail(formatPath(bounds.path), bounds.message);
   if (!isObj(value)) return fail('', 'stored value is not a JSON object');
   const metadata: Obj = isObj(value['metadata']) ? { ...value['metadata'] } : {};
   delete metadata['selfLink'];
   metadata['resourceVersion'] = kv.modRevision;
-  if (typeof metadata['name'] !== 'string' || metadata['name'] === '') metadata['name'] = keyName;
+  const storedName = metadata['name'];
+  metadata['name'] = keyName;
   if (namespace !== undefined) metadata['namespace'] = namespace;
   // The key decides the type, as Calico's ParseValue does.
   const object: Obj = { ...value, kind, apiVersion: API_VERSION, metadata };
+  let valueName = typeof storedName === 'string' && storedName !== '' ? storedName : keyName;
   if (kind === 'GlobalNetworkPolicy') {
-    const problem = restorePolicyName(object, metadata);
-    if (problem) return fail(`metadata.annotations[${JSON.stringify(METADATA_ANNOTATION)}]`, problem);
+    const restored = restorePolicyName(object, metadata, valueName);
+    if ('problem' in restored) return fail(`metadata.annotations[${JSON.stringify(METADATA_ANNOTATION)}]`, restored.problem);
+    valueName = restored.name;
+    metadata['name'] = policyNameFromKey(keyName, object, valueName);
     metadata['labels'] = { [TIER_LABEL]: 'default', ...(isObj(metadata['labels']) ? metadata['labels'] : {}) };
   }
-  return { ok: true, kind, name: String(metadata['name']), keyName, ...ns, object };
+  const name = String(metadata['name']);
+  const warnings: ResourceWarning[] = [];
+  if (valueName !== name) {
+    warnings.push({
+      source: kv.key,
+      kind,
+      name,
+      path: 'metadata.name',
+      message: `the stored value names ${JSON.stringify(clip(valueName))}, its key ${JSON.stringify(clip(keyName))}: read as ${JSON.stringify(clip(name))}, after the key (as Calico does)`,
+    });
+  }
+  return { ok: true, kind, name, keyName, ...ns, object, warnings };
 }
 
-function restorePolicyName(object: Obj, metadata: Obj): string | undefined {
+/**
+ * The name a policy at `keyName` has: the key's name, less the ≤3.31 `default.` prefix of a
+ * default-tier policy when the value's own (restored) name says it was added for storage.
+ */
+function policyNameFromKey(keyName: string, object: Obj, valueName: string): string {
+  if (valueName === keyName) return keyName;
+  const spec = isObj(object['spec']) ? object['spec'] : {};
+  const tier = typeof spec['tier'] === 'string' ? spec['tier'] : '';
+  const legacy = (tier === '' || tier === 'default') && keyName.startsWith(LEGACY_PREFIX);
+  return legacy ? keyName.slice(LEGACY_PREFIX.length) : keyName;
+}
+
+/** The policy's name as Calico's determinePolicyName gives it (annotation, else prefix stripped). */
+function restorePolicyName(object: Obj, metadata: Obj, storedName: string): { name: string } | { problem: string } {
   const annotations = isObj(metadata['annotations']) ? { ...metadata['annotations'] } : undefined;
   const stored = annotations?.[METADATA_ANNOTATION];
   if (annotations && typeof stored === 'string' && stored !== '') {
@@ -161,22 +228,20 @@ function restorePolicyName(object: Obj, metadata: Obj): string | undefined {
     try {
       meta = JSON.parse(stored) as unknown;
     } catch {
-      return `${METADATA_ANNOTATION} annotation is not valid JSON: ${stored.slice(0, 100)}`;
+      return { problem: `${METADATA_ANNOTATION} annotation is not valid JSON: ${clip(stored, 100)}` };
     }
-    if (!isObj(meta)) return `${METADATA_ANNOTATION} annotation must be a JSON object`;
-    metadata['name'] = typeof meta['name'] === 'string' ? meta['name'] : '';
+    if (!isObj(meta)) return { problem: `${METADATA_ANNOTATION} annotation must be a JSON object` };
     delete annotations[METADATA_ANNOTATION];
     if (Object.keys(annotations).length === 0) delete metadata['annotations'];
     else metadata['annotations'] = annotations;
-    return undefined;
+    return { name: typeof meta['name'] === 'string' ? meta['name'] : '' };
   }
   const spec = isObj(object['spec']) ? object['spec'] : {};
   const tier = typeof spec['tier'] === 'string' ? spec['tier'] : '';
-  const name = String(metadata['name']);
-  if ((tier === '' || tier === 'default') && name.startsWith(LEGACY_PREFIX)) {
-    metadata['name'] = name.slice(LEGACY_PREFIX.length);
+  if ((tier === '' || tier === 'default') && storedName.startsWith(LEGACY_PREFIX)) {
+    return { name: storedName.slice(LEGACY_PREFIX.length) };
   }
-  return undefined;
+  return { name: storedName };
 }
 
 // ---- writing -------------------------------------------------------------------

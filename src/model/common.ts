@@ -4,6 +4,7 @@
 import * as v from 'valibot';
 import { parseSelector } from '../selector/index.ts';
 import { parseCIDROrIP, parseIP } from '../net/ip.ts';
+import { MAX_SELECTOR_LENGTH, MAX_SHOWN_CHARS, clip } from './limits.ts';
 
 export const API_VERSION = 'projectcalico.org/v3';
 
@@ -13,10 +14,26 @@ export const DNS_LABEL_RE = new RegExp(`^${LABEL_FMT}$`);
 export const GNP_NAME_RE = new RegExp(`^(${LABEL_FMT}\\.)?${LABEL_FMT}$`);
 const QUALIFIED_NAME_PART_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
+/** Lists longer than this are described by their length, not printed. */
+const SHOW_LIST_UP_TO = 20;
+
+/**
+ * A value as a message quotes it; never longer than about MAX_SHOWN_CHARS (a 20,000-character
+ * selector is echoed as its start and its length, a list of 300,000 ports by its length).
+ */
 export const show = (value: unknown): string => {
   if (value === undefined) return 'nothing';
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  return JSON.stringify(value) ?? String(value);
+  if (typeof value === 'string') {
+    if (value.length <= MAX_SHOWN_CHARS) return JSON.stringify(value);
+    return `${JSON.stringify(value.slice(0, MAX_SHOWN_CHARS))}… (${value.length} characters)`;
+  }
+  if (Array.isArray(value) && value.length > SHOW_LIST_UP_TO) return `a list of ${value.length} entries`;
+  try {
+    return clip(JSON.stringify(value) ?? String(value));
+  } catch {
+    return Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : typeof value;
+  }
 };
 
 export function isSubdomain(s: string): boolean {
@@ -131,6 +148,21 @@ export const finiteNumber = (what: string) =>
   );
 
 /** A list whose entries must be distinct (CRD listType=set). */
+/**
+ * A list schema that refuses more than `max` entries before any entry is validated, so a
+ * million bad ports cost one error, not a million.
+ */
+export const boundedArray = <T extends v.GenericSchema>(
+  item: T,
+  max: number,
+  tooMany: (length: number) => string,
+  notAList: string,
+) =>
+  v.pipe(
+    v.custom<unknown>((x) => !Array.isArray(x) || x.length <= max, (i) => tooMany((i.input as unknown[]).length)),
+    v.array(item, messageFor(notAList)),
+  );
+
 export const uniqueList = <T extends v.GenericSchema>(item: T, what: string, maxItems?: number) =>
   v.pipe(
     v.array(item, messageFor(`${what} must be a list`)),
@@ -157,10 +189,14 @@ export const uniqueList = <T extends v.GenericSchema>(item: T, what: string, max
 export const selectorSchema = (what: string, forbidGlobal: boolean) =>
   v.pipe(
     stringSchema(what),
-    v.maxLength(1024, (i) => `${what} is ${String(i.input).length} characters; at most 1024 are allowed`),
+    v.maxLength(
+      MAX_SELECTOR_LENGTH,
+      (i) => `${what} is ${String(i.input).length} characters; at most ${MAX_SELECTOR_LENGTH} are allowed (limit)`,
+    ),
     v.rawCheck(({ dataset, addIssue }) => {
       if (!dataset.typed) return;
       const s = dataset.value;
+      if (s.length > MAX_SELECTOR_LENGTH) return; // refused above; not parsed, not echoed again
       if (forbidGlobal && s.includes('global(')) {
         addIssue({ message: `global() is only allowed in an entity rule's namespaceSelector (got ${show(s)})` });
         return;

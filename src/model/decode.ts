@@ -14,6 +14,7 @@
 //   ignores unknown fields in the datastore).
 // - Map keys (labels, annotations, labelsToApply) are data, never folded or refused.
 import type * as v from 'valibot';
+import { MAX_ERRORS_PER_RESOURCE, clip } from './limits.ts';
 
 export type DecodeMode = 'manifest' | 'stored';
 
@@ -29,6 +30,8 @@ export interface Decoded {
   readonly errors: FieldProblem[];
   /** Unknown fields dropped in stored mode. */
   readonly notices: FieldProblem[];
+  /** Errors beyond MAX_ERRORS_PER_RESOURCE: counted, not described (no suggestion computed). */
+  readonly omitted: number;
 }
 
 type AnySchema = v.GenericSchema & { readonly type: string } & Record<string, unknown>;
@@ -141,6 +144,8 @@ export function nearest(word: string, known: readonly string[]): string | undefi
   const limit = word.length >= 12 ? 3 : word.length >= 6 ? 2 : 1;
   let best: { name: string; d: number } | undefined;
   for (const name of known) {
+    // The distance is at least the difference in length: skip the quadratic part (long keys).
+    if (Math.abs(word.length - name.length) > limit) continue;
     const d = editDistance(word, name);
     if (d <= limit && (!best || d < best.d)) best = { name, d };
   }
@@ -167,6 +172,7 @@ function canonicalName(key: string, names: readonly string[]): string | undefine
 class Walker {
   readonly errors: FieldProblem[] = [];
   readonly notices: FieldProblem[] = [];
+  omitted = 0;
 
   constructor(private readonly mode: DecodeMode) {}
 
@@ -199,17 +205,20 @@ class Walker {
       const name = canonicalName(key, names);
       if (name === undefined) {
         if (shape.loose) out[key] = x;
-        else if (this.mode === 'manifest')
-          this.errors.push({ path: [...path, key], message: unknownFieldMessage(key, names) });
-        else this.notices.push({ path: [...path, key], message: 'unknown field ignored' });
+        else if (this.mode === 'manifest') {
+          // 100,000 unknown keys must not cost 100,000 nearest-name searches.
+          if (this.errors.length < MAX_ERRORS_PER_RESOURCE) {
+            this.errors.push({ path: [...path, key], message: unknownFieldMessage(key, names) });
+          } else this.omitted++;
+        } else if (this.notices.length < MAX_ERRORS_PER_RESOURCE) {
+          this.notices.push({ path: [...path, key], message: 'unknown field ignored' });
+        }
         continue;
       }
       const first = from.get(name);
       if (first !== undefined) {
-        this.errors.push({
-          path: [...path, key],
-          message: `\`${first}\` and \`${key}\` both set the field \`${name}\`; keep one`,
-        });
+        if (this.errors.length >= MAX_ERRORS_PER_RESOURCE) this.omitted++;
+        else this.errors.push({ path: [...path, key], message: `\`${clip(first)}\` and \`${clip(key)}\` both set the field \`${name}\`; keep one` });
         continue;
       }
       from.set(name, key);
@@ -236,7 +245,7 @@ class Walker {
 export function decodeFields(schema: v.GenericSchema, value: unknown, mode: DecodeMode): Decoded {
   const walker = new Walker(mode);
   const out = walker.walk(schema as AnySchema, value, []);
-  return { value: out, errors: walker.errors, notices: walker.notices };
+  return { value: out, errors: walker.errors, notices: walker.notices, omitted: walker.omitted };
 }
 
 /**

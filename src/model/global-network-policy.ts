@@ -10,8 +10,6 @@ import {
   boolSchema,
   enumSchema,
   finiteNumber,
-  isSubdomain,
-  messageFor,
   selectorSchema,
   show,
   stringSchema,
@@ -19,6 +17,7 @@ import {
   obj,
 } from './common.ts';
 import { metadataSchema, type NameRule } from './metadata.ts';
+import { tierNameRule } from './tier.ts';
 import { rulesSchema, type Rule } from './rule.ts';
 
 export const POLICY_TYPES = ['Ingress', 'Egress'] as const;
@@ -44,8 +43,23 @@ export function defaultPolicyTypes(spec: { ingress?: readonly Rule[]; egress?: r
 export const GlobalNetworkPolicySpecSchema = v.pipe(
   obj(
     {
+      // A Tier's own name rule (DNS label, at most 63 characters): a longer or dotted tier name
+      // can never exist, and a policy naming it would silently deny.
       tier: v.exactOptional(
-        v.pipe(stringSchema('tier'), v.check(isSubdomain, messageFor('tier must be a lower-case DNS name'))),
+        v.pipe(
+          stringSchema('tier'),
+          v.rawCheck(({ dataset, addIssue }) => {
+            if (!dataset.typed) return;
+            const t = dataset.value;
+            if (tierNameRule.check(t) === undefined) return;
+            addIssue({
+              message:
+                t.length > 63
+                  ? `tier is ${t.length} characters; at most 63 are allowed (a Tier's name is a DNS label)`
+                  : `tier must be a lower-case DNS name of a Tier: a DNS label (alphanumerics and "-", no dots; got ${show(t)})`,
+            });
+          }),
+        ),
         'default',
       ),
       order: v.exactOptional(finiteNumber('order')),

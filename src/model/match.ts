@@ -3,6 +3,7 @@
 // service-account matches, each with its field-level rules from §2.3.
 import * as v from 'valibot';
 import {
+  boundedArray,
   intInRange,
   isSubdomain,
   messageFor,
@@ -15,6 +16,7 @@ import {
   uniqueList,
 } from './common.ts';
 import { formatNetwork, isStrictlyMasked, parseCIDROrIP } from '../net/ip.ts';
+import { clip } from './limits.ts';
 
 export const ACTIONS = ['Allow', 'Deny', 'Log', 'Pass'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -60,8 +62,8 @@ export function portProblem(p: number | string): string | undefined {
   if (range) {
     const min = Number(range[1]);
     const max = Number(range[2]);
-    if (min < 1 || max < 1 || min > 65535 || max > 65535) return `port range ${p} must have both ends from 1 to 65535`;
-    return min > max ? `port range ${p} has min > max` : undefined;
+    if (min < 1 || max < 1 || min > 65535 || max > 65535) return `port range ${clip(p)} must have both ends from 1 to 65535`;
+    return min > max ? `port range ${clip(p)} has min > max` : undefined;
   }
   const nameProblem = NAMED_PORT_RE.test(p) ? portNameProblem(p) : 'is not a number, a "min:max" range or a port name';
   return nameProblem ? `invalid port ${show(p)}: ${nameProblem}` : undefined;
@@ -82,10 +84,7 @@ export const PortSchema = v.pipe(
 export type Port = v.InferOutput<typeof PortSchema>;
 
 export const portList = (what: string) =>
-  v.pipe(
-    v.array(PortSchema, messageFor(`${what} must be a list`)),
-    v.maxLength(50, (i) => `${what} has ${(i.input as unknown[]).length} entries; at most 50 are allowed`),
-  );
+  boundedArray(PortSchema, 50, (n) => `${what} has ${n} entries; at most 50 are allowed`, `${what} must be a list`);
 
 // ---- Nets ----------------------------------------------------------------------
 
@@ -102,19 +101,18 @@ export function ruleNetProblem(s: string, negated: boolean): string | undefined 
 }
 
 export const netList = (what: string, negated: boolean) =>
-  v.pipe(
-    v.array(
-      v.pipe(
-        stringSchema(`${what} entry`),
-        v.rawCheck(({ dataset, addIssue }) => {
-          if (!dataset.typed) return;
-          const problem = ruleNetProblem(dataset.value, negated);
-          if (problem) addIssue({ message: problem });
-        }),
-      ),
-      messageFor(`${what} must be a list`),
+  boundedArray(
+    v.pipe(
+      stringSchema(`${what} entry`),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        const problem = ruleNetProblem(dataset.value, negated);
+        if (problem) addIssue({ message: problem });
+      }),
     ),
-    v.maxLength(256, (i) => `${what} has ${(i.input as unknown[]).length} entries; at most 256 are allowed`),
+    256,
+    (n) => `${what} has ${n} entries; at most 256 are allowed`,
+    `${what} must be a list`,
   );
 
 // ---- Small match structs -------------------------------------------------------

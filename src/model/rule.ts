@@ -1,9 +1,10 @@
 // Policy Rule and EntityRule with the cross-field rules of §2.3: protocol/port
 // agreement, ICMP and IP version, one IP family per rule, services exclusivity, HTTP.
 import * as v from 'valibot';
-import { addAt, enumSchema, messageFor, obj, selectorSchema, show } from './common.ts';
+import { addAt, boundedArray, enumSchema, obj, selectorSchema, show } from './common.ts';
 import { parseCIDROrIP, type IPVersion } from '../net/ip.ts';
 import { annotationsSchema } from './metadata.ts';
+import { clip } from './limits.ts';
 import {
   ACTIONS,
   HTTPMatchSchema,
@@ -113,7 +114,7 @@ export const RuleSchema = v.pipe(
           if (numeric.length > 0) {
             at(
               [side, f],
-              `numeric ports and port ranges require protocol TCP, UDP or SCTP (found ${numeric.join(', ')})`,
+              `numeric ports and port ranges require protocol TCP, UDP or SCTP (found ${clip(numeric.join(', '))})`,
             );
           }
         } else if (isValidProtocol(r.protocol) && !protocolSupportsPorts(r.protocol)) {
@@ -144,7 +145,4 @@ export const RuleSchema = v.pipe(
 export type Rule = v.InferOutput<typeof RuleSchema>;
 
 export const rulesSchema = (what: string) =>
-  v.pipe(
-    v.array(RuleSchema, messageFor(`${what} must be a list of rules`)),
-    v.maxLength(1024, (i) => `${what} has ${(i.input as unknown[]).length} rules; at most 1024 are allowed`),
-  );
+  boundedArray(RuleSchema, 1024, (n) => `${what} has ${n} rules; at most 1024 are allowed`, `${what} must be a list of rules`);

@@ -12,6 +12,8 @@ import { decodeFields, type DecodeMode, type FieldProblem } from './decode.ts';
 import { defaultPolicyTypes } from './global-network-policy.ts';
 import { ResourceSchema, isResourceKind, type Resource } from './resource.ts';
 import { resourceWarnings } from './warnings.ts';
+import { boundsProblem } from './bounds.ts';
+import { MAX_ERRORS_PER_RESOURCE, clip } from './limits.ts';
 
 export type ResourceError = { source?: string; kind?: string; name?: string; path: string; message: string };
 /**
@@ -43,12 +45,15 @@ export function formatPath(path: readonly (string | number)[]): string {
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
     else if (IDENT_RE.test(key)) out += out === '' ? key : `.${key}`;
-    else out += `[${JSON.stringify(key)}]`;
+    else out += `[${JSON.stringify(clip(key))}]`;
   }
   return out;
 }
 
-/** Go's JSON decoding treats null like an absent field; do the same before validating. */
+/**
+ * Go's JSON decoding treats null like an absent field; do the same before validating.
+ * Recursive: only for values within the depth limit (boundsProblem first).
+ */
 export function dropNulls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(dropNulls);
   if (typeof value !== 'object' || value === null || value instanceof Date) return value;
@@ -80,12 +85,43 @@ function applyManifestDefaults(r: Resource): Resource {
   return { ...r, spec: { ...r.spec, types: defaultPolicyTypes(r.spec) } };
 }
 
+/**
+ * Validates one resource. Never throws: a value beyond the limits (limits.ts) is refused with
+ * one error naming the limit, at most MAX_ERRORS_PER_RESOURCE problems are listed (the rest
+ * counted), and a failure of the code itself is reported as an error of this resource.
+ */
 export function validateResource(raw: unknown, source?: string, options: ValidateOptions = {}): Result {
+  let r: Result;
+  try {
+    r = validateChecked(raw, source, options);
+  } catch (e) {
+    const message = `internal error while validating${source === undefined ? '' : ` ${source}`}: ${(e as Error)?.message ?? String(e)}`;
+    return { ok: false, errors: [{ ...(source === undefined ? {} : { source }), path: '', message }], notices: [] };
+  }
+  return r.ok ? r : { ...r, errors: capErrors(r.errors) };
+}
+
+/** The first MAX_ERRORS_PER_RESOURCE errors and one more that counts the rest. */
+function capErrors(errors: ResourceError[]): ResourceError[] {
+  if (errors.length <= MAX_ERRORS_PER_RESOURCE) return errors;
+  const first = errors[0]!;
+  const more = errors.length - MAX_ERRORS_PER_RESOURCE;
+  const { path: _p, message: _m, ...who } = first;
+  return [
+    ...errors.slice(0, MAX_ERRORS_PER_RESOURCE),
+    { ...who, path: '', message: `… and ${more} more problem(s) in this resource (only the first ${MAX_ERRORS_PER_RESOURCE} are listed)` },
+  ];
+}
+
+function validateChecked(raw: unknown, source: string | undefined, options: ValidateOptions): Result {
   const mode = options.mode ?? 'manifest';
   const base: { source?: string; kind?: string; name?: string } = source === undefined ? {} : { source };
   const toError = (p: FieldProblem): ResourceError => ({ ...base, path: formatPath(p.path), message: p.message });
   const fail = (path: string, message: string): Result => ({ ok: false, errors: [{ ...base, path, message }], notices: [] });
 
+  // Before anything recursive runs (dropNulls, decodeFields, the schemas).
+  const bounds = boundsProblem(raw);
+  if (bounds) return fail(formatPath(bounds.path), bounds.message);
   const nulled = dropNulls(raw);
   if (typeof nulled !== 'object' || nulled === null || Array.isArray(nulled)) {
     return fail('', `a resource must be an object (got ${Array.isArray(nulled) ? 'a list' : show(nulled)})`);
@@ -110,6 +146,7 @@ export function validateResource(raw: unknown, source?: string, options: Validat
 
   const notices = decoded.notices.map(toError);
   const fieldErrors = decoded.errors.map(toError);
+  if (decoded.omitted > 0) fieldErrors.push({ ...base, path: '', message: `… and ${decoded.omitted} more unknown or repeated field(s)` });
   const result = v.safeParse(ResourceSchema, obj, { message: fallbackMessage });
   if (result.success && fieldErrors.length === 0) {
     const resource = mode === 'manifest' ? applyManifestDefaults(result.output) : result.output;

@@ -42,6 +42,7 @@ export function parseSelector(input: string): SelectorParseResult {
     return { ok: true, selector };
   } catch (e) {
     if (e instanceof SelectorSyntaxError) return { ok: false, error: e.message, position: e.position };
-    throw e;
+    // Last resort: a bug here must be a refused selector, never an exception in a caller's loop.
+    return { ok: false, error: `internal error while parsing the selector: ${(e as Error)?.message ?? String(e)}`, position: 0 };
   }
 }

@@ -16,10 +16,20 @@ import { sortedUnique } from "./stringset.ts";
 // exception; real selectors (policy fields are capped at 1 KiB) never get close.
 export const MAX_NESTING = 256;
 
+// Policy fields are capped at 1 KiB by validation; this bounds the work for any other caller
+// (the selector command, rewritten selectors) while never refusing a real selector.
+export const MAX_SELECTOR_CHARS = 64 * 1024;
+
 const ALL: SelectorNode = { kind: "all" };
 
 /** Parses selector text; throws SelectorSyntaxError with the offset of the problem. */
 export function parse(input: string): SelectorNode {
+  if (input.length > MAX_SELECTOR_CHARS) {
+    throw new SelectorSyntaxError(
+      `selector is ${input.length} characters; at most ${MAX_SELECTOR_CHARS} are parsed (limit)`,
+      MAX_SELECTOR_CHARS,
+    );
+  }
   return new Parser(input).parseRoot();
 }
 

@@ -7,7 +7,6 @@
 
 import type { SelectorNode } from "./ast.ts";
 import { canonicalString } from "./canonical.ts";
-import { SelectorSyntaxError } from "./errors.ts";
 import { parse } from "./parser.ts";
 import { sortedUnique } from "./stringset.ts";
 
@@ -17,9 +16,9 @@ export type { SelectorNode } from "./ast.ts";
 export function parseSelectorTree(text: string): SelectorNode | undefined {
   try {
     return parse(text);
-  } catch (e) {
-    if (e instanceof SelectorSyntaxError) return undefined;
-    throw e;
+  } catch {
+    // A syntax error, or (a bug) anything else: callers decide what an unparsable selector means.
+    return undefined;
   }
 }
 
