@@ -7,6 +7,8 @@ import type { Logger } from '../platform/logger.ts';
 import { loadPublicKey } from '../platform/signing.ts';
 import { UsageError } from '../cli/io.ts';
 import { Enforcer } from './enforcer.ts';
+import { startDriftWatch } from './drift-watch.ts';
+import { lockStateDir } from './state-lock.ts';
 
 export interface RunningAgent {
   /** Resolves with true when the first ruleset was applied (or false when that failed or there was none). */
@@ -15,10 +17,25 @@ export interface RunningAgent {
 }
 
 export async function startAgent(config: AgentConfig, log: Logger, opts: { once?: boolean } = {}): Promise<RunningAgent> {
-  const enforcer = new Enforcer(new NftRunner(config.state, config.nft), log);
+  // One agent per state dir, before anything is touched; the kernel drops the lock when we die.
+  const lock = await lockStateDir(config.state);
+  if (!lock.ok && lock.held) throw new UsageError(lock.message);
+  if (!lock.ok) log.warn({ state: config.state }, `cannot lock the state dir (${lock.message}); a second agent on it would not be stopped`);
+  const enforcer = new Enforcer(new NftRunner(config.state, config.nft, { timeoutMs: config.nftTimeoutMs }), log);
+  return withDriftRepair(await startMode(config, log, enforcer, opts), config, log, enforcer, opts);
+}
+
+async function startMode(config: AgentConfig, log: Logger, enforcer: Enforcer, opts: { once?: boolean }): Promise<RunningAgent> {
   if (config.resources) return (await import('./local-mode.ts')).startLocalMode({ ...config, resources: config.resources }, log, enforcer, { once: opts.once ?? false });
   if (!config.broker || !config.trustKey) throw new UsageError('broker and trustKey are required in relay mode');
   const key = await loadPublicKey(config.trustKey);
   if (!key.ok) throw new UsageError(key.message);
   return (await import('./relay-mode.ts')).startRelayMode({ ...config, broker: config.broker, trustKey: config.trustKey }, log, enforcer, key.key);
+}
+
+/** A long-running agent restores its table when someone else deletes, flushes or edits it (drift-watch.ts). */
+function withDriftRepair(agent: RunningAgent, config: AgentConfig, log: Logger, enforcer: Enforcer, opts: { once?: boolean }): RunningAgent {
+  if (opts.once) return agent;
+  const drift = startDriftWatch({ nft: config.nft, target: enforcer, log });
+  return { ...agent, stop: async () => (await drift.stop(), await agent.stop()) };
 }

@@ -87,6 +87,14 @@ export class Enforcer {
     }, delay);
   }
 
+  /** Drift repair (drift-watch.ts): the kernel lost what was applied; apply the same bytes again. */
+  async reapply(): Promise<boolean> {
+    await this.settled();
+    if (!this.desired) return false;
+    this.appliedBytes = undefined;
+    return this.enforce(this.desired.result);
+  }
+
   /** True when the desired ruleset is committed and (once settled) read back correctly. */
   get upToDate(): boolean {
     return this.desired !== undefined && this.appliedBytes === this.desired.bytes;
