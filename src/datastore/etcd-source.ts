@@ -19,7 +19,7 @@ import type { Logger } from '../platform/logger.ts';
 import { resourceKey as modelKey, type Resource } from '../model/resource.ts';
 import { formatResourceError, validateResource, type ResourceError, type ResourceWarning } from '../model/validate.ts';
 import { EtcdClient, EtcdError, type KeyValue, type WatchEvent } from '../etcd/client.ts';
-import { decodeStored, defaultAllowProfile, resourceSpan } from './calico-layout.ts';
+import { RESOURCE_ROOT, decodeStored, defaultAllowProfile, resourceSpan } from './calico-layout.ts';
 import { HISTORY_DEPTH, lastValidVersion } from './etcd-history.ts';
 import type { DatastoreListener, DatastoreSource } from './source.ts';
 
@@ -50,8 +50,31 @@ export class ResourceIndex {
     this.#defaultAllow = r.resource;
   }
 
-  /** A put of `kv`; false when nothing outpost uses changed. */
+  /**
+   * A put of `kv`; false when nothing outpost uses changed. Never throws: whatever goes wrong
+   * with one value (even a decoder or validator that throws) is that key's error, and the value
+   * counts as invalid (its last valid version stays), so the watch moves on to the next event.
+   */
   put(kv: KeyValue): boolean {
+    try {
+      return this.#put(kv);
+    } catch (e) {
+      this.onError({ source: kv.key, path: '', message: `cannot be decoded: ${e instanceof Error ? e.message : String(e)}` });
+      const prev = this.#entries.get(kv.key);
+      if (kv.key.startsWith(`${RESOURCE_ROOT}workloadendpoints/`)) {
+        // An invalid WEP is absent, never its last valid version (see #put).
+        this.#entries.delete(kv.key);
+        return prev?.resource !== undefined;
+      }
+      // As an invalid value: the last valid version stays in force (none: looked up in etcd's
+      // history, else reported as not enforced), and the new revision is noted so a re-list does
+      // not read the value again.
+      this.#entries.set(kv.key, { modRevision: kv.modRevision, resource: prev?.resource, plainKey: prev?.plainKey ?? true });
+      return false;
+    }
+  }
+
+  #put(kv: KeyValue): boolean {
     const decoded = decodeStored(kv);
     if (!decoded) return false;
     const prev = this.#entries.get(kv.key);
@@ -92,10 +115,14 @@ export class ResourceIndex {
 
   /** The resource a stored KV holds, if it decodes and validates; problems are not reported. */
   static validStored(kv: KeyValue): Resource | undefined {
-    const decoded = decodeStored(kv);
-    if (!decoded?.ok) return undefined;
-    const r = validateResource(decoded.object, kv.key, { mode: 'stored' });
-    return r.ok ? r.resource : undefined;
+    try {
+      const decoded = decodeStored(kv);
+      if (!decoded?.ok) return undefined;
+      const r = validateResource(decoded.object, kv.key, { mode: 'stored' });
+      return r.ok ? r.resource : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   #warnOnce(key: string, warnings: readonly ResourceWarning[]): void {
@@ -117,6 +144,7 @@ export class ResourceIndex {
     return prev?.resource !== undefined;
   }
 
+  /** One watch response's events, each on its own: a bad one never holds back the others. */
   apply(events: readonly WatchEvent[]): boolean {
     let changed = false;
     for (const e of events) changed = (e.type === 'delete' ? this.delete(e.kv.key) : this.put(e.kv)) || changed;
