@@ -18,8 +18,10 @@
  * Review notes:
  * - The signature covers node, revision, hash and plan together: a snapshot signed for node A is
  *   refused by node B ('wrong-node'), and an old one replayed is refused by revision ('stale').
- * - The signature is checked before the plan is schema-parsed: a forgery costs the agent one
- *   JSON parse and one ed25519 verify, never a walk of an attacker-shaped plan.
+ * - The signature is checked over the raw body bytes before anything is parsed: a forgery costs
+ *   the agent one ed25519 verify (a hash of the bytes), never a JSON parse of an attacker's
+ *   payload; a payload without the canonical envelope shape is parsed only if small and shallow,
+ *   to name the reason.
  * - The payload must be exactly canonical: with one byte form, the bytes cached in SQLite are the
  *   bytes that were verified, and there is no parser disagreement (duplicate keys, escapes) to exploit.
  * - decodeSnapshot never throws, whatever the input; every refusal has a reason for the counters.
@@ -29,7 +31,7 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import * as v from 'valibot';
 import { NodePlanSchema, type NodePlan } from '../plan/schema.ts';
-import { CanonicalJsonError, canonicalBytes, canonicalJson } from './canonical-json.ts';
+import { CanonicalJsonError, MAX_CANONICAL_DEPTH, canonicalBytes, canonicalJson, jsonDepthExceeds } from './canonical-json.ts';
 import { KEY_ID_LENGTH, isEd25519, keyId } from './key-id.ts';
 import { nodeNameProblem } from './topics.ts';
 
@@ -167,9 +169,80 @@ export function decodeSnapshot(payload: Uint8Array, options: DecodeOptions): Dec
   }
 }
 
+/**
+ * Order (outcome: nothing unauthenticated is parsed): size; the envelope's fixed head and tail
+ * found by position, without parsing; the signature over the body's raw bytes; only then the
+ * JSON parse, the canonical check and the schemas. A payload whose envelope does not have the
+ * canonical shape can never verify; it is parsed only to say why it is refused, and only when
+ * it is small and shallow (DIAGNOSE_MAX_BYTES, MAX_CANONICAL_DEPTH).
+ */
 function decode(payload: Uint8Array, options: DecodeOptions): DecodeResult {
   if (!(payload instanceof Uint8Array)) return refuse('malformed', 'payload is not bytes');
   if (payload.length > MAX_SNAPSHOT_BYTES) return refuse('malformed', `payload is ${payload.length} bytes, over the ${MAX_SNAPSHOT_BYTES}-byte limit`);
+  const env = envelopeOf(payload);
+  if (env === undefined) return diagnose(payload, options);
+  const checked = checkSignature(options, env.keyId, env.sig, env.body);
+  if (checked !== undefined) return checked;
+
+  // Authenticated: these are the relay's bytes. Still checked, never trusted to be well-formed.
+  const parsed = parseCanonical(payload);
+  if (!parsed.ok) return parsed;
+  const body = isObject(parsed.value) ? parsed.value['body'] : undefined;
+  if (!isObject(body)) return refuse('malformed', 'body: must be an object');
+  const header = v.safeParse(BodyHeaderSchema, body, { abortEarly: true });
+  if (!header.success) return refuse('malformed', issueText('body', header.issues[0]));
+  const { node, revision, hash, plan: rawPlan } = header.output;
+  if (node !== options.node) return refuse('wrong-node', `snapshot is for node ${JSON.stringify(node)}, this is ${JSON.stringify(options.node)}`);
+  const actual = hashOf(rawPlan);
+  if (actual !== hash) return refuse('hash-mismatch', `body.hash is ${hash} but the plan hashes to ${actual}`);
+
+  const plan = v.safeParse(NodePlanSchema, rawPlan, { abortEarly: true });
+  if (!plan.success) return refuse('malformed', issueText('body.plan', plan.issues[0]));
+  if (plan.output.node !== node) return refuse('malformed', `body.plan.node: ${JSON.stringify(plan.output.node)} does not match body.node ${JSON.stringify(node)}`);
+  return { ok: true, snapshot: { node, revision, hash, plan: plan.output, payload: new Uint8Array(payload) } };
+}
+
+/** The key, the signature's spelling and the ed25519 check; undefined when it verifies. */
+function checkSignature(options: DecodeOptions, signer: string, sig: string, body: Uint8Array): Refusal | undefined {
+  const trusted = (Array.isArray(options.publicKey) ? options.publicKey : [options.publicKey]) as readonly KeyObject[];
+  const key = trusted.find((k) => keyId(k) === signer);
+  if (key === undefined) {
+    return refuse('bad-signature', `signed by key ${JSON.stringify(signer)}, this agent trusts ${trusted.map(keyId).join(', ') || 'no key'}`);
+  }
+  const sigBytes = Buffer.from(sig, 'base64');
+  // Only one spelling of the 64 bytes is accepted, so the payload stays canonical end to end.
+  if (sigBytes.length !== SIG_BYTES || sigBytes.toString('base64') !== sig) return refuse('bad-signature', 'sig: not a base64 ed25519 signature');
+  if (!verify(null, body, key, sigBytes)) return refuse('bad-signature', `signature does not match key ${signer} (wrong key or altered content)`);
+  return undefined;
+}
+
+/**
+ * A canonical payload is `{"body":<body>,"keyId":"<16 hex>","sig":"<88 base64>"}`: the keys
+ * sort that way, and neither value can contain a character JSON escapes. So the body's bytes,
+ * the key id and the signature are found by position, with nothing parsed.
+ */
+const BODY_HEAD = '{"body":';
+const TAIL_RE = new RegExp(`^,"keyId":"([0-9a-f]{${KEY_ID_LENGTH}})","sig":"([A-Za-z0-9+/]{86}==)"}$`);
+const TAIL_LENGTH = `,"keyId":"","sig":""}`.length + KEY_ID_LENGTH + 88;
+
+function envelopeOf(payload: Uint8Array): { keyId: string; sig: string; body: Uint8Array } | undefined {
+  if (payload.length < BODY_HEAD.length + TAIL_LENGTH + 2) return undefined;
+  for (let i = 0; i < BODY_HEAD.length; i++) if (payload[i] !== BODY_HEAD.charCodeAt(i)) return undefined;
+  const tail = TAIL_RE.exec(new TextDecoder('latin1').decode(payload.subarray(payload.length - TAIL_LENGTH)));
+  if (tail === null) return undefined;
+  return { keyId: tail[1]!, sig: tail[2]!, body: payload.subarray(BODY_HEAD.length, payload.length - TAIL_LENGTH) };
+}
+
+/** A payload that can verify is never bigger than this unless it has the canonical shape. */
+const DIAGNOSE_MAX_BYTES = 64 * 1024;
+
+/**
+ * Why a payload without the canonical envelope is refused. Never accepts: a payload that gets
+ * here cannot carry a valid signature over canonical bytes. Parsed only when small and shallow.
+ */
+function diagnose(payload: Uint8Array, options: DecodeOptions): Refusal {
+  if (payload.length > DIAGNOSE_MAX_BYTES) return refuse('malformed', 'payload is not a signed snapshot ({"body":…,"keyId":…,"sig":…} in canonical form)');
+  if (jsonDepthExceeds(payload, MAX_CANONICAL_DEPTH)) return refuse('malformed', `payload is nested deeper than ${MAX_CANONICAL_DEPTH} levels`);
   const envelope = parseCanonical(payload);
   if (!envelope.ok) return envelope;
   const { value } = envelope;
@@ -182,28 +255,11 @@ function decode(payload: Uint8Array, options: DecodeOptions): DecodeResult {
   if (typeof sig !== 'string') return refuse('malformed', 'sig: must be a base64 string');
   if (typeof signer !== 'string' || !KEY_ID_RE.test(signer)) return refuse('malformed', `keyId: must be ${KEY_ID_LENGTH} lower-case hex digits`);
   if (!isObject(body)) return refuse('malformed', 'body: must be an object');
-
+  // Everything present but not in the one canonical spelling (e.g. a sig of the wrong length):
+  // name the key problem if there is one, never verify.
   const trusted = (Array.isArray(options.publicKey) ? options.publicKey : [options.publicKey]) as readonly KeyObject[];
-  const key = trusted.find((k) => keyId(k) === signer);
-  if (key === undefined) {
-    return refuse('bad-signature', `signed by key ${JSON.stringify(signer)}, this agent trusts ${trusted.map(keyId).join(', ') || 'no key'}`);
-  }
-  const sigBytes = Buffer.from(sig, 'base64');
-  // Only one spelling of the 64 bytes is accepted, so the payload stays canonical end to end.
-  if (sigBytes.length !== SIG_BYTES || sigBytes.toString('base64') !== sig) return refuse('bad-signature', 'sig: not a base64 ed25519 signature');
-  if (!verify(null, bodyBytes(payload, signer, sig), key, sigBytes)) return refuse('bad-signature', `signature does not match key ${signer} (wrong key or altered content)`);
-
-  const header = v.safeParse(BodyHeaderSchema, body, { abortEarly: true });
-  if (!header.success) return refuse('malformed', issueText('body', header.issues[0]));
-  const { node, revision, hash, plan: rawPlan } = header.output;
-  if (node !== options.node) return refuse('wrong-node', `snapshot is for node ${JSON.stringify(node)}, this is ${JSON.stringify(options.node)}`);
-  const actual = hashOf(rawPlan);
-  if (actual !== hash) return refuse('hash-mismatch', `body.hash is ${hash} but the plan hashes to ${actual}`);
-
-  const plan = v.safeParse(NodePlanSchema, rawPlan, { abortEarly: true });
-  if (!plan.success) return refuse('malformed', issueText('body.plan', plan.issues[0]));
-  if (plan.output.node !== node) return refuse('malformed', `body.plan.node: ${JSON.stringify(plan.output.node)} does not match body.node ${JSON.stringify(node)}`);
-  return { ok: true, snapshot: { node, revision, hash, plan: plan.output, payload: new Uint8Array(payload) } };
+  if (!trusted.some((k) => keyId(k) === signer)) return refuse('bad-signature', `signed by key ${JSON.stringify(signer)}, this agent trusts ${trusted.map(keyId).join(', ') || 'no key'}`);
+  return refuse('bad-signature', 'sig: not a base64 ed25519 signature');
 }
 
 function parseCanonical(payload: Uint8Array): { ok: true; value: unknown } | Refusal {
@@ -230,15 +286,6 @@ function parseCanonical(payload: Uint8Array): { ok: true; value: unknown } | Ref
   return { ok: true, value };
 }
 
-/**
- * The canonical bytes of body, cut out of the payload rather than encoded again: the payload is
- * known to be canonical, so it is `{"body":<body>,"keyId":"…","sig":"…"}` with exactly this tail.
- */
-function bodyBytes(payload: Uint8Array, signer: string, sig: string): Uint8Array {
-  const tail = new TextEncoder().encode(`,"keyId":${JSON.stringify(signer)},"sig":${JSON.stringify(sig)}}`);
-  return payload.subarray(BODY_HEAD.length, payload.length - tail.length);
-}
-const BODY_HEAD = '{"body":';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
