@@ -7,6 +7,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseManifest } from '../model/manifest.ts';
+import { manifestSizeProblem } from '../model/limits.ts';
 import type { Resource, ResourceKind } from '../model/resource.ts';
 import type { ResourceError, ResourceWarning } from '../model/validate.ts';
 import { UsageError, type CliIO } from './io.ts';
@@ -94,6 +95,13 @@ export async function loadInput(paths: readonly string[], recursive: boolean, io
     for (const file of files) {
       let text: string;
       try {
+        // An oversized file is refused from its size, before it is read (parseManifest refuses
+        // an oversized text too, for stdin).
+        const tooBig = file === '-' ? undefined : manifestSizeProblem((await stat(file)).size);
+        if (tooBig) {
+          errors.push({ source: file, path: '', message: tooBig });
+          continue;
+        }
         text = file === '-' ? await (io.stdin?.() ?? Bun.stdin.text()) : await readFile(file, 'utf8');
       } catch (e) {
         problems.push(`cannot read ${file}: ${(e as Error).message}`);
