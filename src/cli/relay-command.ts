@@ -16,6 +16,7 @@ import { EtcdSource } from '../datastore/etcd-source.ts';
 
 import type { DatastoreSource } from '../datastore/source.ts';
 import { startRelay } from '../relay/relay.ts';
+import { fileRevisionStore } from '../relay/revision-store.ts';
 import { UsageError, type CliIO } from './io.ts';
 import { untilSignal } from './signals.ts';
 
@@ -44,7 +45,10 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
   log.info({ datastore: config.etcd ?? config.resources, broker: brokerUrl, topicPrefix: config.topicPrefix }, 'outpost relay starting');
   let relay;
   try {
-    relay = await startRelay({ source, link, signingKey: key.key, topicPrefix: config.topicPrefix, log, quietMs: config.coalesceMs });
+    // The folder's revisions come from file times: the state dir also keeps the last one
+    // published, so a restart (files older than that, the clock set back) never goes below it.
+    const revisionStore = config.state && !config.etcd ? fileRevisionStore(config.state, (m) => log.warn(m)) : undefined;
+    relay = await startRelay({ source, link, signingKey: key.key, topicPrefix: config.topicPrefix, log, quietMs: config.coalesceMs, ...(revisionStore ? { revisionStore } : {}) });
   } catch (e) {
     log.error({ err: (e as Error).message }, 'cannot read the datastore');
     await link.close(true);

@@ -1,43 +1,70 @@
 /**
  * The folder datastore as a DatastoreSource for the relay (small sites: no etcd).
  *
- * Its revision is the newest modification time (microseconds) of any manifest file or folder
- * under the watched paths: deleting a file updates its folder's mtime, so the revision moves
- * forward on every kind of change, and two relays watching the same folder agree on it. A
- * change whose mtimes do not move forward (a file restored with an old timestamp) still gets a
- * higher revision than the last one this process published.
+ * Its revision comes from file times, but only ever moves forward:
+ * - normally it is the newest modification time (microseconds) of any manifest file or folder
+ *   under the watched paths: deleting a file updates its folder's mtime, so the revision moves
+ *   on every kind of change, and two relays watching the same folder agree on it;
+ * - a change whose times do not move forward (a file restored with an old timestamp, the clock
+ *   set back) gets the last revision + 1;
+ * - a restarted relay cannot trust file times either (files older than its last publication,
+ *   a clock set back): it raises the floor (`raiseRevisionFloor`) to the highest revision it
+ *   published before (retained snapshots on the broker, its --state dir), and starts above it
+ *   unless the files are at least as new.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { formatResourceError } from '../model/validate.ts';
-import { FileResourceSource, type LastGoodMemory, type LoadReport } from './file-source.ts';
+import { FileResourceSource, STABLE_QUIET_MS, type FileSourceOptions, type LastGoodMemory, type LoadReport } from './file-source.ts';
+import { listManifestFiles } from './manifest-files.ts';
 import type { DatastoreListener, DatastoreSource } from './source.ts';
+import { dirname } from 'node:path';
 
 async function newestMtimeMicros(path: string): Promise<bigint> {
   const st = await stat(path, { bigint: true });
   let newest = st.mtimeNs / 1000n;
   if (!st.isDirectory()) return newest;
-  for (const e of await readdir(path, { recursive: true, withFileTypes: true })) {
-    if (e.name.startsWith('.')) continue;
+  // The files and every folder holding one (a delete moves only its folder's time).
+  const { files } = await listManifestFiles(path);
+  for (const p of new Set(files.flatMap((f) => [f, dirname(f)]))) {
     try {
-      const m = (await stat(join(e.parentPath, e.name), { bigint: true })).mtimeNs / 1000n;
+      const m = (await stat(p, { bigint: true })).mtimeNs / 1000n;
       if (m > newest) newest = m;
     } catch {
-      // Vanished between readdir and stat: the next poll sees the folder's new mtime.
+      // Vanished between the listing and stat, or a dangling link: the next poll sees the change.
     }
   }
   return newest;
 }
 
+export function unenforcedMessage(u: LoadReport['unenforced'][number]): string {
+  return u.kind === 'file' ? `${u.source} ${u.why ?? 'cannot be read as manifests'}` : `${u.kind} '${u.name}' (${u.source}) has never been valid`;
+}
+
 export class FolderSource implements DatastoreSource {
   private readonly files: FileResourceSource;
-  private revision = 0n;
+  /** The last revision delivered. */
+  private last: bigint | undefined;
+  /** A revision published before (by an earlier run): never deliver below it, nor a different state at it. */
+  private floor = -1n;
+  private listener: DatastoreListener | undefined;
+  /** One revision computation at a time, so two never pick the same number. */
+  private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly paths: readonly string[], private readonly pollMs = 250, memory?: LastGoodMemory) {
-    this.files = new FileResourceSource(paths, memory);
+  constructor(
+    private readonly paths: readonly string[],
+    private readonly pollMs = 250,
+    memory?: LastGoodMemory,
+    options: FileSourceOptions = { quietMs: STABLE_QUIET_MS },
+  ) {
+    this.files = new FileResourceSource(paths, memory, options);
   }
 
-  private async nextRevision(): Promise<string> {
+  /** The last revision delivered, if any. */
+  get revision(): bigint | undefined {
+    return this.last;
+  }
+
+  private async newest(): Promise<bigint> {
     let newest = 0n;
     for (const p of this.paths) {
       try {
@@ -47,8 +74,38 @@ export class FolderSource implements DatastoreSource {
         // Unreadable path: the load report already says so.
       }
     }
-    this.revision = newest > this.revision ? newest : this.revision + 1n;
-    return this.revision.toString();
+    return newest;
+  }
+
+  /** The file times when they moved forward (and are not below the floor), otherwise last + 1. */
+  static pick(newest: bigint, last: bigint | undefined, floor: bigint): bigint {
+    if ((last === undefined || newest > last) && newest >= floor) return newest;
+    const base = last === undefined || floor > last ? floor : last;
+    return base + 1n;
+  }
+
+  private emit(): Promise<void> {
+    const next = this.chain.then(async () => {
+      const revision = FolderSource.pick(await this.newest(), this.last, this.floor);
+      this.last = revision;
+      this.listener?.onState({ revision: revision.toString(), resources: this.files.current() });
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * `floor` was published before: revisions from now on are at least `floor`, and above it
+   * unless the files' own time is exactly it (then this is the state published then). When
+   * the state already delivered is below it, it is delivered again at a revision that is not;
+   * resolves true once that happened.
+   */
+  async raiseRevisionFloor(floor: bigint): Promise<boolean> {
+    if (floor <= this.floor) return false;
+    this.floor = floor;
+    if (this.last === undefined || this.last >= floor) return false;
+    await this.emit();
+    return true;
   }
 
   async start(listener: DatastoreListener): Promise<void> {
@@ -56,16 +113,16 @@ export class FolderSource implements DatastoreSource {
       if (r.fatal) listener.onError(`${r.fatal}; the last state read stays in force`);
       for (const e of r.errors) listener.onError(`invalid resource: ${formatResourceError(e)}`, e);
       for (const w of r.warnings) listener.onWarning?.(formatResourceError(w), w);
-      for (const u of r.unenforced) listener.onError(`NOT ENFORCED: ${u.kind === 'file' ? `${u.source} cannot be read as manifests` : `${u.kind} '${u.name}' (${u.source}) has never been valid`}; nothing of it is published until it is fixed`);
+      for (const u of r.unenforced) listener.onError(`NOT ENFORCED: ${unenforcedMessage(u)}; nothing of it is published until it is fixed`);
     };
     const first = await this.files.load();
     report(first);
     if (first.fatal) throw new Error(first.fatal);
-    listener.onState({ revision: await this.nextRevision(), resources: this.files.current() });
+    this.listener = listener;
+    await this.emit();
     this.files.watch((r) => {
       report(r);
-      if (!r.changed) return;
-      void this.nextRevision().then((revision) => listener.onState({ revision, resources: this.files.current() }));
+      if (r.changed) void this.emit().catch((e: Error) => listener.onError(`cannot deliver the folder's state: ${e.message}`));
     }, this.pollMs);
   }
 

@@ -2,9 +2,10 @@
  * What the relay needs from a datastore, whichever it is (etcd in Calico's layout, or a folder
  * of manifests): the full set of valid resources at a revision, and a call whenever it changes.
  *
- * - `revision` is a decimal string (etcd's int64 ModRevision space, or the folder's newest
- *   mtime in microseconds). It never goes backwards for one datastore, so agents can refuse
- *   older snapshots; two relays reading the same datastore state see the same revision.
+ * - `revision` is a decimal string (etcd's int64 ModRevision space, or for the folder its newest
+ *   mtime in microseconds, kept moving forward). It never goes backwards for one datastore, so
+ *   agents can refuse older snapshots; two relays reading the same datastore state see the same
+ *   revision (for the folder: as long as its file times move forward).
  * - Invalid resources are reported through `onError` and never reach `onState`; a resource
  *   that was valid and became invalid keeps its last valid version (as the folder source does).
  */
@@ -29,4 +30,11 @@ export interface DatastoreSource {
   /** Resolves once the first complete state was delivered (or rejects if the datastore was never readable). */
   start(listener: DatastoreListener): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Only for a datastore whose revisions this process makes up (the folder): `floor` was
+   * published before (by an earlier run), so revisions from now on must not fall below it. When
+   * the state already delivered is below it, the state is delivered again above it (resolves
+   * true once that happened).
+   */
+  raiseRevisionFloor?(floor: bigint): Promise<boolean>;
 }

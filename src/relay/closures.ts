@@ -18,12 +18,22 @@ export function nodesWithEndpoints(resources: readonly Resource[]): string[] {
   return [...nodes].sort();
 }
 
-export function computeClosures(resources: readonly Resource[]): Map<string, NodeClosure> {
+/**
+ * Every node's closure. A node whose plan cannot be computed (a bug, or input no limit caught)
+ * is left out and, when `failed` is given, recorded there with the reason: one node never
+ * stops the others.
+ */
+export function computeClosures(resources: readonly Resource[], failed?: Map<string, string>): Map<string, NodeClosure> {
   const out = new Map<string, NodeClosure>();
   const shared = preparePlanContext(resources);
   for (const node of nodesWithEndpoints(resources)) {
-    const { plan, warnings } = computeNodePlan({ node, resources }, shared);
-    out.set(node, { plan, warnings });
+    try {
+      const { plan, warnings } = computeNodePlan({ node, resources }, shared);
+      out.set(node, { plan, warnings });
+    } catch (e) {
+      if (!failed) throw e;
+      failed.set(node, e instanceof Error ? e.message : String(e));
+    }
   }
   return out;
 }

@@ -14,13 +14,23 @@
  *   queued tombstone) gets the signed "no endpoints" snapshot again, so it converges.
  * - Snapshot bytes depend only on (node closure, datastore revision, key): several relays on
  *   one datastore publish identical bytes, so it does not matter which one an agent hears.
+ * - One node never holds back the others: a node whose plan cannot be computed, or whose
+ *   snapshot is refused (over the size agents accept), is logged with its name and keeps the
+ *   snapshot it has (never cleared); every other node is published.
+ * - A folder datastore's revisions are made up here (file times), so before its first
+ *   publication on each connection the relay reads the retained snapshots (`<prefix>/nodes/+/
+ *   snapshot`, which it subscribes to anyway) and counts those that verify against its own key;
+ *   the datastore's revisions are raised above the highest, so agents never see an older
+ *   revision after a restart. With a RevisionStore (--state) the last revision is also kept on
+ *   disk, for a broker that lost its retained messages with the relay (the embedded one).
  */
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { DatastoreSource, DatastoreState } from '../datastore/source.ts';
 import type { MqttLink } from '../mqtt/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import { computeNodePlan } from '../calc/node-plan.ts';
-import { contentHash, encodeSnapshot } from '../protocol/snapshot.ts';
+import { contentHash, decodeSnapshot, encodeSnapshot } from '../protocol/snapshot.ts';
+import type { RevisionStore } from './revision-store.ts';
 import { decodeStatus } from '../protocol/status.ts';
 import { nodeFromTopic, snapshotTopic, snapshotWildcard, statusWildcard } from '../protocol/topics.ts';
 import { computeClosures, diffNodes, planFingerprint } from './closures.ts';
@@ -34,6 +44,11 @@ export interface RelayOptions {
   readonly log: Logger;
   readonly quietMs?: number;
   readonly maxWaitMs?: number;
+  /** Folder datastore with --state: the last published revision, kept on disk. */
+  readonly revisionStore?: RevisionStore;
+  /** How long retained snapshots may keep arriving before the first publication (default: 300 ms of quiet, at most 3 s). */
+  readonly retainedQuietMs?: number;
+  readonly retainedMaxMs?: number;
 }
 
 export interface RunningRelay {
@@ -59,9 +74,22 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   let latest: DatastoreState | undefined;
   let computedOnce = false;
   let lastWarnings = new Map<string, string>();
+  /** Nodes of the last computation, including those whose plan failed: never cleared. */
+  let known = new Set<string>();
+  /** The next computation publishes every node (the revision was raised, the content is the same). */
+  let forceAll = false;
+
+  const source = opts.source;
+  const floorSource = source.raiseRevisionFloor ? source : undefined;
+  /** No publication while the retained snapshots are read (folder datastore). */
+  let syncing = floorSource !== undefined;
+  let scan: { max: bigint | undefined; lastAt: number } | undefined;
+  const publicKey = createPublicKey(opts.signingKey);
+  let stored = opts.revisionStore?.read();
+  if (stored !== undefined) await floorSource?.raiseRevisionFloor?.(stored);
 
   const publish = async (topic: string, payload: Uint8Array | string, retain: boolean) => {
-    if (!link.connected) return false;
+    if (!link.connected || syncing) return false;
     try {
       await link.publish(topic, payload, { retain, qos: 1 });
       return true;
@@ -74,20 +102,48 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const clearNode = async (node: string, revision: string) => {
     if (!latest) return;
     // Signed "no endpoints" first, so an agent that is listening stops enforcing this node's policy.
-    const { plan } = computeNodePlan({ node, resources: latest.resources });
-    const tomb = encodeSnapshot({ node, revision, plan }, opts.signingKey);
+    let tomb: Uint8Array;
+    try {
+      const { plan } = computeNodePlan({ node, resources: latest.resources });
+      tomb = encodeSnapshot({ node, revision, plan }, opts.signingKey);
+    } catch (e) {
+      log.error({ node, revision, err: (e as Error).message }, 'cannot build the empty snapshot of a node without host endpoints; its retained snapshot stays');
+      return;
+    }
     if ((await publish(snapshotTopic(prefix, node), tomb, false)) && (await publish(snapshotTopic(prefix, node), '', true))) {
       toClear.delete(node);
       log.info({ node, revision }, 'node has no host endpoint any more; retained snapshot cleared');
     } else toClear.add(node);
   };
 
-  const compute = async () => {
+  const recordRevision = (revision: string) => {
+    if (!opts.revisionStore) return;
+    const r = BigInt(revision);
+    if (stored !== undefined && r <= stored) return;
+    try {
+      opts.revisionStore.write(r);
+      stored = r;
+    } catch (e) {
+      log.error({ revision, err: (e as Error).message }, 'cannot record the published revision in the state dir; after a restart only the broker\'s retained snapshots keep revisions moving forward');
+    }
+  };
+
+  const computeAndPublish = async () => {
     const state = latest;
     if (!state) return;
-    const closures = computeClosures(state.resources);
+    const failed = new Map<string, string>();
+    const closures = computeClosures(state.resources, failed);
+    for (const [node, err] of failed) log.error({ node, revision: state.revision, err }, 'cannot compute this node\'s plan; it keeps the snapshot it has');
+    known = new Set([...closures.keys(), ...failed.keys()]);
     const fingerprints = new Map([...closures].map(([n, c]) => [n, planFingerprint(c.plan)] as const));
-    const { changed, removed } = diffNodes(new Map([...published].map(([n, p]) => [n, p.fingerprint])), fingerprints);
+    // A node that failed is neither changed nor removed: what it has stays.
+    const before = new Map([...published].filter(([n]) => !failed.has(n)).map(([n, p]) => [n, p.fingerprint] as const));
+    const diff = diffNodes(before, fingerprints);
+    const changed = forceAll ? [...closures.keys()].sort() : diff.changed;
+    const { removed } = diff;
+    forceAll = false;
+    // Recorded before anything carrying it goes out: a crash in between must not let a restart go below.
+    if (changed.length || removed.length) recordRevision(state.revision);
     const warnings = new Map<string, string>();
     for (const [node, c] of closures) {
       const w = c.warnings.join('\n');
@@ -95,9 +151,19 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       if (w && lastWarnings.get(node) !== w) c.warnings.forEach((m) => log.warn({ node }, m));
     }
     lastWarnings = warnings;
+    const refused: string[] = [];
     for (const node of changed) {
       const plan = closures.get(node)!.plan;
-      const payload = encodeSnapshot({ node, revision: state.revision, plan }, opts.signingKey);
+      let payload: Uint8Array;
+      try {
+        payload = encodeSnapshot({ node, revision: state.revision, plan }, opts.signingKey);
+      } catch (e) {
+        // Over the size agents accept, or a plan the schema refuses: this node keeps its last
+        // snapshot (tried again on the next change); every other node goes on.
+        log.error({ node, revision: state.revision, err: (e as Error).message }, 'snapshot refused; this node keeps the snapshot it has');
+        refused.push(node);
+        continue;
+      }
       published.set(node, { fingerprint: fingerprints.get(node)!, payload });
       await publish(snapshotTopic(prefix, node), payload, true);
     }
@@ -107,18 +173,34 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     }
     if (!computedOnce) {
       computedOnce = true;
-      for (const node of retainedSeen) if (!published.has(node)) toClear.add(node);
+      for (const node of retainedSeen) if (!known.has(node)) toClear.add(node);
       for (const node of statusHashes.keys()) if (staleWithoutHep(node)) toClear.add(node);
     }
-    for (const node of [...toClear]) if (!published.has(node)) await clearNode(node, state.revision);
-    if (changed.length || removed.length) log.info({ revision: state.revision, published: changed, removed, nodes: closures.size }, 'snapshots published');
+    for (const node of [...toClear]) {
+      if (known.has(node)) toClear.delete(node);
+      else await clearNode(node, state.revision);
+    }
+    const done = changed.filter((n) => !refused.includes(n));
+    if (done.length || removed.length) log.info({ revision: state.revision, published: done, removed, nodes: closures.size, ...(refused.length ? { refused } : {}) }, 'snapshots published');
+  };
+
+  const compute = async () => {
+    try {
+      await computeAndPublish();
+    } catch (e) {
+      log.error({ err: (e as Error).stack ?? String(e) }, 'cannot compute the snapshots; what was published stays in force until the next change');
+    }
   };
 
   /** A node without HEPs whose agent reports enforcing something else: it missed its tombstone. */
   const staleWithoutHep = (node: string): boolean => {
     const hash = statusHashes.get(node);
-    if (!latest || hash === undefined || published.has(node)) return false;
-    return hash !== contentHash(computeNodePlan({ node, resources: latest.resources }).plan);
+    if (!latest || hash === undefined || published.has(node) || known.has(node)) return false;
+    try {
+      return hash !== contentHash(computeNodePlan({ node, resources: latest.resources }).plan);
+    } catch {
+      return false;
+    }
   };
 
   const coalescer = new Coalescer(compute, opts.quietMs ?? 20, opts.maxWaitMs ?? 250);
@@ -135,26 +217,73 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       }
       return;
     }
-    if (!t || t.kind !== 'snapshot' || !retained || payload.length === 0) return;
+    if (!t || t.kind !== 'snapshot' || payload.length === 0) return;
+    if (scan) {
+      // Only our own signature counts: anyone else could push the revisions to the end of the range.
+      const d = decodeSnapshot(payload, { publicKey, node: t.node });
+      if (d.ok && (scan.max === undefined || BigInt(d.snapshot.revision) > scan.max)) scan.max = BigInt(d.snapshot.revision);
+      scan.lastAt = performance.now();
+    }
+    if (!retained) return;
     retainedSeen.add(t.node);
-    if (computedOnce && !published.has(t.node)) {
+    if (computedOnce && !known.has(t.node)) {
       toClear.add(t.node);
       coalescer.trigger();
     }
   });
-  link.onConnect(() => {
+
+  const subscribe = () => link.subscribe([snapshotWildcard(prefix), statusWildcard(prefix)], 1);
+
+  /** Reads the retained snapshots and raises the folder's revisions above ours among them; true when raised. */
+  const syncFloor = async (): Promise<boolean> => {
+    const quiet = opts.retainedQuietMs ?? 300;
+    const started = performance.now();
+    scan = { max: undefined, lastAt: started };
+    let max: bigint | undefined;
+    try {
+      await subscribe();
+      while (performance.now() - scan.lastAt < quiet && performance.now() - started < (opts.retainedMaxMs ?? 3000)) await Bun.sleep(Math.min(50, quiet));
+    } finally {
+      max = scan.max;
+      scan = undefined;
+    }
+    if (max === undefined || !(await floorSource!.raiseRevisionFloor!(max))) return false;
+    log.info({ retained: max.toString(), revision: latest?.revision }, 'the broker holds snapshots of a newer revision than the files\' times; publishing above it');
+    return true;
+  };
+
+  const onConnected = () => {
     log.info('connected to broker; republishing every snapshot');
     void (async () => {
+      if (floorSource) {
+        syncing = true;
+        let raised = false;
+        try {
+          raised = await syncFloor();
+        } catch (e) {
+          log.warn({ err: (e as Error).message }, 'subscribe failed');
+        } finally {
+          syncing = false;
+        }
+        if (raised) {
+          forceAll = true;
+          coalescer.trigger();
+          return;
+        }
+      }
       for (const [node, p] of published) await publish(snapshotTopic(prefix, node), p.payload, true);
-      await link.subscribe([snapshotWildcard(prefix), statusWildcard(prefix)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
+      if (!floorSource) await subscribe().catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
       if (toClear.size) coalescer.trigger();
     })();
-  });
+  };
+  link.onConnect(onConnected);
+  // Connected before we were listening: the work of a connect is still due.
+  if (link.connected) onConnected();
   link.onState((s) => {
     if (!s.connected) log.warn({ err: s.error, retryInMs: s.retryInMs }, 'broker unreachable; will republish on reconnect');
   });
 
-  await opts.source.start({
+  await source.start({
     onState: (s) => {
       latest = s;
       coalescer.trigger();
@@ -168,7 +297,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     stop: async () => {
       coalescer.stop();
       await coalescer.idle();
-      await opts.source.stop();
+      await source.stop();
     },
   };
 }
