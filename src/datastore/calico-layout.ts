@@ -17,7 +17,7 @@
 import { API_VERSION } from '../model/common.ts';
 import { defaultPolicyTypes } from '../model/global-network-policy.ts';
 import type { Resource, ResourceKind } from '../model/resource.ts';
-import { formatPath, type ResourceError, type ResourceWarning } from '../model/validate.ts';
+import { SHOWN_PATH_SEGMENTS, formatPath, type ResourceError, type ResourceWarning } from '../model/validate.ts';
 import { boundsProblem } from '../model/bounds.ts';
 import { MAX_STORED_VALUE_BYTES, clip, sizeProblem } from '../model/limits.ts';
 import { DEFAULT_NAMESPACE, isNamespacedKind } from '../model/namespaced.ts';
@@ -175,7 +175,7 @@ function decodeValue(
   }
   // Before anything below (or the validation after) walks it recursively.
   const bounds = boundsProblem(value);
-  if (bounds) return fail(formatPath(bounds.path), bounds.message);
+  if (bounds) return fail(formatPath(bounds.path, SHOWN_PATH_SEGMENTS), bounds.message);
   if (!isObj(value)) return fail('', 'stored value is not a JSON object');
   const metadata: Obj = isObj(value['metadata']) ? { ...value['metadata'] } : {};
   delete metadata['selfLink'];

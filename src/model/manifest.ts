@@ -10,7 +10,7 @@ import { API_VERSION, show } from './common.ts';
 import { scanJSON, type TextProblem } from './json-scan.ts';
 import { MAX_DOCUMENTS_PER_FILE, MAX_MANIFEST_BYTES, MAX_YAML_ALIASES, sizeProblem } from './limits.ts';
 import { isResourceKind, type Resource } from './resource.ts';
-import { formatPath, validateResource, type ResourceError, type ResourceWarning } from './validate.ts';
+import { SHOWN_PATH_SEGMENTS, formatPath, validateResource, type ResourceError, type ResourceWarning } from './validate.ts';
 import { checkYAMLDocument, prescanYAML } from './yaml-scan.ts';
 
 export type ManifestResult = { resources: Resource[]; errors: ResourceError[]; warnings: ResourceWarning[] };
@@ -36,7 +36,7 @@ function syntaxError(
 function textProblem(lang: string, p: TextProblem, doc?: number): string {
   const where = p.line > 0 ? ` at line ${p.line}, column ${p.col}` : '';
   const inDoc = doc === undefined ? '' : `document ${doc}: `;
-  const path = p.path.length > 0 ? `${formatPath(p.path)}: ` : '';
+  const path = p.path.length > 0 ? `${formatPath(p.path, SHOWN_PATH_SEGMENTS)}: ` : '';
   return `${lang} error${where}: ${inDoc}${path}${p.message}`;
 }
 
@@ -182,7 +182,7 @@ function parseManifestText(text: string, source: string): ManifestResult {
     // Before expand and validation, which recurse: refuse what is too deep or too big.
     const problem = boundsProblem(doc.value);
     if (problem) {
-      const where = [many ? `document ${i + 1}` : '', formatPath(problem.path)].filter((x) => x !== '').join(': ');
+      const where = [many ? `document ${i + 1}` : '', formatPath(problem.path, SHOWN_PATH_SEGMENTS)].filter((x) => x !== '').join(': ');
       return errors.push({ source, path: where, message: problem.message });
     }
     candidates.push(...expand(doc.value, source, errors, skipped));

@@ -40,14 +40,17 @@ export function formatResourceError(e: ResourceError): string {
 
 const IDENT_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-export function formatPath(path: readonly (string | number)[]): string {
+/** Path segments a limit error names; deeper ones are left out ("…"), the point is made by then. */
+export const SHOWN_PATH_SEGMENTS = 12;
+
+export function formatPath(path: readonly (string | number)[], maxSegments = Infinity): string {
   let out = '';
-  for (const key of path) {
+  for (const key of path.slice(0, maxSegments)) {
     if (typeof key === 'number') out += `[${key}]`;
     else if (IDENT_RE.test(key)) out += out === '' ? key : `.${key}`;
     else out += `[${JSON.stringify(clip(key))}]`;
   }
-  return out;
+  return path.length > maxSegments ? `${out}…` : out;
 }
 
 /**
@@ -121,7 +124,7 @@ function validateChecked(raw: unknown, source: string | undefined, options: Vali
 
   // Before anything recursive runs (dropNulls, decodeFields, the schemas).
   const bounds = boundsProblem(raw);
-  if (bounds) return fail(formatPath(bounds.path), bounds.message);
+  if (bounds) return fail(formatPath(bounds.path, SHOWN_PATH_SEGMENTS), bounds.message);
   const nulled = dropNulls(raw);
   if (typeof nulled !== 'object' || nulled === null || Array.isArray(nulled)) {
     return fail('', `a resource must be an object (got ${Array.isArray(nulled) ? 'a list' : show(nulled)})`);

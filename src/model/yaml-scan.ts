@@ -16,11 +16,17 @@ const PRESCAN_SLACK = 4;
 const isBlank = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
 /** Problem if the flow or compact nesting of `text` is far beyond `maxDepth`. */
-export function prescanYAML(text: string, maxDepth = MAX_DEPTH): TextProblem | undefined {
+export function prescanYAML(text: string, maxDepth = MAX_DEPTH, maxItems = MAX_COLLECTION_ITEMS): TextProblem | undefined {
   const limit = maxDepth * PRESCAN_SLACK;
   let flow = 0;
   let lineStart = true;
   let compact = 0;
+  // Entries of the open flow lists (commas per level) and of the open block sequences ("- "
+  // lines per indentation): a 2-million-entry list would take the parser seconds to build.
+  const flowItems: number[] = [];
+  const blockItems = new Map<number, number>();
+  let indent = 0;
+  const tooMany = (at: number): TextProblem => ({ message: `list has more than ${maxItems} entries (limit)`, ...linePos(text, at), path: [] });
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     const prev = i === 0 ? 0x0a : text.charCodeAt(i - 1);
@@ -29,15 +35,50 @@ export function prescanYAML(text: string, maxDepth = MAX_DEPTH): TextProblem | u
     if (c === 0x0a) {
       lineStart = true;
       compact = 0;
+      indent = 0;
+      // A line that starts in column 0 with anything but a flow indicator or "-" is a new
+      // top-level key or a document marker: no flow collection is open any more in valid
+      // YAML, so a stray "[" in an earlier plain scalar stops counting here.
+      const next = text.charCodeAt(i + 1);
+      if ((!isBlank(next) && !'[]{},-#'.includes(text[i + 1] ?? '')) || text.startsWith('---', i + 1)) {
+        flow = 0;
+        flowItems.length = 0;
+      }
       continue;
     }
-    if (lineStart && (c === 0x20 || c === 0x09)) continue;
+    if (lineStart && (c === 0x20 || c === 0x09)) {
+      indent++;
+      continue;
+    }
+    if (lineStart && compact === 0 && c !== 0x23 && c !== 0x0d) {
+      // First character of a line: a "- " at this indentation is one more entry of that
+      // sequence; anything else ends the sequences at this indentation and deeper.
+      const dash = c === 0x2d && isBlank(text.charCodeAt(i + 1));
+      for (const col of blockItems.keys()) if (col > indent || (!dash && col === indent)) blockItems.delete(col);
+      if (dash) {
+        const n = (blockItems.get(indent) ?? 0) + 1;
+        if (n > maxItems) return tooMany(i);
+        blockItems.set(indent, n);
+      }
+    }
     if (c === 0x2d && lineStart && isBlank(text.charCodeAt(i + 1))) {
       // "- " at the start of a line (after indentation or another "- "): one more sequence level.
       if (++compact + flow > limit) return { message: `nesting deeper than ${maxDepth} levels (limit)`, ...linePos(text, i), path: [] };
       continue;
     }
     lineStart = false;
+    // Closers count anywhere ("{name: a}"): undercounting is safe, overcounting is not.
+    if ((c === 0x5d || c === 0x7d) && flow > 0) {
+      flow--;
+      flowItems.pop();
+      continue;
+    }
+    if (c === 0x2c && flow > 0) {
+      const n = (flowItems[flow - 1] ?? 0) + 1;
+      if (n >= maxItems) return tooMany(i);
+      flowItems[flow - 1] = n;
+      continue;
+    }
     if (!tokenStart) continue;
     if (c === 0x23) {
       // A comment runs to the end of the line.
@@ -57,7 +98,8 @@ export function prescanYAML(text: string, maxDepth = MAX_DEPTH): TextProblem | u
       i = j;
     } else if (c === 0x5b || c === 0x7b) {
       if (++flow + compact > limit) return { message: `nesting deeper than ${maxDepth} levels (limit)`, ...linePos(text, i), path: [] };
-    } else if ((c === 0x5d || c === 0x7d) && flow > 0) flow--;
+      flowItems[flow - 1] = 0;
+    }
   }
   return undefined;
 }

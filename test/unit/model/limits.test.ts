@@ -68,6 +68,28 @@ describe('nesting', () => {
     expect(out[0]).toContain(depthLimit);
   });
 
+  test('a large real-looking YAML file is not mistaken for deep nesting (flow maps, braces in selectors, comments)', () => {
+    const doc = (i: number) => `# policy ${i} [see docs
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: p${i}, labels: {team: a}, annotations: {note: "[draft", other: 'it''s [x'}}
+spec:
+  selector: app in {"a", "b"} && has(role)
+  ingress:
+    - {action: Allow, protocol: TCP, source: {selector: role == 'x'}, destination: {ports: [22, 443]}}
+    - action: Deny
+description: [draft
+`;
+    // The last line is a stray top-level key with an unclosed "[": the file is invalid YAML,
+    // but the scan must not add those up to a depth error either.
+    const good = Array.from({ length: 400 }, (_, i) => doc(i).replace('description: [draft\n', '')).join('---\n');
+    const r = parseManifest(good, 'big.yaml');
+    expect(r.errors).toEqual([]);
+    expect(r.resources).toHaveLength(400);
+    const stray = parseManifest(Array.from({ length: 300 }, (_, i) => doc(i)).join('---\n'), 'stray.yaml');
+    expect(stray.errors.map((e) => e.message).join('\n')).not.toContain('nesting');
+  });
+
   test('nesting within the limit is still an ordinary resource (fieldsV1 is free-form)', () => {
     let fields: unknown = 1;
     for (let i = 0; i < 40; i++) fields = { f: fields };
@@ -138,6 +160,17 @@ describe('list sizes and the number of problems', () => {
     const out = lines(JSON.stringify(Array(100_001).fill(0)), 'l.json');
     expect(out).toHaveLength(1);
     expect(out[0]).toContain('list has more than 100000 entries (limit)');
+  });
+
+  test('a YAML list longer than the limit is refused before the parser builds it (flow and block)', () => {
+    for (const text of [`a: [${'1,'.repeat(100_001)}1]\n`, `a:\n${'- 1\n'.repeat(100_001)}`]) {
+      const out = lines(text);
+      expect(out).toHaveLength(1);
+      expect(out[0]).toContain('list has more than 100000 entries (limit)');
+    }
+    // Many short lists add up to more than the limit; each one is within it.
+    const many = Array.from({ length: 1_100 }, (_, i) => `k${i}:\n${'  - 1\n'.repeat(100)}`).join('');
+    expect(lines(many).join('\n')).not.toContain('limit');
   });
 
   test('problems per resource are capped, the rest counted', () => {
