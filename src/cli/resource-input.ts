@@ -59,7 +59,10 @@ async function manifestFiles(path: string, recursive: boolean): Promise<string[]
   for (const e of (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const p = join(path, e.name);
     if (e.isDirectory() && recursive) out.push(...(await manifestFiles(p, true)));
-    else if (e.isFile() && MANIFEST_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(p);
+    else if (!MANIFEST_EXTENSIONS.has(extname(e.name).toLowerCase())) continue;
+    // A symlinked manifest is read like a file; a dangling one is listed so that reading it
+    // reports the problem instead of leaving it out silently.
+    else if (e.isFile() || (e.isSymbolicLink() && (await stat(p).then((st) => st.isFile(), () => true)))) out.push(p);
   }
   return out;
 }

@@ -4,10 +4,11 @@
  * always come out.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/main.ts';
+import { loadInput } from '../../src/cli/resource-input.ts';
 
 let dir: string;
 
@@ -51,4 +52,19 @@ test('validate on hostile files: bounded, short lines; the good file counts; exi
   expect(err).toContain('d-many.yaml: … and 200 more problem(s) (only the first 100 are printed)');
   expect(err).toContain('e-deep.json: JSON error at line 1, column 65: [0][0][0][0][0][0][0][0][0][0][0][0]…: nesting deeper than 64 levels (limit)');
   expect(err).toContain('f-dup.json: JSON error at line 1, column 56: kind: duplicate key "kind"');
+});
+
+test('apply -f input: an 80 MB file is refused from its size without being read; symlinked manifests are read, dangling ones reported', async () => {
+  const d = join(dir, 'input');
+  await mkdir(d);
+  await writeFile(join(dir, 'hep.yaml.src'), HEP);
+  await writeFile(join(d, 'big.yaml'), '');
+  await truncate(join(d, 'big.yaml'), 80 * 2 ** 20); // sparse: nothing to read but zeros
+  await symlink(join(dir, 'hep.yaml.src'), join(d, 'linked.yaml'));
+  await symlink(join(dir, 'missing.yaml'), join(d, 'zz-dangling.yaml'));
+  const io = { out: () => {}, err: () => {}, env: {} };
+  const r = await loadInput([d], false, io);
+  expect(r.errors.map((e) => `${e.source}: ${e.message}`)).toEqual([`${join(d, 'big.yaml')}: the file is 80 MiB; at most 4 MiB are allowed (limit)`]);
+  expect(r.resources.map((x) => [x.source, x.resource.metadata.name])).toEqual([[join(d, 'linked.yaml'), 'gw-eth0']]);
+  expect(r.problems).toEqual([expect.stringContaining(`cannot read ${join(d, 'zz-dangling.yaml')}`)]);
 });
