@@ -84,7 +84,7 @@ export class ResourceIndex {
       const r = validateResource(decoded.object, kv.key, { mode: 'stored' });
       if (r.ok) resource = r.resource;
       else r.errors.forEach((e) => this.onError(e));
-      this.#warnOnce(kv.key, [...r.notices, ...(r.ok ? r.warnings : [])]);
+      this.#warnOnce(kv.key, [...decoded.warnings, ...r.notices, ...(r.ok ? r.warnings : [])]);
     } else {
       this.onError(decoded.error);
     }

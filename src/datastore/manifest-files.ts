@@ -11,10 +11,11 @@
  */
 import { open, readdir, readlink, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { MAX_MANIFEST_BYTES } from '../model/limits.ts';
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
-/** Far above any real manifest (the model's own limits are lower), far below a host's memory. */
-export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+/** The model's manifest limit: a larger file is refused from its size, without reading it. */
+export const MAX_FILE_BYTES = MAX_MANIFEST_BYTES;
 
 export interface Listing {
   readonly files: string[];

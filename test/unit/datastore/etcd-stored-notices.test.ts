@@ -53,3 +53,14 @@ test('FelixConfiguration fields outpost does not implement are reported once', (
     `${ROOT}/felixconfigurations/default: FelixConfiguration 'default': spec.bpfEnabled: not implemented by outpost; it has no effect`,
   ]);
 });
+
+test('a value whose metadata.name differs from its key is in force under the key\'s name, and that is reported once', () => {
+  const { idx, warnings } = index();
+  const k = { ...kv('real', { selector: 'all()' }, '5'), value: JSON.stringify({ kind: 'GlobalNetworkPolicy', apiVersion: 'projectcalico.org/v3', metadata: { name: 'impostor' }, spec: { selector: 'all()' } }) };
+  idx.put(k);
+  idx.replaceAll([{ ...k, modRevision: '6' }]);
+  const names = idx.resources().filter((r) => r.kind === 'GlobalNetworkPolicy').map((r) => r.metadata.name);
+  expect(names).toEqual(['real']);
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toContain('impostor');
+});
