@@ -13,7 +13,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { AgentConfig } from '../config/agent-config.ts';
 import type { Logger } from '../platform/logger.ts';
-import { connectMqtt, type MqttLink } from '../mqtt/client.ts';
+import { connectMqtt, MAX_PACKET_BYTES, type MqttLink } from '../mqtt/client.ts';
 import { StateStore } from './state-store.ts';
 import { decodeSnapshot, revisionVerdict, type RefusalReason, type Snapshot } from '../protocol/snapshot.ts';
 import { snapshotTopic, statusTopic } from '../protocol/topics.ts';
@@ -159,6 +159,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     will: { topic: statusTopic(config.topicPrefix, node), payload: lastWillPayload(node, new Date()), retain: true, qos: 1 },
     // The broker may have moved while we were cut off: resolve before every attempt, not only after a success.
     beforeReconnect: () => refreshBrokerPath('reconnect'),
+    onOversized: (o) => refuse('malformed', `a ${o.bytes}-byte message on ${o.topic.slice(0, 200)} is over the ${MAX_PACKET_BYTES}-byte limit; skipped unread`),
   });
   link = newLink;
   let queue = Promise.resolve();
@@ -166,6 +167,8 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     if (topic !== snapshotTopic(config.topicPrefix, node)) return;
     // One at a time, in arrival order: revision checks compare against what was applied.
     queue = queue.then(() => receive(payload)).catch((e: Error) => log.error({ err: e.message }, 'snapshot handling failed'));
+    // Returned: the MQTT link reads the next message once this one is handled (bounded memory).
+    return queue;
   });
   newLink.onConnect(() => {
     log.info({ broker: config.broker }, 'connected to broker');

@@ -6,6 +6,8 @@
  * it is reported through `onState` and retried.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { guardClient, type Oversized } from './packet-guard.ts';
+import { MAX_SNAPSHOT_BYTES } from '../protocol/snapshot.ts';
 
 export interface Will {
   readonly topic: string;
@@ -28,7 +30,21 @@ export interface LinkOptions {
    * and open the firewall for its new addresses before connecting to them.
    */
   readonly beforeReconnect?: () => Promise<void>;
+  /**
+   * Incoming packets over this size are never buffered (packet-guard.ts): an oversized publish
+   * is skipped as it streams by (QoS 1 acknowledged) and reported through onOversized.
+   * Default MAX_PACKET_BYTES.
+   */
+  readonly maxPacketBytes?: number;
+  readonly onOversized?: (o: Oversized) => void;
 }
+
+/** Longest a message handler holds up reading the next message (keepalive replies queue behind it). */
+const HANDLER_WAIT_MS = 2_000;
+const LARGE_PAYLOAD_BYTES = 1024 * 1024;
+
+/** No outpost message is bigger than a snapshot; the rest is room for the topic and headers. */
+export const MAX_PACKET_BYTES = MAX_SNAPSHOT_BYTES + 64 * 1024;
 
 export type LinkState = { readonly connected: true } | { readonly connected: false; readonly error?: string; readonly retryInMs?: number };
 
@@ -36,7 +52,12 @@ export interface MqttLink {
   readonly connected: boolean;
   /** Runs on every successful (re)connect; `sessionPresent` tells whether the broker kept our session. */
   onConnect(cb: (sessionPresent: boolean) => void): void;
-  onMessage(cb: (topic: string, payload: Uint8Array, retained: boolean) => void): void;
+  /**
+   * A callback may return a promise: the next message is not read from the broker (nor this one
+   * acknowledged) until it settles or HANDLER_WAIT_MS pass, so a flood queues in the broker and
+   * the kernel's socket buffers, not in the agent's memory.
+   */
+  onMessage(cb: (topic: string, payload: Uint8Array, retained: boolean) => void | Promise<unknown>): void;
   onState(cb: (s: LinkState) => void): void;
   publish(topic: string, payload: Uint8Array | string, opts: { retain: boolean; qos: 0 | 1 }): Promise<void>;
   subscribe(topics: readonly string[], qos: 0 | 1): Promise<void>;
@@ -66,7 +87,8 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
     ...(opts.will ? { will: { topic: opts.will.topic, payload: Buffer.from(opts.will.payload), retain: opts.will.retain, qos: opts.will.qos } } : {}),
   };
   const connectCbs: ((sp: boolean) => void)[] = [];
-  const messageCbs: ((t: string, p: Uint8Array, r: boolean) => void)[] = [];
+  const messageCbs: ((t: string, p: Uint8Array, r: boolean) => void | Promise<unknown>)[] = [];
+  let handling: Promise<unknown>[] = [];
   const stateCbs: ((s: LinkState) => void)[] = [];
   let attempt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -84,7 +106,31 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
     ...(u.port ? { port: Number(u.port) } : {}),
     ...(u.pathname && u.pathname !== '/' ? { path: u.pathname } : {}),
     ...(u.username ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : {}),
+    // Connected below, once the packet guard wraps every stream the client builds.
+    manualConnect: true,
   });
+  // streamBuilder is private in the typings, public in the code (MQTT.js 5).
+  guardClient(client as unknown as Parameters<typeof guardClient>[0], opts.maxPacketBytes ?? MAX_PACKET_BYTES, (o) => opts.onOversized?.(o));
+  client.connect();
+  // MQTT.js calls handleMessage after 'message' and reads the next packet only once it calls back.
+  client.handleMessage = (packet, done) => {
+    const waits = handling;
+    handling = [];
+    // A large payload (a snapshot, or a forged one) leaves two copies of itself behind (MQTT.js's
+    // buffer list and its slice); collected at once, so a flood cannot stack them up before the
+    // runtime's lazy GC runs.
+    const size = 'payload' in packet && packet.payload ? packet.payload.length : 0;
+    const finish = () => {
+      done();
+      if (size >= LARGE_PAYLOAD_BYTES) Bun.gc(true);
+    };
+    if (!waits.length) return finish();
+    let cap: ReturnType<typeof setTimeout> | undefined;
+    void Promise.race([Promise.allSettled(waits), new Promise((r) => (cap = setTimeout(r, HANDLER_WAIT_MS)))]).then(() => {
+      clearTimeout(cap);
+      finish();
+    });
+  };
   client.on('connect', (ack) => {
     attempt = 0;
     lastError = undefined;
@@ -92,7 +138,11 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
     connectCbs.forEach((cb) => cb(ack.sessionPresent));
   });
   client.on('message', (topic, payload, packet) => {
-    messageCbs.forEach((cb) => cb(topic, new Uint8Array(payload), packet.retain));
+    // A view, not a copy: a snapshot can be 16 MiB (decodeSnapshot copies what it accepts).
+    for (const cb of messageCbs) {
+      const r = cb(topic, new Uint8Array(payload.buffer, payload.byteOffset, payload.length), packet.retain);
+      if (r) handling.push(r);
+    }
   });
   client.on('error', (e) => {
     lastError = e.message;

@@ -2,19 +2,103 @@
  * The relay's embedded MQTT broker (Aedes) for one-machine sites: no Mosquitto to install.
  * Retained messages live in memory; the relay republishes every node's snapshot when it
  * connects, so a restarted relay+broker serves the current state again at once.
+ *
+ * Memory is bounded against anyone who can reach the port (there is no broker auth yet):
+ * - every connection sits behind the packet guard: a packet over maxPacketBytes closes that
+ *   connection before it is buffered (Aedes's parser would hold all of it);
+ * - a retained snapshot is kept only when it carries the relay's signature (checked over the
+ *   raw bytes, nothing parsed), so forged blobs cannot pin memory "for good";
+ * - any other retained message (agent status), and any last will, is at most retainedMaxBytes,
+ *   and at most retainedMaxCount topics hold a retained message.
+ * A refused publish closes the publisher's connection (MQTT 3.1.1 has no negative PUBACK) and
+ * is reported through onRefused.
  */
-import { Aedes } from 'aedes';
+import { Aedes, type Client, type PublishPacket } from 'aedes';
 import { createServer, type Server } from 'node:net';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { guardStream } from './packet-guard.ts';
+import { verifySnapshotSignature } from '../protocol/snapshot.ts';
 
 export interface EmbeddedBroker {
   /** mqtt://host:port, for the relay's own client. */
   readonly url: string;
+  /** Topics holding a retained message, and their bytes (for tests and status). */
+  readonly retained: { readonly count: number; readonly bytes: number };
   close(): Promise<void>;
 }
 
-export async function startEmbeddedBroker(host: string, port: number): Promise<EmbeddedBroker> {
-  const broker = await Aedes.createBroker();
-  const server: Server = createServer(broker.handle);
+export interface BrokerLimits {
+  /** Packets above this close the connection unread. Default 16 MiB + 64 KiB. */
+  readonly maxPacketBytes?: number;
+  /** Retained messages other than snapshots. Default 16 KiB. */
+  readonly retainedMaxBytes?: number;
+  /** Topics with a retained message. Default 10,000. */
+  readonly retainedMaxCount?: number;
+  /** True when a retained snapshot payload is signed by the relay. Without it, retained snapshots are only held to maxPacketBytes. */
+  readonly verifySnapshot?: (payload: Uint8Array) => boolean;
+  readonly onRefused?: (r: { readonly client: string; readonly topic: string; readonly bytes: number; readonly reason: string }) => void;
+}
+
+const SNAPSHOT_TOPIC = /\/nodes\/[^/]+\/snapshot$/;
+export const DEFAULT_BROKER_LIMITS = { maxPacketBytes: 16 * 1024 * 1024 + 64 * 1024, retainedMaxBytes: 16 * 1024, retainedMaxCount: 10_000 } as const;
+
+/** Why a retained publish is refused, or undefined. Pure: `held` is topic → bytes retained now. */
+export function retainedRefusal(
+  topic: string,
+  payload: Uint8Array,
+  held: ReadonlyMap<string, number>,
+  limits: Required<Pick<BrokerLimits, 'retainedMaxBytes' | 'retainedMaxCount'>> & Pick<BrokerLimits, 'verifySnapshot'>,
+): string | undefined {
+  if (payload.length === 0) return undefined;
+  if (SNAPSHOT_TOPIC.test(topic) && limits.verifySnapshot) {
+    if (!limits.verifySnapshot(payload)) return 'retained snapshot is not signed by this relay';
+  } else if (payload.length > limits.retainedMaxBytes) {
+    return `retained message of ${payload.length} bytes is over the ${limits.retainedMaxBytes}-byte limit`;
+  }
+  if (!held.has(topic) && held.size >= limits.retainedMaxCount) return `already ${held.size} retained topics (limit ${limits.retainedMaxCount})`;
+  return undefined;
+}
+
+/** verifySnapshot for a relay holding `signingKey`: only snapshots it signed are retained. */
+export function signedBy(signingKey: KeyObject): (payload: Uint8Array) => boolean {
+  const pub = signingKey.type === 'private' ? createPublicKey(signingKey) : signingKey;
+  return (payload) => verifySnapshotSignature(payload, pub);
+}
+
+export async function startEmbeddedBroker(host: string, port: number, limits: BrokerLimits = {}): Promise<EmbeddedBroker> {
+  const maxPacket = limits.maxPacketBytes ?? DEFAULT_BROKER_LIMITS.maxPacketBytes;
+  const retainedLimits = {
+    retainedMaxBytes: limits.retainedMaxBytes ?? DEFAULT_BROKER_LIMITS.retainedMaxBytes,
+    retainedMaxCount: limits.retainedMaxCount ?? DEFAULT_BROKER_LIMITS.retainedMaxCount,
+    ...(limits.verifySnapshot ? { verifySnapshot: limits.verifySnapshot } : {}),
+  };
+  const held = new Map<string, number>();
+  const broker = await Aedes.createBroker({
+    // A last will is kept for as long as its client is connected: held to the same size as a retained status.
+    preConnect: (client: Client, packet: { will?: { payload: Buffer | string } }, cb: (err: Error | null, ok: boolean) => void) => {
+      const size = packet.will ? Buffer.byteLength(packet.will.payload) : 0;
+      if (size <= retainedLimits.retainedMaxBytes) return cb(null, true);
+      limits.onRefused?.({ client: client.id ?? '', topic: '', bytes: size, reason: `last will of ${size} bytes is over the ${retainedLimits.retainedMaxBytes}-byte limit` });
+      cb(new Error('last will too large'), false);
+    },
+    authorizePublish: (client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void) => {
+      if (!packet.retain) return cb(null);
+      const payload = typeof packet.payload === 'string' ? new TextEncoder().encode(packet.payload) : new Uint8Array(packet.payload);
+      const why = retainedRefusal(packet.topic, payload, held, retainedLimits);
+      if (why !== undefined) {
+        limits.onRefused?.({ client: client?.id ?? '', topic: packet.topic.slice(0, 200), bytes: payload.length, reason: why });
+        return cb(new Error(why));
+      }
+      if (payload.length === 0) held.delete(packet.topic);
+      else held.set(packet.topic, payload.length);
+      cb(null);
+    },
+  });
+  const server: Server = createServer((socket) => {
+    const guarded = guardStream(socket, maxPacket, () => undefined, 'close');
+    guarded.on('error', (e: Error) => limits.onRefused?.({ client: socket.remoteAddress ?? '', topic: '', bytes: 0, reason: e.message }));
+    broker.handle(guarded as never);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -27,6 +111,11 @@ export async function startEmbeddedBroker(host: string, port: number): Promise<E
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `mqtt://${urlHost}:${bound}`,
+    get retained() {
+      let bytes = 0;
+      for (const b of held.values()) bytes += b;
+      return { count: held.size, bytes };
+    },
     close: async () => {
       // The broker first: it ends every client connection. server.close() only calls back once
       // all connections are gone, so in the other order a connected agent would hang the stop.

@@ -202,6 +202,20 @@ function decode(payload: Uint8Array, options: DecodeOptions): DecodeResult {
   return { ok: true, snapshot: { node, revision, hash, plan: plan.output, payload: new Uint8Array(payload) } };
 }
 
+/**
+ * True when `payload` has the canonical envelope and its signature verifies against `publicKey`:
+ * the relay's embedded broker keeps only such retained snapshots. Nothing is parsed.
+ */
+export function verifySnapshotSignature(payload: Uint8Array, publicKey: KeyObject): boolean {
+  try {
+    if (payload.length > MAX_SNAPSHOT_BYTES) return false;
+    const env = envelopeOf(payload);
+    return env !== undefined && checkSignature({ publicKey, node: '' }, env.keyId, env.sig, env.body) === undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** The key, the signature's spelling and the ed25519 check; undefined when it verifies. */
 function checkSignature(options: DecodeOptions, signer: string, sig: string, body: Uint8Array): Refusal | undefined {
   const trusted = (Array.isArray(options.publicKey) ? options.publicKey : [options.publicKey]) as readonly KeyObject[];
