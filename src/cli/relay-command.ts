@@ -9,7 +9,7 @@ import { splitListen } from '../config/common-fields.ts';
 import { createLogger } from '../platform/logger.ts';
 import { loadPrivateKey } from '../platform/signing.ts';
 import { connectMqtt } from '../mqtt/client.ts';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/embedded-broker.ts';
+import { signedBy, startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/embedded-broker.ts';
 import { FolderSource } from '../datastore/folder-source.ts';
 import { openLastGoodMemory } from '../cache/last-good-memory.ts';
 import { EtcdSource } from '../datastore/etcd-source.ts';
@@ -32,7 +32,8 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
   let embedded: EmbeddedBroker | undefined;
   if (config.listen) {
     const { host, port } = splitListen(config.listen);
-    embedded = await startEmbeddedBroker(host, port);
+    // Only snapshots this relay signed may be retained; refusals are logged (memory bound, embedded-broker.ts).
+    embedded = await startEmbeddedBroker(host, port, { verifySnapshot: signedBy(key.key), onRefused: (r) => log.warn(r, 'embedded broker refused a message') });
     log.info({ listen: config.listen }, 'embedded MQTT broker listening');
   }
   // An unreachable etcd at start is an outage to wait out (with logged retries), not a reason to exit.
