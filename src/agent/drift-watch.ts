@@ -21,6 +21,7 @@
  *   at each restart (events may have been missed meanwhile). Logged, never silent.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { Logger } from '../platform/logger.ts';
@@ -50,6 +51,7 @@ export interface DriftOptions {
   readonly restart?: { readonly initialMs: number; readonly maxMs: number };
 }
 
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 const OURS = new RegExp(`^\\w+ [a-z ]*?\\binet ${TABLE}(\\s|$)`);
 const GENERATION = /^# new generation /;
 
@@ -165,7 +167,9 @@ export function startDriftWatch(opts: DriftOptions): DriftWatch {
     if (stopped) return;
     const startedAt = Date.now();
     const monitorOptions = { reject: false, stdin: 'ignore', stderr: 'pipe', buffer: false, cwd: '/' } as const;
-    const proc = execa(nft, ['monitor'], monitorOptions);
+    // With setpriv (util-linux), the monitor dies with the agent even on SIGKILL; otherwise an
+    // orphaned monitor lingers until the next ruleset event (its write then fails and it exits).
+    const proc = SETPRIV ? execa(SETPRIV, ['--pdeathsig', 'SIGTERM', '--', nft, 'monitor'], monitorOptions) : execa(nft, ['monitor'], monitorOptions);
     child = proc;
     const rl = createInterface({ input: proc.stdout! });
     rl.on('line', (line) => {
