@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { chmod, writeFile } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { computeNodePlan } from '../../src/calc/node-plan.ts';
 import { parseManifest } from '../../src/model/manifest.ts';
 import { encodeSnapshot } from '../../src/protocol/snapshot.ts';
@@ -146,6 +147,26 @@ describe.skipIf(!isRoot)('faults are loud and retried', () => {
     await waitLog(agent, (l) => l.msg === 'ruleset applied after earlier failures', 20_000, before);
     expect(await flows()).toEqual({ 80: false, 443: true });
     await agent.stop();
+  });
+
+  test('the memfd feed is still one atomic transaction: a bad last command leaves nothing of the document', async () => {
+    const runner = join(import.meta.dir, '../../src/nft/runner.ts');
+    const script = `
+      const { NftRunner } = await import(${JSON.stringify(runner)});
+      const t = { family: 'inet', name: 'outpost-atomic' };
+      const r = await new NftRunner('/nonexistent/state').apply({ nftables: [
+        { add: { table: t } },
+        { add: { chain: { ...t, table: t.name, name: 'c' } } },
+        { add: { rule: { family: 'inet', table: t.name, chain: 'c', expr: [{ jump: { target: 'missing' } }] } } },
+      ] });
+      const ok = await new NftRunner('/nonexistent/state').apply({ nftables: [{ add: { table: t } }] });
+      console.log(JSON.stringify({ bad: r.ok, good: ok.ok }));`;
+    const r = await h.lab.exec('gw', [process.execPath, '-e', script]);
+    expect(JSON.parse(r.stdout.trim())).toEqual({ bad: false, good: true });
+    // The good one applied (through memfd: the state dir does not exist); the bad one left no chain.
+    const listing = await h.lab.exec('gw', ['nft', 'list', 'table', 'inet', 'outpost-atomic']);
+    expect(listing.stdout).not.toContain('chain c');
+    await h.lab.exec('gw', ['nft', 'delete', 'table', 'inet', 'outpost-atomic']);
   });
 
   test('nft missing: a logged failure, retried, the agent keeps running', async () => {
