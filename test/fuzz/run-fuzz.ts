@@ -105,7 +105,8 @@ function mutateBytes(bytes: Uint8Array, rand: Rand): Uint8Array {
   const out = new Uint8Array(bytes);
   const r = rand();
   if (r < 0.3) {
-    out[Math.floor(rand() * out.length)] ^= 1 << Math.floor(rand() * 8);
+    const at = Math.floor(rand() * out.length);
+    out[at] = (out[at] ?? 0) ^ (1 << Math.floor(rand() * 8));
     return out;
   }
   if (r < 0.5) return out.slice(0, Math.floor(rand() * out.length));
