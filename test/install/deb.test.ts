@@ -111,7 +111,7 @@ describe.skipIf(!isRoot)(`.deb installed on this machine (${NATIVE_DEB})`, () =>
     expect(r.exitCode, output(r)).toBe(0);
     expect(await app.reaches(ALLOWED_PORT)).toBe(true);
     expect(await app.reaches(DENIED_PORT)).toBe(false);
-    expect(await readdir(HOST.state)).toContain('ruleset.next.json');
+    expect(await readdir(HOST.state)).toContain('outpost.db');
   });
 
   test('dpkg -i again (the upgrade path) keeps the edited agent.yaml and the ruleset in force', async () => {

@@ -101,7 +101,7 @@ describe.skipIf(!isRoot)(`tarball install on a BusyBox appliance (${NATIVE.name}
     expect(status.exitCode, output(status)).toBe(0);
     expect(status.stdout).toContain('is running');
     // Its state (nft work files) is in the state dir, not in /tmp.
-    expect(await fileTree(at(HOST.state))).toContain('ruleset.next.json');
+    expect(await fileTree(at(HOST.state))).toContain('outpost.db');
     expect(await fileTree(at('tmp'))).toEqual([]);
   });
 
