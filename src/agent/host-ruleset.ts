@@ -42,5 +42,6 @@ export function renderForHost(
 /** Local mode: compute the plan on this host from resources, then render it. */
 export function buildRuleset(config: Pick<AgentConfig, 'node' | 'failsafeInbound' | 'failsafeOutbound' | 'loopback'>, resources: readonly Resource[], interfaces: readonly HostInterface[]) {
   const { plan, warnings } = computeNodePlan({ node: config.node, resources });
-  return { ...renderForHost(plan, config, interfaces), warnings };
+  const host = renderForHost(plan, config, interfaces);
+  return { ...host, warnings: [...warnings, ...host.rendered.unnameable.map((u) => `interface not governed by name: ${u}`)] };
 }

@@ -72,10 +72,14 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   if (target.isName && brokerAddrs.length) log.info({ broker: target.host, addresses: brokerAddrs }, 'broker path from the last resolved addresses');
   if (target.isName && !resolvers.length) log.warn('the broker is a host name but no DNS resolver is configured (resolv.conf or resolvers): DNS is not on the failsafe path');
 
+  let lastUnnameable = '';
   const apply = async (why: string): Promise<boolean> => {
     if (!held) return false;
     const always = { outbound: brokerPathRules(target, brokerAddrs, resolvers) };
     const { rendered, plan } = renderForHost(held.plan, config, ifaces?.current ?? readHostInterfaces(), always);
+    const odd = rendered.unnameable.join('\n');
+    if (odd !== lastUnnameable) rendered.unnameable.forEach((u) => log.warn({ node }, `interface not governed by name: ${u}`));
+    lastUnnameable = odd;
     const ruleset = pathNeedsNeighbourDiscovery(target, brokerAddrs, resolvers) ? withNeighbourDiscovery(rendered) : rendered;
     const ok = await enforcer.enforce(ruleset);
     if (ok) log.info({ node, revision: held.revision, hash: held.hash, endpoints: plan.endpoints.length, policies: plan.policies.length, from: why }, 'ruleset in force');
