@@ -5,6 +5,8 @@
  *                  the hostile-input report used (100k deep, a million ports, alias bombs, …)
  *   --kills N      kill -9s of a starting agent (default 400)
  *   --seed N       first seed (default 1); every failure names the seed that reproduces it
+ *   --no-flood     skip the MQTT flood (scripts/bench/mqtt-flood.ts measure: the agent's memory
+ *                  under 100 forged 15 MiB snapshots, 100 nested-JSON ones and 3 of 250 MiB)
  *   --no-write     print only
  *
  * Each parser's run happens in a child process, so its peak memory is its own. The results
@@ -46,7 +48,36 @@ async function fuzz(category: Category): Promise<Result> {
   return JSON.parse(out) as Result;
 }
 
-function report(results: readonly Result[], kill: KillReport): string {
+interface Flood {
+  readonly flood: { sent: Record<string, number>; ms: number };
+  readonly rssMiB: { before: number; peak: number; after: number; hwm: number };
+  readonly refusalsLogged: number;
+  readonly agentRunning: boolean;
+}
+
+async function flood(): Promise<Flood | string> {
+  const p = Bun.spawn([process.execPath, join(ROOT, 'scripts', 'bench', 'mqtt-flood.ts'), 'measure'], { stdout: 'pipe', stderr: 'pipe' });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const last = out.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !last.startsWith('{')) return `the flood run failed (exit ${code}): ${err.slice(-400)}`;
+  return JSON.parse(last) as Flood;
+}
+
+function floodTable(f: Flood | string | undefined): string[] {
+  if (f === undefined) return [];
+  if (typeof f === 'string') return ['', `MQTT flood: ${f}`];
+  const sent = Object.entries(f.flood.sent).map(([k, n]) => `${n} ${k}`).join(', ');
+  return [
+    '',
+    `MQTT flood against a relay-mode agent (Mosquitto in the lab; ${sent}; ${(f.flood.ms / 1000).toFixed(1)} s), the agent's memory read from /proc:`,
+    '',
+    '| RSS before | RSS peak (sampled every 100 ms) | VmHWM (true peak) | RSS after | refusals logged | agent still running |',
+    '|---:|---:|---:|---:|---:|---|',
+    `| ${f.rssMiB.before} MiB | ${f.rssMiB.peak} MiB | ${f.rssMiB.hwm} MiB | ${f.rssMiB.after} MiB | ${f.refusalsLogged} | ${f.agentRunning ? 'yes' : 'NO'} |`,
+  ];
+}
+
+function report(results: readonly Result[], kill: KillReport, floodResult: Flood | string | undefined): string {
   const rows = results.map((r) => `| ${r.category} | ${r.tried} | ${r.refused} | ${r.accepted} | ${r.empty} | ${r.defects.length} | ${r.slowestMs.toFixed(0)} ms (${r.slowest}) | ${r.peakMiB.toFixed(0)} MiB |`);
   const defects = results.flatMap((r) => r.defects.slice(0, 10).map((d) => `- ${r.category}: ${d}`));
   return [
@@ -67,6 +98,7 @@ function report(results: readonly Result[], kill: KillReport): string {
     '|---:|---:|---:|---:|---:|---:|',
     `| ${kill.kills} | ${kill.consistent} | ${kill.previousKept} | ${kill.newInForce} | ${kill.sqliteIntact} | ${kill.failures.length} |`,
     ...(kill.failures.length ? ['', ...kill.failures.slice(0, 20).map((f) => `- ${f}`)] : []),
+    ...floodTable(floodResult),
   ].join('\n');
 }
 
@@ -77,7 +109,12 @@ for (const c of Object.keys(FUZZERS) as Category[]) {
 }
 console.error(`kill -9 run (${num('kills', 400)} kills) ...`);
 const kill = await killRun({ kills: num('kills', 400), seed, maxDelayMs: 1000, log: (m) => console.error(m) });
-const md = report(results, kill);
+let floodResult: Flood | string | undefined;
+if (!args.has('no-flood')) {
+  console.error('MQTT flood ...');
+  floodResult = await flood();
+}
+const md = report(results, kill, floodResult);
 console.log(md);
 if (!args.has('no-write')) {
   const doc = join(ROOT, 'docs', 'reliability.md');
@@ -90,5 +127,6 @@ if (!args.has('no-write')) {
   writeFileSync(doc, `${text.slice(0, i + start.length)}\n${md}\n${text.slice(j)}`);
   console.error(`wrote ${doc}`);
 }
-const bad = results.some((r) => r.defects.length > 0) || kill.failures.length > 0;
+const floodBad = typeof floodResult === 'string' || (floodResult !== undefined && (!floodResult.agentRunning || floodResult.rssMiB.hwm >= 150));
+const bad = results.some((r) => r.defects.length > 0) || kill.failures.length > 0 || floodBad;
 process.exit(bad ? 1 : 0);
