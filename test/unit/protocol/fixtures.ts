@@ -52,14 +52,5 @@ export function parsePayload(payload: Uint8Array): { body: Record<string, unknow
   return JSON.parse(new TextDecoder().decode(payload)) as { body: Record<string, unknown>; keyId: string; sig: string };
 }
 
-/** A small deterministic PRNG (mulberry32), so a fuzz failure can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG, so a fuzz failure can be replayed from its seed (shared with test/fuzz). */
+export { prng } from '../../fuzz/hostile-inputs.ts';
