@@ -37,6 +37,8 @@ const PUBLISH = 3;
 /** Passed bytes the reader has not taken yet, above which the transport is paused. */
 const PAUSE_ABOVE = 1024 * 1024;
 const MAX_TOPIC_BYTES = 4096;
+/** Received bytes between forced collections (see guardStream). */
+const GC_EVERY_BYTES = 32 * 1024 * 1024;
 
 export class PacketFilter {
   private state: 'header' | 'pass' | 'inspect' | 'skip' = 'header';
@@ -163,7 +165,15 @@ export function guardStream(inner: Duplex, maxBytes: number, onOversized: (o: Ov
       cb(err);
     },
   });
+  let sinceGc = 0;
   inner.on('data', (chunk: Buffer) => {
+    // Socket chunks are garbage as soon as they are parsed or skipped, but the runtime collects
+    // lazily: a 250 MiB publish streaming by would otherwise leave its chunks around for a while.
+    sinceGc += chunk.length;
+    if (sinceGc >= GC_EVERY_BYTES) {
+      sinceGc = 0;
+      Bun.gc(true);
+    }
     const step = filter.push(chunk);
     for (const o of step.oversized) onOversized(o);
     for (const r of step.replies) inner.write(r);
