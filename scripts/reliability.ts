@@ -121,9 +121,10 @@ if (!args.has('no-write')) {
   const text = readFileSync(doc, 'utf8');
   const start = '<!-- results:reliability -->';
   const end = '<!-- /results:reliability -->';
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  if (i < 0 || j < i) throw new Error(`${doc} has no ${start} … ${end} block`);
+  // The markers on lines of their own (the prose above them names them too).
+  const i = text.indexOf(`\n${start}\n`) + 1;
+  const j = text.indexOf(`\n${end}`) + 1;
+  if (i <= 0 || j <= i) throw new Error(`${doc} has no ${start} … ${end} block`);
   writeFileSync(doc, `${text.slice(0, i + start.length)}\n${md}\n${text.slice(j)}`);
   console.error(`wrote ${doc}`);
 }
