@@ -55,4 +55,15 @@ describe.skipIf(!isRoot)('last valid version (real nftables, real packets)', () 
     expect(r.log).toContain("NOT ENFORCED: HostEndpoint 'gw-eth1'");
     expect(await h.mismatches([tcp('c1', GW1, 443, true)])).toEqual([]);
   });
+
+  test('an agent started with hostile files beside good ones enforces the good ones (and says what it refused)', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const bomb = ['apiVersion: projectcalico.org/v3', 'kind: GlobalNetworkSet', 'metadata: {name: bomb}', 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array.from({ length: 10 }, () => `*a${i}`).join(', ')}]`), 'spec: {nets: *a8}'].join('\n');
+    await h.writeResources({ 'deep.json': deep, 'bomb.yaml': bomb, 'hep.yaml': hep('gw-eth1', { iface: 'eth1', labels: { role: 'gw' } }), 'p.yaml': policy });
+    const r = await once();
+    expect(r.exitCode).toBe(0);
+    expect(r.log).toContain('deep.json');
+    expect(r.log).toContain('bomb.yaml');
+    expect(await h.mismatches([tcp('c1', GW1, 80, true), tcp('c1', GW1, 443, false)])).toEqual([]);
+  });
 });
