@@ -46,7 +46,7 @@ export const RELAY_SETTINGS: readonly Setting[] = [
   { key: 'broker', env: 'OUTPOST_BROKER', flag: '--broker', kind: 'string', help: 'external MQTT broker URL (mqtt://host:port)' },
   { key: 'listen', env: 'OUTPOST_LISTEN', flag: '--listen', kind: 'string', help: 'instead of broker: embed an MQTT broker on host:port' },
   { key: 'signingKey', env: 'OUTPOST_SIGNING_KEY', flag: '--signing-key', kind: 'string', help: 'ed25519 private key (PEM, from `outpost keygen`) that signs snapshots', path: 'file' },
-  { key: 'state', env: 'OUTPOST_STATE', flag: '--state', kind: 'string', help: 'with resources: a state directory where each file\'s last valid resources are kept across restarts (without it, only while the relay runs)', path: 'file' },
+  { key: 'state', env: 'OUTPOST_STATE', flag: '--state', kind: 'string', help: 'with resources: a state directory that keeps each file\'s last valid resources and the last published revision across restarts (without it: only while the relay runs, and the revision floor comes from the broker\'s retained snapshots)', path: 'file' },
   { key: 'topicPrefix', env: 'OUTPOST_TOPIC_PREFIX', flag: '--topic-prefix', kind: 'string', help: 'MQTT topic prefix (default outpost/v1)' },
   { key: 'coalesceMs', env: 'OUTPOST_COALESCE_MS', flag: '--coalesce-ms', kind: 'string', help: 'quiet time that ends a burst of datastore changes before publishing (default 20)' },
   { key: 'logLevel', env: 'OUTPOST_LOG_LEVEL', flag: '--log-level', kind: 'string', help: 'debug|info|warn|error' },
