@@ -10,6 +10,7 @@
 import * as v from 'valibot';
 import { isIP } from 'node:net';
 import { parseFailsafeString } from '../model/failsafe.ts';
+import { parseProbe } from '../agent/probes.ts';
 import type { Setting } from './settings.ts';
 import { BrokerUrl, DnsName, NonEmpty, TopicPrefix } from './common-fields.ts';
 
@@ -36,6 +37,12 @@ export const AgentConfigSchema = v.pipe(
     logLevel: v.optional(v.picklist(['debug', 'info', 'warn', 'error']), 'info'),
     nft: v.optional(NonEmpty, 'nft'),
     resolvers: v.optional(v.array(v.pipe(v.string(), v.check((a) => isIP(a) !== 0, 'must be an IP address')))),
+    confirmWindowMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(0), v.maxValue(3_600_000)), 60_000),
+    probes: v.optional(v.array(v.pipe(v.string(), v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const p = parseProbe(dataset.value);
+      if (typeof p === 'string') addIssue({ message: p });
+    }))), []),
     nftTimeoutMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(100), v.maxValue(600_000)), 30_000),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
@@ -62,5 +69,7 @@ export const AGENT_SETTINGS: readonly Setting[] = [
   { key: 'logLevel', env: 'OUTPOST_LOG_LEVEL', flag: '--log-level', kind: 'string', help: 'debug|info|warn|error' },
   { key: 'nft', env: 'OUTPOST_NFT', flag: '--nft', kind: 'string', help: 'the nft binary (default: nft on PATH)', path: 'command' },
   { key: 'nftTimeoutMs', env: 'OUTPOST_NFT_TIMEOUT_MS', flag: '--nft-timeout-ms', kind: 'string', help: 'an nft run that takes longer is killed, counted as failed and retried (default 30000)' },
+  { key: 'confirmWindowMs', env: 'OUTPOST_CONFIRM_WINDOW_MS', flag: '--confirm-window-ms', kind: 'string', help: 'relay mode: after a new revision is applied, a probe that passed before and fails within this window restores the previous ruleset (default 60000; 0: off)' },
+  { key: 'probes', env: 'OUTPOST_PROBES', flag: '--probes', kind: 'list', help: 'health probes for the confirm window besides the broker link: tcp:ADDR:PORT, icmp:ADDR (repeatable; env: comma-separated)' },
   { key: 'resolvers', env: 'OUTPOST_RESOLVERS', flag: '--resolvers', kind: 'list', help: 'DNS servers on the broker path when the broker is a host name (default: the nameservers in /etc/resolv.conf)' },
 ];
