@@ -7,7 +7,9 @@
  *   apply   -f ...                                   create, or update when it exists
  *   delete  (KIND NAME... | -f ...) [--skip-not-exists]
  *   get     (KIND [NAME...] | -f ...) [-o ps|wide|yaml|json]
- *   all:    --etcd URL[,URL] (or OUTPOST_ETCD_ENDPOINTS, or ETCD_ENDPOINTS)
+ *   all:    --etcd URL[,URL] (or OUTPOST_ETCD_ENDPOINTS, or ETCD_ENDPOINTS), -c calicoctl.cfg,
+ *           --etcd-ca-cert, --etcd-cert, --etcd-key, --etcd-username, --etcd-password
+ *           (config/etcd-connection.ts: calicoctl's sources and precedence)
  *   namespaced kinds (NetworkSet, WorkloadEndpoint): -n NS (default "default"); get also -A
  *
  * Namespaces follow calicoctl's handleNamespace: a resource without one takes -n, else
@@ -25,7 +27,8 @@ import type { Resource, ResourceKind } from '../model/resource.ts';
 import { DEFAULT_NAMESPACE, isNamespacedKind } from '../model/namespaced.ts';
 import { EtcdClient, EtcdError } from '../etcd/client.ts';
 import { UsageError, type CliIO } from './io.ts';
-import { etcdEndpoints, loadInput, parseKind, type LoadedResource, type ResourceIO } from './resource-input.ts';
+import { etcdClientOptions, resolveEtcdConnection } from '../config/etcd-connection.ts';
+import { loadInput, parseKind, type LoadedResource, type ResourceIO } from './resource-input.ts';
 import { formatGet, type GetResult, type OutputFormat } from './resource-output.ts';
 import { CalicoStore, StoreError, type Found } from './resource-store.ts';
 
@@ -36,22 +39,40 @@ const COMMON = {
   filename: { type: 'string', short: 'f', multiple: true },
   recursive: { type: 'boolean', short: 'R' },
   etcd: { type: 'string', multiple: true },
+  config: { type: 'string', short: 'c' },
+  'etcd-ca-cert': { type: 'string' },
+  'etcd-cert': { type: 'string' },
+  'etcd-key': { type: 'string' },
+  'etcd-username': { type: 'string' },
+  'etcd-password': { type: 'string' },
   namespace: { type: 'string', short: 'n' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 const USAGE: Record<Action | 'get', string> = {
-  create: 'usage: outpost create -f FILE|DIR|- [-f ...] [-R] [-n NS] [--skip-exists] [--etcd URL[,URL]]',
-  replace: 'usage: outpost replace -f FILE|DIR|- [-f ...] [-R] [-n NS] [--etcd URL[,URL]]',
-  apply: 'usage: outpost apply -f FILE|DIR|- [-f ...] [-R] [-n NS] [--etcd URL[,URL]]',
-  delete: 'usage: outpost delete (KIND NAME [NAME...] | -f FILE|DIR|-) [-n NS] [--skip-not-exists] [--etcd URL[,URL]]',
-  get: 'usage: outpost get (KIND [NAME...] | -f FILE|DIR|-) [-n NS | -A] [-o ps|wide|yaml|json] [--etcd URL[,URL]]',
+  create: 'usage: outpost create -f FILE|DIR|- [-f ...] [-R] [-n NS] [--skip-exists] [--etcd URL[,URL]] [-c calicoctl.cfg] [--etcd-ca-cert F --etcd-cert F --etcd-key F] [--etcd-username U --etcd-password P]',
+  replace: 'usage: outpost replace -f FILE|DIR|- [-f ...] [-R] [-n NS] [--etcd URL[,URL]] [-c calicoctl.cfg] [--etcd-ca-cert F --etcd-cert F --etcd-key F] [--etcd-username U --etcd-password P]',
+  apply: 'usage: outpost apply -f FILE|DIR|- [-f ...] [-R] [-n NS] [--etcd URL[,URL]] [-c calicoctl.cfg] [--etcd-ca-cert F --etcd-cert F --etcd-key F] [--etcd-username U --etcd-password P]',
+  delete: 'usage: outpost delete (KIND NAME [NAME...] | -f FILE|DIR|-) [-n NS] [--skip-not-exists] [--etcd URL[,URL]] [-c calicoctl.cfg] [--etcd-ca-cert F --etcd-cert F --etcd-key F] [--etcd-username U --etcd-password P]',
+  get: 'usage: outpost get (KIND [NAME...] | -f FILE|DIR|-) [-n NS | -A] [-o ps|wide|yaml|json] [--etcd URL[,URL]] [-c calicoctl.cfg] [--etcd-ca-cert F --etcd-cert F --etcd-key F] [--etcd-username U --etcd-password P]',
 };
 
-function openStore(flag: readonly string[] | undefined, io: CliIO): CalicoStore {
-  const endpoints = etcdEndpoints(flag, io.env);
+type EtcdFlags = { etcd?: string[] | undefined; config?: string | undefined } & { [k in 'etcd-ca-cert' | 'etcd-cert' | 'etcd-key' | 'etcd-username' | 'etcd-password']?: string | undefined };
+
+async function openStore(values: EtcdFlags, io: CliIO): Promise<CalicoStore> {
   try {
-    return new CalicoStore(new EtcdClient({ endpoints }));
+    const connection = await resolveEtcdConnection({
+      overrides: {
+        endpoints: (values.etcd ?? []).flatMap((x) => x.split(',').map((y) => y.trim()).filter(Boolean)),
+        caCertFile: values['etcd-ca-cert'], certFile: values['etcd-cert'], keyFile: values['etcd-key'],
+        username: values['etcd-username'], password: values['etcd-password'],
+      },
+      configFile: values.config,
+      env: io.env,
+    });
+    const { options, warnings } = await etcdClientOptions(connection);
+    for (const w of warnings) io.err(`warning: ${w}`);
+    return new CalicoStore(new EtcdClient(options));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -150,7 +171,7 @@ async function writeCommand(action: Action, args: string[], io: ResourceIO): Pro
   const files = values.filename ?? [];
   if (files.length && positionals.length) throw new UsageError(`give either -f or KIND NAME, not both\n${USAGE[action]}`);
   if (action !== 'delete' && files.length === 0) throw new UsageError(`${action} needs -f FILE|DIR|-\n${USAGE[action]}`);
-  const store = openStore(values.etcd, io);
+  const store = await openStore(values, io);
   const loaded = files.length ? await targetsFromFiles(files, values.recursive ?? false, io) : targetsFromArgs(positionals, true, USAGE[action]);
   const targets = loaded && withNamespaces(loaded, values.namespace, io);
   if (!targets) return 1;
@@ -211,7 +232,7 @@ async function getCommand(args: string[], io: ResourceIO): Promise<number> {
   const allNs = values['all-namespaces'] ?? false;
   if (allNs && values.namespace) throw new UsageError('cannot use both --namespace and --all-namespaces flags at the same time');
   const printNamespace = allNs || values.namespace !== undefined;
-  const store = openStore(values.etcd, io);
+  const store = await openStore(values, io);
   const loaded = files.length ? await targetsFromFiles(files, values.recursive ?? false, io, 'not read') : targetsFromArgs(positionals, false, USAGE.get);
   if (!loaded) return 1;
   if (allNs && loaded.length > 0) throw new UsageError('cannot use --all-namespace flag for getting a single resource');

@@ -19,6 +19,7 @@
 import { Buffer } from 'node:buffer';
 import * as v from 'valibot';
 import {
+  AuthenticateResponseSchema,
   CompactionResponseSchema,
   GatewayErrorSchema,
   PutResponseSchema,
@@ -50,10 +51,17 @@ export type DeleteOutcome =
   | { readonly ok: true; readonly revision: string; readonly deleted: KeyValue | undefined }
   | { readonly ok: false; readonly revision: string; readonly current: KeyValue | undefined };
 
+/** PEM text (not paths): Bun's fetch takes it as `tls`. Files are read in config/etcd-connection.ts. */
 export interface EtcdTLS {
   readonly ca?: string;
   readonly cert?: string;
   readonly key?: string;
+}
+
+/** etcd's own users (`etcdctl user add`, `auth enable`): a token per login, sent on every call. */
+export interface EtcdCredentials {
+  readonly username: string;
+  readonly password: string;
 }
 
 export interface EtcdClientOptions {
@@ -62,6 +70,7 @@ export interface EtcdClientOptions {
   /** Per unary request (default 5000 ms). */
   readonly timeoutMs?: number;
   readonly tls?: EtcdTLS;
+  readonly credentials?: EtcdCredentials;
   /** Replaceable for tests. */
   readonly fetch?: typeof fetch;
 }
@@ -109,6 +118,25 @@ function rangeEnd(key: string, options: { prefix?: boolean; end?: string }): str
   return options.prefix ? prefixRangeEnd(key) : undefined;
 }
 
+/**
+ * The token is missing (expired: simple tokens lapse after --auth-token-ttl idle seconds, JWTs
+ * at their exp) or predates an auth change: log in again and repeat the call once. The server
+ * checked the token before doing anything, so repeating a write is safe.
+ */
+const STALE_TOKEN = /invalid auth token|auth: revision in header is old|user name is empty/;
+
+/** Certificate trouble is a configuration mistake, not an outage: say which setting to check. */
+function tlsHint(e: unknown): string {
+  const text = `${(e as { code?: string }).code ?? ''} ${(e as Error).message ?? ''}`;
+  if (/CERT|certificate|SELF_SIGNED|UNABLE_TO_VERIFY|unknown ca|issuer/i.test(text)) {
+    return ' (TLS: the server certificate is not trusted by the CA given with --etcd-ca-cert / ETCD_CA_CERT_FILE / etcdCACertFile, or does not name this host)';
+  }
+  if (/handshake|alert|bad certificate|certificate required/i.test(text)) {
+    return ' (TLS: etcd refused the connection; with --client-cert-auth it needs --etcd-cert and --etcd-key signed by its --trusted-ca-file)';
+  }
+  return '';
+}
+
 const REFUSED = new Set(['ECONNREFUSED', 'ConnectionRefused', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 function isAbort(e: unknown): boolean {
@@ -120,6 +148,9 @@ export class EtcdClient {
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
   readonly #tls: EtcdTLS | undefined;
+  readonly #credentials: EtcdCredentials | undefined;
+  /** The current auth token (or the login in flight), shared by concurrent calls. */
+  #token: Promise<string> | undefined;
   #current = 0;
 
   constructor(options: EtcdClientOptions) {
@@ -131,12 +162,13 @@ export class EtcdClient {
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#fetch = options.fetch ?? fetch;
     this.#tls = options.tls;
+    this.#credentials = options.credentials;
   }
 
-  #init(body: unknown, signal: AbortSignal, extra: Record<string, unknown> = {}): RequestInit {
+  #init(body: unknown, signal: AbortSignal, extra: Record<string, unknown> = {}, token?: string): RequestInit {
     return {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: token }) },
       body: JSON.stringify(body),
       signal,
       ...(this.#tls ? { tls: this.#tls } : {}),
@@ -144,18 +176,47 @@ export class EtcdClient {
     } as RequestInit;
   }
 
-  /** One unary call, with failover; returns the validated body. */
+  /** The token to send (logging in first when there is none); undefined without credentials. */
+  async #currentToken(): Promise<string | undefined> {
+    if (!this.#credentials) return undefined;
+    this.#token ??= this.#login(this.#credentials);
+    try {
+      return await this.#token;
+    } catch (e) {
+      this.#token = undefined; // the next call tries again
+      throw e;
+    }
+  }
+
+  async #login(c: EtcdCredentials): Promise<string> {
+    // A wrong password is SERVER (gRPC 3 "authentication failed"): the message names the user, never the password.
+    const r = await this.#callOnce('/v3/auth/authenticate', { name: c.username, password: c.password }, AuthenticateResponseSchema, true, undefined);
+    return r.token;
+  }
+
+  /** One unary call, with failover and (with credentials) one fresh login on a stale token. */
   async #call<S extends v.GenericSchema>(path: string, body: unknown, schema: S, idempotent: boolean): Promise<v.InferOutput<S>> {
+    const token = await this.#currentToken();
+    try {
+      return await this.#callOnce(path, body, schema, idempotent, token);
+    } catch (e) {
+      if (token === undefined || !(e instanceof EtcdError) || e.code !== 'SERVER' || !STALE_TOKEN.test(e.message)) throw e;
+      if (this.#token !== undefined && (await this.#token.catch(() => undefined)) === token) this.#token = undefined;
+      return this.#callOnce(path, body, schema, idempotent, await this.#currentToken());
+    }
+  }
+
+  async #callOnce<S extends v.GenericSchema>(path: string, body: unknown, schema: S, idempotent: boolean, token: string | undefined): Promise<v.InferOutput<S>> {
     const failures: string[] = [];
     for (let n = 0; n < this.endpoints.length; n++) {
       const index = (this.#current + n) % this.endpoints.length;
       const endpoint = this.endpoints[index]!;
       let res: Response;
       try {
-        res = await this.#fetch(`${endpoint}${path}`, this.#init(body, AbortSignal.timeout(this.#timeoutMs)));
+        res = await this.#fetch(`${endpoint}${path}`, this.#init(body, AbortSignal.timeout(this.#timeoutMs), {}, token));
       } catch (e) {
         const code = (e as { code?: string }).code ?? '';
-        const what = isAbort(e) ? `no answer within ${this.#timeoutMs} ms` : (e as Error).message;
+        const what = isAbort(e) ? `no answer within ${this.#timeoutMs} ms` : `${(e as Error).message}${tlsHint(e)}`;
         failures.push(`${endpoint}: ${what}`);
         if (idempotent || REFUSED.has(code)) continue;
         const kind = isAbort(e) ? 'TIMEOUT' : 'UNAVAILABLE';
@@ -285,7 +346,7 @@ export class EtcdClient {
       const r = await this.#call('/v3/maintenance/status', {}, StatusResponseSchema, true);
       return { revision: r.header.revision, version: r.version };
     }
-    const res = await this.#fetch(`${endpoint}/v3/maintenance/status`, this.#init({}, AbortSignal.timeout(this.#timeoutMs)));
+    const res = await this.#fetch(`${endpoint}/v3/maintenance/status`, this.#init({}, AbortSignal.timeout(this.#timeoutMs), {}, await this.#currentToken()));
     const parsed = v.safeParse(StatusResponseSchema, parseJSON(await res.text()));
     if (!res.ok || !parsed.success) throw new EtcdError('BAD_RESPONSE', `etcd status at ${endpoint}: HTTP ${res.status}`);
     return { revision: parsed.output.header.revision, version: parsed.output.version };
@@ -294,6 +355,10 @@ export class EtcdClient {
   /** Opens the stream on the first endpoint that accepts it (headers within the unary timeout). */
   async #openWatch(body: unknown, signal: AbortSignal): Promise<{ endpoint: string; res: Response }> {
     const failures: string[] = [];
+    // A watch is opened rarely and its token is checked only then: log in afresh so an expired
+    // token never turns into a watch that fails over and over.
+    if (this.#credentials) this.#token = undefined;
+    const token = await this.#currentToken();
     for (let n = 0; n < this.endpoints.length; n++) {
       const index = (this.#current + n) % this.endpoints.length;
       const endpoint = this.endpoints[index]!;
@@ -303,7 +368,7 @@ export class EtcdClient {
       try {
         // Bun aborts a response body that is quiet for 300 s unless told otherwise; a quiet
         // watch is normal, and liveness is checked separately.
-        const init = this.#init(body, AbortSignal.any([signal, attempt.signal]), { timeout: false });
+        const init = this.#init(body, AbortSignal.any([signal, attempt.signal]), { timeout: false }, token);
         const res = await this.#fetch(`${endpoint}/v3/watch`, init);
         if (!res.ok || !res.body) {
           failures.push(`${endpoint}: HTTP ${res.status} ${(await res.text().catch(() => '')).slice(0, 200)}`);
@@ -313,7 +378,7 @@ export class EtcdClient {
         return { endpoint, res };
       } catch (e) {
         if (signal.aborted) throw e;
-        failures.push(`${endpoint}: ${isAbort(e) ? `no answer within ${this.#timeoutMs} ms` : (e as Error).message}`);
+        failures.push(`${endpoint}: ${isAbort(e) ? `no answer within ${this.#timeoutMs} ms` : `${(e as Error).message}${tlsHint(e)}`}`);
       } finally {
         clearTimeout(timer);
       }

@@ -71,6 +71,11 @@ export const TxnResponseSchema = v.object({
 
 export const CompactionResponseSchema = v.object({ header: HeaderSchema });
 
+export const AuthenticateResponseSchema = v.object({
+  header: v.optional(v.unknown()),
+  token: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)),
+});
+
 export const StatusResponseSchema = v.object({
   header: HeaderSchema,
   version: v.optional(v.string(), ''),
