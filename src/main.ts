@@ -12,6 +12,7 @@ commands:
              or from local files: --node NAME --resources FILE|DIR [--once]; --check-config validates and exits
   relay      publish each node's signed snapshot: --etcd URL | --resources DIR, --broker URL | --listen HOST:PORT, --signing-key relay.key
   keygen     write an ed25519 signing key pair: --out relay (relay.key, relay.pub)
+  bundle     signed offline bundles: export --node N|--all ... --out FILE|--out-dir DIR, verify FILE --trust-key PUB, import FILE
   apply      create or update resources in etcd (Calico's layout): -f FILE|DIR --etcd URL
   create     create resources; fails if one exists: -f FILE|DIR --etcd URL
   replace    update resources, compare-and-swap on resourceVersion: -f FILE|DIR --etcd URL
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, Command> = {
   agent: lazy(async () => (await import('./cli/agent-command.ts')).agentCommand),
   relay: lazy(async () => (await import('./cli/relay-command.ts')).relayCommand),
   keygen: lazy(async () => (await import('./cli/keygen-command.ts')).keygenCommand),
+  bundle: lazy(async () => (await import('./cli/bundle-command.ts')).bundleCommand),
   apply: resource('apply'),
   create: resource('create'),
   replace: resource('replace'),

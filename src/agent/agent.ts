@@ -4,7 +4,7 @@
 import { NftRunner } from '../nft/runner.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import type { Logger } from '../platform/logger.ts';
-import { loadPublicKey } from '../platform/signing.ts';
+import { loadPublicKeys } from '../platform/signing.ts';
 import { UsageError } from '../cli/io.ts';
 import { Enforcer } from './enforcer.ts';
 import { startDriftWatch } from './drift-watch.ts';
@@ -28,9 +28,9 @@ export async function startAgent(config: AgentConfig, log: Logger, opts: { once?
 async function startMode(config: AgentConfig, log: Logger, enforcer: Enforcer, opts: { once?: boolean }): Promise<RunningAgent> {
   if (config.resources) return (await import('./local-mode.ts')).startLocalMode({ ...config, resources: config.resources }, log, enforcer, { once: opts.once ?? false });
   if (!config.broker || !config.trustKey) throw new UsageError('broker and trustKey are required in relay mode');
-  const key = await loadPublicKey(config.trustKey);
-  if (!key.ok) throw new UsageError(key.message);
-  return (await import('./relay-mode.ts')).startRelayMode({ ...config, broker: config.broker, trustKey: config.trustKey }, log, enforcer, key.key);
+  const keys = await loadPublicKeys(config.trustKey);
+  if (!keys.ok) throw new UsageError(keys.message);
+  return (await import('./relay-mode.ts')).startRelayMode({ ...config, broker: config.broker, trustKey: config.trustKey }, log, enforcer, keys.keys);
 }
 
 /** A long-running agent restores its table when someone else deletes, flushes or edits it (drift-watch.ts). */

@@ -24,10 +24,24 @@ import { readHostInterfaces, watchInterfaces, type InterfaceWatch } from './host
 import { brokerPathRules, brokerTarget, pathNeedsNeighbourDiscovery, resolveBroker } from './broker-path.ts';
 import { systemResolvers, withNeighbourDiscovery } from './control-path.ts';
 import type { RunningAgent } from './agent.ts';
+import { startBundleDrop, type BundleVerdict } from './bundle-drop.ts';
 
-type RelayConfig = AgentConfig & { broker: string; trustKey: string };
+type RelayConfig = AgentConfig & { broker: string; trustKey: readonly string[] };
 
-export async function startRelayMode(config: RelayConfig, log: Logger, enforcer: Enforcer, trustKey: KeyObject): Promise<RunningAgent> {
+/**
+ * Where a snapshot came from: the relay over MQTT, or an offline bundle (bundle-drop.ts).
+ * `explicit` is true only for an operator's `outpost bundle import`: the one source exempt from
+ * the snapshot age rule; a drop-folder bundle is not.
+ */
+export interface SnapshotOrigin {
+  readonly from: 'relay' | 'drop' | 'import';
+  readonly explicit: boolean;
+  readonly file?: string;
+}
+const FROM_RELAY: SnapshotOrigin = { from: 'relay', explicit: false };
+
+/** `trustKeys`: every key the agent trusts (several during a relay key rotation; matched by keyId). */
+export async function startRelayMode(config: RelayConfig, log: Logger, enforcer: Enforcer, trustKeys: readonly KeyObject[]): Promise<RunningAgent> {
   const node = config.node;
   const refused: Partial<Record<RefusalReason, number>> = {};
   let held: Snapshot | undefined;
@@ -106,42 +120,45 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     await apply('broker path');
   };
 
-  const refuse = (reason: RefusalReason, message: string) => {
+  const refuse = (reason: RefusalReason, message: string, origin: SnapshotOrigin = FROM_RELAY): BundleVerdict => {
     refused[reason] = (refused[reason] ?? 0) + 1;
     lastError = `${reason}: ${message}`;
-    log.warn({ node, reason, count: refused[reason] }, `snapshot refused (${reason}): ${message}; the state in force is kept`);
+    log.warn({ node, reason, count: refused[reason], from: origin.from, ...(origin.file ? { file: origin.file } : {}) }, `snapshot refused (${reason}): ${message}; the state in force is kept`);
     publishStatus();
+    return { ok: false, message: `refused (${reason}): ${message}` };
   };
 
-  const receive = async (payload: Uint8Array) => {
+  const receive = async (payload: Uint8Array, origin: SnapshotOrigin = FROM_RELAY): Promise<BundleVerdict> => {
+    if (payload.length === 0 && origin.from !== 'relay') return refuse('malformed', 'the bundle file is empty', origin);
     if (payload.length === 0) {
       // The relay cleared our retained snapshot (the node lost its last HEP). Unsigned, so it
       // cannot change enforcement; the signed tombstone that preceded it already did.
       log.info({ node }, 'retained snapshot cleared by the relay');
-      return;
+      return { ok: true, message: 'cleared' };
     }
-    const r = decodeSnapshot(payload, { publicKey: trustKey, node });
-    if (!r.ok) return refuse(r.reason, r.message);
+    const r = decodeSnapshot(payload, { publicKey: trustKeys, node });
+    if (!r.ok) return refuse(r.reason, r.message, origin);
     const snap = r.snapshot;
     const verdict = revisionVerdict(held, snap);
-    if (verdict === 'stale') return refuse('stale', `revision ${snap.revision} is older than ${held?.revision}, which is in force`);
+    if (verdict === 'stale') return refuse('stale', `revision ${snap.revision} is older than ${held?.revision}, which is in force`, origin);
     if (verdict === 'unchanged') {
-      if (state === 'cached') setState('in-sync');
-      return;
+      if (state === 'cached' && origin.from === 'relay') setState('in-sync');
+      return { ok: true, message: `revision ${snap.revision} (${snap.hash}) is already in force` };
     }
     // Not storable means not durable: applied anyway (the relay said so); the store reports the
     // failure (status error) and retries until the snapshot is on disk.
     store.write('snapshot', (c) => c.save(node, { revision: snap.revision, hash: snap.hash, payload }));
     held = snap;
-    const ok = await apply('relay');
+    const ok = await apply(origin.from);
     if (ok && problems.apply === undefined && problems.store === undefined) setState('in-sync');
     else settle();
+    return ok ? { ok: true, message: `revision ${snap.revision} (${snap.hash}) applied` } : { ok: false, message: `revision ${snap.revision} stored but not applied: ${problems.apply ?? 'nft failed'}` };
   };
 
   // 1. The cache, before any network.
   const row = store.reader?.load(node);
   if (row) {
-    const r = decodeSnapshot(row.payload, { publicKey: trustKey, node });
+    const r = decodeSnapshot(row.payload, { publicKey: trustKeys, node });
     if (r.ok) held = r.snapshot;
     else log.error({ reason: r.reason }, `cached snapshot refused: ${r.message}; waiting for the relay`);
   }
@@ -167,10 +184,22 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   });
   link = newLink;
   let queue = Promise.resolve();
+  // Offline bundles (drop folder, `outpost bundle import`) go through the same queue and checks.
+  const bundles = startBundleDrop({
+    node,
+    state: config.state,
+    log,
+    ...(config.bundleDir !== undefined ? { dir: config.bundleDir } : {}),
+    handle: (payload, o) => {
+      const done = queue.then(() => receive(payload, { from: o.kind, explicit: o.explicit, file: o.file }));
+      queue = done.then(() => undefined).catch((e: Error) => log.error({ err: e.message }, 'bundle handling failed'));
+      return done.catch((e: Error) => ({ ok: false, message: `bundle handling failed: ${e.message}` }));
+    },
+  });
   newLink.onMessage((topic, payload) => {
     if (topic !== snapshotTopic(config.topicPrefix, node)) return;
     // One at a time, in arrival order: revision checks compare against what was applied.
-    queue = queue.then(() => receive(payload)).catch((e: Error) => log.error({ err: e.message }, 'snapshot handling failed'));
+    queue = queue.then(() => receive(payload)).then(() => undefined).catch((e: Error) => log.error({ err: e.message }, 'snapshot handling failed'));
     // Returned: the MQTT link reads the next message once this one is handled (bounded memory).
     return queue;
   });
@@ -189,6 +218,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     firstApply,
     stop: async () => {
       ifaces?.stop();
+      await bundles.stop();
       await queue;
       // A clean stop is not "offline by accident": say so, then disconnect without the will.
       if (newLink.connected) {

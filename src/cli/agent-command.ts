@@ -12,7 +12,7 @@ import { startAgent } from '../agent/agent.ts';
 import type { CliIO } from './io.ts';
 import { UsageError } from './io.ts';
 import { untilSignal } from './signals.ts';
-import { loadPublicKey } from '../platform/signing.ts';
+import { loadPublicKeys } from '../platform/signing.ts';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/outpost/agent.yaml';
 
@@ -52,7 +52,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
 
 async function checkConfig(config: Awaited<ReturnType<typeof loadCommandConfig<typeof AgentConfigSchema>>>['config'], io: CliIO): Promise<number> {
   if (config.trustKey !== undefined) {
-    const key = await loadPublicKey(config.trustKey);
+    const key = await loadPublicKeys(config.trustKey);
     if (!key.ok) throw new UsageError(key.message);
   }
   const source = config.broker !== undefined ? `relay mode, broker ${config.broker}` : `local mode, resources ${(config.resources ?? []).join(', ')}`;

@@ -28,7 +28,9 @@ export const AgentConfigSchema = v.pipe(
     node: DnsName,
     resources: v.optional(v.pipe(v.array(NonEmpty), v.minLength(1, 'at least one file or folder of resources is required'))),
     broker: v.optional(BrokerUrl),
-    trustKey: v.optional(NonEmpty),
+    // A list: during a relay key rotation the agent trusts the old and the new key (README).
+    trustKey: v.optional(v.union([v.pipe(NonEmpty, v.transform((k) => [k])), v.pipe(v.array(NonEmpty), v.minLength(1, 'at least one trusted public key is required'))])),
+    bundleDir: v.optional(NonEmpty),
     topicPrefix: v.optional(TopicPrefix, 'outpost/v1'),
     state: v.optional(NonEmpty, '/var/lib/outpost'),
     failsafeInbound: v.optional(FailsafeString),
@@ -59,7 +61,8 @@ export type AgentConfig = v.InferOutput<typeof AgentConfigSchema>;
 export const AGENT_SETTINGS: readonly Setting[] = [
   { key: 'node', env: 'OUTPOST_NODE', flag: '--node', kind: 'string', help: 'this host\'s node name (HEPs with spec.node equal to it apply); default: the hostname' },
   { key: 'broker', env: 'OUTPOST_BROKER', flag: '--broker', kind: 'string', help: 'MQTT broker URL (mqtt://host:port); relay mode' },
-  { key: 'trustKey', env: 'OUTPOST_TRUST_KEY', flag: '--trust-key', kind: 'string', help: 'the relay\'s ed25519 public key (PEM); snapshots not signed by it are refused', path: 'file' },
+  { key: 'trustKey', env: 'OUTPOST_TRUST_KEY', flag: '--trust-key', kind: 'list', help: 'the relay\'s ed25519 public key (PEM); snapshots and bundles not signed by one of them are refused (repeatable during a key rotation; env: comma-separated)', path: 'file' },
+  { key: 'bundleDir', env: 'OUTPOST_BUNDLE_DIR', flag: '--bundle-dir', kind: 'string', help: 'relay mode: a folder (e.g. a USB mount) polled for <node>.bundle, a signed offline bundle applied like a relay snapshot', path: 'file' },
   { key: 'topicPrefix', env: 'OUTPOST_TOPIC_PREFIX', flag: '--topic-prefix', kind: 'string', help: 'MQTT topic prefix (default outpost/v1)' },
   { key: 'resources', env: 'OUTPOST_RESOURCES', flag: '--resources', kind: 'list', help: 'local mode: file or folder of resources (repeatable; env: comma-separated)', path: 'file' },
   { key: 'state', env: 'OUTPOST_STATE', flag: '--state', kind: 'string', help: 'state directory: SQLite cache, nft work files (default /var/lib/outpost)', path: 'file' },

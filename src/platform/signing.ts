@@ -10,13 +10,14 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { constants } from 'node:fs';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { privateModeProblem } from './private-file.ts';
 
 export interface KeyPair {
   readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
 }
 
-export type KeyFileProblem = 'missing' | 'unreadable' | 'not-pem' | 'encrypted' | 'not-ed25519' | 'private-not-public' | 'public-not-private';
+export type KeyFileProblem = 'insecure-mode' | 'missing' | 'unreadable' | 'not-pem' | 'encrypted' | 'not-ed25519' | 'private-not-public' | 'public-not-private';
 
 export type LoadKeyResult =
   | {
@@ -60,10 +61,10 @@ export async function loadPrivateKey(path: string): Promise<LoadKeyResult> {
     return fail('not-pem', `cannot parse the private key: ${errorText(e)}`);
   }
   if (key.asymmetricKeyType !== 'ed25519') return fail('not-ed25519', `is a ${key.asymmetricKeyType ?? 'unknown'} key; snapshots are signed with ed25519`);
-  const insecureMode = (read.mode & 0o077) !== 0;
-  if (!insecureMode) return { ok: true, key, insecureMode };
-  const mode = (read.mode & 0o777).toString(8).padStart(4, '0');
-  return { ok: true, key, insecureMode, warning: `${path}: private key is accessible to group or others (mode ${mode}); run chmod 600 ${path}` };
+  // Refused, not warned about: a signing key others can read may already sign for someone else.
+  const problem = privateModeProblem(path, read.mode);
+  if (problem) return fail('insecure-mode', problem.slice(path.length + 2));
+  return { ok: true, key, insecureMode: false };
 }
 
 /** Reads the pinned relay public key. */
@@ -84,6 +85,22 @@ export async function loadPublicKey(path: string): Promise<LoadKeyResult> {
   }
   if (key.asymmetricKeyType !== 'ed25519') return fail('not-ed25519', `is a ${key.asymmetricKeyType ?? 'unknown'} key; snapshots are signed with ed25519`);
   return { ok: true, key, insecureMode: false };
+}
+
+/**
+ * Reads every trusted relay public key (several during a key rotation). Each file is checked as
+ * loadPublicKey does; the first bad one fails the whole list, naming the file, so a typo in
+ * the new key is found at start and not when the relay switches keys.
+ */
+export async function loadPublicKeys(paths: readonly string[]): Promise<{ ok: true; keys: KeyObject[] } | { ok: false; message: string }> {
+  if (paths.length === 0) return { ok: false, message: 'no trusted public key given' };
+  const keys: KeyObject[] = [];
+  for (const path of paths) {
+    const r = await loadPublicKey(path);
+    if (!r.ok) return { ok: false, message: r.message };
+    keys.push(r.key);
+  }
+  return { ok: true, keys };
 }
 
 type ReadResult = { ok: true; text: string; mode: number } | { ok: false; problem: KeyFileProblem; message: string };
