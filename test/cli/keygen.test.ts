@@ -126,11 +126,19 @@ describe('loading key files', () => {
     expect(publicKeyToPem(pair.privateKey)).toBe(publicKeyToPem(pair.publicKey));
   });
 
-  test('warns when a private key is readable by group or others', async () => {
-    const r = loaded(await loadPrivateKey(write('k', privateKeyToPem(pair.privateKey), 0o644)));
-    expect(r.insecureMode).toBeTrue();
-    expect(r.warning).toContain('mode 0644');
-    expect(r.warning).toContain('chmod 600');
+  test('refuses a private key readable or writable by group or others, naming the file and the fix', async () => {
+    for (const mode of [0o644, 0o640, 0o604, 0o620]) {
+      const p = write('k', privateKeyToPem(pair.privateKey), mode);
+      const r = await loadPrivateKey(p);
+      expect(r.ok).toBeFalse();
+      if (r.ok) continue;
+      expect(r.problem).toBe('insecure-mode');
+      expect(r.message).toContain(`${p}: private key is`);
+      expect(r.message).toContain(`mode 0${mode.toString(8)}`);
+      expect(r.message).toContain(`chmod 600 ${p}`);
+      expect(r.message).not.toContain('BEGIN');
+    }
+    for (const mode of [0o600, 0o400]) expect((await loadPrivateKey(write('k', privateKeyToPem(pair.privateKey), mode))).ok).toBeTrue();
   });
 
   const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
