@@ -3,7 +3,7 @@
  * Stateless: run several against one datastore; they publish identical bytes.
  */
 import { randomBytes } from 'node:crypto';
-import { RELAY_SETTINGS, RelayConfigSchema } from '../config/relay-config.ts';
+import { RELAY_SETTINGS, RelayConfigSchema, type RelayConfig } from '../config/relay-config.ts';
 import { loadCommandConfig } from '../config/settings.ts';
 import { splitListen } from '../config/common-fields.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -13,6 +13,8 @@ import { signedBy, startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/embe
 import { FolderSource } from '../datastore/folder-source.ts';
 import { openLastGoodMemory } from '../cache/last-good-memory.ts';
 import { EtcdSource } from '../datastore/etcd-source.ts';
+import { EtcdClient } from '../etcd/client.ts';
+import { etcdClientOptions, resolveEtcdConnection } from '../config/etcd-connection.ts';
 
 import type { DatastoreSource } from '../datastore/source.ts';
 import { startRelay } from '../relay/relay.ts';
@@ -22,6 +24,27 @@ import { untilSignal } from './signals.ts';
 
 export const DEFAULT_RELAY_CONFIG = '/etc/outpost/relay.yaml';
 
+/**
+ * The etcd source with TLS and auth resolved calicoctl's way (config/etcd-connection.ts): the
+ * relay's own settings over a calicoctl.cfg or calicoctl's ETCD_* variables. A bad file or a
+ * missing key is a usage error at start; the password is never logged.
+ */
+async function etcdSource(config: RelayConfig, io: CliIO, log: ReturnType<typeof createLogger>): Promise<EtcdSource> {
+  try {
+    const connection = await resolveEtcdConnection({
+      overrides: { endpoints: config.etcd, caCertFile: config.etcdCACert, certFile: config.etcdCert, keyFile: config.etcdKey, username: config.etcdUsername, password: config.etcdPassword },
+      configFile: config.calicoctlConfig,
+      env: io.env,
+    });
+    const { options, warnings } = await etcdClientOptions(connection);
+    for (const w of warnings) log.warn(w);
+    log.info({ endpoints: options.endpoints, tls: options.tls !== undefined, clientCert: options.tls?.cert !== undefined, user: options.credentials?.username }, 'etcd connection');
+    return new EtcdSource({ endpoints: options.endpoints, client: new EtcdClient(options), log, startTimeoutMs: Number.POSITIVE_INFINITY });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 export async function relayCommand(args: string[], io: CliIO): Promise<number> {
   const { config } = await loadCommandConfig({ args, io, table: RELAY_SETTINGS, schema: RelayConfigSchema, defaultConfigFile: DEFAULT_RELAY_CONFIG, what: 'relay' });
   const log = createLogger(config.logLevel);
@@ -29,6 +52,12 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
   if (!key.ok) throw new UsageError(key.message);
   if (key.warning) log.warn(key.warning);
 
+  // Before anything starts: a bad etcd TLS/auth setting is a usage error, with nothing to undo.
+  const etcd = config.resources ? undefined : await etcdSource(config, io, log);
+  // The folder datastore has no history of its own: with --state, each file's last valid
+  // resources outlive a restart (etcd's history serves the same purpose for the etcd source).
+  const state = config.state && config.resources ? openLastGoodMemory(config.state, { error: (m) => log.error(m), warn: (m) => log.warn(m) }) : undefined;
+  const source: DatastoreSource = etcd ?? new FolderSource(config.resources!, 250, state?.memory);
   let embedded: EmbeddedBroker | undefined;
   if (config.listen) {
     const { host, port } = splitListen(config.listen);
@@ -38,17 +67,13 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
   }
   // An unreachable etcd at start is an outage to wait out (with logged retries), not a reason to exit.
   const brokerUrl = embedded?.url ?? config.broker!;
-  // The folder datastore has no history of its own: with --state, each file's last valid
-  // resources outlive a restart (etcd's history serves the same purpose for the etcd source).
-  const state = config.state && !config.etcd ? openLastGoodMemory(config.state, { error: (m) => log.error(m), warn: (m) => log.warn(m) }) : undefined;
-  const source: DatastoreSource = config.etcd ? new EtcdSource({ endpoints: config.etcd, log, startTimeoutMs: Number.POSITIVE_INFINITY }) : new FolderSource(config.resources!, 250, state?.memory);
   const link = connectMqtt({ url: brokerUrl, clientId: `outpost-relay-${randomBytes(4).toString('hex')}`, clean: true });
-  log.info({ datastore: config.etcd ?? config.resources, broker: brokerUrl, topicPrefix: config.topicPrefix }, 'outpost relay starting');
+  log.info({ datastore: config.resources ?? config.etcd ?? config.calicoctlConfig, broker: brokerUrl, topicPrefix: config.topicPrefix }, 'outpost relay starting');
   let relay;
   try {
     // The folder's revisions come from file times: the state dir also keeps the last one
     // published, so a restart (files older than that, the clock set back) never goes below it.
-    const revisionStore = config.state && !config.etcd ? fileRevisionStore(config.state, (m) => log.warn(m)) : undefined;
+    const revisionStore = config.state && config.resources ? fileRevisionStore(config.state, (m) => log.warn(m)) : undefined;
     relay = await startRelay({ source, link, signingKey: key.key, topicPrefix: config.topicPrefix, log, quietMs: config.coalesceMs, ...(revisionStore ? { revisionStore } : {}) });
   } catch (e) {
     log.error({ err: (e as Error).message }, 'cannot read the datastore');

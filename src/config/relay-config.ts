@@ -21,6 +21,12 @@ const EtcdUrl = v.pipe(
 export const RelayConfigSchema = v.pipe(
   v.strictObject({
     etcd: v.optional(v.pipe(v.array(EtcdUrl), v.minLength(1))),
+    calicoctlConfig: v.optional(NonEmpty),
+    etcdCACert: v.optional(NonEmpty),
+    etcdCert: v.optional(NonEmpty),
+    etcdKey: v.optional(NonEmpty),
+    etcdUsername: v.optional(NonEmpty),
+    etcdPassword: v.optional(v.string()),
     resources: v.optional(v.pipe(v.array(NonEmpty), v.minLength(1))),
     broker: v.optional(BrokerUrl),
     listen: v.optional(ListenAddress),
@@ -33,7 +39,7 @@ export const RelayConfigSchema = v.pipe(
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const c = dataset.value;
-    if (!!c.etcd === !!c.resources) addIssue({ message: 'give exactly one datastore: etcd (Calico\'s v3 layout) or resources (a folder of manifests)' });
+    if (!!(c.etcd || c.calicoctlConfig) === !!c.resources) addIssue({ message: 'give exactly one datastore: etcd (Calico\'s v3 layout; or calicoctlConfig) or resources (a folder of manifests)' });
     if (!!c.broker === !!c.listen) addIssue({ message: 'give exactly one of broker (an external MQTT broker) or listen (embed one on host:port)' });
   }),
 );
@@ -42,6 +48,12 @@ export type RelayConfig = v.InferOutput<typeof RelayConfigSchema>;
 
 export const RELAY_SETTINGS: readonly Setting[] = [
   { key: 'etcd', env: 'OUTPOST_ETCD_ENDPOINTS', flag: '--etcd', kind: 'list', help: 'etcd client URLs (comma-separated or repeated); resources in Calico\'s v3 layout' },
+  { key: 'calicoctlConfig', env: 'OUTPOST_CALICOCTL_CONFIG', flag: '--calicoctl-config', kind: 'string', help: 'instead of etcd: a calicoctl.cfg (CalicoAPIConfig, datastoreType etcdv3) for endpoints, TLS and user; without it the ETCD_* variables calicoctl reads fill in what the etcd settings leave unset', path: 'file' },
+  { key: 'etcdCACert', env: 'OUTPOST_ETCD_CA_CERT', flag: '--etcd-ca-cert', kind: 'string', help: 'CA certificate (PEM) that signed etcd\'s server certificate (https:// endpoints)', path: 'file' },
+  { key: 'etcdCert', env: 'OUTPOST_ETCD_CERT', flag: '--etcd-cert', kind: 'string', help: 'client certificate (PEM) for etcd\'s --client-cert-auth', path: 'file' },
+  { key: 'etcdKey', env: 'OUTPOST_ETCD_KEY', flag: '--etcd-key', kind: 'string', help: 'its private key (PEM); refused unless mode 0600 or stricter', path: 'file' },
+  { key: 'etcdUsername', env: 'OUTPOST_ETCD_USERNAME', flag: '--etcd-username', kind: 'string', help: 'etcd user (etcd auth enabled)' },
+  { key: 'etcdPassword', env: 'OUTPOST_ETCD_PASSWORD', flag: '--etcd-password', kind: 'string', help: 'its password (prefer the environment or the config file: a flag shows in ps)' },
   { key: 'resources', env: 'OUTPOST_RESOURCES', flag: '--resources', kind: 'list', help: 'instead of etcd: file or folder of manifests, watched', path: 'file' },
   { key: 'broker', env: 'OUTPOST_BROKER', flag: '--broker', kind: 'string', help: 'external MQTT broker URL (mqtt://host:port)' },
   { key: 'listen', env: 'OUTPOST_LISTEN', flag: '--listen', kind: 'string', help: 'instead of broker: embed an MQTT broker on host:port' },

@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { RESOURCE_COMMANDS } from '../../src/cli/resource-commands.ts';
 import { UsageError } from '../../src/cli/io.ts';
 import { EtcdClient } from '../../src/etcd/client.ts';
-import { startEtcd, type LabEtcd } from '../lab/etcd.ts';
+import { execa } from 'execa';
+import mqtt from 'mqtt';
+import { RELAY_SETTINGS } from '../../src/config/relay-config.ts';
+import { generateSigningKeyPair, privateKeyToPem } from '../../src/platform/signing.ts';
+import { freePort, startEtcd, type LabEtcd } from '../lab/etcd.ts';
 
 const T = 60_000;
 let tls: LabEtcd;
@@ -110,6 +114,91 @@ describe('etcd with TLS client auth', () => {
     const g = await run('get', ['globalnetworkpolicy', '--etcd', tls.url.replace('https:', 'http:'), '--etcd-ca-cert', tls.pki!.ca]);
     expect(g.code).toBe(2);
     expect(g.err).toContain('use https://');
+  }, T);
+});
+
+const MAIN = join(import.meta.dir, '../../src/main.ts');
+/** The embedded broker's anonymous mode, when this build requires it to be asked for. */
+const insecure = () => (RELAY_SETTINGS.some((x) => x.key === 'insecure') ? ['--insecure'] : []);
+
+async function signingKey(mode: number): Promise<string> {
+  const p = join(dir, `relay-${mode.toString(8)}.key`);
+  await writeFile(p, privateKeyToPem(generateSigningKeyPair().privateKey), { mode });
+  await chmod(p, mode);
+  return p;
+}
+
+describe('the relay over etcd TLS', () => {
+  test('reads etcd with a client certificate and publishes the node\'s snapshot', async () => {
+    const hep = join(dir, 'hep.yaml');
+    await writeFile(hep, 'apiVersion: projectcalico.org/v3\nkind: HostEndpoint\nmetadata:\n  name: tls-node-eth0\n  labels: {role: tls}\nspec:\n  node: tls-node\n  interfaceName: eth0\n');
+    expect((await run('apply', ['-f', hep, ...tlsFlags()])).code).toBe(0);
+    const port = await freePort();
+    const relay = execa(process.execPath, [MAIN, 'relay', '--config', '/dev/null', ...tlsFlags(), '--listen', `127.0.0.1:${port}`, ...insecure(), '--signing-key', await signingKey(0o600)], { reject: false, all: true, env: { PATH: process.env['PATH'] ?? '' }, extendEnv: false });
+    let client: mqtt.MqttClient | undefined;
+    try {
+      const got = new Promise<string>((resolve) => {
+        const tryConnect = () => {
+          client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 200, connectTimeout: 2000 });
+          client.on('connect', () => void client!.subscribe('outpost/v1/nodes/+/snapshot'));
+          client.on('message', (topic) => resolve(topic));
+        };
+        tryConnect();
+      });
+      const topic = await Promise.race([got, Bun.sleep(20_000).then(() => 'timeout'), relay.then((r) => `relay exited: ${r.all}`)]);
+      expect(topic).toBe('outpost/v1/nodes/tls-node/snapshot');
+    } finally {
+      client?.end(true);
+      relay.kill('SIGTERM');
+      await relay;
+    }
+  }, T);
+
+  test('a relay given the wrong CA does not start reading, and says why', async () => {
+    const port = await freePort();
+    const args = [MAIN, 'relay', '--config', '/dev/null', '--etcd', tls.url, '--etcd-ca-cert', tls.pki!.otherCa, '--etcd-cert', tls.pki!.clientCert, '--etcd-key', tls.pki!.clientKey, '--listen', `127.0.0.1:${port}`, ...insecure(), '--signing-key', await signingKey(0o600)];
+    const relay = execa(process.execPath, args, { reject: false, all: true, buffer: false });
+    let log = '';
+    relay.all?.on('data', (c: Buffer) => (log += c.toString()));
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !log.includes('not trusted by the CA')) await Bun.sleep(100);
+    relay.kill('SIGTERM');
+    await relay;
+    expect(log).toContain('not trusted by the CA');
+  }, T);
+
+  test('a group-readable signing key is refused before anything starts', async () => {
+    const key = await signingKey(0o640);
+    const r = await execa(process.execPath, [MAIN, 'relay', '--config', '/dev/null', ...tlsFlags(), '--listen', `127.0.0.1:${await freePort()}`, ...insecure(), '--signing-key', key], { reject: false, all: true, timeout: 20_000 });
+    expect(r.exitCode).toBe(2);
+    expect(r.all).toContain(`${key}: private key is readable by group or others (mode 0640)`);
+    expect(r.all).toContain(`chmod 600 ${key}`);
+    expect(r.all).not.toContain('PRIVATE KEY-----');
+  }, T);
+
+  test('a relay with etcd users logs in (calicoctl.cfg with etcdUsername/etcdPassword)', async () => {
+    const cfg = join(dir, 'auth.cfg');
+    await writeFile(cfg, `apiVersion: projectcalico.org/v3\nkind: CalicoAPIConfig\nspec:\n  datastoreType: etcdv3\n  etcdEndpoints: ${auth.url}\n  etcdUsername: root\n  etcdPassword: rootpw\n`, { mode: 0o600 });
+    const hep = join(dir, 'hep2.yaml');
+    await writeFile(hep, 'apiVersion: projectcalico.org/v3\nkind: HostEndpoint\nmetadata:\n  name: auth-node-eth0\nspec:\n  node: auth-node\n  interfaceName: eth0\n');
+    expect((await run('apply', ['-f', hep, '-c', cfg])).code).toBe(0);
+    const port = await freePort();
+    const relay = execa(process.execPath, [MAIN, 'relay', '--config', '/dev/null', '--calicoctl-config', cfg, '--listen', `127.0.0.1:${port}`, ...insecure(), '--signing-key', await signingKey(0o600)], { reject: false, all: true, env: { PATH: process.env['PATH'] ?? '' }, extendEnv: false });
+    let client: mqtt.MqttClient | undefined;
+    try {
+      const got = new Promise<string>((resolve) => {
+        client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 200, connectTimeout: 2000 });
+        client.on('connect', () => void client!.subscribe('outpost/v1/nodes/+/snapshot'));
+        client.on('message', (topic) => resolve(topic));
+      });
+      const topic = await Promise.race([got, Bun.sleep(20_000).then(() => 'timeout'), relay.then((r) => `relay exited: ${r.all}`)]);
+      expect(topic).toBe('outpost/v1/nodes/auth-node/snapshot');
+    } finally {
+      client?.end(true);
+      relay.kill('SIGTERM');
+      const r = await relay;
+      expect(String(r.all)).not.toContain('rootpw');
+    }
   }, T);
 });
 
