@@ -25,6 +25,7 @@ import { brokerPathRules, brokerTarget, pathNeedsNeighbourDiscovery, resolveBrok
 import { systemResolvers, withNeighbourDiscovery } from './control-path.ts';
 import type { RunningAgent } from './agent.ts';
 import { startBundleDrop, type BundleVerdict } from './bundle-drop.ts';
+import { describeAge, firstSnapshotProblem, freshness, isRefresh, msUntilStale } from './freshness.ts';
 
 type RelayConfig = AgentConfig & { broker: string; trustKey: readonly string[] };
 
@@ -53,12 +54,20 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   /** Faults that are not about a snapshot: an apply that failed, a state dir that cannot be written. */
   const problems: { apply?: string; store?: string } = {};
 
+  // Freshness (freshness.ts): the held snapshot older than maxSnapshotAge means the relay went
+  // quiet; it stays in force and the state says 'stale' until a fresh one (or a re-signature) arrives.
+  const maxAgeMs = config.maxSnapshotAge ?? 86_400_000;
+  let stale = false;
+  let staleCount = 0;
+  let staleTimer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
   const publishStatus = () => {
     if (!link?.connected) return;
-    const payload = encodeStatus({ node, state, revision: held?.revision, hash: held?.hash, lastError, refused, since });
+    const payload = encodeStatus({ node, state, revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, staleCount, lastError, refused, since });
     link.publish(statusTopic(config.topicPrefix, node), payload, { retain: true, qos: 1 }).catch((e: Error) => log.warn({ err: e.message }, 'cannot publish status'));
   };
-  const setState = (next: StatusState, error?: string) => {
+  const setState = (wanted: StatusState, error?: string) => {
+    const next = stale && (wanted === 'in-sync' || wanted === 'cached') ? 'stale' : wanted;
     if (next !== state) since = new Date();
     state = next;
     lastError = error ?? (next === 'error' ? lastError : undefined);
@@ -66,10 +75,37 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   };
   /** After a fault clears: error while any remains, else in-sync or cached as the link says. */
   const settle = () => {
+    checkFreshness();
     const problem = problems.apply ?? problems.store;
     if (problem !== undefined) setState('error', problem);
     else if (state === 'error' && held) setState(link?.connected ? 'in-sync' : 'cached');
   };
+
+  /** Compares the held snapshot's issue time with the clock; switches stale on or off and re-arms the timer. */
+  function checkFreshness(): void {
+    if (staleTimer) clearTimeout(staleTimer);
+    staleTimer = undefined;
+    if (!held) return;
+    const now = Date.now();
+    const isStale = freshness(now, held.issuedAt, maxAgeMs) === 'stale';
+    if (isStale && !stale) {
+      stale = true;
+      staleCount++;
+      const issued = held.issuedAt === undefined ? 'at an unknown time' : `${describeAge(now - held.issuedAt)} ago`;
+      log.warn({ node, revision: held.revision, issuedAt: held.issuedAt === undefined ? undefined : new Date(held.issuedAt).toISOString(), staleCount }, `snapshot stale: issued ${issued}, over the maximum age of ${describeAge(maxAgeMs)}; it stays in force until a fresh one arrives (is the relay running and re-signing?)`);
+      if (state === 'in-sync' || state === 'cached') setState(state);
+    } else if (!isStale && stale) {
+      stale = false;
+      log.info({ node, revision: held.revision }, 'snapshot fresh again');
+      if (state === 'stale') setState(link?.connected ? 'in-sync' : 'cached');
+    }
+    const wait = msUntilStale(now, held.issuedAt, maxAgeMs);
+    // setTimeout holds 32 bits of milliseconds: a later deadline is checked again in 24 days.
+    if (!stale && wait !== undefined && !stopped) {
+      staleTimer = setTimeout(checkFreshness, Math.min(wait, 2_000_000_000));
+      staleTimer.unref?.();
+    }
+  }
 
   const store = new StateStore(config.state, log, (problem) => {
     if (problem === undefined) delete problems.store;
@@ -139,16 +175,28 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     const r = decodeSnapshot(payload, { publicKey: trustKeys, node });
     if (!r.ok) return refuse(r.reason, r.message, origin);
     const snap = r.snapshot;
+    // Nothing held, so no revision to compare with: only the age stops a replayed old snapshot.
+    // An operator's explicit bundle import is exempt (the operator vouches for it).
+    const tooOld = held || origin.explicit ? undefined : firstSnapshotProblem(Date.now(), snap.issuedAt, maxAgeMs);
+    if (tooOld !== undefined) return refuse('expired', tooOld, origin);
     const verdict = revisionVerdict(held, snap);
     if (verdict === 'stale') return refuse('stale', `revision ${snap.revision} is older than ${held?.revision}, which is in force`, origin);
     if (verdict === 'unchanged') {
-      if (state === 'cached' && origin.from === 'relay') setState('in-sync');
+      if (held && isRefresh(held, snap)) {
+        // The relay's re-signature: nft untouched; the cache keeps the newer bytes so a restart
+        // knows how fresh the state is.
+        store.write('snapshot', (c) => c.save(node, { revision: snap.revision, hash: snap.hash, payload }));
+        held = snap;
+        checkFreshness();
+      }
+      if ((state === 'cached' || state === 'stale') && origin.from === 'relay') setState('in-sync');
       return { ok: true, message: `revision ${snap.revision} (${snap.hash}) is already in force` };
     }
     // Not storable means not durable: applied anyway (the relay said so); the store reports the
     // failure (status error) and retries until the snapshot is on disk.
     store.write('snapshot', (c) => c.save(node, { revision: snap.revision, hash: snap.hash, payload }));
     held = snap;
+    checkFreshness();
     const ok = await apply(origin.from);
     if (ok && problems.apply === undefined && problems.store === undefined) setState('in-sync');
     else settle();
@@ -168,6 +216,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   }
   const firstApply = held ? apply('cache') : Promise.resolve(false);
   await firstApply;
+  checkFreshness();
   // Only now the network: the name, then the broker.
   await refreshBrokerPath('start');
 
@@ -218,6 +267,9 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     firstApply,
     stop: async () => {
       ifaces?.stop();
+      stopped = true;
+      if (staleTimer) clearTimeout(staleTimer);
+      staleTimer = undefined;
       await bundles.stop();
       await queue;
       // A clean stop is not "offline by accident": say so, then disconnect without the will.

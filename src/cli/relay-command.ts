@@ -74,7 +74,7 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
     // The folder's revisions come from file times: the state dir also keeps the last one
     // published, so a restart (files older than that, the clock set back) never goes below it.
     const revisionStore = config.state && config.resources ? fileRevisionStore(config.state, (m) => log.warn(m)) : undefined;
-    relay = await startRelay({ source, link, signingKey: key.key, topicPrefix: config.topicPrefix, log, quietMs: config.coalesceMs, ...(revisionStore ? { revisionStore } : {}) });
+    relay = await startRelay({ source, link, signingKey: key.key, topicPrefix: config.topicPrefix, log, quietMs: config.coalesceMs, resignIntervalMs: config.resignIntervalMs, ...(revisionStore ? { revisionStore } : {}) });
   } catch (e) {
     log.error({ err: (e as Error).message }, 'cannot read the datastore');
     await link.close(true);

@@ -12,6 +12,7 @@ import { isIP } from 'node:net';
 import { parseFailsafeString } from '../model/failsafe.ts';
 import { parseProbe } from '../agent/probes.ts';
 import type { Setting } from './settings.ts';
+import { parseDuration } from '../agent/freshness.ts';
 import { BrokerUrl, DnsName, NonEmpty, TopicPrefix } from './common-fields.ts';
 
 const FailsafeString = v.pipe(
@@ -46,6 +47,12 @@ export const AgentConfigSchema = v.pipe(
       if (typeof p === 'string') addIssue({ message: p });
     }))), []),
     nftTimeoutMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(100), v.maxValue(600_000)), 30_000),
+    // Freshness (src/agent/freshness.ts): "24h", "90s", 0/off; the output is milliseconds.
+    maxSnapshotAge: v.optional(v.pipe(v.string(), v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const d = parseDuration(dataset.value);
+      if (d instanceof Error) addIssue({ message: d.message });
+    }), v.transform((s) => parseDuration(s) as number)), '24h'),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
@@ -74,5 +81,6 @@ export const AGENT_SETTINGS: readonly Setting[] = [
   { key: 'nftTimeoutMs', env: 'OUTPOST_NFT_TIMEOUT_MS', flag: '--nft-timeout-ms', kind: 'string', help: 'an nft run that takes longer is killed, counted as failed and retried (default 30000)' },
   { key: 'confirmWindowMs', env: 'OUTPOST_CONFIRM_WINDOW_MS', flag: '--confirm-window-ms', kind: 'string', help: 'relay mode: after a new revision is applied, a probe that passed before and fails within this window restores the previous ruleset (default 60000; 0: off)' },
   { key: 'probes', env: 'OUTPOST_PROBES', flag: '--probes', kind: 'list', help: 'health probes for the confirm window besides the broker link: tcp:ADDR:PORT, icmp:ADDR (repeatable; env: comma-separated)' },
+  { key: 'maxSnapshotAge', env: 'OUTPOST_MAX_SNAPSHOT_AGE', flag: '--max-snapshot-age', kind: 'string', help: 'relay mode: an agent with no state refuses a snapshot issued longer ago, and an agent whose snapshot gets older reports stale (keeps enforcing it); e.g. 24h (default), 90s; 0 or off: no age rule' },
   { key: 'resolvers', env: 'OUTPOST_RESOLVERS', flag: '--resolvers', kind: 'list', help: 'DNS servers on the broker path when the broker is a host name (default: the nameservers in /etc/resolv.conf)' },
 ];

@@ -35,6 +35,9 @@ export const RelayConfigSchema = v.pipe(
     topicPrefix: v.optional(TopicPrefix, 'outpost/v1'),
     coalesceMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(0), v.maxValue(10_000)), 20),
     logLevel: v.optional(v.picklist(['debug', 'info', 'warn', 'error']), 'info'),
+    // Re-signing keeps agents' snapshots fresh (their maxSnapshotAge, default 24 h): a third of
+    // that or less survives a couple of missed rounds. 0: never (agents then go stale).
+    resignIntervalMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(0), v.maxValue(7 * 86_400_000), v.check((n) => n === 0 || n >= 100, 'must be 0 (off) or at least 100 ms')), 3_600_000),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
@@ -61,5 +64,6 @@ export const RELAY_SETTINGS: readonly Setting[] = [
   { key: 'state', env: 'OUTPOST_STATE', flag: '--state', kind: 'string', help: 'with resources: a state directory that keeps each file\'s last valid resources and the last published revision across restarts (without it: only while the relay runs, and the revision floor comes from the broker\'s retained snapshots)', path: 'file' },
   { key: 'topicPrefix', env: 'OUTPOST_TOPIC_PREFIX', flag: '--topic-prefix', kind: 'string', help: 'MQTT topic prefix (default outpost/v1)' },
   { key: 'coalesceMs', env: 'OUTPOST_COALESCE_MS', flag: '--coalesce-ms', kind: 'string', help: 'quiet time that ends a burst of datastore changes before publishing (default 20)' },
+  { key: 'resignIntervalMs', env: 'OUTPOST_RESIGN_INTERVAL_MS', flag: '--resign-interval-ms', kind: 'string', help: 'how often every node\'s current snapshot is signed again with a new issue time, even unchanged, so agents can tell a live relay from a replay (default 3600000; keep it under a third of the agents\' maxSnapshotAge; 0: off)' },
   { key: 'logLevel', env: 'OUTPOST_LOG_LEVEL', flag: '--log-level', kind: 'string', help: 'debug|info|warn|error' },
 ];

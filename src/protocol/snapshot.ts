@@ -3,7 +3,8 @@
  * `<prefix>/nodes/<node>/snapshot`.
  *
  *   payload = canonical JSON of { body, keyId, sig }       (UTF-8, at most MAX_SNAPSHOT_BYTES)
- *   body    = { format: "outpost.snapshot/v1", node, revision, hash, plan }
+ *   body    = { format: "outpost.snapshot/v1", node, revision, hash, issuedAt, plan }
+ *   issuedAt = when the relay signed it: integer milliseconds since the Unix epoch (UTC)
  *   sig     = base64 ed25519 signature over canonical JSON of body
  *   hash    = "sha256:" + hex SHA-256 of canonical JSON of plan
  *   keyId   = first 16 hex of SHA-256 of the signer's raw 32-byte public key
@@ -25,8 +26,13 @@
  * - The payload must be exactly canonical: with one byte form, the bytes cached in SQLite are the
  *   bytes that were verified, and there is no parser disagreement (duplicate keys, escapes) to exploit.
  * - decodeSnapshot never throws, whatever the input; every refusal has a reason for the counters.
- * - encodeSnapshot is deterministic (ed25519 signatures are), so two relays publishing the same
- *   revision publish the same bytes and the retained message does not churn.
+ * - encodeSnapshot is deterministic for a given issuedAt (ed25519 signatures are). The relay
+ *   re-signs each node's current snapshot periodically with a new issuedAt (same revision and
+ *   hash), so an agent can tell a live relay from a replayed, long-retained message; freshness
+ *   itself is judged by the agent (src/agent/freshness.ts), not here, so an explicitly imported
+ *   bundle can be exempted from it.
+ * - issuedAt is optional when decoding: a snapshot signed before it existed decodes, with
+ *   issuedAt undefined, which the freshness rules treat as infinitely old.
  */
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import * as v from 'valibot';
@@ -42,8 +48,11 @@ export const MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024;
 /** Why decodeSnapshot refused a payload. */
 export const DECODE_REFUSALS = ['malformed', 'unsigned', 'bad-signature', 'wrong-node', 'hash-mismatch'] as const;
 export type DecodeRefusal = (typeof DECODE_REFUSALS)[number];
-/** Every reason an agent refuses a snapshot: the decoder's, plus 'stale' (older revision than the one held). */
-export const REFUSAL_REASONS = [...DECODE_REFUSALS, 'stale'] as const;
+/**
+ * Every reason an agent refuses a snapshot: the decoder's, plus 'stale' (older revision than the
+ * one held) and 'expired' (an agent with no state got one issued longer ago than its maximum age).
+ */
+export const REFUSAL_REASONS = [...DECODE_REFUSALS, 'stale', 'expired'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** A verified snapshot. `payload` is a copy of the exact bytes received: cache these, not the plan. */
@@ -51,6 +60,8 @@ export interface Snapshot {
   readonly node: string;
   readonly revision: string;
   readonly hash: string;
+  /** When the relay signed it (ms since the epoch); undefined for a snapshot from before issue times. */
+  readonly issuedAt: number | undefined;
   readonly plan: NodePlan;
   readonly payload: Uint8Array;
 }
@@ -79,6 +90,11 @@ const KEY_ID_RE = new RegExp(`^[0-9a-f]{${KEY_ID_LENGTH}}$`);
 /** True for the decimal string of a non-negative int64 without leading zeros (etcd's revision space). */
 export function isRevision(s: string): boolean {
   return REVISION_RE.test(s) && BigInt(s) <= INT64_MAX;
+}
+
+/** A safe non-negative integer: milliseconds since the epoch (canonical JSON has integers only). */
+export function isIssueTime(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 }
 
 /** Compares two revisions numerically (they are decimal strings, possibly beyond 2^53). */
@@ -117,10 +133,18 @@ function hashOf(value: unknown): string {
 
 /** The MQTT payload for a node's plan; same input, same bytes. Throws SnapshotEncodeError on a relay-side bug. */
 export function encodeSnapshot(
-  input: { readonly node: string; readonly revision: string | bigint; readonly plan: NodePlan },
+  input: {
+    readonly node: string;
+    readonly revision: string | bigint;
+    readonly plan: NodePlan;
+    /** The signing time in ms since the epoch; default now. Pass it for byte-identical output. */
+    readonly issuedAt?: number;
+  },
   privateKey: KeyObject,
 ): Uint8Array {
   const { node, plan } = input;
+  const issuedAt = input.issuedAt ?? Date.now();
+  if (!isIssueTime(issuedAt)) throw new SnapshotEncodeError(`issuedAt ${String(issuedAt)} is not a whole number of milliseconds since the epoch`);
   const revision = typeof input.revision === 'bigint' ? input.revision.toString() : input.revision;
   if (!isEd25519(privateKey, 'private')) throw new SnapshotEncodeError('the signing key must be an ed25519 private key');
   const nodeProblem = nodeNameProblem(node);
@@ -133,7 +157,7 @@ export function encodeSnapshot(
 
   let payload: Uint8Array;
   try {
-    const body = { format: SNAPSHOT_FORMAT, node, revision, hash: hashOf(plan), plan };
+    const body = { format: SNAPSHOT_FORMAT, node, revision, hash: hashOf(plan), issuedAt, plan };
     const sig = sign(null, canonicalBytes(body), privateKey).toString('base64');
     payload = canonicalBytes({ body, keyId: keyId(privateKey), sig });
   } catch (e) {
@@ -153,6 +177,7 @@ const BodyHeaderSchema = v.strictObject({
   node: v.string(),
   revision: v.pipe(v.string(), v.check(isRevision, 'must be a non-negative int64 in decimal')),
   hash: v.pipe(v.string(), v.regex(HASH_RE, 'must be "sha256:" and 64 lower-case hex digits')),
+  issuedAt: v.optional(v.pipe(v.number(), v.check((n: number) => isIssueTime(n), 'must be a whole number of milliseconds since the epoch'))),
   plan: v.unknown(),
 });
 
@@ -191,7 +216,7 @@ function decode(payload: Uint8Array, options: DecodeOptions): DecodeResult {
   if (!isObject(body)) return refuse('malformed', 'body: must be an object');
   const header = v.safeParse(BodyHeaderSchema, body, { abortEarly: true });
   if (!header.success) return refuse('malformed', issueText('body', header.issues[0]));
-  const { node, revision, hash, plan: rawPlan } = header.output;
+  const { node, revision, hash, issuedAt, plan: rawPlan } = header.output;
   if (node !== options.node) return refuse('wrong-node', `snapshot is for node ${JSON.stringify(node)}, this is ${JSON.stringify(options.node)}`);
   const actual = hashOf(rawPlan);
   if (actual !== hash) return refuse('hash-mismatch', `body.hash is ${hash} but the plan hashes to ${actual}`);
@@ -199,7 +224,7 @@ function decode(payload: Uint8Array, options: DecodeOptions): DecodeResult {
   const plan = v.safeParse(NodePlanSchema, rawPlan, { abortEarly: true });
   if (!plan.success) return refuse('malformed', issueText('body.plan', plan.issues[0]));
   if (plan.output.node !== node) return refuse('malformed', `body.plan.node: ${JSON.stringify(plan.output.node)} does not match body.node ${JSON.stringify(node)}`);
-  return { ok: true, snapshot: { node, revision, hash, plan: plan.output, payload: new Uint8Array(payload) } };
+  return { ok: true, snapshot: { node, revision, hash, issuedAt, plan: plan.output, payload: new Uint8Array(payload) } };
 }
 
 /**

@@ -7,6 +7,9 @@
  * - in-sync: enforcing the newest snapshot the broker delivered;
  * - cached:  enforcing the snapshot from its SQLite cache, not (yet) confirmed by the broker;
  * - error:   the last apply or the last snapshot failed (`lastError` says why), the previous ruleset stays;
+ * - stale:   no snapshot issued within the agent's maximum age arrived (the relay stopped re-signing,
+ *            or the agent is cut off from it); the last snapshot stays in force. `staleCount` counts
+ *            how often that happened since the agent started, `issuedAt` says how old it is;
  * - offline: the last will; `since` is when that agent connected, because the will is fixed then.
  *
  * Review notes:
@@ -19,7 +22,7 @@ import * as v from 'valibot';
 import { canonicalBytes } from './canonical-json.ts';
 import type { RefusalReason } from './snapshot.ts';
 
-export const STATUS_STATES = ['in-sync', 'cached', 'error', 'offline'] as const;
+export const STATUS_STATES = ['in-sync', 'cached', 'error', 'stale', 'offline'] as const;
 export type StatusState = (typeof STATUS_STATES)[number];
 
 /** Long enough for an nft error's first lines, short enough for a retained message on a small broker. */
@@ -34,6 +37,10 @@ export const AgentStatusSchema = v.object({
   hash: v.optional(v.string()),
   lastError: v.optional(v.pipe(v.string(), v.maxLength(MAX_LAST_ERROR))),
   refused: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z-]*$/)), Count),
+  /** ISO 8601 time the snapshot in force was issued (signed) by the relay. */
+  issuedAt: v.optional(v.pipe(v.string(), v.isoTimestamp())),
+  /** How many times the agent went stale since it started. */
+  staleCount: v.optional(Count),
   /** ISO 8601 time the state was entered. */
   since: v.pipe(v.string(), v.isoTimestamp()),
 });
@@ -48,6 +55,10 @@ export interface StatusInput {
   readonly lastError?: string | undefined;
   /** Refusal counters since the agent started; zero counts may be left out. */
   readonly refused?: Readonly<Partial<Record<RefusalReason, number>>>;
+  /** The issue time of the snapshot in force (ms since the epoch). */
+  readonly issuedAt?: number | undefined;
+  /** Times the agent went stale since it started; zero is left out. */
+  readonly staleCount?: number | undefined;
   /** When the state was entered, passed in because this module reads no clock. */
   readonly since: Date;
 }
@@ -62,6 +73,8 @@ export function buildStatus(input: StatusInput): AgentStatus {
   if (input.revision !== undefined) status.revision = input.revision;
   if (input.hash !== undefined) status.hash = input.hash;
   if (input.lastError !== undefined) status.lastError = truncate(input.lastError);
+  if (input.issuedAt !== undefined) status.issuedAt = new Date(input.issuedAt).toISOString();
+  if (input.staleCount !== undefined && input.staleCount > 0) status.staleCount = input.staleCount;
   return status;
 }
 

@@ -12,8 +12,17 @@
  * - An agent's status names the hash it enforces. A node with no HEP whose agent reports
  *   another hash (it was offline when its last HEP went, and the broker has since lost the
  *   queued tombstone) gets the signed "no endpoints" snapshot again, so it converges.
- * - Snapshot bytes depend only on (node closure, datastore revision, key): several relays on
- *   one datastore publish identical bytes, so it does not matter which one an agent hears.
+ * - Snapshot content depends only on (node closure, datastore revision, key): several relays on
+ *   one datastore publish the same plan at the same revision, so it does not matter which one an
+ *   agent hears. The bytes differ by the issue time.
+ * - Freshness: every `resignIntervalMs` each node's current snapshot is signed again with a new
+ *   issue time (same revision, same hash), so agents can tell a live relay from a replayed
+ *   retained message (they refuse an old one when they hold nothing, and report stale).
+ * - Replay: a snapshot arriving on a node's topic that is not what this relay published (an older
+ *   genuine one re-retained by someone, a forgery, or an empty payload clearing it) makes the
+ *   relay publish its current snapshot again at once, so fresh agents are not left with the
+ *   replay. Another relay's re-signature of the same or a newer revision (our key, issued no
+ *   earlier than ours) is left alone, so two relays do not take turns overwriting each other.
  * - One node never holds back the others: a node whose plan cannot be computed, or whose
  *   snapshot is refused (over the size agents accept), is logged with its name and keeps the
  *   snapshot it has (never cleared); every other node is published.
@@ -29,7 +38,8 @@ import type { DatastoreSource, DatastoreState } from '../datastore/source.ts';
 import type { MqttLink } from '../mqtt/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import { computeNodePlan } from '../calc/node-plan.ts';
-import { contentHash, decodeSnapshot, encodeSnapshot } from '../protocol/snapshot.ts';
+import type { NodePlan } from '../plan/schema.ts';
+import { compareRevisions, contentHash, decodeSnapshot, encodeSnapshot } from '../protocol/snapshot.ts';
 import type { RevisionStore } from './revision-store.ts';
 import { decodeStatus } from '../protocol/status.ts';
 import { nodeFromTopic, snapshotTopic, snapshotWildcard, statusWildcard } from '../protocol/topics.ts';
@@ -49,6 +59,8 @@ export interface RelayOptions {
   /** How long retained snapshots may keep arriving before the first publication (default: 300 ms of quiet, at most 3 s). */
   readonly retainedQuietMs?: number;
   readonly retainedMaxMs?: number;
+  /** How often every node's current snapshot is signed again with a new issue time; 0: never (default 1 h). */
+  readonly resignIntervalMs?: number;
 }
 
 export interface RunningRelay {
@@ -61,6 +73,9 @@ interface Published {
   /** planFingerprint of what was published. */
   readonly fingerprint: string;
   readonly payload: Uint8Array;
+  readonly revision: string;
+  readonly issuedAt: number;
+  readonly plan: NodePlan;
 }
 
 export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
@@ -155,8 +170,10 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     for (const node of changed) {
       const plan = closures.get(node)!.plan;
       let payload: Uint8Array;
+      let issuedAt: number;
       try {
-        payload = encodeSnapshot({ node, revision: state.revision, plan }, opts.signingKey);
+        issuedAt = Date.now();
+        payload = encodeSnapshot({ node, revision: state.revision, plan, issuedAt }, opts.signingKey);
       } catch (e) {
         // Over the size agents accept, or a plan the schema refuses: this node keeps its last
         // snapshot (tried again on the next change); every other node goes on.
@@ -164,7 +181,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         refused.push(node);
         continue;
       }
-      published.set(node, { fingerprint: fingerprints.get(node)!, payload });
+      published.set(node, { fingerprint: fingerprints.get(node)!, payload, revision: state.revision, issuedAt, plan });
       await publish(snapshotTopic(prefix, node), payload, true);
     }
     for (const node of removed) {
@@ -205,6 +222,61 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
 
   const coalescer = new Coalescer(compute, opts.quietMs ?? 20, opts.maxWaitMs ?? 250);
 
+  /** Signs each node's current snapshot again with a new issue time (same revision and plan). */
+  let resigning = false;
+  const resignAll = async () => {
+    if (resigning || !link.connected || syncing) return;
+    resigning = true;
+    try {
+      for (const node of [...published.keys()]) {
+        const p = published.get(node);
+        if (!p) continue;
+        // Never back in time, even if the clock is set back: agents only move issue times forward.
+        const issuedAt = Math.max(Date.now(), p.issuedAt + 1);
+        let payload: Uint8Array;
+        try {
+          payload = encodeSnapshot({ node, revision: p.revision, plan: p.plan, issuedAt }, opts.signingKey);
+        } catch (e) {
+          log.error({ node, err: (e as Error).message }, 'cannot re-sign the snapshot of this node; its agent will report stale');
+          continue;
+        }
+        // A computation may have replaced it while we signed nothing asynchronously: only ours is swapped.
+        if (published.get(node) !== p) continue;
+        published.set(node, { ...p, payload, issuedAt });
+        await publish(snapshotTopic(prefix, node), payload, true);
+      }
+      log.debug({ nodes: published.size }, 'snapshots re-signed');
+    } finally {
+      resigning = false;
+    }
+  };
+  const resignMs = opts.resignIntervalMs ?? 3_600_000;
+  const resignTimer = resignMs > 0 ? setInterval(() => void resignAll().catch((e: Error) => log.error({ err: e.message }, 're-signing failed')), resignMs) : undefined;
+
+  /** Nodes whose topic holds something this relay did not publish; republished after a short pause (a flood costs one publication). */
+  const overwrite = new Set<string>();
+  let overwriteTimer: ReturnType<typeof setTimeout> | undefined;
+  const republishCurrent = () => {
+    overwriteTimer = undefined;
+    const nodes = [...overwrite];
+    overwrite.clear();
+    void (async () => {
+      for (const node of nodes) {
+        const p = published.get(node);
+        // The current bytes, not a new signature: their echo is byte-identical, so this cannot loop.
+        if (p) await publish(snapshotTopic(prefix, node), p.payload, true);
+      }
+    })();
+  };
+  /** What arrived on a node's snapshot topic is ours, or another relay's signature of the same or a newer state. */
+  const acceptable = (node: string, payload: Uint8Array, mine: Published): boolean => {
+    if (Buffer.from(payload).equals(mine.payload)) return true;
+    if (payload.length === 0) return false;
+    const d = decodeSnapshot(payload, { publicKey, node });
+    if (!d.ok || d.snapshot.issuedAt === undefined) return false;
+    return compareRevisions(d.snapshot.revision, mine.revision) >= 0 && d.snapshot.issuedAt >= mine.issuedAt;
+  };
+
   link.onMessage((topic, payload, retained) => {
     const t = nodeFromTopic(prefix, topic);
     if (t?.kind === 'status') {
@@ -216,6 +288,14 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         coalescer.trigger();
       }
       return;
+    }
+    if (t?.kind === 'snapshot') {
+      const mine = published.get(t.node);
+      if (mine && !acceptable(t.node, payload, mine)) {
+        if (!overwrite.has(t.node)) log.warn({ node: t.node, bytes: payload.length }, 'a snapshot this relay did not publish is on the node\'s topic (a replay, a forgery or a clear); publishing the current one again');
+        overwrite.add(t.node);
+        overwriteTimer ??= setTimeout(republishCurrent, 50);
+      }
     }
     if (!t || t.kind !== 'snapshot' || payload.length === 0) return;
     if (scan) {
@@ -295,6 +375,8 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   return {
     idle: () => coalescer.idle(),
     stop: async () => {
+      if (resignTimer) clearInterval(resignTimer);
+      if (overwriteTimer) clearTimeout(overwriteTimer);
       coalescer.stop();
       await coalescer.idle();
       await source.stop();

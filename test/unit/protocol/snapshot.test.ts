@@ -10,7 +10,8 @@ import { keyPair, parsePayload, planFor, signedPayload } from './fixtures.ts';
 const relay = keyPair();
 const stranger = keyPair();
 const plan = planFor('gw');
-const good = encodeSnapshot({ node: 'gw', revision: '42', plan }, relay.privateKey);
+const ISSUED = Date.UTC(2026, 11, 1, 12, 0, 0);
+const good = encodeSnapshot({ node: 'gw', revision: '42', plan, issuedAt: ISSUED }, relay.privateKey);
 const opts = { publicKey: relay.publicKey, node: 'gw' };
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -36,7 +37,43 @@ describe('encodeSnapshot / decodeSnapshot', () => {
   });
 
   test('is deterministic: the same input gives the same bytes', () => {
-    expect(encodeSnapshot({ node: 'gw', revision: 42n, plan: planFor('gw') }, relay.privateKey)).toEqual(good);
+    expect(encodeSnapshot({ node: 'gw', revision: 42n, plan: planFor('gw'), issuedAt: ISSUED }, relay.privateKey)).toEqual(good);
+  });
+
+  test('carries its issue time in the signed body; a re-signature changes only that', () => {
+    const r = decodeSnapshot(good, opts);
+    if (!r.ok) throw new Error(r.message);
+    expect(r.snapshot.issuedAt).toBe(ISSUED);
+    expect(parsePayload(good).body['issuedAt']).toBe(ISSUED);
+    const again = encodeSnapshot({ node: 'gw', revision: '42', plan, issuedAt: ISSUED + 1000 }, relay.privateKey);
+    expect(again).not.toEqual(good);
+    const r2 = decodeSnapshot(again, opts);
+    if (!r2.ok) throw new Error(r2.message);
+    expect([r2.snapshot.revision, r2.snapshot.hash, r2.snapshot.issuedAt]).toEqual(['42', r.snapshot.hash, ISSUED + 1000]);
+    // Without an explicit time the relay's clock is used.
+    const before = Date.now();
+    const now = decodeSnapshot(encodeSnapshot({ node: 'gw', revision: '42', plan }, relay.privateKey), opts);
+    expect(now.ok && now.snapshot.issuedAt! >= before).toBeTrue();
+  });
+
+  test('the issue time cannot be moved without breaking the signature', () => {
+    const text = new TextDecoder().decode(good);
+    const moved = text.replace(`"issuedAt":${ISSUED}`, `"issuedAt":${ISSUED + 86_400_000}`);
+    expect(moved).not.toBe(text);
+    expect(refused(decodeSnapshot(utf8(moved), opts)).reason).toBe('bad-signature');
+  });
+
+  test('a body from before issue times decodes, with no issue time (the freshness rules treat it as infinitely old)', () => {
+    const r = decodeSnapshot(signedBody({}), opts);
+    if (!r.ok) throw new Error(r.message);
+    expect(r.snapshot.issuedAt).toBeUndefined();
+  });
+
+  test('a signed issue time that is not whole non-negative milliseconds is refused', () => {
+    for (const bad of [-1, 'yesterday', '2026-12-01T00:00:00Z', null, true]) {
+      expect(refused(decodeSnapshot(signedBody({ issuedAt: bad }), opts))).toMatchObject({ reason: 'malformed' });
+    }
+    expect(refused(decodeSnapshot(signedBody({ issuedAt: -1 }), opts)).message).toContain('body.issuedAt');
   });
 
   test('the payload is canonical JSON of body, keyId and sig', () => {
@@ -194,6 +231,8 @@ describe('encodeSnapshot refuses relay-side bugs', () => {
     ['an invalid node name', { node: 'Gw/x', revision: '1', plan }, 'node name'],
     ['an invalid plan', { node: 'gw', revision: '1', plan: { ...plan, policies: 'x' } as never }, 'plan.policies'],
     ['a plan with an undefined field', { node: 'gw', revision: '1', plan: { ...plan, extra: undefined } as never }, 'plan cannot be encoded: plan.extra: undefined is not allowed'],
+    ['a fractional issue time', { node: 'gw', revision: '1', plan, issuedAt: 1.5 }, 'issuedAt'],
+    ['a negative issue time', { node: 'gw', revision: '1', plan, issuedAt: -1 }, 'issuedAt'],
   ])('%s', (_what, input, message) => {
     expect(() => encodeSnapshot(input, relay.privateKey)).toThrow(SnapshotEncodeError);
     expect(() => encodeSnapshot(input, relay.privateKey)).toThrow(message);
@@ -224,5 +263,6 @@ describe('revisions', () => {
     expect(revisionVerdict(held, { revision: '42', hash: 'sha256:b' })).toBe('new');
     expect(revisionVerdict(held, { revision: '41', hash: 'sha256:b' })).toBe('stale');
     expect(REFUSAL_REASONS).toContain('stale');
+    expect(REFUSAL_REASONS).toContain('expired');
   });
 });
