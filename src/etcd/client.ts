@@ -31,6 +31,7 @@ import {
 } from './gateway-schemas.ts';
 import { EtcdError, encodeBase64, toKeyValue, type KeyValue } from './types.ts';
 import { parseWatchLine, type WatchMessage } from './watch-stream.ts';
+import { STALE_TOKEN, tlsHint } from './connection-hints.ts';
 
 export { EtcdError, type EtcdErrorCode, type KeyValue } from './types.ts';
 export type { WatchEvent, WatchMessage } from './watch-stream.ts';
@@ -116,25 +117,6 @@ export function prefixRangeEnd(prefix: string): string {
 function rangeEnd(key: string, options: { prefix?: boolean; end?: string }): string | undefined {
   if (options.end !== undefined) return enc(options.end);
   return options.prefix ? prefixRangeEnd(key) : undefined;
-}
-
-/**
- * The token is missing (expired: simple tokens lapse after --auth-token-ttl idle seconds, JWTs
- * at their exp) or predates an auth change: log in again and repeat the call once. The server
- * checked the token before doing anything, so repeating a write is safe.
- */
-const STALE_TOKEN = /invalid auth token|auth: revision in header is old|user name is empty/;
-
-/** Certificate trouble is a configuration mistake, not an outage: say which setting to check. */
-function tlsHint(e: unknown): string {
-  const text = `${(e as { code?: string }).code ?? ''} ${(e as Error).message ?? ''}`;
-  if (/CERT|certificate|SELF_SIGNED|UNABLE_TO_VERIFY|unknown ca|issuer/i.test(text)) {
-    return ' (TLS: the server certificate is not trusted by the CA given with --etcd-ca-cert / ETCD_CA_CERT_FILE / etcdCACertFile, or does not name this host)';
-  }
-  if (/handshake|alert|bad certificate|certificate required/i.test(text)) {
-    return ' (TLS: etcd refused the connection; with --client-cert-auth it needs --etcd-cert and --etcd-key signed by its --trusted-ca-file)';
-  }
-  return '';
 }
 
 const REFUSED = new Set(['ECONNREFUSED', 'ConnectionRefused', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);

@@ -93,10 +93,14 @@ describe('etcd with TLS client auth', () => {
     expect(g.err).toContain('not trusted by the CA');
   }, T);
 
-  test('without a client certificate etcd refuses the connection', async () => {
+  test('without a trusted client certificate etcd refuses the connection, and the message says what it needs', async () => {
     const g = await run('get', ['globalnetworkpolicy', '--etcd', tls.url, '--etcd-ca-cert', tls.pki!.ca]);
     expect(g.code).toBe(1);
-    expect(g.err).toContain('etcd');
+    expect(g.err).toContain('needs --etcd-cert and --etcd-key signed by its --trusted-ca-file');
+    // A client certificate from a CA etcd does not trust gets the same answer.
+    const other = await run('get', ['globalnetworkpolicy', '--etcd', tls.url, '--etcd-ca-cert', tls.pki!.ca, '--etcd-cert', tls.pki!.otherClientCert, '--etcd-key', tls.pki!.otherClientKey]);
+    expect(other.code).toBe(1);
+    expect(other.err).toContain('TLS: etcd refused the connection');
   }, T);
 
   test('a client key readable by group is refused, naming the file and the fix', async () => {
