@@ -90,7 +90,7 @@ try {
                               ├ gw (agent, router) ┼ eth4 ─ db  ${a('db')} agent
   internet ${a('internet')} ─ eth2 ┘                    └ eth5 ─ hub ${a('hub')} relay + embedded broker
 
-  hub:         outpost relay --resources policies/ --listen ${leafAddr('hub')}:1883 --signing-key relay.key
+  hub:         outpost relay --resources policies/ --listen ${leafAddr('hub')}:1883 --insecure --signing-key relay.key
   gw, web, db: outpost agent --node NAME --broker mqtt://${leafAddr('hub')}:1883 --trust-key relay.pub --state DIR`);
   say(`\nthe relay's folder (${site.policies}):`);
   for (const [file, what] of RESOURCE_SUMMARY) say(`  ${file.padEnd(15)} ${what}`);

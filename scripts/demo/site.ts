@@ -69,7 +69,7 @@ export class DemoSite {
   }
 
   relay(): LabProcess {
-    const argv = ['relay', '--resources', this.policies, '--listen', `${leafAddr('hub')}:${BROKER_PORT}`, '--signing-key', join(this.work, 'relay.key'), ...NO_CONFIG];
+    const argv = ['relay', '--resources', this.policies, '--listen', `${leafAddr('hub')}:${BROKER_PORT}`, '--insecure', '--signing-key', join(this.work, 'relay.key'), ...NO_CONFIG];
     return this.lab.spawn('hub', [this.binary, ...argv]);
   }
 

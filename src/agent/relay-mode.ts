@@ -14,6 +14,7 @@ import type { KeyObject } from 'node:crypto';
 import type { AgentConfig } from '../config/agent-config.ts';
 import type { Logger } from '../platform/logger.ts';
 import { connectMqtt, MAX_PACKET_BYTES, type MqttLink } from '../mqtt/client.ts';
+import { mqttTlsFiles } from '../config/mqtt-tls.ts';
 import { StateStore } from './state-store.ts';
 import { decodeSnapshot, revisionVerdict, type RefusalReason, type Snapshot } from '../protocol/snapshot.ts';
 import { snapshotTopic, statusTopic } from '../protocol/topics.ts';
@@ -225,6 +226,8 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   const newLink = connectMqtt({
     url: config.broker,
     clientId: `outpost-agent-${node}`,
+    // mqtts:// with this node's certificate: its CN is the identity the broker's ACL checks.
+    ...(mqttTlsFiles(config) ? { tls: mqttTlsFiles(config)! } : {}),
     clean: false,
     will: { topic: statusTopic(config.topicPrefix, node), payload: lastWillPayload(node, new Date()), retain: true, qos: 1 },
     // The broker may have moved while we were cut off: resolve before every attempt, not only after a success.

@@ -5,11 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { RELAY_SETTINGS, RelayConfigSchema, type RelayConfig } from '../config/relay-config.ts';
 import { loadCommandConfig } from '../config/settings.ts';
-import { splitListen } from '../config/common-fields.ts';
 import { createLogger } from '../platform/logger.ts';
 import { loadPrivateKey } from '../platform/signing.ts';
 import { connectMqtt } from '../mqtt/client.ts';
-import { signedBy, startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/embedded-broker.ts';
+import { relayBroker } from './relay-broker.ts';
 import { FolderSource } from '../datastore/folder-source.ts';
 import { openLastGoodMemory } from '../cache/last-good-memory.ts';
 import { EtcdSource } from '../datastore/etcd-source.ts';
@@ -58,16 +57,9 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
   // resources outlive a restart (etcd's history serves the same purpose for the etcd source).
   const state = config.state && config.resources ? openLastGoodMemory(config.state, { error: (m) => log.error(m), warn: (m) => log.warn(m) }) : undefined;
   const source: DatastoreSource = etcd ?? new FolderSource(config.resources!, 250, state?.memory);
-  let embedded: EmbeddedBroker | undefined;
-  if (config.listen) {
-    const { host, port } = splitListen(config.listen);
-    // Only snapshots this relay signed may be retained; refusals are logged (memory bound, embedded-broker.ts).
-    embedded = await startEmbeddedBroker(host, port, { verifySnapshot: signedBy(key.key), onRefused: (r) => log.warn(r, 'embedded broker refused a message') });
-    log.info({ listen: config.listen }, 'embedded MQTT broker listening');
-  }
+  const { url: brokerUrl, tls, embedded } = await relayBroker(config, key.key, log);
   // An unreachable etcd at start is an outage to wait out (with logged retries), not a reason to exit.
-  const brokerUrl = embedded?.url ?? config.broker!;
-  const link = connectMqtt({ url: brokerUrl, clientId: `outpost-relay-${randomBytes(4).toString('hex')}`, clean: true });
+  const link = connectMqtt({ url: brokerUrl, clientId: `outpost-relay-${randomBytes(4).toString('hex')}`, clean: true, ...(tls ? { tls } : {}) });
   log.info({ datastore: config.resources ?? config.etcd ?? config.calicoctlConfig, broker: brokerUrl, topicPrefix: config.topicPrefix }, 'outpost relay starting');
   let relay;
   try {

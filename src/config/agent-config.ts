@@ -14,6 +14,7 @@ import { parseProbe } from '../agent/probes.ts';
 import type { Setting } from './settings.ts';
 import { parseDuration } from '../agent/freshness.ts';
 import { BrokerUrl, DnsName, NonEmpty, TopicPrefix } from './common-fields.ts';
+import { MQTT_TLS_SETTINGS, MqttTlsFields, mqttTlsProblems } from './mqtt-tls.ts';
 
 const FailsafeString = v.pipe(
   v.string(),
@@ -29,6 +30,7 @@ export const AgentConfigSchema = v.pipe(
     node: DnsName,
     resources: v.optional(v.pipe(v.array(NonEmpty), v.minLength(1, 'at least one file or folder of resources is required'))),
     broker: v.optional(BrokerUrl),
+    ...MqttTlsFields,
     // A list: during a relay key rotation the agent trusts the old and the new key (README).
     trustKey: v.optional(v.union([v.pipe(NonEmpty, v.transform((k) => [k])), v.pipe(v.array(NonEmpty), v.minLength(1, 'at least one trusted public key is required'))])),
     bundleDir: v.optional(NonEmpty),
@@ -60,6 +62,7 @@ export const AgentConfigSchema = v.pipe(
     if (c.resources && c.broker) addIssue({ message: 'give either broker (relay mode) or resources (local mode), not both' });
     if (!c.resources && !c.broker) addIssue({ message: 'a source of policy is required: broker (with trustKey) or resources' });
     if (c.broker && !c.trustKey) addIssue({ message: 'trustKey: the relay\'s public key is required with broker; unsigned state is never applied' });
+    for (const m of mqttTlsProblems(c)) addIssue({ message: m });
   }),
 );
 
@@ -68,6 +71,7 @@ export type AgentConfig = v.InferOutput<typeof AgentConfigSchema>;
 export const AGENT_SETTINGS: readonly Setting[] = [
   { key: 'node', env: 'OUTPOST_NODE', flag: '--node', kind: 'string', help: 'this host\'s node name (HEPs with spec.node equal to it apply); default: the hostname' },
   { key: 'broker', env: 'OUTPOST_BROKER', flag: '--broker', kind: 'string', help: 'MQTT broker URL (mqtt://host:port); relay mode' },
+  ...MQTT_TLS_SETTINGS,
   { key: 'trustKey', env: 'OUTPOST_TRUST_KEY', flag: '--trust-key', kind: 'list', help: 'the relay\'s ed25519 public key (PEM); snapshots and bundles not signed by one of them are refused (repeatable during a key rotation; env: comma-separated)', path: 'file' },
   { key: 'bundleDir', env: 'OUTPOST_BUNDLE_DIR', flag: '--bundle-dir', kind: 'string', help: 'relay mode: a folder (e.g. a USB mount) polled for <node>.bundle, a signed offline bundle applied like a relay snapshot', path: 'file' },
   { key: 'topicPrefix', env: 'OUTPOST_TOPIC_PREFIX', flag: '--topic-prefix', kind: 'string', help: 'MQTT topic prefix (default outpost/v1)' },

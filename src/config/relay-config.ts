@@ -5,6 +5,7 @@
 import * as v from 'valibot';
 import type { Setting } from './settings.ts';
 import { BrokerUrl, ListenAddress, NonEmpty, TopicPrefix } from './common-fields.ts';
+import { MQTT_TLS_SETTINGS, MqttTlsFields, mqttTlsProblems } from './mqtt-tls.ts';
 
 const EtcdUrl = v.pipe(
   v.string(),
@@ -29,7 +30,11 @@ export const RelayConfigSchema = v.pipe(
     etcdPassword: v.optional(v.string()),
     resources: v.optional(v.pipe(v.array(NonEmpty), v.minLength(1))),
     broker: v.optional(BrokerUrl),
+    ...MqttTlsFields,
     listen: v.optional(ListenAddress),
+    listenCert: v.optional(NonEmpty),
+    listenKey: v.optional(NonEmpty),
+    insecure: v.optional(v.boolean(), false),
     signingKey: NonEmpty,
     state: v.optional(NonEmpty),
     topicPrefix: v.optional(TopicPrefix, 'outpost/v1'),
@@ -44,6 +49,14 @@ export const RelayConfigSchema = v.pipe(
     const c = dataset.value;
     if (!!(c.etcd || c.calicoctlConfig) === !!c.resources) addIssue({ message: 'give exactly one datastore: etcd (Calico\'s v3 layout; or calicoctlConfig) or resources (a folder of manifests)' });
     if (!!c.broker === !!c.listen) addIssue({ message: 'give exactly one of broker (an external MQTT broker) or listen (embed one on host:port)' });
+    for (const m of mqttTlsProblems(c)) addIssue({ message: m });
+    const tls = c.brokerCa !== undefined && c.brokerCert !== undefined && c.brokerKey !== undefined;
+    // The embedded broker enforces mTLS and per-node ACLs unless told otherwise, explicitly.
+    if (c.listen && !c.insecure && !tls) addIssue({ message: 'listen: the embedded broker requires client certificates: give brokerCa, brokerCert and brokerKey (scripts/pki.sh), or insecure: true for anonymous plain MQTT' });
+    if (c.insecure && tls) addIssue({ message: 'insecure (anonymous plain MQTT) and brokerCa/brokerCert/brokerKey (mTLS): choose one' });
+    if (c.insecure && !c.listen) addIssue({ message: 'insecure applies to the embedded broker (listen) only' });
+    if ((c.listenCert === undefined) !== (c.listenKey === undefined)) addIssue({ message: 'listenCert and listenKey go together' });
+    if (c.listenCert !== undefined && (!c.listen || c.insecure)) addIssue({ message: 'listenCert/listenKey are the embedded broker\'s TLS certificate: only with listen, and not with insecure' });
   }),
 );
 
@@ -59,7 +72,11 @@ export const RELAY_SETTINGS: readonly Setting[] = [
   { key: 'etcdPassword', env: 'OUTPOST_ETCD_PASSWORD', flag: '--etcd-password', kind: 'string', help: 'its password (prefer the environment or the config file: a flag shows in ps)' },
   { key: 'resources', env: 'OUTPOST_RESOURCES', flag: '--resources', kind: 'list', help: 'instead of etcd: file or folder of manifests, watched', path: 'file' },
   { key: 'broker', env: 'OUTPOST_BROKER', flag: '--broker', kind: 'string', help: 'external MQTT broker URL (mqtt://host:port)' },
+  ...MQTT_TLS_SETTINGS,
   { key: 'listen', env: 'OUTPOST_LISTEN', flag: '--listen', kind: 'string', help: 'instead of broker: embed an MQTT broker on host:port' },
+  { key: 'listenCert', env: 'OUTPOST_LISTEN_CERT', flag: '--listen-cert', kind: 'string', help: 'the embedded broker\'s certificate (PEM; default brokerCert: scripts/pki.sh\'s relay certificate serves both); clients must present a certificate from brokerCa', path: 'file' },
+  { key: 'listenKey', env: 'OUTPOST_LISTEN_KEY', flag: '--listen-key', kind: 'string', help: 'the private key (PEM) of listenCert', path: 'file' },
+  { key: 'insecure', env: 'OUTPOST_INSECURE', flag: '--insecure', kind: 'boolean', help: 'the embedded broker speaks plain MQTT to anyone, without client certificates or per-node ACLs (logged as a warning; labs and demos only)' },
   { key: 'signingKey', env: 'OUTPOST_SIGNING_KEY', flag: '--signing-key', kind: 'string', help: 'ed25519 private key (PEM, from `outpost keygen`) that signs snapshots', path: 'file' },
   { key: 'state', env: 'OUTPOST_STATE', flag: '--state', kind: 'string', help: 'with resources: a state directory that keeps each file\'s last valid resources and the last published revision across restarts (without it: only while the relay runs, and the revision floor comes from the broker\'s retained snapshots)', path: 'file' },
   { key: 'topicPrefix', env: 'OUTPOST_TOPIC_PREFIX', flag: '--topic-prefix', kind: 'string', help: 'MQTT topic prefix (default outpost/v1)' },

@@ -6,6 +6,7 @@
  * it is reported through `onState` and retried.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
 import { guardClient, type Oversized } from './packet-guard.ts';
 import { MAX_SNAPSHOT_BYTES } from '../protocol/snapshot.ts';
 
@@ -37,6 +38,41 @@ export interface LinkOptions {
    */
   readonly maxPacketBytes?: number;
   readonly onOversized?: (o: Oversized) => void;
+  /**
+   * mqtts:// with a client certificate (PEM files). Read again before every reconnect, so a
+   * renewed certificate is used without a restart.
+   */
+  readonly tls?: TlsFiles;
+}
+
+export interface TlsFiles {
+  /** The CA that signed the broker's certificate (and, for mTLS, ours). */
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+  /**
+   * false only for the relay's link to its own embedded broker: it dials the address it listens
+   * on (0.0.0.0 included), which the certificate need not name. The CA is checked regardless.
+   */
+  readonly checkHostname?: boolean;
+}
+
+/** TLS connect options from the files; throws (with the path) when one cannot be read. */
+export function tlsOptions(t: TlsFiles): Pick<IClientOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> & { checkServerIdentity?: () => undefined } {
+  const read = (what: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new Error(`cannot read the MQTT TLS ${what} ${path}: ${(e as Error).message}`);
+    }
+  };
+  return {
+    ca: read('CA', t.ca),
+    cert: read('certificate', t.cert),
+    key: read('key', t.key),
+    rejectUnauthorized: true,
+    ...(t.checkHostname === false ? { checkServerIdentity: () => undefined } : {}),
+  };
 }
 
 /** Longest a message handler holds up reading the next message (keepalive replies queue behind it). */
@@ -95,6 +131,16 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
   let closing = false;
   let lastError: string | undefined;
 
+  // Unreadable TLS files are a connection failure like any other (reported, retried, re-read),
+  // never an exception: the agent's control path must keep trying.
+  const readTls = (t: TlsFiles) => {
+    try {
+      return tlsOptions(t);
+    } catch (e) {
+      lastError = (e as Error).message;
+      return { rejectUnauthorized: true };
+    }
+  };
   // Parsed here (WHATWG URL): handing MQTT.js a string makes it call the deprecated url.parse,
   // which prints a warning line into our JSON log stream.
   const u = new URL(opts.url);
@@ -105,6 +151,7 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
     hostname: u.hostname.replace(/^\[|\]$/g, ''),
     ...(u.port ? { port: Number(u.port) } : {}),
     ...(u.pathname && u.pathname !== '/' ? { path: u.pathname } : {}),
+    ...(opts.tls ? readTls(opts.tls) : {}),
     ...(u.username ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : {}),
     // Connected below, once the packet guard wraps every stream the client builds.
     manualConnect: true,
@@ -159,6 +206,10 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
           let cap: ReturnType<typeof setTimeout> | undefined;
           await Promise.race([opts.beforeReconnect().catch(() => undefined), new Promise((r) => (cap = setTimeout(r, 10_000)))]);
           clearTimeout(cap);
+        }
+        if (opts.tls) {
+          // A renewed certificate (or a rotated CA) is picked up here; unreadable files keep the last ones.
+          Object.assign(client.options, readTls(opts.tls));
         }
         if (!closing) client.reconnect();
       })();

@@ -12,15 +12,23 @@
  *   and at most retainedMaxCount topics hold a retained message.
  * A refused publish closes the publisher's connection (MQTT 3.1.1 has no negative PUBACK) and
  * is reported through onRefused.
+ *
+ * With `tls` (the relay's default; plain MQTT needs its explicit --insecure) the broker speaks
+ * MQTT over TLS only, every client must present a certificate signed by the configured CA, and
+ * that certificate's CN is the client's identity for broker-acl.ts: a node reads only its own
+ * snapshot and writes only its own status, only the relay writes snapshots and reads statuses.
+ * CONNECT usernames and passwords are ignored: the certificate is the only identity.
  */
-import { Aedes, type Client, type PublishPacket } from 'aedes';
-import { createServer, type Server } from 'node:net';
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { aclAllows, clientIdProblem } from './broker-acl.ts';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { guardStream } from './packet-guard.ts';
 import { verifySnapshotSignature } from '../protocol/snapshot.ts';
 
 export interface EmbeddedBroker {
-  /** mqtt://host:port, for the relay's own client. */
+  /** mqtt://host:port (mqtts:// with tls), for the relay's own client. */
   readonly url: string;
   /** Topics holding a retained message, and their bytes (for tests and status). */
   readonly retained: { readonly count: number; readonly bytes: number };
@@ -37,6 +45,26 @@ export interface BrokerLimits {
   /** True when a retained snapshot payload is signed by the relay. Without it, retained snapshots are only held to maxPacketBytes. */
   readonly verifySnapshot?: (payload: Uint8Array) => boolean;
   readonly onRefused?: (r: { readonly client: string; readonly topic: string; readonly bytes: number; readonly reason: string }) => void;
+  /** mTLS and per-node ACLs (see above). Without it: plain MQTT, anyone may do anything. */
+  readonly tls?: BrokerTls;
+}
+
+export interface BrokerTls {
+  /** PEM: the CA client certificates must chain to. */
+  readonly ca: string | Buffer;
+  /** PEM: the broker's certificate and key. */
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** The CN of the relay's client certificate: the one identity that may publish snapshots. */
+  readonly relayIdentity: string;
+  readonly topicPrefix: string;
+}
+
+/** The CN of a verified peer certificate, or undefined (none, or several CNs). */
+function peerIdentity(socket: TLSSocket): string | undefined {
+  if (!socket.authorized) return undefined;
+  const cn = socket.getPeerCertificate()?.subject?.CN as unknown;
+  return typeof cn === 'string' && cn !== '' ? cn : undefined;
 }
 
 const SNAPSHOT_TOPIC = /\/nodes\/[^/]+\/snapshot$/;
@@ -73,20 +101,56 @@ export async function startEmbeddedBroker(host: string, port: number, limits: Br
     ...(limits.verifySnapshot ? { verifySnapshot: limits.verifySnapshot } : {}),
   };
   const held = new Map<string, number>();
+  const tls = limits.tls;
+  // The stream Aedes sees (client.conn) → the CN of the certificate that opened it.
+  const identities = new WeakMap<object, string>();
+  const identityOf = (client: Client | null): string | undefined => (client ? identities.get((client as unknown as { conn: object }).conn) : undefined);
+  const acl = tls ? { prefix: tls.topicPrefix, relayIdentity: tls.relayIdentity } : undefined;
+  const refuse = (client: Client | null, topic: string, bytes: number, reason: string) =>
+    limits.onRefused?.({ client: `${client?.id ?? ''}${acl ? ` (${identityOf(client) ?? 'no identity'})` : ''}`, topic: topic.slice(0, 200), bytes, reason });
   const broker = await Aedes.createBroker({
     // A last will is kept for as long as its client is connected: held to the same size as a retained status.
-    preConnect: (client: Client, packet: { will?: { payload: Buffer | string } }, cb: (err: Error | null, ok: boolean) => void) => {
+    preConnect: (client: Client, packet: { clientId?: string; will?: { topic: string; payload: Buffer | string } }, cb: (err: Error | null, ok: boolean) => void) => {
+      if (acl) {
+        const id = identityOf(client);
+        const why =
+          id === undefined
+            ? 'no client certificate identity'
+            : (clientIdProblem(id, packet.clientId ?? '', acl.relayIdentity) ??
+              (packet.will && !aclAllows(id, 'publish', packet.will.topic, acl) ? `last will on ${packet.will.topic.slice(0, 200)} is not this identity's to publish` : undefined));
+        if (why !== undefined) {
+          refuse(client, packet.will?.topic ?? '', 0, why);
+          return cb(new Error(why), false);
+        }
+      }
       const size = packet.will ? Buffer.byteLength(packet.will.payload) : 0;
       if (size <= retainedLimits.retainedMaxBytes) return cb(null, true);
-      limits.onRefused?.({ client: client.id ?? '', topic: '', bytes: size, reason: `last will of ${size} bytes is over the ${retainedLimits.retainedMaxBytes}-byte limit` });
+      refuse(client, '', size, `last will of ${size} bytes is over the ${retainedLimits.retainedMaxBytes}-byte limit`);
       cb(new Error('last will too large'), false);
     },
+    ...(acl
+      ? {
+          // Refused filters get a failure return code (0x80) in SUBACK; the connection stays.
+          authorizeSubscribe: (client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void) => {
+            if (aclAllows(identityOf(client), 'subscribe', sub.topic, acl)) return cb(null, sub);
+            refuse(client, sub.topic, 0, 'subscription not allowed for this identity');
+            cb(null, null);
+          },
+          // Checked again per message: a subscription is never wider than its identity's topics.
+          authorizeForward: (client: Client, packet: AedesPublishPacket) => (aclAllows(identityOf(client), 'receive', packet.topic, acl) ? packet : null),
+        }
+      : {}),
     authorizePublish: (client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void) => {
+      if (acl && !aclAllows(identityOf(client), 'publish', packet.topic, acl)) {
+        const why = 'publish not allowed for this identity';
+        refuse(client, packet.topic, 0, why);
+        return cb(new Error(why));
+      }
       if (!packet.retain) return cb(null);
       const payload = typeof packet.payload === 'string' ? new TextEncoder().encode(packet.payload) : new Uint8Array(packet.payload);
       const why = retainedRefusal(packet.topic, payload, held, retainedLimits);
       if (why !== undefined) {
-        limits.onRefused?.({ client: client?.id ?? '', topic: packet.topic.slice(0, 200), bytes: payload.length, reason: why });
+        refuse(client, packet.topic, payload.length, why);
         return cb(new Error(why));
       }
       if (payload.length === 0) held.delete(packet.topic);
@@ -94,11 +158,29 @@ export async function startEmbeddedBroker(host: string, port: number, limits: Br
       cb(null);
     },
   });
-  const server: Server = createServer((socket) => {
+  const serve = (socket: Socket, identity?: string) => {
     const guarded = guardStream(socket, maxPacket, () => undefined, 'close');
+    if (identity !== undefined) identities.set(guarded, identity);
     guarded.on('error', (e: Error) => limits.onRefused?.({ client: socket.remoteAddress ?? '', topic: '', bytes: 0, reason: e.message }));
     broker.handle(guarded as never);
-  });
+  };
+  let server: Server;
+  if (tls) {
+    // requestCert + rejectUnauthorized: the handshake itself fails without a certificate from our CA.
+    const ts = createTlsServer({ ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, (socket) => {
+      const id = peerIdentity(socket);
+      if (id === undefined) {
+        limits.onRefused?.({ client: socket.remoteAddress ?? '', topic: '', bytes: 0, reason: 'client certificate without a single CN' });
+        socket.destroy();
+        return;
+      }
+      serve(socket, id);
+    });
+    ts.on('tlsClientError', (e: Error, socket: TLSSocket) => limits.onRefused?.({ client: socket.remoteAddress ?? '', topic: '', bytes: 0, reason: `TLS handshake refused: ${e.message}` }));
+    server = ts;
+  } else {
+    server = createServer((socket) => serve(socket));
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -110,7 +192,7 @@ export async function startEmbeddedBroker(host: string, port: number, limits: Br
   const bound = typeof addr === 'object' && addr ? addr.port : port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
-    url: `mqtt://${urlHost}:${bound}`,
+    url: `${tls ? 'mqtts' : 'mqtt'}://${urlHost}:${bound}`,
     get retained() {
       let bytes = 0;
       for (const b of held.values()) bytes += b;

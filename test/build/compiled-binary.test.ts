@@ -60,7 +60,7 @@ describe('the machine cannot change what the binary runs', () => {
     const folder = join(dir, 'resources');
     await Bun.write(join(folder, '.keep'), '');
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const relay = Bun.spawn([bin, 'relay', '--resources', folder, '--listen', `127.0.0.1:${port}`, '--signing-key', `${keys}.key`], {
+    const relay = Bun.spawn([bin, 'relay', '--resources', folder, '--listen', `127.0.0.1:${port}`, '--insecure', '--signing-key', `${keys}.key`], {
       cwd: dir,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BUN_OPTIONS: '--smol', BUN_CONFIG_VERBOSE_FETCH: '1', NODE_OPTIONS: '--no-warnings', KEEP_ME: 'yes' },
       stdout: 'pipe',

@@ -59,7 +59,7 @@ describe('relay and agent configuration', () => {
     const both = await run({ OUTPOST_LISTEN: '127.0.0.1:1883' }, 'relay', '--resources', dir, '--broker', 'mqtt://127.0.0.1:1883', '--signing-key', 'x');
     expect(both.code).toBe(2);
     expect(both.err).toContain('exactly one of broker');
-    const missing = await run({}, 'relay', '--resources', dir, '--listen', '127.0.0.1:1883', '--signing-key', join(dir, 'nope.key'));
+    const missing = await run({}, 'relay', '--resources', dir, '--listen', '127.0.0.1:1883', '--insecure', '--signing-key', join(dir, 'nope.key'));
     expect(missing.code).toBe(2);
     expect(missing.err).toContain(join(dir, 'nope.key'));
   });

@@ -121,6 +121,8 @@ export class SyncLab {
     const source = this.etcd ? ['--etcd', this.etcd.url] : [];
     // The lab's Mosquitto, unless the caller embeds a broker with --listen.
     if (!extra.includes('--listen')) source.push('--broker', 'mqtt://127.0.0.1:1883');
+    // An embedded broker without client certificates must be asked for: these tests are not about mTLS.
+    else if (!extra.includes('--broker-cert')) source.push('--insecure');
     return this.lab.spawn('hub', [process.execPath, MAIN, 'relay', '--config', '/dev/null', ...source, '--signing-key', this.path(key), ...extra]);
   }
 

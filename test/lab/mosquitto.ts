@@ -7,6 +7,17 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Lab, LabProcess } from './lab.ts';
 
+/**
+ * A TLS listener with client certificates required: the certificate's CN is the username
+ * (use_identity_as_username), and the ACL file decides what each may read and write.
+ */
+export interface MosquittoTls {
+  readonly cafile: string;
+  readonly certfile: string;
+  readonly keyfile: string;
+  readonly aclFile: string;
+}
+
 export class Mosquitto {
   private proc: LabProcess | undefined;
 
@@ -16,10 +27,16 @@ export class Mosquitto {
     private readonly conf: string,
   ) {}
 
-  static async start(lab: Lab, host: string, dir: string, listen: readonly string[], port = 1883): Promise<Mosquitto> {
-    const conf = join(dir, `mosquitto-${host}.conf`);
-    const lines = ['per_listener_settings false', 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information'];
-    for (const a of listen) lines.push(`listener ${port} ${a}`);
+  static async start(lab: Lab, host: string, dir: string, listen: readonly string[], port = 1883, tls?: MosquittoTls): Promise<Mosquitto> {
+    const conf = join(dir, `mosquitto-${host}${tls ? `-tls-${port}` : ''}.conf`);
+    const lines = ['per_listener_settings false', `allow_anonymous ${tls ? 'false' : 'true'}`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information'];
+    // The lab's files are root's (keys 0600 in a 0700 temp dir): no drop to the mosquitto user,
+    // which could not read them. A real install chowns the broker's key to that user (README).
+    if (tls) lines.push(`acl_file ${tls.aclFile}`, 'user root');
+    for (const a of listen) {
+      lines.push(`listener ${port} ${a}`);
+      if (tls) lines.push(`cafile ${tls.cafile}`, `certfile ${tls.certfile}`, `keyfile ${tls.keyfile}`, 'require_certificate true', 'use_identity_as_username true');
+    }
     await writeFile(conf, `${lines.join('\n')}\n`);
     const m = new Mosquitto(lab, host, conf);
     await m.resume();

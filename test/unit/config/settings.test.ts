@@ -49,12 +49,12 @@ describe('settings', () => {
   test('relay: exactly one datastore and one broker choice', () => {
     const ok = (raw: Record<string, unknown>) => parseSettings(RelayConfigSchema, { signingKey: '/k', ...raw });
     expect(ok({ etcd: ['http://127.0.0.1:2379'], broker: 'mqtt://127.0.0.1:1883' }).ok).toBe(true);
-    expect(ok({ resources: ['/p'], listen: '127.0.0.1:1883' }).ok).toBe(true);
+    expect(ok({ resources: ['/p'], listen: '127.0.0.1:1883', insecure: true }).ok).toBe(true);
     expect(ok({ resources: ['/p'], etcd: ['http://x:1'], listen: '127.0.0.1:1883' }).ok).toBe(false);
     expect(ok({ resources: ['/p'] }).ok).toBe(false);
     const bad = ok({ resources: ['/p'], listen: '127.0.0.1:99999' });
     expect(bad.ok ? '' : bad.errors.join()).toContain('listen: port must be at most 65535');
-    const c = ok({ resources: ['/p'], listen: '[::1]:1883', coalesceMs: '50' });
+    const c = ok({ resources: ['/p'], listen: '[::1]:1883', insecure: true, coalesceMs: '50' });
     expect(c.ok && c.config.coalesceMs).toBe(50);
   });
 });

@@ -1,0 +1,148 @@
+/**
+ * The authenticated channel (README "Authenticated channel (mTLS)"), against the real Mosquitto
+ * with the README's TLS listener and ACL file, and against the relay's embedded broker with its
+ * defaults. Certificates come from scripts/pki.sh. Every client runs inside the lab's hub host.
+ *
+ * Attacks, on both brokers: node gw subscribing to `#` (or naming c2's topics) never receives
+ * c2's snapshot or any status; gw's status spoof for c2 and its forged snapshot never reach the
+ * relay; a certificate from another CA and a client with none are refused. On the embedded
+ * broker, a node cannot take over another node's session by its client id. Before this change
+ * the embedded broker served anyone in plain text and Mosquitto's lab config had no ACL.
+ * End to end: a relay and an agent over mqtts:// deliver and enforce a snapshot, on each broker.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { isRoot } from './harness.ts';
+import { hep } from './fixtures.ts';
+import { HUB, SyncLab, inForce, waitLog } from './sync-harness.ts';
+import { Mosquitto } from '../lab/mosquitto.ts';
+import type { LabProcess } from '../lab/lab.ts';
+
+const PKI = join(import.meta.dir, '../../scripts/pki.sh');
+const CLIENT = join(import.meta.dir, 'mqtt-tls-client.ts');
+const MOSQUITTO_URL = `mqtts://${HUB.v4}:8883`;
+const EMBEDDED_URL = `mqtts://${HUB.v4}:8884`;
+const snap = (n: string) => `outpost/v1/nodes/${n}/snapshot`;
+const status = (n: string) => `outpost/v1/nodes/${n}/status`;
+
+/** The README's ACL file. */
+const ACL = `pattern read outpost/v1/nodes/%u/snapshot
+pattern write outpost/v1/nodes/%u/status
+
+user relay
+topic write outpost/v1/nodes/+/snapshot
+topic read outpost/v1/nodes/+/snapshot
+topic read outpost/v1/nodes/+/status
+`;
+
+interface Session {
+  connected: boolean;
+  error?: string;
+  granted: number[];
+  received: { topic: string; payload: string }[];
+  published: { topic: string; acked: boolean }[];
+  closed: boolean;
+}
+
+let h: SyncLab;
+let pki: string;
+let mosquitto: Mosquitto;
+const procs: LabProcess[] = [];
+
+const pkiSh = (...args: string[]) => execa(PKI, ['--dir', pki, ...args]);
+const as = (who: string) => (who === 'relay' ? { ca: join(pki, 'ca.crt'), cert: join(pki, 'relay.crt'), key: join(pki, 'relay.key') } : { ca: join(pki, 'ca.crt'), cert: join(pki, 'nodes', `${who}.crt`), key: join(pki, 'nodes', `${who}.key`) });
+async function session(plan: Record<string, unknown>): Promise<Session> {
+  const r = await h.lab.exec('hub', [process.execPath, CLIENT, JSON.stringify(plan)], { timeoutMs: 20_000 });
+  return JSON.parse(r.stdout) as Session;
+}
+const relayTls = () => ['--broker-ca', join(pki, 'ca.crt'), '--broker-cert', join(pki, 'relay.crt'), '--broker-key', join(pki, 'relay.key')];
+const agentTls = (n: string) => ['--broker-ca', join(pki, 'ca.crt'), '--broker-cert', join(pki, 'nodes', `${n}.crt`), '--broker-key', join(pki, 'nodes', `${n}.key`)];
+
+describe.skipIf(!isRoot)('authenticated channel', () => {
+  beforeAll(async () => {
+    h = await SyncLab.create({ etcd: false });
+    pki = h.path('pki');
+    await pkiSh('ca');
+    await pkiSh('relay', '--san', `IP:${HUB.v4},IP:127.0.0.1`);
+    await pkiSh('broker', '--san', `IP:${HUB.v4},IP:127.0.0.1`);
+    await pkiSh('node', 'gw', 'c2');
+    // The same node names, from a CA nobody trusts.
+    await execa(PKI, ['--dir', h.path('evil'), 'ca']);
+    await execa(PKI, ['--dir', h.path('evil'), 'node', 'gw']);
+    await writeFile(h.path('acl'), ACL);
+    mosquitto = await Mosquitto.start(h.lab, 'hub', h.dir, [HUB.v4, '127.0.0.1'], 8883, { cafile: join(pki, 'ca.crt'), certfile: join(pki, 'broker.crt'), keyfile: join(pki, 'broker.key'), aclFile: h.path('acl') });
+    const dir = h.path('policies');
+    await mkdir(dir);
+    await writeFile(join(dir, 'heps.yaml'), hep('gw-eth1', { iface: 'eth1', node: 'gw' }) + hep('c2-eth0', { iface: 'eth0', node: 'c2', labels: { host: 'c2' } }));
+    // One relay per broker: the embedded one (mTLS by default) and the lab's TLS Mosquitto.
+    const embedded = h.relay(['--resources', dir, '--listen', `${HUB.v4}:8884`, ...relayTls()]);
+    const viaMosquitto = h.relay(['--resources', dir, '--broker', 'mqtts://127.0.0.1:8883', ...relayTls()]);
+    procs.push(embedded, viaMosquitto);
+    await Promise.all([waitLog(embedded, (l) => l.msg === 'snapshots published'), waitLog(viaMosquitto, (l) => l.msg === 'snapshots published')]);
+  }, 60_000);
+  afterAll(async () => {
+    for (const p of procs) await p.stop().catch(() => undefined);
+    await mosquitto?.stop();
+    await h?.destroy();
+  });
+
+  test('scripts/pki.sh: keys 0600, node identity in CN and SAN, idempotent, a node cannot be named like the relay', async () => {
+    for (const k of ['ca.key', 'relay.key', 'broker.key', 'nodes/gw.key']) expect((await stat(join(pki, k))).mode & 0o777).toBe(0o600);
+    const text = (await execa('openssl', ['x509', '-in', join(pki, 'nodes/gw.crt'), '-noout', '-subject', '-ext', 'subjectAltName'])).stdout;
+    expect(text).toContain('CN = gw');
+    expect(text).toContain('DNS:gw');
+    const before = await Bun.file(join(pki, 'nodes/gw.crt')).text();
+    expect((await pkiSh('node', 'gw')).stdout).toContain('kept');
+    expect(await Bun.file(join(pki, 'nodes/gw.crt')).text()).toBe(before);
+    expect((await pkiSh('node', 'relay').catch((e: { exitCode: number; stderr: string }) => e)).exitCode).toBe(1);
+    expect((await pkiSh('node', 'Bad/Name').catch((e: { exitCode: number }) => e)).exitCode).toBe(1);
+  });
+
+  for (const [name, url] of [['Mosquitto', MOSQUITTO_URL], ['embedded broker', EMBEDDED_URL]] as const) {
+    describe(name, () => {
+      test('node gw reads its own snapshot, and nothing of c2 even with #', async () => {
+        const s = await session({ url, ...as('gw'), subscribe: [snap('gw'), '#', 'outpost/v1/nodes/+/snapshot', snap('c2'), status('c2'), '$SYS/#'] });
+        expect(s.connected).toBe(true);
+        // The positive control: the session does receive what it may read.
+        expect(s.received.map((m) => m.topic)).toContain(snap('gw'));
+        expect(s.received.every((m) => m.topic === snap('gw'))).toBe(true);
+      });
+
+      test("gw cannot write c2's status nor any snapshot; its own status reaches the relay", async () => {
+        const spoof = `spoof-${name}`;
+        await session({ url, ...as('gw'), publish: [{ topic: status('c2'), payload: spoof, retain: true }, { topic: snap('gw'), payload: spoof, retain: true }, { topic: snap('c2'), payload: spoof, retain: true }] });
+        await session({ url, ...as('gw'), publish: [{ topic: status('gw'), payload: `own-${name}`, retain: true }] });
+        const relay = await session({ url, ...as('relay'), subscribe: ['outpost/v1/nodes/+/status', 'outpost/v1/nodes/+/snapshot'] });
+        expect(relay.connected).toBe(true);
+        expect(relay.received.some((m) => m.topic === status('gw') && m.payload === `own-${name}`)).toBe(true);
+        expect(relay.received.filter((m) => m.payload === spoof)).toEqual([]);
+        // The genuine snapshots are still there (signed JSON, not the spoof).
+        expect(relay.received.filter((m) => m.topic === snap('c2')).length).toBeGreaterThan(0);
+      });
+
+      test('a certificate from another CA, and a client without one, are refused', async () => {
+        const evil = await session({ url, ca: join(pki, 'ca.crt'), cert: h.path('evil/nodes/gw.crt'), key: h.path('evil/nodes/gw.key'), subscribe: [snap('gw')] });
+        expect(evil.connected && evil.received.length > 0).toBe(false);
+        expect(evil.received).toEqual([]);
+        const anon = await session({ url, ca: join(pki, 'ca.crt'), subscribe: [snap('gw')] });
+        expect(anon.received).toEqual([]);
+        expect(anon.connected && !anon.closed).toBe(false);
+      });
+    });
+  }
+
+  test("embedded broker: gw cannot take over c2's session by its client id", async () => {
+    const s = await session({ url: EMBEDDED_URL, ...as('gw'), clientId: 'outpost-agent-c2', subscribe: [snap('c2')] });
+    expect(s.received).toEqual([]);
+    expect(s.connected && !s.closed).toBe(false);
+  });
+
+  test('relay and agents over mqtts:// deliver and enforce a snapshot (embedded broker and Mosquitto)', async () => {
+    const gw = h.agent('gw', ['--broker', EMBEDDED_URL, ...agentTls('gw')]);
+    const c2 = h.agent('c2', ['--broker', MOSQUITTO_URL, ...agentTls('c2')]);
+    procs.push(gw, c2);
+    await Promise.all([waitLog(gw, inForce(), 30_000), waitLog(c2, inForce(), 30_000)]);
+  }, 60_000);
+});
