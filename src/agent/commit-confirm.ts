@@ -99,6 +99,7 @@ export class CommitConfirm<T> {
 
   /** Before an apply: which probes pass now and what to restore. An open window's carry over. */
   async prepare(current: T | undefined): Promise<Prepared<T>> {
+    if (!this.enabled) return { baseline: {}, restoreTo: current };
     const open = this.window;
     if (open) return { baseline: open.baseline, restoreTo: open.restoreTo };
     return { baseline: await runProbes(this.probes()), restoreTo: current };

@@ -7,7 +7,8 @@
  * - `icmp:ADDR`: one echo reply, via the system's `ping` (the agent runs as root; no raw socket
  *   code of our own). No `ping` on the host means the probe always fails, so it never triggers a
  *   rollback (a probe that fails before the apply is ignored), and the agent says so at start.
- * - the broker: the MQTT link's own state, passed in by relay mode (no extra connection).
+ * - the broker: the MQTT link's own state; only while it is down, a connect to the broker
+ *   (brokerProbe below).
  */
 import { connect } from 'node:net';
 import { isIP } from 'node:net';
@@ -40,18 +41,39 @@ export function parseProbe(text: string): ProbeSpec | string {
 export function tcpProbe(name: string, addr: string, port: number, timeoutMs: number): Probe {
   return {
     name,
-    check: () =>
-      new Promise<boolean>((resolve) => {
-        const s = connect({ host: addr, port });
-        const done = (ok: boolean) => {
-          clearTimeout(timer);
-          s.destroy();
-          resolve(ok);
-        };
-        const timer = setTimeout(() => done(false), timeoutMs);
-        s.once('connect', () => done(true));
-        s.once('error', () => done(false));
-      }),
+    check: async () => (await tcpConnect(addr, port, timeoutMs)) === 'connected',
+  };
+}
+
+/** How a TCP connect ended: completed, refused (an RST: the path works, nothing listens), or neither in time. */
+export function tcpConnect(addr: string, port: number, timeoutMs: number): Promise<'connected' | 'refused' | 'failed'> {
+  return new Promise((resolve) => {
+    const s = connect({ host: addr, port });
+    const done = (r: 'connected' | 'refused' | 'failed') => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => done('failed'), timeoutMs);
+    s.once('connect', () => done('connected'));
+    s.once('error', (e: NodeJS.ErrnoException) => done(e.code === 'ECONNREFUSED' ? 'refused' : 'failed'));
+  });
+}
+
+/**
+ * The broker probe: passes while the MQTT link is up. While it is down, a TCP connect to the
+ * broker's addresses decides whether this host's path is the problem: an answer (even a refusal:
+ * the broker process is down or restarting, the host's kernel replied) passes; silence fails. So a
+ * relay or Mosquitto that restarts within the window does not roll back a good revision.
+ */
+export function brokerProbe(connected: () => boolean, targets: () => readonly { addr: string; port: number }[], timeoutMs: number): Probe {
+  return {
+    name: 'broker',
+    check: async () => {
+      if (connected()) return true;
+      const r = await Promise.all(targets().map((t) => tcpConnect(t.addr, t.port, timeoutMs)));
+      return r.some((x) => x !== 'failed');
+    },
   };
 }
 

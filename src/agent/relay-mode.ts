@@ -25,6 +25,8 @@ import { readHostInterfaces, watchInterfaces, type InterfaceWatch } from './host
 import { brokerPathRules, brokerTarget, pathNeedsNeighbourDiscovery, resolveBroker } from './broker-path.ts';
 import { systemResolvers, withNeighbourDiscovery } from './control-path.ts';
 import type { RunningAgent } from './agent.ts';
+import { CommitConfirm, type Break, type Prepared } from './commit-confirm.ts';
+import { brokerProbe, configuredProbes } from './probes.ts';
 import { startBundleDrop, type BundleVerdict } from './bundle-drop.ts';
 import { describeAge, firstSnapshotProblem, freshness, isRefresh, msUntilStale } from './freshness.ts';
 
@@ -53,7 +55,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   let ifaces: InterfaceWatch | undefined;
   let link: MqttLink | undefined;
   /** Faults that are not about a snapshot: an apply that failed, a state dir that cannot be written. */
-  const problems: { apply?: string; store?: string } = {};
+  const problems: { apply?: string; store?: string; rollback?: string } = {};
 
   // Freshness (freshness.ts): the held snapshot older than maxSnapshotAge means the relay went
   // quiet; it stays in force and the state says 'stale' until a fresh one (or a re-signature) arrives.
@@ -77,7 +79,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   /** After a fault clears: error while any remains, else in-sync or cached as the link says. */
   const settle = () => {
     checkFreshness();
-    const problem = problems.apply ?? problems.store;
+    const problem = problems.apply ?? problems.store ?? problems.rollback;
     if (problem !== undefined) setState('error', problem);
     else if (state === 'error' && held) setState(link?.connected ? 'in-sync' : 'cached');
   };
@@ -124,6 +126,55 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   if (target.isName && !resolvers.length) log.warn('the broker is a host name but no DNS resolver is configured (resolv.conf or resolvers): DNS is not on the failsafe path');
 
   let lastUnnameable = '';
+
+  // Commit confirmed (commit-confirm.ts): a new revision that breaks a probe which passed before
+  // it was applied (the broker link always, plus the configured probes) is rolled back to the
+  // ruleset in force before it, and that revision is not applied again until a newer one arrives.
+  type Held = { readonly snap: Snapshot; readonly payload: Uint8Array | undefined };
+  const windowMs = config.confirmWindowMs ?? 60_000;
+  const probes = [brokerProbe(() => link?.connected === true, () => brokerAddrs.map((addr) => ({ addr, port: target.port })), 1000), ...configuredProbes(config.probes ?? [])];
+  const confirm = new CommitConfirm<Held>(() => probes, { windowMs });
+  let rolledBack: { readonly revision: string; readonly hash: string } | undefined;
+  /** What is in force now, with its signed bytes from the cache (to put them back on a rollback). */
+  const inForceNow = (): Held | undefined => {
+    if (!held) return undefined;
+    const row = store.reader?.load(node);
+    return { snap: held, payload: row?.hash === held.hash ? row.payload : undefined };
+  };
+  const rollBack = async (b: Break<Held>, bad: Snapshot) => {
+    // A newer revision was applied meanwhile: it inherited this window and is watched itself.
+    if (held?.hash !== bad.hash) return;
+    const failed = b.failed.join(', ');
+    rolledBack = { revision: bad.revision, hash: bad.hash };
+    if (!b.restoreTo) {
+      // Nothing was in force before it: removing the firewall is not a fix (fail closed), so it stays.
+      problems.rollback = `revision ${bad.revision}: ${failed} failed within ${windowMs} ms after it was applied; no earlier ruleset to restore, so it stays in force`;
+      log.error({ node, revision: bad.revision, failed: b.failed }, problems.rollback);
+      return settle();
+    }
+    const prev = b.restoreTo;
+    problems.rollback = `rolled back revision ${bad.revision} to ${prev.snap.revision}: ${failed} passed before it was applied and failed within ${windowMs} ms after`;
+    log.error({ node, revision: bad.revision, restored: prev.snap.revision, failed: b.failed }, problems.rollback);
+    held = prev.snap;
+    // The cache follows the kernel, so a restart does not boot into the ruleset that cut us off.
+    if (prev.payload) store.write('snapshot', (c) => c.save(node, { revision: prev.snap.revision, hash: prev.snap.hash, payload: prev.payload! }));
+    else log.warn({ node, revision: prev.snap.revision }, 'the restored revision is not in the state dir; a restart enforces the rolled-back one from the cache until the relay sends a newer one');
+    await apply('rollback');
+    settle();
+  };
+  const watchApplied = (snap: Snapshot, prepared: Prepared<Held>) => {
+    if (!confirm.enabled) return;
+    const names = Object.keys(prepared.baseline);
+    log.info({ node, revision: snap.revision, windowMs, watching: names.filter((n) => prepared.baseline[n]), alreadyFailing: names.filter((n) => !prepared.baseline[n]) }, 'new revision on probation');
+    confirm.start(
+      snap.revision,
+      prepared,
+      (b) => {
+        queue = queue.then(() => rollBack(b, snap)).catch((e: Error) => log.error({ err: e.message }, 'rollback failed'));
+      },
+      (revision) => log.info({ node, revision }, 'revision confirmed: every probe that passed before it still passes'),
+    );
+  };
   const apply = async (why: string): Promise<boolean> => {
     if (!held) return false;
     const always = { outbound: brokerPathRules(target, brokerAddrs, resolvers) };
@@ -195,12 +246,18 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     }
     // Not storable means not durable: applied anyway (the relay said so); the store reports the
     // failure (status error) and retries until the snapshot is on disk.
+    if (rolledBack?.revision === snap.revision && rolledBack.hash === snap.hash) {
+      return refuse('stale', `revision ${snap.revision} was rolled back (${problems.rollback ?? 'a probe failed after it was applied'}); it is applied again only when a newer revision arrives`);
+    }
+    const prepared = await confirm.prepare(inForceNow());
+    delete problems.rollback;
     store.write('snapshot', (c) => c.save(node, { revision: snap.revision, hash: snap.hash, payload }));
     held = snap;
     checkFreshness();
     const ok = await apply(origin.from);
     if (ok && problems.apply === undefined && problems.store === undefined) setState('in-sync');
     else settle();
+    if (ok) watchApplied(snap, prepared);
     return ok ? { ok: true, message: `revision ${snap.revision} (${snap.hash}) applied` } : { ok: false, message: `revision ${snap.revision} stored but not applied: ${problems.apply ?? 'nft failed'}` };
   };
 
@@ -270,6 +327,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     firstApply,
     stop: async () => {
       ifaces?.stop();
+      confirm.cancel();
       stopped = true;
       if (staleTimer) clearTimeout(staleTimer);
       staleTimer = undefined;
