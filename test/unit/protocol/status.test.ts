@@ -23,6 +23,14 @@ describe('agent status', () => {
     expect(s.lastError).toEndWith('…');
   });
 
+  test('stale: the issue time of the snapshot in force and how often it went stale', () => {
+    const payload = encodeStatus({ node: 'gw', state: 'stale', revision: '42', issuedAt: Date.UTC(2025, 2, 1, 11, 0, 0), staleCount: 2, since });
+    const r = decodeStatus(payload);
+    expect(r.ok && r.status).toMatchObject({ state: 'stale', issuedAt: '2025-03-01T11:00:00.000Z', staleCount: 2 });
+    // Zero is left out, like the refusal counters.
+    expect(buildStatus({ node: 'gw', state: 'in-sync', staleCount: 0, since }).staleCount).toBeUndefined();
+  });
+
   test('the last will says offline', () => {
     const r = decodeStatus(lastWillPayload('gw', since));
     expect(r).toEqual({ ok: true, status: { node: 'gw', state: 'offline', refused: {}, since: '2025-03-01T12:00:00.000Z' } });
