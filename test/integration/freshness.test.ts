@@ -6,6 +6,7 @@
  * in-sync when a fresh snapshot arrives. Real packets decide what is in force.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { Database } from 'bun:sqlite';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { computeNodePlan } from '../../src/calc/node-plan.ts';
@@ -121,6 +122,16 @@ describe.skipIf(!isRoot)('replay and freshness', () => {
     // The retained snapshot really is being re-signed: issued within the last few re-sign rounds.
     const d = decodeSnapshot((await h.retained(TOPIC))!, relayKey());
     expect(d.ok && Date.now() - d.snapshot.issuedAt!).toBeLessThan(2000);
+    // The agent's cache holds the re-signed bytes, so a restart knows how fresh its state is
+    // (the first publication of this relay is more than 3 s old by now).
+    const db = new Database(join(h.path('state-gw'), 'outpost.db'), { readonly: true });
+    try {
+      const row = db.query('SELECT payload FROM snapshots WHERE node = ?').get('gw') as { payload: Uint8Array };
+      const cached = decodeSnapshot(new Uint8Array(row.payload), relayKey());
+      expect(cached.ok && Date.now() - cached.snapshot.issuedAt!).toBeLessThan(2000);
+    } finally {
+      db.close();
+    }
     expect(await flows()).toEqual({ 80: false, 443: true });
   });
 });
