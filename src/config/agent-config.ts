@@ -43,11 +43,12 @@ export const AgentConfigSchema = v.pipe(
     nft: v.optional(NonEmpty, 'nft'),
     resolvers: v.optional(v.array(v.pipe(v.string(), v.check((a) => isIP(a) !== 0, 'must be an IP address')))),
     confirmWindowMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(0), v.maxValue(3_600_000)), 60_000),
-    probes: v.optional(v.array(v.pipe(v.string(), v.rawCheck(({ dataset, addIssue }) => {
+    // At most 16: every one runs before each new revision and every second of its confirm window.
+    probes: v.optional(v.pipe(v.array(v.pipe(v.string(), v.rawCheck(({ dataset, addIssue }) => {
       if (!dataset.typed) return;
       const p = parseProbe(dataset.value);
       if (typeof p === 'string') addIssue({ message: p });
-    }))), []),
+    }))), v.maxLength(16, 'at most 16 probes')), []),
     nftTimeoutMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(100), v.maxValue(600_000)), 30_000),
     // Freshness (src/agent/freshness.ts): "24h", "90s", 0/off; the output is milliseconds.
     maxSnapshotAge: v.optional(v.pipe(v.string(), v.rawCheck(({ dataset, addIssue }) => {

@@ -123,3 +123,21 @@ test('probe specs: tcp and icmp, IPv4 and IPv6; anything else is refused with a 
     expect(typeof parseProbe(bad)).toBe('string');
   }
 });
+
+test('settings: probes are checked when the config is read (at most 16), the window is milliseconds, default 60 s', async () => {
+  const { parseSettings } = await import('../../../src/config/settings.ts');
+  const { AgentConfigSchema } = await import('../../../src/config/agent-config.ts');
+  const base = { node: 'gw', resources: ['/x'] };
+  const r = parseSettings(AgentConfigSchema, base);
+  expect(r.ok && [r.config.confirmWindowMs, r.config.probes]).toEqual([60_000, []]);
+  const s = parseSettings(AgentConfigSchema, { ...base, confirmWindowMs: '5000', probes: ['tcp:198.18.3.2:53', 'icmp:fd00:3::2'] });
+  expect(s.ok && [s.config.confirmWindowMs, s.config.probes]).toEqual([5000, ['tcp:198.18.3.2:53', 'icmp:fd00:3::2']]);
+  const bad = (raw: Record<string, unknown>) => {
+    const x = parseSettings(AgentConfigSchema, { ...base, ...raw });
+    return x.ok ? [] : x.errors;
+  };
+  expect(bad({ probes: ['icmp:gateway.lan'] })[0]).toContain('not an IP address');
+  expect(bad({ probes: Array.from({ length: 17 }, () => 'icmp:198.18.3.2') })).toEqual(['probes: at most 16 probes']);
+  expect(bad({ confirmWindowMs: '-1' })).toHaveLength(1);
+  expect(bad({ confirmWindowMs: '60s' })).toHaveLength(1);
+});
