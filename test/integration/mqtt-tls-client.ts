@@ -35,7 +35,7 @@ setTimeout(() => {
   process.exit(0);
 }, 4000 + (plan.waitMs ?? 600) + 2000 * ((plan.subscribe?.length ?? 0) + (plan.publish?.length ?? 0)));
 try {
-  client = await mqtt.connectAsync({
+  client = mqtt.connect({
     protocol: u.protocol.replace(':', '') as 'mqtts',
     hostname: u.hostname,
     port: Number(u.port),
@@ -49,15 +49,26 @@ try {
     ...(plan.key ? { key: readFileSync(plan.key) } : {}),
     rejectUnauthorized: true,
   });
+  const c = client;
+  // A refused CONNECT is a close (or an error) before CONNACK.
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('error', (e) => reject(e));
+    c.once('close', () => reject(new Error('closed before CONNACK')));
+  });
   out.connected = true;
   client.on('close', () => (out.closed = true));
   client.on('message', (topic, payload) => out.received.push({ topic, payload: payload.toString() }));
   for (const t of plan.subscribe ?? []) {
-    const g = await Promise.race([client.subscribeAsync(t, { qos: 1 }), Bun.sleep(2000).then(() => undefined)]);
+    if (out.closed) break;
+    // MQTT.js rejects a SUBACK failure code (0x80): recorded as 128, the session goes on.
+    const g = await Promise.race([client.subscribeAsync(t, { qos: 1 }).catch(() => undefined), Bun.sleep(2000).then(() => undefined)]);
     out.granted.push(g?.[0]?.qos ?? 128);
   }
   for (const p of plan.publish ?? []) {
-    const acked = await Promise.race([client.publishAsync(p.topic, p.payload, { qos: 1, retain: p.retain ?? false }).then(() => true, () => false), Bun.sleep(2000).then(() => false)]);
+    if (out.closed) break;
+    const closed = new Promise<boolean>((r) => c.once('close', () => r(false)));
+    const acked = await Promise.race([client.publishAsync(p.topic, p.payload, { qos: 1, retain: p.retain ?? false }).then(() => true, () => false), closed, Bun.sleep(2000).then(() => false)]);
     out.published.push({ topic: p.topic, acked });
   }
   await Bun.sleep(plan.waitMs ?? 600);
