@@ -29,6 +29,7 @@ import { CommitConfirm, type Break, type Prepared } from './commit-confirm.ts';
 import { brokerProbe, configuredProbes } from './probes.ts';
 import { startBundleDrop, type BundleVerdict } from './bundle-drop.ts';
 import { describeAge, firstSnapshotProblem, freshness, isRefresh, msUntilStale } from './freshness.ts';
+import { loadDegradedPlan } from './degraded-policy.ts';
 
 type RelayConfig = AgentConfig & { broker: string; trustKey: readonly string[] };
 
@@ -61,12 +62,14 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   // quiet; it stays in force and the state says 'stale' until a fresh one (or a re-signature) arrives.
   const maxAgeMs = config.maxSnapshotAge ?? 86_400_000;
   let stale = false;
+  /** While stale, with degradedPolicy set: the plan computed from it, enforced instead of held.plan. */
+  let degraded: Snapshot['plan'] | undefined;
   let staleCount = 0;
   let staleTimer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   const publishStatus = () => {
     if (!link?.connected) return;
-    const payload = encodeStatus({ node, state, revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, staleCount, lastError, refused, since });
+    const payload = encodeStatus({ node, state, revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, staleCount, degraded: degraded !== undefined, lastError, refused, since });
     link.publish(statusTopic(config.topicPrefix, node), payload, { retain: true, qos: 1 }).catch((e: Error) => log.warn({ err: e.message }, 'cannot publish status'));
   };
   const setState = (wanted: StatusState, error?: string) => {
@@ -95,11 +98,18 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       stale = true;
       staleCount++;
       const issued = held.issuedAt === undefined ? 'at an unknown time' : `${describeAge(now - held.issuedAt)} ago`;
-      log.warn({ node, revision: held.revision, issuedAt: held.issuedAt === undefined ? undefined : new Date(held.issuedAt).toISOString(), staleCount }, `snapshot stale: issued ${issued}, over the maximum age of ${describeAge(maxAgeMs)}; it stays in force until a fresh one arrives (is the relay running and re-signing?)`);
+      const instead = config.degradedPolicy ? 'the degraded policy replaces it' : 'it stays in force';
+      log.warn({ node, revision: held.revision, issuedAt: held.issuedAt === undefined ? undefined : new Date(held.issuedAt).toISOString(), staleCount }, `snapshot stale: issued ${issued}, over the maximum age of ${describeAge(maxAgeMs)}; ${instead} until a fresh one arrives (is the relay running and re-signing?)`);
       if (state === 'in-sync' || state === 'cached') setState(state);
+      if (config.degradedPolicy) void enterDegraded(config.degradedPolicy).catch((e: Error) => log.error({ err: e.message }, 'degraded policy failed'));
     } else if (!isStale && stale) {
       stale = false;
       log.info({ node, revision: held.revision }, 'snapshot fresh again');
+      if (degraded) {
+        degraded = undefined;
+        log.info({ node, revision: held.revision }, 'degraded policy lifted; the relay\'s snapshot is enforced again');
+        void apply('fresh');
+      }
       if (state === 'stale') setState(link?.connected ? 'in-sync' : 'cached');
     }
     const wait = msUntilStale(now, held.issuedAt, maxAgeMs);
@@ -108,6 +118,21 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       staleTimer = setTimeout(checkFreshness, Math.min(wait, 2_000_000_000));
       staleTimer.unref?.();
     }
+  }
+
+  /** Computes the operator's degraded policy and enforces it while still stale; unreadable: the stale snapshot stays. */
+  async function enterDegraded(paths: readonly string[]): Promise<void> {
+    const r = await loadDegradedPlan(paths, node);
+    if (!stale || stopped) return;
+    if (r instanceof Error) {
+      log.error({ node, err: r.message }, 'cannot read the degraded policy; the stale snapshot stays in force');
+      return;
+    }
+    r.problems.forEach((p) => log.warn({ node }, `degraded policy: ${p}`));
+    degraded = r.plan;
+    log.warn({ node, paths, endpoints: r.plan.endpoints.length, policies: r.plan.policies.length }, 'degraded policy in force while the snapshot is stale');
+    await apply('degraded');
+    publishStatus();
   }
 
   const store = new StateStore(config.state, log, (problem) => {
@@ -178,13 +203,13 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   const apply = async (why: string): Promise<boolean> => {
     if (!held) return false;
     const always = { outbound: brokerPathRules(target, brokerAddrs, resolvers) };
-    const { rendered, plan } = renderForHost(held.plan, config, ifaces?.current ?? readHostInterfaces(), always);
+    const { rendered, plan } = renderForHost(degraded ?? held.plan, config, ifaces?.current ?? readHostInterfaces(), always);
     const odd = rendered.unnameable.join('\n');
     if (odd !== lastUnnameable) rendered.unnameable.forEach((u) => log.warn({ node }, `interface not governed by name: ${u}`));
     lastUnnameable = odd;
     const ruleset = pathNeedsNeighbourDiscovery(target, brokerAddrs, resolvers) ? withNeighbourDiscovery(rendered) : rendered;
     const ok = await enforcer.enforce(ruleset);
-    if (ok) log.info({ node, revision: held.revision, hash: held.hash, endpoints: plan.endpoints.length, policies: plan.policies.length, from: why }, 'ruleset in force');
+    if (ok) log.info({ node, revision: held.revision, hash: held.hash, endpoints: plan.endpoints.length, policies: plan.policies.length, from: why, ...(degraded ? { degraded: true } : {}) }, 'ruleset in force');
     return ok;
   };
   enforcer.onOutcome((r) => {

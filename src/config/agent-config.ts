@@ -56,11 +56,14 @@ export const AgentConfigSchema = v.pipe(
       const d = parseDuration(dataset.value);
       if (d instanceof Error) addIssue({ message: d.message });
     }), v.transform((s) => parseDuration(s) as number)), '24h'),
+    // While stale: a folder of manifests computed on the host (src/agent/degraded-policy.ts).
+    degradedPolicy: v.optional(v.pipe(v.array(NonEmpty), v.minLength(1))),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const c = dataset.value;
     if (c.resources && c.broker) addIssue({ message: 'give either broker (relay mode) or resources (local mode), not both' });
+    if (c.degradedPolicy && !c.broker) addIssue({ message: 'degradedPolicy: only in relay mode (with broker); it replaces a stale relay snapshot' });
     if (!c.resources && !c.broker) addIssue({ message: 'a source of policy is required: broker (with trustKey) or resources' });
     if (c.broker && !c.trustKey) addIssue({ message: 'trustKey: the relay\'s public key is required with broker; unsigned state is never applied' });
     for (const m of mqttTlsProblems(c)) addIssue({ message: m });
@@ -87,5 +90,6 @@ export const AGENT_SETTINGS: readonly Setting[] = [
   { key: 'confirmWindowMs', env: 'OUTPOST_CONFIRM_WINDOW_MS', flag: '--confirm-window-ms', kind: 'string', help: 'relay mode: after a new revision is applied, a probe that passed before and fails within this window restores the previous ruleset (default 60000; 0: off)' },
   { key: 'probes', env: 'OUTPOST_PROBES', flag: '--probes', kind: 'list', help: 'health probes for the confirm window besides the broker link: tcp:ADDR:PORT, icmp:ADDR (repeatable; env: comma-separated)' },
   { key: 'maxSnapshotAge', env: 'OUTPOST_MAX_SNAPSHOT_AGE', flag: '--max-snapshot-age', kind: 'string', help: 'relay mode: an agent with no state refuses a snapshot issued longer ago, and an agent whose snapshot gets older reports stale (keeps enforcing it); e.g. 24h (default), 90s; 0 or off: no age rule' },
+  { key: 'degradedPolicy', env: 'OUTPOST_DEGRADED_POLICY', flag: '--degraded-policy', kind: 'list', help: 'relay mode: file or folder of manifests computed on this host and enforced instead of the snapshot while it is stale (maxSnapshotAge); the snapshot is enforced again when a fresh one arrives (repeatable; env: comma-separated)', path: 'file' },
   { key: 'resolvers', env: 'OUTPOST_RESOLVERS', flag: '--resolvers', kind: 'list', help: 'DNS servers on the broker path when the broker is a host name (default: the nameservers in /etc/resolv.conf)' },
 ];

@@ -9,7 +9,8 @@
  * - error:   the last apply or the last snapshot failed (`lastError` says why), the previous ruleset stays;
  * - stale:   no snapshot issued within the agent's maximum age arrived (the relay stopped re-signing,
  *            or the agent is cut off from it); the last snapshot stays in force. `staleCount` counts
- *            how often that happened since the agent started, `issuedAt` says how old it is;
+ *            how often that happened since the agent started, `issuedAt` says how old it is,
+ *            `degraded` is true while the operator's degraded policy is enforced instead;
  * - offline: the last will; `since` is when that agent connected, because the will is fixed then.
  *
  * Review notes:
@@ -41,6 +42,8 @@ export const AgentStatusSchema = v.object({
   issuedAt: v.optional(v.pipe(v.string(), v.isoTimestamp())),
   /** How many times the agent went stale since it started. */
   staleCount: v.optional(Count),
+  /** True while the operator's degraded policy is enforced instead of the stale snapshot. */
+  degraded: v.optional(v.boolean()),
   /** ISO 8601 time the state was entered. */
   since: v.pipe(v.string(), v.isoTimestamp()),
 });
@@ -59,6 +62,8 @@ export interface StatusInput {
   readonly issuedAt?: number | undefined;
   /** Times the agent went stale since it started; zero is left out. */
   readonly staleCount?: number | undefined;
+  /** The degraded policy is in force (only while stale); false is left out. */
+  readonly degraded?: boolean | undefined;
   /** When the state was entered, passed in because this module reads no clock. */
   readonly since: Date;
 }
@@ -75,6 +80,7 @@ export function buildStatus(input: StatusInput): AgentStatus {
   if (input.lastError !== undefined) status.lastError = truncate(input.lastError);
   if (input.issuedAt !== undefined) status.issuedAt = new Date(input.issuedAt).toISOString();
   if (input.staleCount !== undefined && input.staleCount > 0) status.staleCount = input.staleCount;
+  if (input.degraded === true) status.degraded = true;
   return status;
 }
 

@@ -106,11 +106,27 @@ describe.skipIf(!isRoot)('replay and freshness', () => {
     expect(await flows()).toEqual({ 80: false, 443: true });
   });
 
+  test('with a degraded policy, a stale agent enforces it instead (after a restart from its cache, too)', async () => {
+    const degradedDir = h.path('degraded');
+    await mkdir(degradedDir);
+    await writeFile(join(degradedDir, 'policy.yaml'), hep('gw-eth1', { iface: 'eth1', labels: { role: 'gw' } }) + allowPort(80));
+    await agent.stop();
+    agent = h.agent('gw', ['--max-snapshot-age', '2s', '--degraded-policy', degradedDir]);
+    // From the cache first (the stale snapshot), then the degraded policy replaces it.
+    await waitLog(agent, (l) => inForce()(l) && l['from'] === 'cache');
+    await waitLog(agent, (l) => inForce()(l) && l['degraded'] === true);
+    const st = await waitFor('status stale and degraded', status, (s) => s?.state === 'stale' && s.degraded === true);
+    expect(st?.staleCount).toBe(1);
+    // The degraded policy allows 80; the stale snapshot allowed 443.
+    expect(await flows()).toEqual({ 80: true, 443: false });
+  });
+
   test('a re-signing relay brings the agent back to in-sync, and its re-signatures keep it there without re-applying nft', async () => {
     await relay!.stop();
     relay = h.relay(['--resources', dir, '--resign-interval-ms', '300']);
     await waitLog(agent, (l) => l.msg === 'snapshot fresh again');
-    await waitFor('status in-sync', status, (s) => s?.state === 'in-sync');
+    await waitLog(agent, (l) => l.msg.startsWith('degraded policy lifted'));
+    await waitFor('status in-sync', status, (s) => s?.state === 'in-sync' && s.degraded === undefined);
     // Let the new relay's first publication settle, then watch for longer than the maximum age.
     await Bun.sleep(500);
     const applies = logLines(agent).filter(inForce()).length;
