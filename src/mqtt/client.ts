@@ -6,7 +6,8 @@
  * it is reported through `onState` and retried.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { privateModeProblem } from '../platform/private-file.ts';
 import { guardClient, type Oversized } from './packet-guard.ts';
 import { MAX_SNAPSHOT_BYTES } from '../protocol/snapshot.ts';
 
@@ -66,6 +67,15 @@ export function tlsOptions(t: TlsFiles): Pick<IClientOptions, 'ca' | 'cert' | 'k
       throw new Error(`cannot read the MQTT TLS ${what} ${path}: ${(e as Error).message}`);
     }
   };
+  // A key others can read is already out: refused (and retried, so a chmod fixes it without a restart).
+  let mode;
+  try {
+    mode = statSync(t.key).mode;
+  } catch (e) {
+    throw new Error(`cannot read the MQTT TLS key ${t.key}: ${(e as Error).message}`);
+  }
+  const loose = privateModeProblem(t.key, mode);
+  if (loose) throw new Error(loose);
   return {
     ca: read('CA', t.ca),
     cert: read('certificate', t.cert),

@@ -17,6 +17,7 @@ interface Plan {
   subscribe?: string[];
   publish?: { topic: string; payload: string; retain?: boolean }[];
   waitMs?: number;
+  will?: { topic: string; payload: string };
 }
 const plan = JSON.parse(process.argv[2] ?? '{}') as Plan;
 const out: { connected: boolean; error?: string; granted: number[]; received: { topic: string; payload: string }[]; published: { topic: string; acked: boolean }[]; closed: boolean } = {
@@ -48,6 +49,7 @@ try {
     ...(plan.cert ? { cert: readFileSync(plan.cert) } : {}),
     ...(plan.key ? { key: readFileSync(plan.key) } : {}),
     rejectUnauthorized: true,
+    ...(plan.will ? { will: { topic: plan.will.topic, payload: Buffer.from(plan.will.payload), qos: 1 as const, retain: true } } : {}),
   });
   const c = client;
   // A refused CONNECT is a close (or an error) before CONNACK.
@@ -75,6 +77,7 @@ try {
 } catch (e) {
   out.error = (e as Error).message;
 }
-client?.end(true);
+// With a will: no DISCONNECT, the process just exits (the broker sees the socket close and fires the will).
+if (!plan.will) client?.end(true);
 process.stdout.write(`${JSON.stringify(out)}\n`);
 process.exit(0);

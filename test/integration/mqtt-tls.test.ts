@@ -124,6 +124,19 @@ describe.skipIf(!isRoot)('authenticated channel', () => {
         expect(relay.received.filter((m) => m.topic === snap('c2')).length).toBeGreaterThan(0);
       });
 
+      test("gw's last will on c2's status never lands", async () => {
+        const will = `will-${name}`;
+        // Connect with the will, then vanish without DISCONNECT (the client is killed at its deadline).
+        await session({ url, ...as('gw'), will: { topic: status('c2'), payload: will }, waitMs: 200 });
+        // The control: the same will on its own status does land.
+        await session({ url, ...as('gw'), will: { topic: status('gw'), payload: `own-${will}` }, waitMs: 200 });
+        await Bun.sleep(300);
+        const relay = await session({ url, ...as('relay'), subscribe: ['outpost/v1/nodes/+/status'] });
+        expect(relay.connected).toBe(true);
+        expect(relay.received.some((m) => m.topic === status('gw') && m.payload === `own-${will}`)).toBe(true);
+        expect(relay.received.filter((m) => m.payload === will)).toEqual([]);
+      });
+
       test('a certificate from another CA, and a client without one, are refused', async () => {
         const evil = await session({ url, ca: join(pki, 'ca.crt'), cert: h.path('evil/nodes/gw.crt'), key: h.path('evil/nodes/gw.key'), subscribe: [snap('gw')] });
         expect(evil.connected && evil.received.length > 0).toBe(false);
