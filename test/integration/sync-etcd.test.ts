@@ -7,6 +7,7 @@ import { isRoot } from './harness.ts';
 import { gnp, hep } from './fixtures.ts';
 import { SyncLab, inForce, logLines, waitLog } from './sync-harness.ts';
 import { snapshotTopic } from '../../src/protocol/topics.ts';
+import { decodeSnapshot } from '../../src/protocol/snapshot.ts';
 import type { LabProcess } from '../lab/lab.ts';
 
 const GW1 = '198.18.1.1';
@@ -80,7 +81,7 @@ describe.skipIf(!isRoot)('etcd → relay → Mosquitto → agents', () => {
     expect(await gwFlows()).toEqual({ 80: false, 443: true });
   });
 
-  test('a relay restart changes nothing: same bytes retained, no re-apply', async () => {
+  test('a relay restart changes nothing: same revision and content retained (a newer issue time), no re-apply', async () => {
     const topic = snapshotTopic('outpost/v1', 'gw');
     const before = await h.retained(topic);
     const g = applied(gw).length;
@@ -90,7 +91,11 @@ describe.skipIf(!isRoot)('etcd → relay → Mosquitto → agents', () => {
     await waitLog(relay, (l) => l.msg.startsWith('connected to broker'));
     const after = await h.retained(topic);
     expect(after).toBeDefined();
-    expect(Buffer.from(after!).equals(Buffer.from(before!))).toBe(true);
+    // The restarted relay signs anew (issuedAt), so only the signed content is compared.
+    const [b, a] = [before!, after!].map((p) => decodeSnapshot(p, { publicKey: h.keys.relay.publicKey, node: 'gw' }));
+    if (!b!.ok || !a!.ok) throw new Error('retained snapshot does not verify');
+    expect([a!.snapshot.revision, a!.snapshot.hash]).toEqual([b!.snapshot.revision, b!.snapshot.hash]);
+    expect(a!.snapshot.issuedAt!).toBeGreaterThanOrEqual(b!.snapshot.issuedAt!);
     await Bun.sleep(300);
     expect(applied(gw).length).toBe(g);
     expect(await gwFlows()).toEqual({ 80: false, 443: true });
