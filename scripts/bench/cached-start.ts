@@ -50,7 +50,7 @@ await writeFile(pub, publicKeyToPem(keys.publicKey));
 const parsed = parseManifest(policySetYaml(SIZE), 'bench');
 if (parsed.errors.length) throw new Error(`policy set invalid: ${JSON.stringify(parsed.errors[0])}`);
 const { plan } = computeNodePlan({ node: NODE, resources: parsed.resources });
-const payload = encodeSnapshot({ node: NODE, revision: '1000', plan }, keys.privateKey);
+const payload = encodeSnapshot({ node: NODE, revision: '1000', plan, issuedAt: Date.now() }, keys.privateKey);
 const cache = SnapshotCache.open(state);
 cache.save(NODE, { revision: '1000', hash: contentHash(plan), payload });
 cache.close();

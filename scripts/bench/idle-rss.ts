@@ -67,7 +67,7 @@ try {
   const { plan } = computeNodePlan({ node: 'gw', resources: parseManifest(yaml, 'bench').resources });
   const template = h.path('state-template');
   const cache = SnapshotCache.open(template);
-  cache.save('gw', { revision: '1', hash: contentHash(plan), payload: encodeSnapshot({ node: 'gw', revision: '1', plan }, h.keys.relay.privateKey) });
+  cache.save('gw', { revision: '1', hash: contentHash(plan), payload: encodeSnapshot({ node: 'gw', revision: '1', plan, issuedAt: Date.now() }, h.keys.relay.privateKey) });
   cache.close();
   const relay = h.relay(['--resources', h.path('resources')]);
   await relay.waitFor(/"msg":"snapshots published"/, 30_000);

@@ -92,7 +92,7 @@ async function exportBundle(args: string[], io: CliIO): Promise<number> {
     }
     let payload: Uint8Array;
     try {
-      payload = encodeSnapshot({ node, revision: state.revision, plan: c.plan }, key.key);
+      payload = encodeSnapshot({ node, revision: state.revision, plan: c.plan, issuedAt: Date.now() }, key.key);
     } catch (e) {
       io.err(`${node}: ${(e as Error).message}`);
       bad++;

@@ -137,13 +137,13 @@ export function encodeSnapshot(
     readonly node: string;
     readonly revision: string | bigint;
     readonly plan: NodePlan;
-    /** The signing time in ms since the epoch; default now. Pass it for byte-identical output. */
-    readonly issuedAt?: number;
+    /** The signing time in ms since the epoch (the caller's clock: this module reads none). */
+    readonly issuedAt: number;
   },
   privateKey: KeyObject,
 ): Uint8Array {
   const { node, plan } = input;
-  const issuedAt = input.issuedAt ?? Date.now();
+  const issuedAt = input.issuedAt;
   if (!isIssueTime(issuedAt)) throw new SnapshotEncodeError(`issuedAt ${String(issuedAt)} is not a whole number of milliseconds since the epoch`);
   const revision = typeof input.revision === 'bigint' ? input.revision.toString() : input.revision;
   if (!isEd25519(privateKey, 'private')) throw new SnapshotEncodeError('the signing key must be an ed25519 private key');

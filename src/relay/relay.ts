@@ -120,7 +120,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     let tomb: Uint8Array;
     try {
       const { plan } = computeNodePlan({ node, resources: latest.resources });
-      tomb = encodeSnapshot({ node, revision, plan }, opts.signingKey);
+      tomb = encodeSnapshot({ node, revision, plan, issuedAt: Date.now() }, opts.signingKey);
     } catch (e) {
       log.error({ node, revision, err: (e as Error).message }, 'cannot build the empty snapshot of a node without host endpoints; its retained snapshot stays');
       return;

@@ -48,7 +48,7 @@ describe('the machine cannot change what the binary runs', () => {
     // If .env were read, `get` would find a datastore and fail to reach it instead of asking for one.
     await writeFile(join(dir, '.env'), 'OUTPOST_ETCD_ENDPOINTS=http://127.0.0.1:9\n');
     const r = run(['get', 'globalnetworkpolicy']);
-    expect(r.stderr).toContain('no datastore');
+    expect(r.stderr).toContain('no etcd endpoints');
     expect(await Bun.file(marker).exists()).toBe(false);
     // The same variable from the real environment is used: the check above can tell the difference.
     expect(run(['get', 'globalnetworkpolicy'], { env: { OUTPOST_ETCD_ENDPOINTS: 'http://127.0.0.1:9' } }).stderr).toContain('unreachable');

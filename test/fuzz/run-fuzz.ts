@@ -128,7 +128,7 @@ export function fuzzSnapshots(n: number, seed: number, scale: Scale): Tally {
     return v.ok ? [v.resource] : [];
   });
   const plan = computeNodePlan({ node: 'gw', resources }).plan;
-  const good = encodeSnapshot({ node: 'gw', revision: '7', plan }, keys.privateKey);
+  const good = encodeSnapshot({ node: 'gw', revision: '7', plan, issuedAt: Date.now() }, keys.privateKey);
   const opts = { publicKey: keys.publicKey, node: 'gw' };
   const outcome = (payload: Uint8Array): string => {
     const r = decodeSnapshot(payload, opts);

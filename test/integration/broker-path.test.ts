@@ -28,7 +28,7 @@ let netnsEtc: string;
 /** gw's link to the hub denies everything: one HEP, no policy, no profile. */
 function denyAllSnapshot(revision: string): Uint8Array {
   const { resources } = parseManifest(hep('gw-eth4', { iface: 'eth4' }), 'test');
-  return encodeSnapshot({ node: 'gw', revision, plan: computeNodePlan({ node: 'gw', resources }).plan }, h.keys.relay.privateKey);
+  return encodeSnapshot({ node: 'gw', revision, plan: computeNodePlan({ node: 'gw', resources }).plan, issuedAt: Date.now() }, h.keys.relay.privateKey);
 }
 
 const agentArgv = (broker: string, state: string) => [process.execPath, MAIN, 'agent', '--config', '/dev/null', '--node', 'gw', '--broker', broker, '--trust-key', h.path('relay.pub'), '--state', h.path(state), '--failsafe-inbound', 'none', '--failsafe-outbound', 'none'];

@@ -35,7 +35,7 @@ function snapshot(port: number, revision: string, padding = 0): Uint8Array {
     gnp('web', `selector: role == 'gw'\ningress: [{action: Allow, protocol: TCP, destination: {ports: [${port}]}}${rules}]`);
   const { resources, errors } = parseManifest(text, 'test');
   if (errors.length) throw new Error(JSON.stringify(errors));
-  return encodeSnapshot({ node: 'gw', revision, plan: computeNodePlan({ node: 'gw', resources }).plan }, h.keys.relay.privateKey);
+  return encodeSnapshot({ node: 'gw', revision, plan: computeNodePlan({ node: 'gw', resources }).plan, issuedAt: Date.now() }, h.keys.relay.privateKey);
 }
 
 const agentArgv = (extra: string[] = []) => [process.execPath, MAIN, 'agent', '--config', '/dev/null', '--node', 'gw', '--broker', BROKER, '--trust-key', h.path('relay.pub'), '--state', state, ...extra];

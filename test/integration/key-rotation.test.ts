@@ -95,7 +95,7 @@ describe.skipIf(!isRoot)('relay key rotation without an outage', () => {
 
     // 5. A snapshot signed by the removed key, newer and opening 443: refused, nothing moves.
     const { resources } = parseManifest(site([80, 443]), 'forged');
-    const forged = encodeSnapshot({ node: 'gw', revision: '9000000000000000000', plan: computeNodePlan({ node: 'gw', resources }).plan }, h.keys.relay.privateKey);
+    const forged = encodeSnapshot({ node: 'gw', revision: '9000000000000000000', plan: computeNodePlan({ node: 'gw', resources }).plan, issuedAt: Date.now() }, h.keys.relay.privateKey);
     const before = logLines(agent).length;
     await h.publish(TOPIC, forged);
     const refusal = await waitLog(agent, (l) => l.msg.startsWith('snapshot refused'), 10_000, before);

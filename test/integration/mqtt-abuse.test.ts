@@ -35,7 +35,7 @@ describe.skipIf(!isRoot)('agent under an MQTT flood', () => {
   beforeAll(async () => {
     h = await SyncLab.create({ etcd: false });
     agent = h.agent('gw');
-    await h.publish(TOPIC, encodeSnapshot({ node: 'gw', revision: '1', plan: planFor('gw') }, h.keys.relay.privateKey));
+    await h.publish(TOPIC, encodeSnapshot({ node: 'gw', revision: '1', plan: planFor('gw'), issuedAt: Date.now() }, h.keys.relay.privateKey));
     await waitLog(agent, inForce('1'));
   });
   afterAll(async () => {
@@ -63,7 +63,7 @@ describe.skipIf(!isRoot)('agent under an MQTT flood', () => {
     expect(agent.running).toBe(true);
     expect(peak).toBeLessThan(150);
     // The link still works: a genuine snapshot after the flood is applied.
-    await h.publish(TOPIC, encodeSnapshot({ node: 'gw', revision: '2', plan: planFor('gw') }, h.keys.relay.privateKey));
+    await h.publish(TOPIC, encodeSnapshot({ node: 'gw', revision: '2', plan: planFor('gw'), issuedAt: Date.now() }, h.keys.relay.privateKey));
     await waitLog(agent, inForce('2'));
   });
 });
@@ -101,7 +101,7 @@ describe('embedded broker limits', () => {
     for (let i = 0; i < 6; i++) expect(await pub(`outpost/v1/nodes/n${i}/snapshot`, forgedSnapshot(5 * 1024 * 1024))).toBe(false);
     expect(broker.retained).toEqual(before);
     expect(refusals.some((r) => r.includes('not signed by this relay'))).toBe(true);
-    const good = encodeSnapshot({ node: 'gw', revision: '1', plan: planFor('gw') }, keys.privateKey);
+    const good = encodeSnapshot({ node: 'gw', revision: '1', plan: planFor('gw'), issuedAt: Date.now() }, keys.privateKey);
     expect(await pub('outpost/v1/nodes/gw/snapshot', good)).toBe(true);
     expect(broker.retained.count).toBe(before.count + 1);
   });

@@ -30,7 +30,7 @@ function snapshot(port: number, revision: string, opts: { node?: string; key?: K
   const { resources, errors } = parseManifest(text, 'test');
   if (errors.length) throw new Error(JSON.stringify(errors));
   const { plan } = computeNodePlan({ node, resources });
-  return encodeSnapshot({ node, revision, plan }, opts.key ?? h.keys.relay.privateKey);
+  return encodeSnapshot({ node, revision, plan, issuedAt: Date.now() }, opts.key ?? h.keys.relay.privateKey);
 }
 
 async function flows(): Promise<Record<number, boolean>> {

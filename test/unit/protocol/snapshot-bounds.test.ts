@@ -76,7 +76,7 @@ describe('snapshot decoding is bounded', () => {
   });
 
   test('a genuine snapshot is still accepted (parsed once it verified)', () => {
-    const good = encodeSnapshot({ node: 'gw', revision: '7', plan: planFor('gw') }, relay.privateKey);
+    const good = encodeSnapshot({ node: 'gw', revision: '7', plan: planFor('gw'), issuedAt: Date.now() }, relay.privateKey);
     expect(reason(decodeSnapshot(good, opts))).toBe('ok');
   });
 

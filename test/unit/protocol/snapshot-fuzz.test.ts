@@ -9,7 +9,7 @@ import { DECODE_REFUSALS, SNAPSHOT_FORMAT, contentHash, decodeSnapshot, encodeSn
 import { keyPair, planFor, prng, signedPayload } from './fixtures.ts';
 
 const relay = keyPair();
-const good = encodeSnapshot({ node: 'gw', revision: '7', plan: planFor('gw') }, relay.privateKey);
+const good = encodeSnapshot({ node: 'gw', revision: '7', plan: planFor('gw'), issuedAt: Date.now() }, relay.privateKey);
 const opts = { publicKey: relay.publicKey, node: 'gw' };
 
 function decodeChecked(payload: Uint8Array, seed: number, mayAccept = false): DecodeResult {

@@ -52,7 +52,7 @@ describe('encodeSnapshot / decodeSnapshot', () => {
     expect([r2.snapshot.revision, r2.snapshot.hash, r2.snapshot.issuedAt]).toEqual(['42', r.snapshot.hash, ISSUED + 1000]);
     // Without an explicit time the relay's clock is used.
     const before = Date.now();
-    const now = decodeSnapshot(encodeSnapshot({ node: 'gw', revision: '42', plan }, relay.privateKey), opts);
+    const now = decodeSnapshot(encodeSnapshot({ node: 'gw', revision: '42', plan, issuedAt: Date.now() }, relay.privateKey), opts);
     expect(now.ok && now.snapshot.issuedAt! >= before).toBeTrue();
   });
 
@@ -96,7 +96,7 @@ describe('encodeSnapshot / decodeSnapshot', () => {
   });
 
   test('a snapshot signed by another key is refused, naming both key ids', () => {
-    const forged = encodeSnapshot({ node: 'gw', revision: '43', plan }, stranger.privateKey);
+    const forged = encodeSnapshot({ node: 'gw', revision: '43', plan, issuedAt: Date.now() }, stranger.privateKey);
     const r = refused(decodeSnapshot(forged, opts));
     expect(r.reason).toBe('bad-signature');
     expect(r.message).toContain(keyId(stranger.publicKey));
@@ -104,14 +104,14 @@ describe('encodeSnapshot / decodeSnapshot', () => {
   });
 
   test('a forged snapshot claiming the trusted key id fails verification', () => {
-    const forged = parsePayload(encodeSnapshot({ node: 'gw', revision: '43', plan }, stranger.privateKey));
+    const forged = parsePayload(encodeSnapshot({ node: 'gw', revision: '43', plan, issuedAt: Date.now() }, stranger.privateKey));
     const r = refused(decodeSnapshot(utf8(canonicalJson({ ...forged, keyId: keyId(relay.publicKey) })), opts));
     expect(r.reason).toBe('bad-signature');
     expect(r.message).toContain('wrong key or altered content');
   });
 
   test('during a key rotation either trusted key is accepted', () => {
-    const next = encodeSnapshot({ node: 'gw', revision: '43', plan }, stranger.privateKey);
+    const next = encodeSnapshot({ node: 'gw', revision: '43', plan, issuedAt: Date.now() }, stranger.privateKey);
     expect(decodeSnapshot(next, { node: 'gw', publicKey: [relay.publicKey, stranger.publicKey] }).ok).toBeTrue();
     expect(decodeSnapshot(good, { node: 'gw', publicKey: [relay.publicKey, stranger.publicKey] }).ok).toBeTrue();
     expect(refused(decodeSnapshot(good, { node: 'gw', publicKey: [] })).reason).toBe('bad-signature');
@@ -130,7 +130,7 @@ describe('encodeSnapshot / decodeSnapshot', () => {
   });
 
   test('a validly signed snapshot for another node is refused by this node', () => {
-    const forOther = encodeSnapshot({ node: 'other', revision: '50', plan: planFor('other') }, relay.privateKey);
+    const forOther = encodeSnapshot({ node: 'other', revision: '50', plan: planFor('other'), issuedAt: Date.now() }, relay.privateKey);
     expect(decodeSnapshot(forOther, { ...opts, node: 'other' }).ok).toBeTrue();
     const r = refused(decodeSnapshot(forOther, opts));
     expect(r.reason).toBe('wrong-node');
@@ -234,12 +234,13 @@ describe('encodeSnapshot refuses relay-side bugs', () => {
     ['a fractional issue time', { node: 'gw', revision: '1', plan, issuedAt: 1.5 }, 'issuedAt'],
     ['a negative issue time', { node: 'gw', revision: '1', plan, issuedAt: -1 }, 'issuedAt'],
   ])('%s', (_what, input, message) => {
-    expect(() => encodeSnapshot(input, relay.privateKey)).toThrow(SnapshotEncodeError);
-    expect(() => encodeSnapshot(input, relay.privateKey)).toThrow(message);
+    const withTime = { issuedAt: ISSUED, ...input } as Parameters<typeof encodeSnapshot>[0];
+    expect(() => encodeSnapshot(withTime, relay.privateKey)).toThrow(SnapshotEncodeError);
+    expect(() => encodeSnapshot(withTime, relay.privateKey)).toThrow(message);
   });
 
   test('a public key cannot sign', () => {
-    expect(() => encodeSnapshot({ node: 'gw', revision: '1', plan }, relay.publicKey)).toThrow('ed25519 private key');
+    expect(() => encodeSnapshot({ node: 'gw', revision: '1', plan, issuedAt: Date.now() }, relay.publicKey)).toThrow('ed25519 private key');
   });
 });
 

@@ -77,7 +77,7 @@ describe('relay freshness', () => {
         encodeSnapshot({ node: 'a', revision: '99', plan, issuedAt: Date.now() - 86_400_000 }, keys.privateKey),
         // The same revision, signed earlier: also not what the relay published.
         encodeSnapshot({ node: 'a', revision: '100', plan, issuedAt: 1 }, keys.privateKey),
-        encodeSnapshot({ node: 'a', revision: '500', plan }, generateSigningKeyPair().privateKey),
+        encodeSnapshot({ node: 'a', revision: '500', plan, issuedAt: Date.now() }, generateSigningKeyPair().privateKey),
         '',
       ];
       for (const bad of replays) {

@@ -84,8 +84,8 @@ describe('one node never holds back the others', () => {
   test('a node whose snapshot is refused (oversized) and one whose plan throws are logged by name; every other node is published, and theirs stay', async () => {
     const broker = new FakeBroker();
     // What the two bad nodes had before (a restart): it must stay, never be cleared.
-    broker.retained.set(topic('big'), realEncode({ node: 'big', revision: '5', plan: realPlan({ node: 'big', resources: parseManifest(heps('big') + policy(80), 't').resources }).plan }, keys.privateKey));
-    broker.retained.set(topic('crash'), realEncode({ node: 'crash', revision: '5', plan: realPlan({ node: 'crash', resources: parseManifest(heps('crash') + policy(80), 't').resources }).plan }, keys.privateKey));
+    broker.retained.set(topic('big'), realEncode({ node: 'big', revision: '5', plan: realPlan({ node: 'big', resources: parseManifest(heps('big') + policy(80), 't').resources }).plan, issuedAt: Date.now() }, keys.privateKey));
+    broker.retained.set(topic('crash'), realEncode({ node: 'crash', revision: '5', plan: realPlan({ node: 'crash', resources: parseManifest(heps('crash') + policy(80), 't').resources }).plan, issuedAt: Date.now() }, keys.privateKey));
     const link = broker.link();
     const { log, lines } = capture();
     const source = new PushSource({ revision: '10', text: heps('a', 'big', 'crash', 'z') + policy(80) });
@@ -131,9 +131,9 @@ describe('folder revisions only move forward across relay restarts', () => {
     await writeOld('p.yaml', heps('a', 'b') + policy(80));
     const broker = new FakeBroker();
     const held = '1700000000000000'; // what agents hold: newer than the files' times
-    broker.retained.set(topic('a'), realEncode({ node: 'a', revision: held, plan: realPlan({ node: 'a', resources: parseManifest(heps('a') + policy(22), 't').resources }).plan }, keys.privateKey));
+    broker.retained.set(topic('a'), realEncode({ node: 'a', revision: held, plan: realPlan({ node: 'a', resources: parseManifest(heps('a') + policy(22), 't').resources }).plan, issuedAt: Date.now() }, keys.privateKey));
     // A forged snapshot (another key) far higher must not count.
-    broker.retained.set(topic('b'), realEncode({ node: 'b', revision: '9000000000000000000', plan: realPlan({ node: 'b', resources: [] }).plan }, other.privateKey));
+    broker.retained.set(topic('b'), realEncode({ node: 'b', revision: '9000000000000000000', plan: realPlan({ node: 'b', resources: [] }).plan, issuedAt: Date.now() }, other.privateKey));
     const link = broker.link();
     link.connect();
     const { log } = capture();
