@@ -1,5 +1,6 @@
 /**
- * The agent: one enforcer (nft), fed either by local manifests or by signed relay snapshots.
+ * The agent: one enforcer (nft), fed either by local manifests or by signed snapshots (from a
+ * relay over MQTT and/or offline bundles; bundles alone on an air-gapped host).
  */
 import { NftRunner } from '../nft/runner.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
@@ -27,10 +28,11 @@ export async function startAgent(config: AgentConfig, log: Logger, opts: { once?
 
 async function startMode(config: AgentConfig, log: Logger, enforcer: Enforcer, opts: { once?: boolean }): Promise<RunningAgent> {
   if (config.resources) return (await import('./local-mode.ts')).startLocalMode({ ...config, resources: config.resources }, log, enforcer, { once: opts.once ?? false });
-  if (!config.broker || !config.trustKey) throw new UsageError('broker and trustKey are required in relay mode');
+  // Signed snapshots: from a relay (broker), offline bundles (bundleDir), or both; bundleDir alone is air-gapped.
+  if ((!config.broker && !config.bundleDir) || !config.trustKey) throw new UsageError('trustKey and a broker or bundleDir are required in relay mode');
   const keys = await loadPublicKeys(config.trustKey);
   if (!keys.ok) throw new UsageError(keys.message);
-  return (await import('./relay-mode.ts')).startRelayMode({ ...config, broker: config.broker, trustKey: config.trustKey }, log, enforcer, keys.keys);
+  return (await import('./relay-mode.ts')).startRelayMode({ ...config, trustKey: config.trustKey }, log, enforcer, keys.keys);
 }
 
 /** A long-running agent restores its table when someone else deletes, flushes or edits it (drift-watch.ts). */

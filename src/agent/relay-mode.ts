@@ -9,6 +9,10 @@
  * one held, stored (transactionally) and then applied. Every refusal is logged with its reason
  * and counted; the last good state stays. Status goes to a retained topic with a last will of
  * "offline".
+ *
+ * Air-gapped (bundleDir and no broker): the same, fed only by offline bundles (bundle-drop.ts).
+ * No MQTT link, so no broker path in the ruleset, no DNS, no broker probe (commit confirmed
+ * watches the configured probes only) and no status topic: the status is logged.
  */
 import type { KeyObject } from 'node:crypto';
 import type { AgentConfig } from '../config/agent-config.ts';
@@ -31,7 +35,8 @@ import { startBundleDrop, type BundleVerdict } from './bundle-drop.ts';
 import { describeAge, firstSnapshotProblem, freshness, isRefresh, msUntilStale } from './freshness.ts';
 import { loadDegradedPlan } from './degraded-policy.ts';
 
-type RelayConfig = AgentConfig & { broker: string; trustKey: readonly string[] };
+/** `broker` absent: an air-gapped agent on signed bundles alone (bundleDir). */
+type RelayConfig = AgentConfig & { trustKey: readonly string[] };
 
 /**
  * Where a snapshot came from: the relay over MQTT, or an offline bundle (bundle-drop.ts).
@@ -72,9 +77,13 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     const payload = encodeStatus({ node, state, revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, staleCount, degraded: degraded !== undefined, lastError, refused, since });
     link.publish(statusTopic(config.topicPrefix, node), payload, { retain: true, qos: 1 }).catch((e: Error) => log.warn({ err: e.message }, 'cannot publish status'));
   };
+  /** No broker (air-gapped): a bundle applied is as current as this agent can be. */
+  const upToDate = () => config.broker === undefined || link?.connected === true;
   const setState = (wanted: StatusState, error?: string) => {
     const next = stale && (wanted === 'in-sync' || wanted === 'cached') ? 'stale' : wanted;
     if (next !== state) since = new Date();
+    // Without a broker there is no status topic: the status stays local, in the log.
+    if (config.broker === undefined && (next !== state || (error !== undefined && error !== lastError))) log.info({ node, state: next, revision: held?.revision, lastError: error }, 'status');
     state = next;
     lastError = error ?? (next === 'error' ? lastError : undefined);
     publishStatus();
@@ -84,7 +93,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     checkFreshness();
     const problem = problems.apply ?? problems.store ?? problems.rollback;
     if (problem !== undefined) setState('error', problem);
-    else if (state === 'error' && held) setState(link?.connected ? 'in-sync' : 'cached');
+    else if (state === 'error' && held) setState(upToDate() ? 'in-sync' : 'cached');
   };
 
   /** Compares the held snapshot's issue time with the clock; switches stale on or off and re-arms the timer. */
@@ -110,7 +119,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
         log.info({ node, revision: held.revision }, 'degraded policy lifted; the relay\'s snapshot is enforced again');
         void apply('fresh');
       }
-      if (state === 'stale') setState(link?.connected ? 'in-sync' : 'cached');
+      if (state === 'stale') setState(upToDate() ? 'in-sync' : 'cached');
     }
     const wait = msUntilStale(now, held.issuedAt, maxAgeMs);
     // setTimeout holds 32 bits of milliseconds: a later deadline is checked again in 24 days.
@@ -144,11 +153,12 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
 
   // The control path: broker addresses (literal, or last resolved and cached), DNS when the
   // broker is a name, neighbour discovery when any of it is IPv6.
-  const target = brokerTarget(config.broker);
-  const resolvers = config.resolvers ?? systemResolvers();
-  let brokerAddrs: string[] = target.isName ? (store.reader?.loadBrokerAddresses(config.broker) ?? []) : [target.host];
-  if (target.isName && brokerAddrs.length) log.info({ broker: target.host, addresses: brokerAddrs }, 'broker path from the last resolved addresses');
-  if (target.isName && !resolvers.length) log.warn('the broker is a host name but no DNS resolver is configured (resolv.conf or resolvers): DNS is not on the failsafe path');
+  // No broker (air-gapped): no control path to keep open.
+  const target = config.broker !== undefined ? { url: config.broker, ...brokerTarget(config.broker) } : undefined;
+  const resolvers = target ? (config.resolvers ?? systemResolvers()) : [];
+  let brokerAddrs: string[] = !target ? [] : target.isName ? (store.reader?.loadBrokerAddresses(target.url) ?? []) : [target.host];
+  if (target?.isName && brokerAddrs.length) log.info({ broker: target.host, addresses: brokerAddrs }, 'broker path from the last resolved addresses');
+  if (target?.isName && !resolvers.length) log.warn('the broker is a host name but no DNS resolver is configured (resolv.conf or resolvers): DNS is not on the failsafe path');
 
   let lastUnnameable = '';
 
@@ -157,7 +167,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   // ruleset in force before it, and that revision is not applied again until a newer one arrives.
   type Held = { readonly snap: Snapshot; readonly payload: Uint8Array | undefined };
   const windowMs = config.confirmWindowMs ?? 60_000;
-  const probes = [brokerProbe(() => link?.connected === true, () => brokerAddrs.map((addr) => ({ addr, port: target.port })), 1000), ...configuredProbes(config.probes ?? [])];
+  const probes = [...(target ? [brokerProbe(() => link?.connected === true, () => brokerAddrs.map((addr) => ({ addr, port: target.port })), 1000)] : []), ...configuredProbes(config.probes ?? [])];
   const confirm = new CommitConfirm<Held>(() => probes, { windowMs });
   let rolledBack: { readonly revision: string; readonly hash: string } | undefined;
   /** What is in force now, with its signed bytes from the cache (to put them back on a rollback). */
@@ -202,12 +212,12 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   };
   const apply = async (why: string): Promise<boolean> => {
     if (!held) return false;
-    const always = { outbound: brokerPathRules(target, brokerAddrs, resolvers) };
+    const always = target ? { outbound: brokerPathRules(target, brokerAddrs, resolvers) } : {};
     const { rendered, plan } = renderForHost(degraded ?? held.plan, config, ifaces?.current ?? readHostInterfaces(), always);
     const odd = rendered.unnameable.join('\n');
     if (odd !== lastUnnameable) rendered.unnameable.forEach((u) => log.warn({ node }, `interface not governed by name: ${u}`));
     lastUnnameable = odd;
-    const ruleset = pathNeedsNeighbourDiscovery(target, brokerAddrs, resolvers) ? withNeighbourDiscovery(rendered) : rendered;
+    const ruleset = target && pathNeedsNeighbourDiscovery(target, brokerAddrs, resolvers) ? withNeighbourDiscovery(rendered) : rendered;
     const ok = await enforcer.enforce(ruleset);
     if (ok) log.info({ node, revision: held.revision, hash: held.hash, endpoints: plan.endpoints.length, policies: plan.policies.length, from: why, ...(degraded ? { degraded: true } : {}) }, 'ruleset in force');
     return ok;
@@ -220,7 +230,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
 
   /** Resolves the broker name again; re-applies when the set of addresses changed. */
   const refreshBrokerPath = async (why: string) => {
-    if (!target.isName) return;
+    if (!target?.isName) return;
     const r = await resolveBroker(target);
     if (r instanceof Error) {
       log.warn({ err: r.message, from: why }, 'broker name not resolved; the last known broker addresses stay on the failsafe path');
@@ -229,7 +239,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     if (r.join() === brokerAddrs.join()) return;
     log.info({ broker: target.host, addresses: r, before: brokerAddrs, from: why }, 'broker addresses changed; failsafe path updated');
     brokerAddrs = r;
-    store.write('broker-addresses', (c) => c.saveBrokerAddresses(config.broker, r));
+    store.write('broker-addresses', (c) => c.saveBrokerAddresses(target.url, r));
     await apply('broker path');
   };
 
@@ -305,8 +315,8 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
 
   // 2. The network.
   ifaces = watchInterfaces(() => void apply('interfaces'));
-  const newLink = connectMqtt({
-    url: config.broker,
+  const newLink = !target ? undefined : connectMqtt({
+    url: target.url,
     clientId: `outpost-agent-${node}`,
     // mqtts:// with this node's certificate: its CN is the identity the broker's ACL checks.
     ...(mqttTlsFiles(config) ? { tls: mqttTlsFiles(config)! } : {}),
@@ -317,6 +327,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     onOversized: (o) => refuse('malformed', `a ${o.bytes}-byte message on ${o.topic.slice(0, 200)} is over the ${MAX_PACKET_BYTES}-byte limit; skipped unread`),
   });
   link = newLink;
+  if (!newLink) log.info({ node, bundleDir: config.bundleDir }, 'no broker: air-gapped agent, policy from signed offline bundles only; status in this log');
   let queue = Promise.resolve();
   // Offline bundles (drop folder, `outpost bundle import`) go through the same queue and checks.
   const bundles = startBundleDrop({
@@ -330,23 +341,25 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       return done.catch((e: Error) => ({ ok: false, message: `bundle handling failed: ${e.message}` }));
     },
   });
-  newLink.onMessage((topic, payload) => {
-    if (topic !== snapshotTopic(config.topicPrefix, node)) return;
-    // One at a time, in arrival order: revision checks compare against what was applied.
-    queue = queue.then(() => receive(payload)).then(() => undefined).catch((e: Error) => log.error({ err: e.message }, 'snapshot handling failed'));
-    // Returned: the MQTT link reads the next message once this one is handled (bounded memory).
-    return queue;
-  });
-  newLink.onConnect(() => {
-    log.info({ broker: config.broker }, 'connected to broker');
-    newLink.subscribe([snapshotTopic(config.topicPrefix, node)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
-    publishStatus();
-  });
-  newLink.onState((s) => {
-    if (s.connected) return;
-    log.warn({ err: s.error, retryInMs: s.retryInMs }, 'broker unreachable; enforcement stays as last applied');
-    if (state === 'in-sync') state = 'cached';
-  });
+  if (newLink) {
+    newLink.onMessage((topic, payload) => {
+      if (topic !== snapshotTopic(config.topicPrefix, node)) return;
+      // One at a time, in arrival order: revision checks compare against what was applied.
+      queue = queue.then(() => receive(payload)).then(() => undefined).catch((e: Error) => log.error({ err: e.message }, 'snapshot handling failed'));
+      // Returned: the MQTT link reads the next message once this one is handled (bounded memory).
+      return queue;
+    });
+    newLink.onConnect(() => {
+      log.info({ broker: config.broker }, 'connected to broker');
+      newLink.subscribe([snapshotTopic(config.topicPrefix, node)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
+      publishStatus();
+    });
+    newLink.onState((s) => {
+      if (s.connected) return;
+      log.warn({ err: s.error, retryInMs: s.retryInMs }, 'broker unreachable; enforcement stays as last applied');
+      if (state === 'in-sync') state = 'cached';
+    });
+  }
 
   return {
     firstApply,
@@ -359,10 +372,10 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       await bundles.stop();
       await queue;
       // A clean stop is not "offline by accident": say so, then disconnect without the will.
-      if (newLink.connected) {
+      if (newLink?.connected) {
         await newLink.publish(statusTopic(config.topicPrefix, node), lastWillPayload(node, new Date()), { retain: true, qos: 1 }).catch(() => undefined);
       }
-      await newLink.close(true);
+      await newLink?.close(true);
       enforcer.stop();
       store.stop();
     },

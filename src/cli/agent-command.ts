@@ -33,9 +33,9 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   // relay, whose per-change computation is hot, keeps the normal policy.
   Bun.unsafe.setJITPolicy(1000);
   const once = extra.once === true;
-  if (once && config.broker) throw new UsageError('--once works in local mode (--resources) only');
+  if (once && !config.resources) throw new UsageError('--once works in local mode (--resources) only');
   const log = createLogger(config.logLevel);
-  log.info({ node: config.node, source: config.broker ?? config.resources, state: config.state }, 'outpost agent starting');
+  log.info({ node: config.node, source: config.broker ?? config.resources ?? { bundleDir: config.bundleDir }, state: config.state }, 'outpost agent starting');
 
   const agent = await startAgent(config, log, { once });
   const ok = await agent.firstApply;
@@ -55,7 +55,7 @@ async function checkConfig(config: Awaited<ReturnType<typeof loadCommandConfig<t
     const key = await loadPublicKeys(config.trustKey);
     if (!key.ok) throw new UsageError(key.message);
   }
-  const source = config.broker !== undefined ? `relay mode, broker ${config.broker}` : `local mode, resources ${(config.resources ?? []).join(', ')}`;
+  const source = config.broker !== undefined ? `relay mode, broker ${config.broker}` : config.bundleDir !== undefined ? `air-gapped relay mode, bundles from ${config.bundleDir}` : `local mode, resources ${(config.resources ?? []).join(', ')}`;
   io.out(`config ok: node ${config.node}, ${source}, state ${config.state}`);
   return 0;
 }

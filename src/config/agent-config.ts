@@ -4,7 +4,8 @@
  * daemon reads only these sources: nothing else on the machine changes its behaviour.
  *
  * Two sources of policy, exactly one per agent:
- * - `broker` (+ `trustKey`): signed snapshots from a relay over MQTT, cached in SQLite;
+ * - signed snapshots (+ `trustKey`), cached in SQLite: from a relay over MQTT (`broker`), from
+ *   offline bundles (`bundleDir`), or both; `bundleDir` alone is an air-gapped agent (no MQTT);
  * - `resources`: manifests on local disk, computed on the host (no relay, no network).
  */
 import * as v from 'valibot';
@@ -63,9 +64,15 @@ export const AgentConfigSchema = v.pipe(
     if (!dataset.typed) return;
     const c = dataset.value;
     if (c.resources && c.broker) addIssue({ message: 'give either broker (relay mode) or resources (local mode), not both' });
-    if (c.degradedPolicy && !c.broker) addIssue({ message: 'degradedPolicy: only in relay mode (with broker); it replaces a stale relay snapshot' });
-    if (!c.resources && !c.broker) addIssue({ message: 'a source of policy is required: broker (with trustKey) or resources' });
+    if (c.resources && c.bundleDir) addIssue({ message: 'give either bundleDir (signed bundles) or resources (local mode), not both' });
+    const signed = c.broker !== undefined || c.bundleDir !== undefined;
+    if (c.degradedPolicy && !signed) addIssue({ message: 'degradedPolicy: only in relay mode (with broker or bundleDir); it replaces a stale signed snapshot' });
+    if (!c.resources && !signed) addIssue({ message: 'a source of policy is required: broker (with trustKey), bundleDir (with trustKey; air-gapped) or resources' });
     if (c.broker && !c.trustKey) addIssue({ message: 'trustKey: the relay\'s public key is required with broker; unsigned state is never applied' });
+    if (c.bundleDir && !c.broker && !c.trustKey) addIssue({ message: 'trustKey: the relay\'s public key is required with bundleDir; unsigned bundles are never applied' });
+    // Air-gapped (bundleDir alone): settings about a broker would be silently unused, so they are refused.
+    if (!c.broker && c.bundleDir && (c.brokerCa || c.brokerCert || c.brokerKey)) addIssue({ message: 'brokerCa/brokerCert/brokerKey: only with a broker (this agent has bundleDir alone: no MQTT link)' });
+    if (!c.broker && c.bundleDir && c.resolvers) addIssue({ message: 'resolvers: only with a broker (they are DNS servers on the broker path; this agent has bundleDir alone)' });
     for (const m of mqttTlsProblems(c)) addIssue({ message: m });
   }),
 );
@@ -77,7 +84,7 @@ export const AGENT_SETTINGS: readonly Setting[] = [
   { key: 'broker', env: 'OUTPOST_BROKER', flag: '--broker', kind: 'string', help: 'MQTT broker URL (mqtt://host:port); relay mode' },
   ...MQTT_TLS_SETTINGS,
   { key: 'trustKey', env: 'OUTPOST_TRUST_KEY', flag: '--trust-key', kind: 'list', help: 'the relay\'s ed25519 public key (PEM); snapshots and bundles not signed by one of them are refused (repeatable during a key rotation; env: comma-separated)', path: 'file' },
-  { key: 'bundleDir', env: 'OUTPOST_BUNDLE_DIR', flag: '--bundle-dir', kind: 'string', help: 'relay mode: a folder (e.g. a USB mount) polled for <node>.bundle, a signed offline bundle applied like a relay snapshot', path: 'file' },
+  { key: 'bundleDir', env: 'OUTPOST_BUNDLE_DIR', flag: '--bundle-dir', kind: 'string', help: 'relay mode: a folder (e.g. a USB mount) polled for <node>.bundle, a signed offline bundle applied like a relay snapshot; with trustKey and no broker: an air-gapped agent on bundles alone', path: 'file' },
   { key: 'topicPrefix', env: 'OUTPOST_TOPIC_PREFIX', flag: '--topic-prefix', kind: 'string', help: 'MQTT topic prefix (default outpost/v1)' },
   { key: 'resources', env: 'OUTPOST_RESOURCES', flag: '--resources', kind: 'list', help: 'local mode: file or folder of resources (repeatable; env: comma-separated)', path: 'file' },
   { key: 'state', env: 'OUTPOST_STATE', flag: '--state', kind: 'string', help: 'state directory: SQLite cache, nft work files (default /var/lib/outpost)', path: 'file' },
@@ -88,7 +95,7 @@ export const AGENT_SETTINGS: readonly Setting[] = [
   { key: 'nft', env: 'OUTPOST_NFT', flag: '--nft', kind: 'string', help: 'the nft binary (default: nft on PATH)', path: 'command' },
   { key: 'nftTimeoutMs', env: 'OUTPOST_NFT_TIMEOUT_MS', flag: '--nft-timeout-ms', kind: 'string', help: 'an nft run that takes longer is killed, counted as failed and retried (default 30000)' },
   { key: 'confirmWindowMs', env: 'OUTPOST_CONFIRM_WINDOW_MS', flag: '--confirm-window-ms', kind: 'string', help: 'relay mode: after a new revision is applied, a probe that passed before and fails within this window restores the previous ruleset (default 60000; 0: off)' },
-  { key: 'probes', env: 'OUTPOST_PROBES', flag: '--probes', kind: 'list', help: 'health probes for the confirm window besides the broker link: tcp:ADDR:PORT, icmp:ADDR (repeatable; env: comma-separated)' },
+  { key: 'probes', env: 'OUTPOST_PROBES', flag: '--probes', kind: 'list', help: 'health probes for the confirm window besides the broker link (if any): tcp:ADDR:PORT, icmp:ADDR (repeatable; env: comma-separated)' },
   { key: 'maxSnapshotAge', env: 'OUTPOST_MAX_SNAPSHOT_AGE', flag: '--max-snapshot-age', kind: 'string', help: 'relay mode: an agent with no state refuses a snapshot issued longer ago, and an agent whose snapshot gets older reports stale (keeps enforcing it); e.g. 24h (default), 90s; 0 or off: no age rule' },
   { key: 'degradedPolicy', env: 'OUTPOST_DEGRADED_POLICY', flag: '--degraded-policy', kind: 'list', help: 'relay mode: file or folder of manifests computed on this host and enforced instead of the snapshot while it is stale (maxSnapshotAge); the snapshot is enforced again when a fresh one arrives (repeatable; env: comma-separated)', path: 'file' },
   { key: 'resolvers', env: 'OUTPOST_RESOLVERS', flag: '--resolvers', kind: 'list', help: 'DNS servers on the broker path when the broker is a host name (default: the nameservers in /etc/resolv.conf)' },
