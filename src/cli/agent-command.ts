@@ -16,17 +16,15 @@ import { loadPublicKeys } from '../platform/signing.ts';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/outpost/agent.yaml';
 
+type ExtraFlags = NonNullable<Parameters<typeof loadCommandConfig>[0]['extra']>;
+
+/** The agent's configuration (file, environment, flags), for the agent and the commands that act for it. */
+export function loadAgentConfig(args: string[], io: CliIO, extra: ExtraFlags) {
+  return loadCommandConfig({ args, io, table: AGENT_SETTINGS, schema: AgentConfigSchema, defaultConfigFile: DEFAULT_AGENT_CONFIG, defaults: { node: hostname() }, extra, what: 'agent' });
+}
+
 export async function agentCommand(args: string[], io: CliIO): Promise<number> {
-  const { config, extra } = await loadCommandConfig({
-    args,
-    io,
-    table: AGENT_SETTINGS,
-    schema: AgentConfigSchema,
-    defaultConfigFile: DEFAULT_AGENT_CONFIG,
-    defaults: { node: hostname() },
-    extra: { once: { type: 'boolean' }, 'check-config': { type: 'boolean' } },
-    what: 'agent',
-  });
+  const { config, extra } = await loadAgentConfig(args, io, { once: { type: 'boolean' }, 'check-config': { type: 'boolean' } });
   if (extra['check-config'] === true) return checkConfig(config, io);
   // The agent spends its life idle, and its per-change work is small next to nft's: JIT-compiled
   // code (about 9 MiB resident, docs/benchmarks.md "Idle memory") is not worth keeping. The

@@ -17,11 +17,8 @@
  */
 import { parseArgs } from 'node:util';
 import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { AGENT_SETTINGS, AgentConfigSchema } from '../config/agent-config.ts';
-import { loadCommandConfig } from '../config/settings.ts';
 import { loadPrivateKey, loadPublicKeys, writeFileAtomic } from '../platform/signing.ts';
 import { createLogger } from '../platform/logger.ts';
 import { decodeSnapshot, encodeSnapshot, revisionVerdict, type DecodeResult } from '../protocol/snapshot.ts';
@@ -30,7 +27,7 @@ import type { DatastoreSource, DatastoreState } from '../datastore/source.ts';
 import { BUNDLE_SUFFIX, RESULT_SUFFIX, inboxOf, readBounded, writeByRename } from '../agent/bundle-drop.ts';
 import { lockStateDir } from '../agent/state-lock.ts';
 import { SnapshotCache } from '../cache/snapshot-cache.ts';
-import { DEFAULT_AGENT_CONFIG } from './agent-command.ts';
+import { loadAgentConfig } from './agent-command.ts';
 import { UsageError, type CliIO } from './io.ts';
 
 const USAGE = `usage: outpost bundle export --node N | --all, --etcd URL | --resources DIR, --signing-key KEY, --out FILE | --out-dir DIR
@@ -176,16 +173,7 @@ async function verifyBundle(args: string[], io: CliIO): Promise<number> {
 
 async function importBundle(args: string[], io: CliIO): Promise<number> {
   // The agent's own configuration (its file, environment, flags): same node, keys and state dir.
-  const { config, extra, positionals } = await loadCommandConfig({
-    args,
-    io,
-    table: AGENT_SETTINGS,
-    schema: AgentConfigSchema,
-    defaultConfigFile: DEFAULT_AGENT_CONFIG,
-    defaults: { node: hostname() },
-    extra: { wait: { type: 'string' } },
-    what: 'agent',
-  });
+  const { config, extra, positionals } = await loadAgentConfig(args, io, { wait: { type: 'string' } });
   if (positionals.length !== 1) throw new UsageError('bundle import takes one FILE');
   if (!config.trustKey) throw new UsageError('the agent has no trustKey: bundles are signed snapshots, for relay mode');
   const waitS = extra['wait'] === undefined ? 30 : Number(extra['wait']);
