@@ -17,7 +17,7 @@
  *        [--no-build] [--no-write]        (env OUTPOST_BENCH_BIN works like --bin; OUTPOST_BENCH_DIST=PATH measures another compiled binary as dist)
  */
 import { $ } from 'bun';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../../test/lab/lab.ts';
@@ -27,7 +27,7 @@ import { parseManifest } from '../../src/model/manifest.ts';
 import { contentHash, encodeSnapshot } from '../../src/protocol/snapshot.ts';
 import { generateSigningKeyPair, publicKeyToPem } from '../../src/platform/signing.ts';
 import { describeSet, policySetYaml, sizeFromArgs } from './policy-set.ts';
-import { addStartHost } from './start-lab.ts';
+import { addStartHost, appliedRulesetFile } from './start-lab.ts';
 import { LABEL, commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 
 const args = parseArgs(process.argv.slice(2));
@@ -118,11 +118,10 @@ try {
     }
   }
 
-  // What the agent applied (it leaves the file in its state dir): sizes for the doc.
-  const rulesetFile = join(state, 'ruleset.next.json');
-  const ruleset = JSON.parse(await readFile(rulesetFile, 'utf8')) as { nftables: Record<string, Record<string, unknown>>[] };
-  const count = (k: string) => ruleset.nftables.filter((c) => Object.values(c)[0]?.[k] !== undefined).length;
-  const rulesetKiB = (await Bun.file(rulesetFile).size) / 1024;
+  // What the agent applied, read back from the kernel: sizes for the doc, and nft's reference time.
+  const applied = await appliedRulesetFile(lab, dir);
+  const rulesetFile = applied.file;
+  const rulesetKiB = applied.kib;
 
   console.error('reference costs ...');
   // The runtime alone: an empty program, run by bun and compiled the way dist/outpost is.
@@ -161,7 +160,7 @@ try {
     '',
     machine(),
     '',
-    `Policy set: ${describeSet(SIZE)}. Snapshot ${(payload.length / 1024).toFixed(0)} KiB; the agent applies ${count('rule')} rules, ${count('chain')} chains, ${count('set')} sets (${rulesetKiB.toFixed(0)} KiB of nft JSON).`,
+    `Policy set: ${describeSet(SIZE)}. Snapshot ${(payload.length / 1024).toFixed(0)} KiB; the agent applies ${applied.summary}.`,
     '',
     'Spawn → the parent reads the agent\'s `"ruleset in force"` line (`"from":"cache"`), table confirmed with `nft list table` after each start; includes `ip netns exec`:',
     '',

@@ -131,12 +131,10 @@ export class StartLab {
     return { total, ...split(logLines(p.stderr), wall0) };
   }
 
-  /** What the last cached start applied (the agent leaves the file in its state dir), for the doc. */
+  /** What the last cached start applied, read back from the kernel, for the doc. */
   async appliedRuleset(): Promise<string> {
-    const file = join(this.dir, 'state', 'ruleset.next.json');
-    const doc = (await Bun.file(file).json()) as { nftables: Record<string, Record<string, unknown>>[] };
-    const count = (k: string) => doc.nftables.filter((c) => Object.values(c)[0]?.[k] !== undefined).length;
-    return `${count('rule')} rules, ${count('chain')} chains, ${count('set')} sets (${(Bun.file(file).size / 1024).toFixed(0)} KiB of nft JSON)`;
+    const r = await appliedRulesetFile(this.lab, this.dir);
+    return r.summary;
   }
 
   /** The log line is the agent's claim; the kernel is the proof. */
@@ -161,4 +159,21 @@ export async function addStartHost(lab: Lab): Promise<void> {
     await lab.exec(NODE, ['ip', 'addr', 'add', cidr, 'dev', ifname]);
     await lab.exec(NODE, ['ip', 'link', 'set', ifname, 'up']);
   }
+}
+
+/**
+ * The table the agent applied, read back from the kernel (the agent feeds nft from memory, so no
+ * file is left behind) and written as nft JSON input: for the doc's sizes and the `nft -j -f`
+ * reference time. The listing is valid input once its metainfo is dropped (objects are added).
+ */
+export async function appliedRulesetFile(lab: Lab, dir: string): Promise<{ file: string; summary: string; kib: number }> {
+  const listed = await lab.exec(NODE, ['nft', '-j', 'list', 'table', 'inet', 'outpost']);
+  const doc = JSON.parse(listed.stdout) as { nftables: Record<string, Record<string, unknown>>[] };
+  const items = doc.nftables.filter((c) => !('metainfo' in c));
+  const count = (k: string) => items.filter((c) => k in c).length;
+  const file = join(dir, 'applied-ruleset.json');
+  const text = JSON.stringify({ nftables: items });
+  await writeFile(file, text);
+  const kib = Buffer.byteLength(text) / 1024;
+  return { file, kib, summary: `${count('rule')} rules, ${count('chain')} chains, ${count('set')} sets (${kib.toFixed(0)} KiB of nft JSON as listed)` };
 }
