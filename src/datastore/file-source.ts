@@ -117,6 +117,22 @@ export class FileResourceSource {
 
   private remembered: Map<string, Map<string, Resource>>;
 
+  /** Files whose last valid resources could not be recorded yet. */
+  private readonly unsaved = new Set<string>();
+
+  /** Records a file's resources in the memory; the problem, if it could not (kept for a retry). */
+  private record(file: string, resources: ReadonlyMap<string, Resource>): string | undefined {
+    if (!this.memory) return undefined;
+    try {
+      this.memory.save(file, resources);
+      this.unsaved.delete(file);
+      return undefined;
+    } catch (e) {
+      this.unsaved.add(file);
+      return message(e);
+    }
+  }
+
   constructor(
     private readonly paths: readonly string[],
     private readonly memory?: LastGoodMemory,
@@ -225,6 +241,13 @@ export class FileResourceSource {
     }
     for (const f of [...this.missingSince.keys()]) if (seen.has(f) || !this.files.has(f)) this.missingSince.delete(f);
     for (const f of [...this.candidates.keys()]) if (!seen.has(f)) this.candidates.delete(f);
+    // Records that could not be written (a full or read-only state dir) are retried on every pass,
+    // so a restart after the disk recovers does not bring back an older "last valid" version.
+    for (const f of [...this.unsaved]) {
+      const held = this.files.get(f);
+      if (!held) this.unsaved.delete(f);
+      else if (this.record(f, held.resources) === undefined) this.unsaved.delete(f);
+    }
     if (this.memory) {
       try {
         this.memory.retain(new Set([...seen, ...this.files.keys()]));
@@ -351,11 +374,8 @@ export class FileResourceSource {
     this.files.set(file, { signature, resources: next });
     this.dirty = true;
     const errors = [...parsed.errors];
-    try {
-      this.memory?.save(file, next);
-    } catch (e) {
-      errors.push({ source: file, path: '', message: `cannot record the last valid resources: ${message(e)}` });
-    }
+    const problem = this.record(file, next);
+    if (problem) errors.push({ source: file, path: '', message: `cannot record the last valid resources (retried on every pass): ${problem}` });
     return { errors, warnings: parsed.warnings, unenforced, pending: false };
   }
 
