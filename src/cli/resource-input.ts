@@ -1,6 +1,5 @@
 /**
- * Inputs of the resource commands: kind names as calicoctl accepts them, the etcd endpoints
- * (--etcd, OUTPOST_ETCD_ENDPOINTS, or calicoctl's ETCD_ENDPOINTS), and the resources of
+ * Inputs of the resource commands: kind names as calicoctl accepts them, and the resources of
  * `-f FILE|DIR|-` (a folder: its .yaml/.yml/.json files, sub-folders only with -R, as
  * calicoctl's file iterator does).
  */
@@ -36,18 +35,6 @@ export function parseKind(word: string): ResourceKind {
     throw new UsageError(`resource type '${word}' is not managed by outpost (supported: HostEndpoint, GlobalNetworkPolicy, Profile, GlobalNetworkSet, NetworkSet, Tier, FelixConfiguration; WorkloadEndpoint to get and delete)`);
   }
   throw new UsageError(`resource type '${word}' is not supported`);
-}
-
-const splitList = (s: string) => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
-
-export function etcdEndpoints(flag: readonly string[] | undefined, env: CliIO['env']): string[] {
-  const fromFlag = (flag ?? []).flatMap(splitList);
-  if (fromFlag.length) return fromFlag;
-  for (const name of ['OUTPOST_ETCD_ENDPOINTS', 'ETCD_ENDPOINTS']) {
-    const v = env[name];
-    if (v && splitList(v).length) return splitList(v);
-  }
-  throw new UsageError('no datastore: give --etcd URL[,URL] or set OUTPOST_ETCD_ENDPOINTS (or ETCD_ENDPOINTS)');
 }
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
