@@ -2,7 +2,6 @@
 // hostile or broken input costs a bounded amount of time and memory and is refused with an
 // ordinary validation error naming the limit, never an exception or a stack overflow.
 // Each number is well above what a real Calico site writes, and far below what would hurt.
-import { MAX_NESTING, MAX_SELECTOR_CHARS } from '../selector/parser.ts';
 
 const MiB = 1024 * 1024;
 
@@ -48,10 +47,6 @@ export const MAX_DOCUMENTS_PER_FILE = 20_000;
 
 /** Selector length in a resource field (Calico's API: 1024 characters). */
 export const MAX_SELECTOR_LENGTH = 1024;
-
-/** Parentheses nesting and text length the selector parser itself accepts (any caller). */
-export const SELECTOR_MAX_NESTING = MAX_NESTING;
-export const SELECTOR_MAX_CHARS = MAX_SELECTOR_CHARS;
 
 /** Problems reported per resource: the first ones say what is wrong; the rest are counted. */
 export const MAX_ERRORS_PER_RESOURCE = 20;
