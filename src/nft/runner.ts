@@ -28,14 +28,12 @@ export type NftResult = { ok: true } | { ok: false; error: NftApplyError };
 export interface NftRunnerOptions {
   /** nft is killed after this long (a hung nft must not stall the agent); default 30 s. */
   readonly timeoutMs?: number;
-  /** 'memfd' (default): memory first, the state dir only without memfd; 'file': always the state dir. */
-  readonly feed?: 'memfd' | 'file';
 }
 
 export class NftRunner {
   private readonly timeoutMs: number;
 
-  constructor(private readonly workDir: string, private readonly nftBin = 'nft', private readonly opts: NftRunnerOptions = {}) {
+  constructor(private readonly workDir: string, private readonly nftBin = 'nft', opts: NftRunnerOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
@@ -78,10 +76,8 @@ export class NftRunner {
   }
 
   private async inputFile(bytes: string, check: boolean): Promise<MemFile | Error> {
-    if (this.opts.feed !== 'file') {
-      const m = await memFile(bytes);
-      if (!(m instanceof Error)) return m;
-    }
+    const m = await memFile(bytes);
+    if (!(m instanceof Error)) return m;
     const file = join(this.workDir, check ? 'ruleset.check.json' : 'ruleset.next.json');
     const tmp = `${file}.tmp`;
     try {
