@@ -10,7 +10,7 @@ import {
   failsafeFromFelixConfig,
   type FailsafeRule,
 } from '../model/failsafe.ts';
-import type { FelixConfiguration } from '../model/felix-configuration.ts';
+import { felixConfigLayers, type FelixConfiguration } from '../model/felix-configuration.ts';
 import type { FailsafePlanRule } from '../plan/schema.ts';
 
 export interface LocalFailsafes {
@@ -28,9 +28,8 @@ export function effectiveFailsafes(
 ): { inbound: FailsafePlanRule[]; outbound: FailsafePlanRule[] } {
   let inbound: readonly FailsafeRule[] = FELIX_DEFAULT_FAILSAFE_INBOUND;
   let outbound: readonly FailsafeRule[] = FELIX_DEFAULT_FAILSAFE_OUTBOUND;
-  for (const name of ['default', `node.${node}`]) {
-    const fc = configs.find((c) => c.metadata.name === name);
-    if (!fc) continue;
+  for (const fc of felixConfigLayers(configs, node)) {
+    const name = fc.metadata.name;
     const inList = fc.spec.failsafeInboundHostPorts;
     const outList = fc.spec.failsafeOutboundHostPorts;
     if (inList) {

@@ -216,7 +216,7 @@ export function computeNodePlan(input: NodePlanInput, shared: PlanContext = prep
   }
 
   const failsafes = effectiveFailsafes(shared.felixConfigs, node, input.localFailsafes ?? {}, warn);
-  const settings = dataplaneSettings(shared.felixConfigs, node, warn);
+  const settings = dataplaneSettings(shared.felixConfigs, node);
   return {
     plan: { node, endpoints, policies, profiles: planProfiles, ipSets: sets.ipSets(), portSets: sets.portSets(), failsafes, ...settings },
     warnings,

@@ -68,6 +68,19 @@ export const FelixConfigurationSchema = v.object({
 });
 export type FelixConfiguration = v.InferOutput<typeof FelixConfigurationSchema>;
 
+/**
+ * The FelixConfigurations that apply to `node`, lowest precedence first, with Felix's order:
+ * `default`, then `node.<name>`; a field set in a later one overrides the same field before it.
+ */
+export function felixConfigLayers(configs: readonly FelixConfiguration[], node: string): FelixConfiguration[] {
+  const out: FelixConfiguration[] = [];
+  for (const name of ['default', `node.${node}`]) {
+    const fc = configs.find((c) => c.metadata.name === name);
+    if (fc) out.push(fc);
+  }
+  return out;
+}
+
 type AddIssue = Parameters<typeof addAt>[0];
 
 /**

@@ -136,3 +136,10 @@ export type IpSetPlan = v.InferOutput<typeof IpSetPlanSchema>;
 export type PortSetPlan = v.InferOutput<typeof PortSetPlanSchema>;
 export type FailsafePlanRule = v.InferOutput<typeof FailsafePlanRuleSchema>;
 export type NodePlan = v.InferOutput<typeof NodePlanSchema>;
+
+/** The FelixConfiguration switches a plan carries (calc/dataplane-settings.ts computes them). */
+export type DataplaneSettings = Pick<NodePlan, 'disableConntrackInvalidCheck' | 'ipv6Support'>;
+/** Whether tracked HEP chains drop conntrack INVALID packets (absent field: Felix's default, yes). */
+export const dropsConntrackInvalid = (plan: DataplaneSettings): boolean => plan.disableConntrackInvalidCheck !== true;
+/** Whether IPv6 is governed at all (absent field: Felix's default, yes). */
+export const governsIpv6 = (plan: DataplaneSettings): boolean => plan.ipv6Support !== false;

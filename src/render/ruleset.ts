@@ -18,14 +18,13 @@
  * is rendered (Felix then programs no IPv6 dataplane at all).
  */
 import type { NftCommand, NftDocument, NftExpr } from '../nft/json-types.ts';
-import type { EndpointPlan, FailsafePlanRule, NodePlan, PlanPolicy } from '../plan/schema.ts';
+import { dropsConntrackInvalid, governsIpv6, type EndpointPlan, type FailsafePlanRule, type NodePlan, type PlanPolicy } from '../plan/schema.ts';
 import type { Dispatch } from '../calc/dispatch.ts';
 import { familyOf, intervalStrings } from '../net/cidr.ts';
 import * as x from './expr.ts';
 import { comment, ifnameLiteral, dispatchChain, endpointChain, policyChain, profileChain, setName, TABLE, type Stage } from './naming.ts';
 import { endpointChainRules, specFor, stageApplies, type ChainRule } from './endpoint-chains.ts';
 import { renderRule } from './rule.ts';
-import { dropsConntrackInvalid, governsIpv6 } from '../calc/dataplane-settings.ts';
 
 export interface RenderOptions {
   readonly marks: x.Marks;
