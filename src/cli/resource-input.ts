@@ -3,10 +3,11 @@
  * `-f FILE|DIR|-` (a folder: its .yaml/.yml/.json files, sub-folders only with -R, as
  * calicoctl's file iterator does).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseManifest } from '../model/manifest.ts';
 import { manifestSizeProblem } from '../model/limits.ts';
+import { readManifestFile } from '../datastore/manifest-files.ts';
 import type { Resource, ResourceKind } from '../model/resource.ts';
 import type { ResourceError, ResourceWarning } from '../model/validate.ts';
 import { UsageError, type CliIO } from './io.ts';
@@ -85,14 +86,17 @@ export async function loadInput(paths: readonly string[], recursive: boolean, io
     for (const file of files) {
       let text: string;
       try {
-        // An oversized file is refused from its size, before it is read (parseManifest refuses
-        // an oversized text too, for stdin).
-        const tooBig = file === '-' ? undefined : manifestSizeProblem((await stat(file)).size);
-        if (tooBig) {
-          errors.push({ source: file, path: '', message: tooBig });
-          continue;
+        // The folder datastore's capped read: an oversized file is refused from its size, never
+        // read whole (parseManifest refuses an oversized text too, for stdin).
+        if (file === '-') text = await (io.stdin?.() ?? Bun.stdin.text());
+        else {
+          const read = await readManifestFile(file);
+          if (!read.ok) {
+            errors.push({ source: file, path: '', message: manifestSizeProblem(Number(read.size))! });
+            continue;
+          }
+          text = new TextDecoder().decode(read.bytes);
         }
-        text = file === '-' ? await (io.stdin?.() ?? Bun.stdin.text()) : await readFile(file, 'utf8');
       } catch (e) {
         problems.push(`cannot read ${file}: ${(e as Error).message}`);
         continue;
