@@ -25,6 +25,7 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { Logger } from '../platform/logger.ts';
+import { backoffStep } from '../platform/backoff.ts';
 import { TABLE } from '../render/naming.ts';
 
 /** What drift repair needs from the enforcer. */
@@ -191,7 +192,7 @@ export function startDriftWatch(opts: DriftOptions): DriftWatch {
       rl.close();
       if (stopped) return;
       if (Date.now() - startedAt > 60_000) failures = 0;
-      const delay = Math.min(restart.maxMs, restart.initialMs * 2 ** Math.min(failures++, 20));
+      const delay = backoffStep(failures++, restart);
       const why = r.failed && 'code' in r && r.code === 'ENOENT' ? `${nft} not found` : err.trim() || `exit ${r.exitCode ?? r.signal}`;
       log.error({ err: why, retryInMs: delay }, 'nft monitor stopped; drift is not watched until it restarts');
       restartTimer = setTimeout(() => {

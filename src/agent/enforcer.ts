@@ -11,6 +11,7 @@ import type { NftRunner } from '../nft/runner.ts';
 import { verifyListing } from '../nft/verify.ts';
 import type { RenderResult } from '../render/ruleset.ts';
 import type { Logger } from '../platform/logger.ts';
+import { backoffStep } from '../platform/backoff.ts';
 
 export type ApplyOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string };
 
@@ -79,7 +80,7 @@ export class Enforcer {
 
   private failed(problem: string): void {
     this.failures++;
-    const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1));
+    const delay = backoffStep(this.failures - 1, this.backoff);
     this.log.error({ err: problem, failures: this.failures, retryInMs: delay }, 'applying ruleset failed; previous ruleset stays in force');
     this.listeners.forEach((cb) => cb({ ok: false, error: problem }));
     this.retryTimer = setTimeout(() => {

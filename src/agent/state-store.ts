@@ -7,6 +7,7 @@
  */
 import { SnapshotCache } from '../cache/snapshot-cache.ts';
 import type { Logger } from '../platform/logger.ts';
+import { backoffStep } from '../platform/backoff.ts';
 
 export class StateStore {
   private cache: SnapshotCache | undefined;
@@ -90,7 +91,7 @@ export class StateStore {
   }
 
   private schedule(): number {
-    const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.max(0, this.failures - 1));
+    const delay = backoffStep(this.failures - 1, this.backoff);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;

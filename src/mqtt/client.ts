@@ -8,6 +8,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { readFileSync, statSync } from 'node:fs';
 import { privateModeProblem } from '../platform/private-file.ts';
+import { backoffStep } from '../platform/backoff.ts';
 import { guardClient, type Oversized } from './packet-guard.ts';
 import { MAX_SNAPSHOT_BYTES } from '../protocol/snapshot.ts';
 
@@ -113,7 +114,7 @@ export interface MqttLink {
 
 /** Full jitter: a uniform delay between 0 and the capped exponential step. */
 export function backoffDelay(attempt: number, b: { initialMs: number; maxMs: number }, random: () => number = Math.random): number {
-  const cap = Math.min(b.maxMs, b.initialMs * 2 ** Math.min(attempt, 30));
+  const cap = backoffStep(attempt, b);
   return Math.round(b.initialMs / 2 + random() * (cap - b.initialMs / 2));
 }
 
