@@ -243,11 +243,8 @@ export function verifySnapshotSignature(payload: Uint8Array, publicKey: KeyObjec
 
 /** The key, the signature's spelling and the ed25519 check; undefined when it verifies. */
 function checkSignature(options: DecodeOptions, signer: string, sig: string, body: Uint8Array): Refusal | undefined {
-  const trusted = (Array.isArray(options.publicKey) ? options.publicKey : [options.publicKey]) as readonly KeyObject[];
-  const key = trusted.find((k) => keyId(k) === signer);
-  if (key === undefined) {
-    return refuse('bad-signature', `signed by key ${JSON.stringify(signer)}, this agent trusts ${trusted.map(keyId).join(', ') || 'no key'}`);
-  }
+  const key = trustedKey(options, signer);
+  if ('ok' in key) return key;
   const sigBytes = Buffer.from(sig, 'base64');
   // Only one spelling of the 64 bytes is accepted, so the payload stays canonical end to end.
   if (sigBytes.length !== SIG_BYTES || sigBytes.toString('base64') !== sig) return refuse('bad-signature', 'sig: not a base64 ed25519 signature');
@@ -296,9 +293,15 @@ function diagnose(payload: Uint8Array, options: DecodeOptions): Refusal {
   if (!isObject(body)) return refuse('malformed', 'body: must be an object');
   // Everything present but not in the one canonical spelling (e.g. a sig of the wrong length):
   // name the key problem if there is one, never verify.
+  const key = trustedKey(options, signer);
+  return 'ok' in key ? key : refuse('bad-signature', 'sig: not a base64 ed25519 signature');
+}
+
+/** The pinned key with id `signer`, or the refusal naming the keys this agent trusts. */
+function trustedKey(options: DecodeOptions, signer: string): KeyObject | Refusal {
   const trusted = (Array.isArray(options.publicKey) ? options.publicKey : [options.publicKey]) as readonly KeyObject[];
-  if (!trusted.some((k) => keyId(k) === signer)) return refuse('bad-signature', `signed by key ${JSON.stringify(signer)}, this agent trusts ${trusted.map(keyId).join(', ') || 'no key'}`);
-  return refuse('bad-signature', 'sig: not a base64 ed25519 signature');
+  return trusted.find((k) => keyId(k) === signer) ??
+    refuse('bad-signature', `signed by key ${JSON.stringify(signer)}, this agent trusts ${trusted.map(keyId).join(', ') || 'no key'}`);
 }
 
 function parseCanonical(payload: Uint8Array): { ok: true; value: unknown } | Refusal {
