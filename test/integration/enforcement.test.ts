@@ -3,10 +3,10 @@
  * real nftables, and TCP/UDP/ICMP flows from the client namespaces show what is allowed.
  * Scenarios follow calico-semantics §4; each applies a complete resource set with `--once`.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EnforcementHarness, MAIN, icmp, isRoot, tcp, udp } from './harness.ts';
+import { EnforcementHarness, useEnforcementHarness, MAIN, icmp, isRoot, tcp, udp } from './harness.ts';
 import { doc, gnp, hep } from './fixtures.ts';
 
 let h: EnforcementHarness;
@@ -15,15 +15,7 @@ const GW2 = '198.18.2.1';
 const BEHIND = '198.18.3.2';
 
 describe.skipIf(!isRoot)('host endpoint enforcement (real nftables, real packets)', () => {
-  beforeAll(async () => {
-    h = await EnforcementHarness.create();
-  });
-  afterAll(async () => {
-    await h?.destroy();
-  });
-  beforeEach(async () => {
-    await h.reset();
-  });
+  useEnforcementHarness((x) => (h = x));
 
   test('a HEP with no policy and no profile denies everything but failsafe SSH; other interfaces are unaffected', async () => {
     await h.enforce({ 'hep.yaml': hep('gw-eth1', { iface: 'eth1' }) });

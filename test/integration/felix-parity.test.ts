@@ -3,9 +3,9 @@
  * in the gateway namespace with this machine's nft, and flows from the client namespaces show
  * what passes. Each scenario failed on the code before its fix (see README "Felix parity notes").
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
-import { EnforcementHarness, icmp, isRoot, tcp } from './harness.ts';
+import { EnforcementHarness, useEnforcementHarness, icmp, isRoot, tcp } from './harness.ts';
 import { doc, gnp, hep } from './fixtures.ts';
 
 let h: EnforcementHarness;
@@ -27,15 +27,7 @@ async function odd(from: string, args: string[]): Promise<string> {
 const felixConfig = (spec: string) => doc('FelixConfiguration', 'default', spec);
 
 describe.skipIf(!isRoot)('Felix parity (real nftables, real packets)', () => {
-  beforeAll(async () => {
-    h = await EnforcementHarness.create();
-  });
-  afterAll(async () => {
-    await h?.destroy();
-  });
-  beforeEach(async () => {
-    await h.reset();
-  });
+  useEnforcementHarness((x) => (h = x));
 
   test('conntrack INVALID is dropped before failsafes and policy, unless disableConntrackInvalidCheck', async () => {
     await h.enforce({ 'hep.yaml': hep('gw-eth1', { iface: 'eth1', profiles: [ALLOW_ALL] }) });

@@ -3,6 +3,7 @@
  * and the real agent (`bun src/main.ts agent`) run inside the gateway namespace. Tests state
  * flows and whether each should pass; failures name every flow that differed.
  */
+import { afterAll, beforeAll, beforeEach } from 'bun:test';
 import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,3 +111,21 @@ export class EnforcementHarness {
 export const tcp = (from: string, host: string, port: number, allowed: boolean, extra: Partial<Probe> = {}): Flow => ({ kind: 'tcp', from, host, port, allowed, ...extra }) as Flow;
 export const udp = (from: string, host: string, port: number, allowed: boolean): Flow => ({ kind: 'udp', from, host, port, allowed });
 export const icmp = (from: string, host: string, allowed: boolean, type?: number): Flow => ({ kind: 'icmp', from, host, allowed, ...(type === undefined ? {} : { type }) }) as Flow;
+
+/**
+ * Inside a describe: one harness for the suite, destroyed after it, with the table and state
+ * cleared before every test. `set` receives it (the suite's own `let h`).
+ */
+export function useEnforcementHarness(set: (h: EnforcementHarness) => void): void {
+  let h: EnforcementHarness | undefined;
+  beforeAll(async () => {
+    h = await EnforcementHarness.create();
+    set(h);
+  });
+  afterAll(async () => {
+    await h?.destroy();
+  });
+  beforeEach(async () => {
+    await h?.reset();
+  });
+}

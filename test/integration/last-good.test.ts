@@ -3,8 +3,8 @@
  * the running agent and across a restart (local mode records it in the state dir), and one that
  * was never valid is reported as not enforced. Real nftables, real packets.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
-import { EnforcementHarness, isRoot, tcp } from './harness.ts';
+import { describe, expect, test } from 'bun:test';
+import { EnforcementHarness, useEnforcementHarness, isRoot, tcp } from './harness.ts';
 import { gnp, hep } from './fixtures.ts';
 
 let h: EnforcementHarness;
@@ -18,15 +18,7 @@ async function once(): Promise<{ exitCode: number | null; log: string }> {
 }
 
 describe.skipIf(!isRoot)('last valid version (real nftables, real packets)', () => {
-  beforeAll(async () => {
-    h = await EnforcementHarness.create();
-  });
-  afterAll(async () => {
-    await h?.destroy();
-  });
-  beforeEach(async () => {
-    await h.reset();
-  });
+  useEnforcementHarness((x) => (h = x));
 
   test('a HEP that turns invalid keeps its last valid version after a restart with the table gone', async () => {
     await h.enforce({ 'hep.yaml': hep('gw-eth1', { iface: 'eth1', labels: { role: 'gw' } }), 'p.yaml': policy });
