@@ -13,6 +13,21 @@ const evaluate = (text: string | undefined, labels: Record<string, string>) => {
   return r.selector.evaluate(labels);
 };
 const HEP = { role: 'gw' };
+const hep = (name: string, labels: string, spec: string) => `
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: ${name}, labels: ${labels}}
+spec: ${spec}`;
+const GW_HEP = hep('gw', '{role: gw}', '{node: gw, interfaceName: eth1}');
+/** The node's own HostEndpoint (gw, on eth1), any more documents, and a GlobalNetworkPolicy `p`. */
+const withPolicy = (policySpec: string, ...more: string[]) =>
+  resources([GW_HEP, ...more, `
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: p}
+spec: ${policySpec}
+`].join('\n---'));
+
 const WEP = { role: 'gw', 'projectcalico.org/namespace': 'prod', 'pcns.team': 'a', 'projectcalico.org/serviceaccount': 'api', 'pcsa.tier': 'web' };
 
 describe('rule namespaceSelector / serviceAccounts (libcalico-go rules.go)', () => {
@@ -45,27 +60,11 @@ describe('rule namespaceSelector / serviceAccounts (libcalico-go rules.go)', () 
   test('a notSelector next to global() folds into the same positive set', () => {
     const { plan } = computeNodePlan({
       node: 'gw',
-      resources: resources(`
-apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata: {name: gw, labels: {role: gw}}
-spec: {node: gw, interfaceName: eth1}
----
-apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata: {name: peer, labels: {role: peer}}
-spec: {node: other, expectedIPs: [198.18.1.2]}
----
-apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata: {name: bad, labels: {role: bad}}
-spec: {node: other, expectedIPs: [198.18.1.3]}
----
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: p}
-spec: {selector: all(), ingress: [{action: Allow, source: {namespaceSelector: global(), notSelector: "role == 'bad'"}}]}
-`),
+      resources: withPolicy(
+        `{selector: all(), ingress: [{action: Allow, source: {namespaceSelector: global(), notSelector: "role == 'bad'"}}]}`,
+        hep('peer', '{role: peer}', '{node: other, expectedIPs: [198.18.1.2]}'),
+        hep('bad', '{role: bad}', '{node: other, expectedIPs: [198.18.1.3]}'),
+      ),
     });
     const src = plan.policies[0]!.ingress[0]!.src;
     expect(src.notSet).toBeUndefined();
@@ -86,17 +85,7 @@ describe('policy namespaceSelector / serviceAccountSelector (globalnetworkpolicy
     const plan = (spec: string) =>
       computeNodePlan({
         node: 'gw',
-        resources: resources(`
-apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata: {name: gw, labels: {role: gw}}
-spec: {node: gw, interfaceName: eth1}
----
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: p}
-spec: ${spec}
-`),
+        resources: withPolicy(spec),
       }).plan.endpoints[0]!.ingress.normal.length;
     expect(plan(`{namespaceSelector: "team == 'a'", types: [Ingress]}`)).toBe(0);
     expect(plan(`{serviceAccountSelector: "has(x)", types: [Ingress]}`)).toBe(0);
@@ -149,17 +138,7 @@ describe('protocol names fix the family (rule_convert.go ipVersionToProtoIPVersi
   const plan = (protocol: string) =>
     computeNodePlan({
       node: 'gw',
-      resources: resources(`
-apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata: {name: gw-eth1, labels: {role: gw}}
-spec: {node: gw, interfaceName: eth1}
----
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: p}
-spec: {selector: role == 'gw', ingress: [{action: Allow, protocol: ${protocol}}]}
-`),
+      resources: withPolicy(`{selector: role == 'gw', ingress: [{action: Allow, protocol: ${protocol}}]}`),
     }).plan.policies[0]?.ingress[0];
   test('ICMP and ICMPv6 by name carry ipVersion 4 and 6; numbers 1 and 58 none', () => {
     expect(plan('ICMP')).toMatchObject({ protocol: 1, ipVersion: 4 });
