@@ -315,11 +315,12 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
 
   // 2. The network.
   ifaces = watchInterfaces(() => void apply('interfaces'));
+  const tls = mqttTlsFiles(config);
   const newLink = !target ? undefined : connectMqtt({
     url: target.url,
     clientId: `outpost-agent-${node}`,
     // mqtts:// with this node's certificate: its CN is the identity the broker's ACL checks.
-    ...(mqttTlsFiles(config) ? { tls: mqttTlsFiles(config)! } : {}),
+    ...(tls ? { tls } : {}),
     clean: false,
     will: { topic: statusTopic(config.topicPrefix, node), payload: lastWillPayload(node, new Date()), retain: true, qos: 1 },
     // The broker may have moved while we were cut off: resolve before every attempt, not only after a success.
