@@ -20,18 +20,14 @@ import { lockStateDir } from '../../src/agent/state-lock.ts';
 import { inboxOf } from '../../src/agent/bundle-drop.ts';
 import { FakeBroker } from '../unit/relay/fake-link.ts';
 import { gnp, hep } from '../integration/fixtures.ts';
+import { runCli } from './run-cli.ts';
 
 let dir: string;
 const keys = generateSigningKeyPair();
 const other = generateSigningKeyPair();
 const p = (n: string) => join(dir, n);
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await bundleCommand(args, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), env: {} });
-  return { code, out, err };
-}
+const run = (...args: string[]) => runCli(args, {}, bundleCommand);
 
 /** The envelope with the body's issue time and the signature removed (both change with the signing time). */
 const withoutIssueTime = (b: Uint8Array) => {

@@ -3,14 +3,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/main.ts';
+import { runCli } from './run-cli.ts';
 
 let dir: string;
-async function run(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const code = await main(argv, { out: () => undefined, err: (t) => (err += `${t}\n`), env });
-  return { code, err };
-}
+const run = (env: Record<string, string>, ...argv: string[]) => runCli(argv, env);
 
 describe('relay and agent configuration', () => {
   beforeAll(async () => {
@@ -27,8 +23,7 @@ describe('relay and agent configuration', () => {
   });
 
   test('agent --check-config: a good config says what it would run and exits 0; a bad one exits 2 naming the problem', async () => {
-    let out = '';
-    const ok = await main(['agent', '--check-config', '--config', '/dev/null', '--node', 'gw', '--resources', dir, '--state', dir], { out: (t) => (out += t), err: () => undefined, env: {} });
+    const { code: ok, out } = await run({}, 'agent', '--check-config', '--config', '/dev/null', '--node', 'gw', '--resources', dir, '--state', dir);
     expect(ok).toBe(0);
     expect(out).toContain(`config ok: node gw, local mode, resources ${dir}`);
     const none = await run({}, 'agent', '--check-config', '--config', '/dev/null', '--node', 'gw');
