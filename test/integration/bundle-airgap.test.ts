@@ -6,23 +6,17 @@
  * policy (the agent refused to start: "a source of policy is required").
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { bundleCommand } from '../../src/cli/bundle-command.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { MAIN, isRoot } from './harness.ts';
 import { gnp, hep } from './fixtures.ts';
 import { HUB, SyncLab, logLines, waitLog } from './sync-harness.ts';
 import type { LabProcess } from '../lab/lab.ts';
+import { bundleCli, dropBundle, gwFlows } from './bundle-lab.ts';
 
-const GW1 = '198.18.1.1';
 let h: SyncLab;
 let agent: LabProcess;
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await bundleCommand(args, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), env: {} });
-  return { code, out, err };
-}
+const cli = bundleCli;
 
 /** gw's bundle: gw allows TCP `port` only; exported now (fresh, so the age rule lets it in). */
 async function exportBundle(name: string, port: number): Promise<Buffer> {
@@ -35,15 +29,9 @@ async function exportBundle(name: string, port: number): Promise<Buffer> {
   return Bun.file(out).bytes().then((b) => Buffer.from(b));
 }
 
-function drop(content: Uint8Array | string): void {
-  writeFileSync(h.path('drop/.incoming'), content);
-  renameSync(h.path('drop/.incoming'), h.path('drop/gw.bundle'));
-}
+const drop = (content: Uint8Array | string) => dropBundle(h, content);
 
-async function flows(): Promise<Record<number, boolean>> {
-  const [p80, p443] = await Promise.all([h.tcp('c1', GW1, 80), h.tcp('c1', GW1, 443)]);
-  return { 80: p80, 443: p443 };
-}
+const flows = () => gwFlows(h);
 
 describe.skipIf(!isRoot)('air-gapped agent: signed bundles alone, no broker', () => {
   beforeAll(async () => {

@@ -7,23 +7,17 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { bundleCommand } from '../../src/cli/bundle-command.ts';
 import { privateKeyToPem } from '../../src/platform/signing.ts';
 import { isRoot } from './harness.ts';
 import { gnp, hep } from './fixtures.ts';
 import { SyncLab, logLines, waitLog } from './sync-harness.ts';
 import type { LabProcess } from '../lab/lab.ts';
+import { bundleCli, dropBundle, gwFlows } from './bundle-lab.ts';
 
-const GW1 = '198.18.1.1';
 let h: SyncLab;
 let agent: LabProcess;
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await bundleCommand(args, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), env: {} });
-  return { code, out, err };
-}
+const cli = bundleCli;
 
 /** Writes the site's resources (gw and c2 allow `port`) with file times `when`, and exports node's bundle. */
 async function exportBundle(name: string, port: number, when: string, opts: { node?: string; key?: string } = {}): Promise<string> {
@@ -38,16 +32,9 @@ async function exportBundle(name: string, port: number, when: string, opts: { no
   return out;
 }
 
-/** Puts a file into the drop folder the way a copy ends: whole, by rename. */
-function drop(content: Uint8Array | string): void {
-  writeFileSync(h.path('drop/.incoming'), content);
-  renameSync(h.path('drop/.incoming'), h.path('drop/gw.bundle'));
-}
+const drop = (content: Uint8Array | string) => dropBundle(h, content);
 
-async function flows(): Promise<Record<number, boolean>> {
-  const [p80, p443] = await Promise.all([h.tcp('c1', GW1, 80), h.tcp('c1', GW1, 443)]);
-  return { 80: p80, 443: p443 };
-}
+const flows = () => gwFlows(h);
 
 const refusals = () => logLines(agent).filter((l) => l.msg.startsWith('snapshot refused'));
 
