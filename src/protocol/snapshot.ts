@@ -93,7 +93,7 @@ export function isRevision(s: string): boolean {
 }
 
 /** A safe non-negative integer: milliseconds since the epoch (canonical JSON has integers only). */
-export function isIssueTime(n: unknown): n is number {
+function isIssueTime(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 }
 
