@@ -2,16 +2,12 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { bundleCommand } from '../../src/cli/bundle-command.ts';
 import type { SyncLab } from './sync-harness.ts';
+import { runCli, type CliRun } from '../cli/run-cli.ts';
 
 const GW1 = '198.18.1.1';
 
 /** `outpost bundle ARGS`, its exit code and output. */
-export async function bundleCli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await bundleCommand(args, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), env: {} });
-  return { code, out, err };
-}
+export const bundleCli = (...args: string[]): Promise<CliRun> => runCli(args, {}, bundleCommand);
 
 /** Puts a file into gw's drop folder (`<lab>/drop`) the way a copy ends: whole, by rename. */
 export function dropBundle(h: SyncLab, content: Uint8Array | string): void {
