@@ -3,54 +3,19 @@
  * (create fails when it exists, CAS on resourceVersion, the synthesized profile, tiers) and
  * what ends up in etcd, read back raw with etcdctl, is Calico's stored form.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { describe, expect, test } from 'bun:test';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RESOURCE_COMMANDS } from '../../src/cli/resource-commands.ts';
 import { UsageError } from '../../src/cli/io.ts';
-import { startEtcd, type LabEtcd } from '../lab/etcd.ts';
+import { useEtcdCliLab } from './etcd-cli-lab.ts';
 
 const ROOT = '/calico/resources/v3/projectcalico.org';
 const T = 30_000;
-let etcd: LabEtcd;
-let dir: string;
-
-beforeAll(async () => {
-  etcd = await startEtcd();
-  dir = await mkdtemp(join(tmpdir(), 'outpost-cli-'));
-});
-afterAll(async () => {
-  await etcd?.destroy();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  await etcd.etcdctl(['del', '--prefix', '/calico/']);
-});
-
-type Cmd = keyof typeof RESOURCE_COMMANDS;
-async function run(cmd: Cmd, args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io = {
-    out: (t: string) => void out.push(t),
-    err: (t: string) => void err.push(t),
-    env: opts.env ?? { OUTPOST_ETCD_ENDPOINTS: etcd.url },
-    ...(opts.stdin === undefined ? {} : { stdin: async () => opts.stdin! }),
-  };
-  const code = await RESOURCE_COMMANDS[cmd](args, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
-let fileNo = 0;
-async function file(text: string, ext = 'yaml'): Promise<string> {
-  const p = join(dir, `r${++fileNo}.${ext}`);
-  await writeFile(p, text);
-  return p;
-}
+const lab = useEtcdCliLab('outpost-cli-');
+const { run, file } = lab;
 
 async function raw(key: string): Promise<{ value: string; modRevision: string } | undefined> {
-  const r = await etcd.etcdctl(['get', key, '-w', 'json']);
+  const r = await lab.etcd.etcdctl(['get', key, '-w', 'json']);
   const kv = (JSON.parse(r.stdout) as { kvs?: { value: string; mod_revision: number }[] }).kvs?.[0];
   return kv && { value: Buffer.from(kv.value, 'base64').toString('utf8'), modRevision: String(kv.mod_revision) };
 }
@@ -254,7 +219,7 @@ spec:
     const listed = JSON.parse((await run('get', ['profile', '-o', 'json'])).out);
     expect(listed.kind).toBe('ProfileList');
     expect(listed.items.map((p: { metadata: { name: string } }) => p.metadata.name)).toEqual(['projectcalico-default-allow']);
-    expect(listed.metadata.resourceVersion).toBe(await etcd.revision());
+    expect(listed.metadata.resourceVersion).toBe(await lab.etcd.revision());
 
     const missing = await run('get', ['hep', 'web1-eth0', 'nope']);
     expect(missing.code).toBe(1);
@@ -273,7 +238,7 @@ spec:
     const broken = await run('create', ['-f', await file('kind: [unclosed', 'yaml')]);
     expect(broken.code).toBe(1);
     expect(broken.err).toContain('YAML syntax error');
-    const nofile = await run('create', ['-f', join(dir, 'does-not-exist.yaml')]);
+    const nofile = await run('create', ['-f', join(lab.dir, 'does-not-exist.yaml')]);
     expect(nofile.code).toBe(1);
     expect(nofile.err).toContain('cannot read');
   }, T);
@@ -281,7 +246,7 @@ spec:
   test('≤3.31 policy keys: found by name, replaced in place, deleted', async () => {
     await run('apply', ['-f', await file(`apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: default}\nspec: {order: 1000000}\n`)]);
     const legacyKey = `${ROOT}/globalnetworkpolicies/default.old`;
-    await etcd.etcdctl(['put', legacyKey, JSON.stringify({ kind: 'GlobalNetworkPolicy', apiVersion: 'projectcalico.org/v3', metadata: { name: 'default.old', uid: 'u-old', creationTimestamp: '2024-01-01T00:00:00Z' }, spec: { tier: 'default', selector: 'all()', types: ['Ingress'] } })]);
+    await lab.etcd.etcdctl(['put', legacyKey, JSON.stringify({ kind: 'GlobalNetworkPolicy', apiVersion: 'projectcalico.org/v3', metadata: { name: 'default.old', uid: 'u-old', creationTimestamp: '2024-01-01T00:00:00Z' }, spec: { tier: 'default', selector: 'all()', types: ['Ingress'] } })]);
     expect((await run('get', ['gnp'])).out).toBe('NAME   TIER      \nold    default   \n\n');
     expect((await run('create', ['-f', await file(GNP.replace('allow-ssh', 'old'))])).err).toContain('resource already exists');
     expect((await run('apply', ['-f', await file(GNP.replace('allow-ssh', 'old'))])).code).toBe(0);
@@ -294,7 +259,7 @@ spec:
   }, T);
 
   test('folders, stdin, endpoints from the environment, and usage errors', async () => {
-    const sub = join(dir, 'tree');
+    const sub = join(lab.dir, 'tree');
     await mkdir(join(sub, 'deeper'), { recursive: true });
     await writeFile(join(sub, 'a.yaml'), HEP);
     await writeFile(join(sub, 'notes.txt'), 'ignored');
@@ -302,8 +267,8 @@ spec:
     expect((await run('apply', ['-f', sub])).out).toBe("Successfully applied 1 'HostEndpoint' resource(s)");
     expect((await run('apply', ['-f', sub, '-R'])).out).toBe('Successfully applied 2 resource(s)');
     expect((await run('apply', ['-f', '-'], { stdin: GNP })).code).toBe(0);
-    expect((await run('get', ['gns', 'net'], { env: { ETCD_ENDPOINTS: etcd.url } })).out).toBe('NAME   \nnet    \n\n');
-    expect((await run('get', ['gns', '--etcd', `http://127.0.0.1:1,${etcd.url}`], { env: {} })).code).toBe(0);
+    expect((await run('get', ['gns', 'net'], { env: { ETCD_ENDPOINTS: lab.etcd.url } })).out).toBe('NAME   \nnet    \n\n');
+    expect((await run('get', ['gns', '--etcd', `http://127.0.0.1:1,${lab.etcd.url}`], { env: {} })).code).toBe(0);
 
     await expect(run('get', ['hep'], { env: {} })).rejects.toThrow(UsageError);
     await expect(run('get', ['networkpolicy'])).rejects.toThrow(/not managed by outpost/);

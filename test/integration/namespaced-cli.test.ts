@@ -3,42 +3,13 @@
  * apply/create/replace/delete/get with -n / -A as calicoctl handles them, WorkloadEndpoint
  * readable and deletable but never written.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { RESOURCE_COMMANDS } from '../../src/cli/resource-commands.ts';
-import { startEtcd, type LabEtcd } from '../lab/etcd.ts';
+import { describe, expect, test } from 'bun:test';
+import { useEtcdCliLab } from './etcd-cli-lab.ts';
 
 const ROOT = '/calico/resources/v3/projectcalico.org';
-let etcd: LabEtcd;
-let dir: string;
-
-beforeAll(async () => {
-  etcd = await startEtcd();
-  dir = await mkdtemp(join(tmpdir(), 'outpost-ns-cli-'));
-});
-afterAll(async () => {
-  await etcd?.destroy();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  await etcd.etcdctl(['del', '--prefix', '/calico/']);
-});
-
-async function run(cmd: keyof typeof RESOURCE_COMMANDS, args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await RESOURCE_COMMANDS[cmd](args, { out: (t) => void out.push(t), err: (t) => void err.push(t), env: { OUTPOST_ETCD_ENDPOINTS: etcd.url } });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-let fileNo = 0;
-async function file(text: string): Promise<string> {
-  const p = join(dir, `r${++fileNo}.yaml`);
-  await writeFile(p, text);
-  return p;
-}
-const keys = async () => (await etcd.etcdctl(['get', '--prefix', `${ROOT}/networksets/`, '--keys-only'])).stdout.split('\n').filter(Boolean);
+const lab = useEtcdCliLab('outpost-ns-cli-');
+const { run, file } = lab;
+const keys = async () => (await lab.etcd.etcdctl(['get', '--prefix', `${ROOT}/networksets/`, '--keys-only'])).stdout.split('\n').filter(Boolean);
 const netset = (name: string, ns?: string, nets = '[198.18.10.0/24]') => `apiVersion: projectcalico.org/v3
 kind: NetworkSet
 metadata: {name: ${name}${ns ? `, namespace: ${ns}` : ''}, labels: {role: partner}}
@@ -51,7 +22,7 @@ describe('NetworkSet', () => {
     expect((await run('apply', ['-f', await file(netset('b')), '-n', 'lab'])).code).toBe(0);
     expect((await run('apply', ['-f', await file(netset('c'))])).code).toBe(0);
     expect(await keys()).toEqual([`${ROOT}/networksets/default/c`, `${ROOT}/networksets/lab/b`, `${ROOT}/networksets/shop/a`]);
-    const stored = JSON.parse((await etcd.etcdctl(['get', `${ROOT}/networksets/shop/a`, '--print-value-only'])).stdout);
+    const stored = JSON.parse((await lab.etcd.etcdctl(['get', `${ROOT}/networksets/shop/a`, '--print-value-only'])).stdout);
     expect(stored.metadata.namespace).toBe('shop');
     // A manifest's namespace that disagrees with -n is refused, and nothing is written.
     const clash = await run('apply', ['-f', await file(netset('d', 'shop')), '-n', 'lab']);
@@ -78,8 +49,8 @@ describe('NetworkSet', () => {
     expect((await run('create', ['-f', await file(netset('a', 'lab'))])).code).toBe(0);
     expect((await run('create', ['-f', await file(netset('a', 'shop'))])).err).toContain('resource already exists: NetworkSet(shop/a)');
     expect((await run('replace', ['-f', await file(netset('a', 'shop', '[198.18.11.0/24]'))])).code).toBe(0);
-    expect((await etcd.etcdctl(['get', `${ROOT}/networksets/shop/a`, '--print-value-only'])).stdout).toContain('198.18.11.0/24');
-    expect((await etcd.etcdctl(['get', `${ROOT}/networksets/lab/a`, '--print-value-only'])).stdout).toContain('198.18.10.0/24');
+    expect((await lab.etcd.etcdctl(['get', `${ROOT}/networksets/shop/a`, '--print-value-only'])).stdout).toContain('198.18.11.0/24');
+    expect((await lab.etcd.etcdctl(['get', `${ROOT}/networksets/lab/a`, '--print-value-only'])).stdout).toContain('198.18.10.0/24');
     expect((await run('delete', ['networkset', 'a', '-n', 'shop'])).code).toBe(0);
     expect(await keys()).toEqual([`${ROOT}/networksets/lab/a`]);
   });
@@ -100,7 +71,7 @@ describe('WorkloadEndpoint', () => {
   const WEP = { kind: 'WorkloadEndpoint', apiVersion: 'projectcalico.org/v3', metadata: { name: 'n1-k8s-web--0-eth0', namespace: 'shop', uid: 'u', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { orchestrator: 'k8s', node: 'n1', pod: 'web-0', endpoint: 'eth0', ipNetworks: ['198.18.9.5/32'], profiles: ['kns.shop'], interfaceName: 'cali0' } };
 
   test('get (wide) and delete work; writing one is refused with a reason', async () => {
-    await etcd.etcdctl(['put', `${ROOT}/workloadendpoints/shop/n1-k8s-web--0-eth0`, JSON.stringify(WEP)]);
+    await lab.etcd.etcdctl(['put', `${ROOT}/workloadendpoints/shop/n1-k8s-web--0-eth0`, JSON.stringify(WEP)]);
     expect((await run('get', ['weps', '-n', 'shop', '-o', 'wide'])).out).toBe(
       'NAMESPACE   NAME                 WORKLOAD   NODE   NETWORKS        INTERFACE   PROFILES   NATS   \n' +
         'shop        n1-k8s-web--0-eth0   web-0      n1     198.18.9.5/32   cali0       kns.shop          \n\n',
@@ -110,6 +81,6 @@ describe('WorkloadEndpoint', () => {
     expect(write.code).toBe(1);
     expect(write.err).toContain("WorkloadEndpoints are written by Calico's CNI plugin");
     expect((await run('delete', ['wep', 'n1-k8s-web--0-eth0', '-n', 'shop'])).code).toBe(0);
-    expect((await etcd.etcdctl(['get', '--prefix', `${ROOT}/workloadendpoints/`, '--keys-only'])).stdout.trim()).toBe('');
+    expect((await lab.etcd.etcdctl(['get', '--prefix', `${ROOT}/workloadendpoints/`, '--keys-only'])).stdout.trim()).toBe('');
   });
 });
