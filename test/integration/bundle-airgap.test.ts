@@ -11,7 +11,7 @@ import { MAIN, isRoot } from './harness.ts';
 import { gnp, hep } from './fixtures.ts';
 import { HUB, SyncLab, logLines, waitLog } from './sync-harness.ts';
 import type { LabProcess } from '../lab/lab.ts';
-import { bundleCli, dropBundle, gwFlows } from './bundle-lab.ts';
+import { bundleCli, dropBundle } from './bundle-lab.ts';
 
 let h: SyncLab;
 let agent: LabProcess;
@@ -31,7 +31,7 @@ async function exportBundle(name: string, port: number): Promise<Buffer> {
 
 const drop = (content: Uint8Array | string) => dropBundle(h, content);
 
-const flows = () => gwFlows(h);
+const flows = () => h.gwFlows();
 
 describe.skipIf(!isRoot)('air-gapped agent: signed bundles alone, no broker', () => {
   beforeAll(async () => {

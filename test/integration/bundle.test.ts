@@ -12,7 +12,7 @@ import { isRoot } from './harness.ts';
 import { gnp, hep } from './fixtures.ts';
 import { SyncLab, logLines, waitLog } from './sync-harness.ts';
 import type { LabProcess } from '../lab/lab.ts';
-import { bundleCli, dropBundle, gwFlows } from './bundle-lab.ts';
+import { bundleCli, dropBundle } from './bundle-lab.ts';
 
 let h: SyncLab;
 let agent: LabProcess;
@@ -34,7 +34,7 @@ async function exportBundle(name: string, port: number, when: string, opts: { no
 
 const drop = (content: Uint8Array | string) => dropBundle(h, content);
 
-const flows = () => gwFlows(h);
+const flows = () => h.gwFlows();
 
 const refusals = () => logLines(agent).filter((l) => l.msg.startsWith('snapshot refused'));
 

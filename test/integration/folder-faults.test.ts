@@ -13,7 +13,6 @@ import { gnp, hep } from './fixtures.ts';
 import { SyncLab, inForce, logLines, waitLog } from './sync-harness.ts';
 import type { LabProcess } from '../lab/lab.ts';
 
-const GW1 = '198.18.1.1';
 const allowPort = (port: number) => gnp('web', `selector: role == 'gw'\ningress: [{action: Allow, protocol: TCP, destination: {ports: [${port}]}}]`);
 const OLD = new Date('2001-01-01T00:00:00Z');
 
@@ -22,10 +21,7 @@ let dir: string;
 let relay: LabProcess | undefined;
 let agent: LabProcess;
 
-async function flows(): Promise<Record<number, boolean>> {
-  const [p80, p443] = await Promise.all([h.tcp('c1', GW1, 80), h.tcp('c1', GW1, 443)]);
-  return { 80: p80, 443: p443 };
-}
+const flows = () => h.gwFlows();
 const applied = () => logLines(agent).filter(inForce()).length;
 async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;

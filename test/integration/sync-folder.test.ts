@@ -11,7 +11,6 @@ import { gnp, hep } from './fixtures.ts';
 import { HUB, SyncLab, inForce, logLines, waitLog } from './sync-harness.ts';
 import type { LabProcess } from '../lab/lab.ts';
 
-const GW1 = '198.18.1.1';
 const allowPort = (port: number) => gnp('web', `selector: role == 'gw'\ningress: [{action: Allow, protocol: TCP, destination: {ports: [${port}]}}]`);
 
 let h: SyncLab;
@@ -20,10 +19,7 @@ let relay: LabProcess;
 let agent: LabProcess;
 
 const relayArgs = () => ['--resources', dir, '--listen', `${HUB.v4}:1883`, '--state', h.path('relay-state')];
-async function flows(): Promise<Record<number, boolean>> {
-  const [p80, p443] = await Promise.all([h.tcp('c1', GW1, 80), h.tcp('c1', GW1, 443)]);
-  return { 80: p80, 443: p443 };
-}
+const flows = () => h.gwFlows();
 const revisions = (p: LabProcess) => logLines(p).filter(inForce()).map((l) => String(l['revision']));
 
 describe.skipIf(!isRoot)('relay with a folder datastore and the embedded broker', () => {

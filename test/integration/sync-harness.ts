@@ -157,6 +157,12 @@ export class SyncLab {
     return this.lab.tcp(from, to, port, { timeoutMs: 700 });
   }
 
+  /** Whether c1 reaches gw (198.18.1.1) on TCP 80 and 443: the flows most suites assert on. */
+  async gwFlows(): Promise<Record<number, boolean>> {
+    const [p80, p443] = await Promise.all([this.tcp('c1', '198.18.1.1', 80), this.tcp('c1', '198.18.1.1', 443)]);
+    return { 80: p80, 443: p443 };
+  }
+
   async destroy(): Promise<void> {
     await this.lab.destroy();
     await rm(this.dir, { recursive: true, force: true });

@@ -18,7 +18,6 @@ import { gnp, hep } from './fixtures.ts';
 import { SyncLab, inForce, logLines, waitLog } from './sync-harness.ts';
 import type { LabProcess } from '../lab/lab.ts';
 
-const GW1 = '198.18.1.1';
 const TOPIC = snapshotTopic('outpost/v1', 'gw');
 
 let h: SyncLab;
@@ -33,10 +32,7 @@ function snapshot(port: number, revision: string, opts: { node?: string; key?: K
   return encodeSnapshot({ node, revision, plan, issuedAt: Date.now() }, opts.key ?? h.keys.relay.privateKey);
 }
 
-async function flows(): Promise<Record<number, boolean>> {
-  const [p80, p443] = await Promise.all([h.tcp('c1', GW1, 80), h.tcp('c1', GW1, 443)]);
-  return { 80: p80, 443: p443 };
-}
+const flows = () => h.gwFlows();
 
 const refusals = () => logLines(agent).filter((l) => l.msg.startsWith('snapshot refused'));
 
