@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { isRoot } from './harness.ts';
 import { gnp, hep } from './fixtures.ts';
-import { SyncLab, inForce, logLines } from './sync-harness.ts';
+import { SyncLab, inForce, logLines, waitApplied as waitInForce } from './sync-harness.ts';
 import type { LabProcess } from '../lab/lab.ts';
 
 const ROOT = '/calico/resources/v3/projectcalico.org';
@@ -73,13 +73,7 @@ let relay: LabProcess;
 let gw: LabProcess;
 
 const applied = (p: LabProcess) => logLines(p).filter(inForce());
-async function waitApplied(p: LabProcess, count: number, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (applied(p).length < count) {
-    if (Date.now() > end) throw new Error(`expected ${count} applies, saw ${applied(p).length}\n${p.stderr.slice(-3000)}\nrelay:\n${relay.stderr.slice(-3000)}`);
-    await Bun.sleep(25);
-  }
-}
+const waitApplied = (p: LabProcess, count: number, timeoutMs?: number) => waitInForce(p, count, { relay, timeoutMs });
 const put = (key: string, value: object) => h.etcd!.etcdctl(['put', key, JSON.stringify(value)]);
 const del = (key: string) => h.etcd!.etcdctl(['del', key]);
 

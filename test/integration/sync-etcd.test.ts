@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { isRoot } from './harness.ts';
 import { gnp, hep } from './fixtures.ts';
-import { SyncLab, inForce, logLines, waitLog } from './sync-harness.ts';
+import { SyncLab, inForce, logLines, waitLog, waitApplied as waitInForce } from './sync-harness.ts';
 import { snapshotTopic } from '../../src/protocol/topics.ts';
 import { decodeSnapshot } from '../../src/protocol/snapshot.ts';
 import type { LabProcess } from '../lab/lab.ts';
@@ -19,13 +19,7 @@ let gw: LabProcess;
 let c2: LabProcess;
 
 const applied = (p: LabProcess) => logLines(p).filter(inForce());
-async function waitApplied(p: LabProcess, count: number, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (applied(p).length < count) {
-    if (Date.now() > end) throw new Error(`expected ${count} applies, saw ${applied(p).length}\n${p.stderr.slice(-3000)}\nrelay:\n${relay.stderr.slice(-2000)}`);
-    await Bun.sleep(25);
-  }
-}
+const waitApplied = (p: LabProcess, count: number, timeoutMs?: number) => waitInForce(p, count, { relay, timeoutMs });
 const gwFlows = () => h.gwFlows();
 
 describe.skipIf(!isRoot)('etcd → relay → Mosquitto → agents', () => {

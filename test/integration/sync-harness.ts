@@ -66,6 +66,17 @@ function commandOf(p: LabProcess): string {
 
 export const inForce = (revision?: string) => (l: LogLine) => l.msg === 'ruleset in force' && (revision === undefined || l['revision'] === revision);
 
+/** Waits until `p` has logged `count` rulesets in force; a timeout shows its log and (given) the relay's. */
+export async function waitApplied(p: LabProcess, count: number, opts: { relay?: LabProcess | undefined; timeoutMs?: number | undefined } = {}): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const end = Date.now() + timeoutMs;
+  const applied = () => logLines(p).filter(inForce()).length;
+  while (applied() < count) {
+    if (Date.now() > end) throw new Error(`expected ${count} applies, saw ${applied()}\n${p.stderr.slice(-3000)}${opts.relay ? `\nrelay:\n${opts.relay.stderr.slice(-3000)}` : ''}`);
+    await Bun.sleep(25);
+  }
+}
+
 export class SyncLab {
   private constructor(
     readonly s: StandardLab,

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { isRoot } from './harness.ts';
 import { doc, hep } from './fixtures.ts';
-import { SyncLab, inForce, logLines } from './sync-harness.ts';
+import { SyncLab, inForce, logLines, waitApplied as waitInForce } from './sync-harness.ts';
 import type { LabProcess } from '../lab/lab.ts';
 
 const ROOT = '/calico/resources/v3/projectcalico.org';
@@ -22,13 +22,7 @@ let relay: LabProcess;
 let gw: LabProcess;
 
 const applied = () => logLines(gw).filter(inForce()).length;
-async function waitApplied(count: number, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (applied() < count) {
-    if (Date.now() > end) throw new Error(`expected ${count} applies, saw ${applied()}\n${gw.stderr.slice(-3000)}\nrelay:\n${relay.stderr.slice(-3000)}`);
-    await Bun.sleep(25);
-  }
-}
+const waitApplied = (count: number) => waitInForce(gw, count, { relay });
 
 // As another writer (or an old Calico) leaves it in etcd: no `types` at all.
 const stored = {
