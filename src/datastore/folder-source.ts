@@ -59,11 +59,6 @@ export class FolderSource implements DatastoreSource {
     this.files = new FileResourceSource(paths, memory, options);
   }
 
-  /** The last revision delivered, if any. */
-  get revision(): bigint | undefined {
-    return this.last;
-  }
-
   private async newest(): Promise<bigint> {
     let newest = 0n;
     for (const p of this.paths) {
