@@ -49,12 +49,14 @@ const COMMON = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The etcd connection options every resource command takes (config/etcd-connection.ts). */
+const ETCD_USAGE = '[--etcd URL[,URL]] [-c calicoctl.cfg] [--etcd-ca-cert F --etcd-cert F --etcd-key F] [--etcd-username U --etcd-password P]';
 const USAGE: Record<Action | 'get', string> = {
-  create: 'usage: outpost create -f FILE|DIR|- [-f ...] [-R] [-n NS] [--skip-exists] [--etcd URL[,URL]] [-c calicoctl.cfg] [--etcd-ca-cert F --etcd-cert F --etcd-key F] [--etcd-username U --etcd-password P]',
-  replace: 'usage: outpost replace -f FILE|DIR|- [-f ...] [-R] [-n NS] [--etcd URL[,URL]] [-c calicoctl.cfg] [--etcd-ca-cert F --etcd-cert F --etcd-key F] [--etcd-username U --etcd-password P]',
-  apply: 'usage: outpost apply -f FILE|DIR|- [-f ...] [-R] [-n NS] [--etcd URL[,URL]] [-c calicoctl.cfg] [--etcd-ca-cert F --etcd-cert F --etcd-key F] [--etcd-username U --etcd-password P]',
-  delete: 'usage: outpost delete (KIND NAME [NAME...] | -f FILE|DIR|-) [-n NS] [--skip-not-exists] [--etcd URL[,URL]] [-c calicoctl.cfg] [--etcd-ca-cert F --etcd-cert F --etcd-key F] [--etcd-username U --etcd-password P]',
-  get: 'usage: outpost get (KIND [NAME...] | -f FILE|DIR|-) [-n NS | -A] [-o ps|wide|yaml|json] [--etcd URL[,URL]] [-c calicoctl.cfg] [--etcd-ca-cert F --etcd-cert F --etcd-key F] [--etcd-username U --etcd-password P]',
+  create: `usage: outpost create -f FILE|DIR|- [-f ...] [-R] [-n NS] [--skip-exists] ${ETCD_USAGE}`,
+  replace: `usage: outpost replace -f FILE|DIR|- [-f ...] [-R] [-n NS] ${ETCD_USAGE}`,
+  apply: `usage: outpost apply -f FILE|DIR|- [-f ...] [-R] [-n NS] ${ETCD_USAGE}`,
+  delete: `usage: outpost delete (KIND NAME [NAME...] | -f FILE|DIR|-) [-n NS] [--skip-not-exists] ${ETCD_USAGE}`,
+  get: `usage: outpost get (KIND [NAME...] | -f FILE|DIR|-) [-n NS | -A] [-o ps|wide|yaml|json] ${ETCD_USAGE}`,
 };
 
 type EtcdFlags = { etcd?: string[] | undefined; config?: string | undefined } & { [k in 'etcd-ca-cert' | 'etcd-cert' | 'etcd-key' | 'etcd-username' | 'etcd-password']?: string | undefined };
