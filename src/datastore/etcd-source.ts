@@ -60,24 +60,30 @@ export class ResourceIndex {
       return this.#put(kv);
     } catch (e) {
       this.onError({ source: kv.key, path: '', message: `cannot be decoded: ${e instanceof Error ? e.message : String(e)}` });
-      const prev = this.#entries.get(kv.key);
-      if (kv.key.startsWith(`${RESOURCE_ROOT}workloadendpoints/`)) {
-        // An invalid WEP is absent, never its last valid version (see #put).
-        this.#entries.delete(kv.key);
-        return prev?.resource !== undefined;
-      }
-      // As an invalid value: the last valid version stays in force (none: looked up in etcd's
-      // history, else reported as not enforced), and the new revision is noted so a re-list does
-      // not read the value again.
-      this.#entries.set(kv.key, { modRevision: kv.modRevision, resource: prev?.resource, plainKey: prev?.plainKey ?? true });
-      return false;
+      return this.#invalid(kv, kv.key.startsWith(`${RESOURCE_ROOT}workloadendpoints/`), undefined);
     }
+  }
+
+  /**
+   * An invalid value at `kv`. A WEP is absent, as in Felix, never its last valid version: a pod's
+   * address is reused by the next pod, so an old version could let the wrong peer in (not keeping
+   * an entry also keeps it out of any last-valid-version lookup). Anything else keeps its last
+   * valid version (none: looked up in etcd's history, else reported as not enforced), and the new
+   * revision is noted so a re-list does not read the value again.
+   */
+  #invalid(kv: KeyValue, isWep: boolean, plainKey: boolean | undefined): boolean {
+    const prev = this.#entries.get(kv.key);
+    if (isWep) {
+      this.#entries.delete(kv.key);
+      return prev?.resource !== undefined;
+    }
+    this.#entries.set(kv.key, { modRevision: kv.modRevision, resource: prev?.resource, plainKey: plainKey ?? prev?.plainKey ?? true });
+    return false;
   }
 
   #put(kv: KeyValue): boolean {
     const decoded = decodeStored(kv);
     if (!decoded) return false;
-    const prev = this.#entries.get(kv.key);
     let resource: Resource | undefined;
     if (decoded.ok) {
       // Stored mode: unknown fields are ignored (as Felix does) and come back as notices.
@@ -88,16 +94,10 @@ export class ResourceIndex {
     } else {
       this.onError(decoded.error);
     }
-    if (!resource && decoded.kind === 'WorkloadEndpoint') {
-      // An invalid WEP is absent, as in Felix, never its last valid version: a pod's address is
-      // reused by the next pod, so an old version could let the wrong peer in. Not keeping an
-      // entry also keeps it out of any last-valid-version lookup.
-      this.#entries.delete(kv.key);
-      return prev?.resource !== undefined;
-    }
-    const kept = resource ?? prev?.resource;
-    this.#entries.set(kv.key, { modRevision: kv.modRevision, resource: kept, plainKey: decoded.ok ? decoded.name === decoded.keyName : (prev?.plainKey ?? true) });
-    return resource !== undefined || (prev !== undefined && prev.resource !== kept);
+    const plainKey = decoded.ok ? decoded.name === decoded.keyName : undefined;
+    if (!resource) return this.#invalid(kv, decoded.kind === 'WorkloadEndpoint', plainKey);
+    this.#entries.set(kv.key, { modRevision: kv.modRevision, resource, plainKey: plainKey === true });
+    return true;
   }
 
   /** Stored values that are invalid and have no last valid version (to look up in etcd's history). */
