@@ -29,8 +29,9 @@ import { lockStateDir } from '../agent/state-lock.ts';
 import { SnapshotCache } from '../cache/snapshot-cache.ts';
 import { loadAgentConfig } from './agent-command.ts';
 import { UsageError, type CliIO } from './io.ts';
+import { ETCD_FLAGS, ETCD_USAGE, etcdOverrides, openEtcdSource } from './etcd-datastore.ts';
 
-const USAGE = `usage: outpost bundle export --node N | --all, --etcd URL | --resources DIR, --signing-key KEY, --out FILE | --out-dir DIR
+const USAGE = `usage: outpost bundle export --node N | --all, --resources DIR | ${ETCD_USAGE}, --signing-key KEY, --out FILE | --out-dir DIR
        outpost bundle verify FILE --trust-key PUB [--trust-key PUB2] [--node N]
        outpost bundle import FILE [--wait SECONDS] [agent settings: --config, --node, --trust-key, --state]`;
 
@@ -48,7 +49,7 @@ async function exportBundle(args: string[], io: CliIO): Promise<number> {
     options: {
       node: { type: 'string' },
       all: { type: 'boolean' },
-      etcd: { type: 'string', multiple: true },
+      ...ETCD_FLAGS,
       resources: { type: 'string', multiple: true },
       'signing-key': { type: 'string' },
       out: { type: 'string', short: 'o' },
@@ -58,17 +59,17 @@ async function exportBundle(args: string[], io: CliIO): Promise<number> {
   if (positionals.length) throw new UsageError(`bundle export takes no arguments (got ${positionals.join(' ')})`);
   const all = values.all === true;
   if (all === (values.node !== undefined)) throw new UsageError('give exactly one of --node N and --all');
-  if (!values.etcd === !values.resources) throw new UsageError('give exactly one datastore: --etcd URL or --resources DIR');
+  if (!(values.etcd || values.config) === !values.resources) throw new UsageError('give exactly one datastore: --etcd URL (or -c calicoctl.cfg) or --resources DIR');
   if (!values['signing-key']) throw new UsageError('--signing-key KEY is required (the relay\'s private key)');
   if (all ? !values['out-dir'] : !values.out) throw new UsageError(all ? '--all needs --out-dir DIR' : '--node needs --out FILE');
   const key = await loadPrivateKey(values['signing-key']);
   if (!key.ok) throw new UsageError(key.message);
   if (key.warning) io.err(key.warning);
 
-  const split = (xs: string[]) => xs.flatMap((x) => x.split(',').map((y) => y.trim()).filter(Boolean));
-  const source: DatastoreSource = values.etcd
-    ? new (await import('../datastore/etcd-source.ts')).EtcdSource({ endpoints: split(values.etcd), log: createLogger('error') })
-    : new (await import('../datastore/folder-source.ts')).FolderSource(split(values.resources!));
+  // The etcd datastore exactly as the relay opens it (TLS, auth, calicoctl.cfg, ETCD_*).
+  const source: DatastoreSource = values.etcd || values.config
+    ? await openEtcdSource(etcdOverrides(values), values.config, io, createLogger('error'), 5_000)
+    : new (await import('../datastore/folder-source.ts')).FolderSource(values.resources!.flatMap((x) => x.split(',').map((y) => y.trim()).filter(Boolean)));
   const state = await readOnce(source, io);
   // The relay's own computation: every node's closure from the same resources and revision.
   const failed = new Map<string, string>();

@@ -3,7 +3,7 @@
  * Stateless: run several against one datastore; they publish identical bytes.
  */
 import { randomBytes } from 'node:crypto';
-import { RELAY_SETTINGS, RelayConfigSchema, type RelayConfig } from '../config/relay-config.ts';
+import { RELAY_SETTINGS, RelayConfigSchema } from '../config/relay-config.ts';
 import { loadCommandConfig } from '../config/settings.ts';
 import { createLogger } from '../platform/logger.ts';
 import { loadPrivateKey } from '../platform/signing.ts';
@@ -11,9 +11,7 @@ import { connectMqtt } from '../mqtt/client.ts';
 import { relayBroker } from './relay-broker.ts';
 import { FolderSource } from '../datastore/folder-source.ts';
 import { openLastGoodMemory } from '../cache/last-good-memory.ts';
-import { EtcdSource } from '../datastore/etcd-source.ts';
-import { EtcdClient } from '../etcd/client.ts';
-import { etcdClientOptions, resolveEtcdConnection } from '../config/etcd-connection.ts';
+import { openEtcdSource } from './etcd-datastore.ts';
 
 import type { DatastoreSource } from '../datastore/source.ts';
 import { startRelay } from '../relay/relay.ts';
@@ -23,27 +21,6 @@ import { untilSignal } from './signals.ts';
 
 export const DEFAULT_RELAY_CONFIG = '/etc/outpost/relay.yaml';
 
-/**
- * The etcd source with TLS and auth resolved calicoctl's way (config/etcd-connection.ts): the
- * relay's own settings over a calicoctl.cfg or calicoctl's ETCD_* variables. A bad file or a
- * missing key is a usage error at start; the password is never logged.
- */
-async function etcdSource(config: RelayConfig, io: CliIO, log: ReturnType<typeof createLogger>): Promise<EtcdSource> {
-  try {
-    const connection = await resolveEtcdConnection({
-      overrides: { endpoints: config.etcd, caCertFile: config.etcdCACert, certFile: config.etcdCert, keyFile: config.etcdKey, username: config.etcdUsername, password: config.etcdPassword },
-      configFile: config.calicoctlConfig,
-      env: io.env,
-    });
-    const { options, warnings } = await etcdClientOptions(connection);
-    for (const w of warnings) log.warn(w);
-    log.info({ endpoints: options.endpoints, tls: options.tls !== undefined, clientCert: options.tls?.cert !== undefined, user: options.credentials?.username }, 'etcd connection');
-    return new EtcdSource({ endpoints: options.endpoints, client: new EtcdClient(options), log, startTimeoutMs: Number.POSITIVE_INFINITY });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
 export async function relayCommand(args: string[], io: CliIO): Promise<number> {
   const { config } = await loadCommandConfig({ args, io, table: RELAY_SETTINGS, schema: RelayConfigSchema, defaultConfigFile: DEFAULT_RELAY_CONFIG, what: 'relay' });
   const log = createLogger(config.logLevel);
@@ -52,7 +29,7 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
   if (key.warning) log.warn(key.warning);
 
   // Before anything starts: a bad etcd TLS/auth setting is a usage error, with nothing to undo.
-  const etcd = config.resources ? undefined : await etcdSource(config, io, log);
+  const etcd = config.resources ? undefined : await openEtcdSource({ endpoints: config.etcd, caCertFile: config.etcdCACert, certFile: config.etcdCert, keyFile: config.etcdKey, username: config.etcdUsername, password: config.etcdPassword }, config.calicoctlConfig, io, log, Number.POSITIVE_INFINITY);
   // The folder datastore has no history of its own: with --state, each file's last valid
   // resources outlive a restart (etcd's history serves the same purpose for the etcd source).
   const state = config.state && config.resources ? openLastGoodMemory(config.state, { error: (m) => log.error(m), warn: (m) => log.warn(m) }) : undefined;

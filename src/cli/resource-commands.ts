@@ -28,6 +28,7 @@ import { DEFAULT_NAMESPACE, isNamespacedKind } from '../model/namespaced.ts';
 import { EtcdClient, EtcdError } from '../etcd/client.ts';
 import { UsageError, type CliIO } from './io.ts';
 import { etcdClientOptions, resolveEtcdConnection } from '../config/etcd-connection.ts';
+import { ETCD_FLAGS, ETCD_USAGE, etcdOverrides, type EtcdFlags } from './etcd-datastore.ts';
 import { loadInput, parseKind, type LoadedResource, type ResourceIO } from './resource-input.ts';
 import { formatGet, type GetResult, type OutputFormat } from './resource-output.ts';
 import { CalicoStore, StoreError, type Found } from './resource-store.ts';
@@ -38,19 +39,11 @@ const PAST: Record<Action, string> = { create: 'created', replace: 'replaced', a
 const COMMON = {
   filename: { type: 'string', short: 'f', multiple: true },
   recursive: { type: 'boolean', short: 'R' },
-  etcd: { type: 'string', multiple: true },
-  config: { type: 'string', short: 'c' },
-  'etcd-ca-cert': { type: 'string' },
-  'etcd-cert': { type: 'string' },
-  'etcd-key': { type: 'string' },
-  'etcd-username': { type: 'string' },
-  'etcd-password': { type: 'string' },
+  ...ETCD_FLAGS,
   namespace: { type: 'string', short: 'n' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** The etcd connection options every resource command takes (config/etcd-connection.ts). */
-const ETCD_USAGE = '[--etcd URL[,URL]] [-c calicoctl.cfg] [--etcd-ca-cert F --etcd-cert F --etcd-key F] [--etcd-username U --etcd-password P]';
 const USAGE: Record<Action | 'get', string> = {
   create: `usage: outpost create -f FILE|DIR|- [-f ...] [-R] [-n NS] [--skip-exists] ${ETCD_USAGE}`,
   replace: `usage: outpost replace -f FILE|DIR|- [-f ...] [-R] [-n NS] ${ETCD_USAGE}`,
@@ -59,16 +52,10 @@ const USAGE: Record<Action | 'get', string> = {
   get: `usage: outpost get (KIND [NAME...] | -f FILE|DIR|-) [-n NS | -A] [-o ps|wide|yaml|json] ${ETCD_USAGE}`,
 };
 
-type EtcdFlags = { etcd?: string[] | undefined; config?: string | undefined } & { [k in 'etcd-ca-cert' | 'etcd-cert' | 'etcd-key' | 'etcd-username' | 'etcd-password']?: string | undefined };
-
 async function openStore(values: EtcdFlags, io: CliIO): Promise<CalicoStore> {
   try {
     const connection = await resolveEtcdConnection({
-      overrides: {
-        endpoints: (values.etcd ?? []).flatMap((x) => x.split(',').map((y) => y.trim()).filter(Boolean)),
-        caCertFile: values['etcd-ca-cert'], certFile: values['etcd-cert'], keyFile: values['etcd-key'],
-        username: values['etcd-username'], password: values['etcd-password'],
-      },
+      overrides: etcdOverrides(values),
       configFile: values.config,
       env: io.env,
     });
