@@ -15,6 +15,7 @@
  *   revision: re-list and diff, so deletes made during the gap are noticed.
  * - onState is called only when the resources changed (never for progress or "created").
  */
+import { backoffStep } from '../platform/backoff.ts';
 import type { Logger } from '../platform/logger.ts';
 import { resourceKey as modelKey, type Resource } from '../model/resource.ts';
 import { formatResourceError, validateResource, type ResourceError, type ResourceWarning } from '../model/validate.ts';
@@ -355,8 +356,7 @@ export class EtcdSource implements DatastoreSource {
 
   #backoff(attempt: number): number {
     const { initial, max } = this.#opts.backoffMs ?? { initial: 200, max: 10_000 };
-    const base = Math.min(max, initial * 2 ** Math.min(attempt, 30));
-    return base * (0.5 + 0.5 * (this.#opts.random ?? Math.random)());
+    return backoffStep(attempt, { initialMs: initial, maxMs: max }) * (0.5 + 0.5 * (this.#opts.random ?? Math.random)());
   }
 }
 
