@@ -95,45 +95,56 @@ export interface NamespacedMembers {
   readonly workloadEndpoints?: readonly WorkloadEndpoint[];
 }
 
+export const hepMember = (hep: HostEndpoint, profiles: ReadonlyMap<string, Profile>): Member => ({
+  key: `HostEndpoint/${hep.metadata.name}`,
+  labels: endpointLabels(hep, profiles),
+  cidrs: cidrsOf(hep.spec.expectedIPs ?? [], true),
+  ports: namedPorts(hep.spec.ports),
+});
+
+export const globalNetworkSetMember = (gns: GlobalNetworkSet): Member => ({
+  key: `GlobalNetworkSet/${gns.metadata.name}`,
+  labels: gns.metadata.labels ?? {},
+  cidrs: cidrsOf(gns.spec.nets ?? [], false),
+  ports: [],
+});
+
+export const networkSetMember = (set: NetworkSet, profiles: ReadonlyMap<string, Profile>): Member => ({
+  key: `NetworkSet/${namespaceOf(set)}/${set.metadata.name}`,
+  labels: networkSetLabels(set, profiles),
+  cidrs: cidrsOf(set.spec.nets ?? [], false),
+  ports: [],
+});
+
+export const workloadMember = (wep: WorkloadEndpoint, profiles: ReadonlyMap<string, Profile>): Member => ({
+  key: `WorkloadEndpoint/${namespaceOf(wep)}/${wep.metadata.name}`,
+  labels: workloadLabels(wep, profiles),
+  cidrs: cidrsOf(wep.spec.ipNetworks ?? [], true),
+  ports: namedPorts(wep.spec.ports),
+});
+
+/** The profiles whose labelsToApply a member inherits (a change to one of them changes its labels). */
+export function memberParents(r: HostEndpoint | NetworkSet | WorkloadEndpoint): readonly string[] {
+  if (r.kind === 'NetworkSet') return [`${NAMESPACE_PROFILE_PREFIX}${namespaceOf(r)}`];
+  return r.spec.profiles ?? [];
+}
+
 export function buildMembers(
   heps: readonly HostEndpoint[],
   sets: readonly GlobalNetworkSet[],
   profiles: ReadonlyMap<string, Profile>,
   namespaced: NamespacedMembers = {},
 ): Member[] {
-  const out: Member[] = [];
-  for (const hep of heps) {
-    out.push({
-      key: `HostEndpoint/${hep.metadata.name}`,
-      labels: endpointLabels(hep, profiles),
-      cidrs: cidrsOf(hep.spec.expectedIPs ?? [], true),
-      ports: namedPorts(hep.spec.ports),
-    });
-  }
-  for (const gns of sets) {
-    out.push({ key: `GlobalNetworkSet/${gns.metadata.name}`, labels: gns.metadata.labels ?? {}, cidrs: cidrsOf(gns.spec.nets ?? [], false), ports: [] });
-  }
-  for (const set of namespaced.networkSets ?? []) {
-    out.push({
-      key: `NetworkSet/${namespaceOf(set)}/${set.metadata.name}`,
-      labels: networkSetLabels(set, profiles),
-      cidrs: cidrsOf(set.spec.nets ?? [], false),
-      ports: [],
-    });
-  }
-  for (const wep of namespaced.workloadEndpoints ?? []) {
-    out.push({
-      key: `WorkloadEndpoint/${namespaceOf(wep)}/${wep.metadata.name}`,
-      labels: workloadLabels(wep, profiles),
-      cidrs: cidrsOf(wep.spec.ipNetworks ?? [], true),
-      ports: namedPorts(wep.spec.ports),
-    });
-  }
-  return out;
+  return [
+    ...heps.map((h) => hepMember(h, profiles)),
+    ...sets.map(globalNetworkSetMember),
+    ...(namespaced.networkSets ?? []).map((s) => networkSetMember(s, profiles)),
+    ...(namespaced.workloadEndpoints ?? []).map((w) => workloadMember(w, profiles)),
+  ];
 }
 
 /** CIDRs of every member a selector matches, as canonical strings split by family. */
-export function selectCidrs(members: readonly Member[], sel: (labels: Member['labels']) => boolean): { v4: string[]; v6: string[] } {
+export function selectCidrs(members: Iterable<Member>, sel: (labels: Member['labels']) => boolean): { v4: string[]; v6: string[] } {
   const v4 = new Set<string>();
   const v6 = new Set<string>();
   for (const m of members) {

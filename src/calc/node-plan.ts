@@ -24,7 +24,7 @@ import type { Rule } from '../model/rule.ts';
 import type { HostEndpoint } from '../model/host-endpoint.ts';
 import type { FelixConfiguration } from '../model/felix-configuration.ts';
 import { buildMembers, endpointLabels } from './members.ts';
-import { SetRegistry, type SetMemo } from './set-registry.ts';
+import { SetRegistry, memoSetSource, type SetMemo, type SetSource } from './set-registry.ts';
 import { compileRule, type CompileContext } from './rule-compiler.ts';
 import { compareOrderThenName, compareTiers, tierTable, type TierInfo } from './tier-order.ts';
 import { effectiveFailsafes, type LocalFailsafes } from './failsafes.ts';
@@ -73,12 +73,10 @@ export interface PlanContext {
   readonly setMemo: SetMemo;
 }
 
-export function preparePlanContext(resources: readonly Resource[]): PlanContext {
-  const heps = ofKind(resources, 'HostEndpoint').map(normaliseHostEndpoint);
-  const gnps = ofKind(resources, 'GlobalNetworkPolicy');
-  const profiles = new Map<string, Profile>(ofKind(resources, 'Profile').map((p) => [p.metadata.name, p]));
+/** A memoising selector parser; text that does not parse matches nothing and carries its error. */
+export function selectorParser(): PlanContext['parse'] {
   const parsed = new Map<string, { selector: Selector; error?: string }>();
-  const parse = (text: string) => {
+  return (text: string) => {
     let s = parsed.get(text);
     if (!s) {
       const r = parseSelector(text);
@@ -88,33 +86,79 @@ export function preparePlanContext(resources: readonly Resource[]): PlanContext 
     }
     return s;
   };
-  const tiers = tierTable(ofKind(resources, 'Tier'), gnps.map((p) => p.spec.tier ?? 'default'));
-  const sortedPolicies = [...gnps].sort((a, b) => {
+}
+
+/** Policies in evaluation order: tier, then order, then name. */
+export function sortPolicies(gnps: readonly GlobalNetworkPolicy[], tiers: ReadonlyMap<string, TierInfo>): GlobalNetworkPolicy[] {
+  return [...gnps].sort((a, b) => {
     const ta = tiers.get(a.spec.tier ?? 'default') as TierInfo;
     const tb = tiers.get(b.spec.tier ?? 'default') as TierInfo;
     return compareTiers(ta, tb) || compareOrderThenName({ order: a.spec.order, name: a.metadata.name }, { order: b.spec.order, name: b.metadata.name });
   });
+}
+
+export function preparePlanContext(resources: readonly Resource[]): PlanContext {
+  const heps = ofKind(resources, 'HostEndpoint').map(normaliseHostEndpoint);
+  const gnps = ofKind(resources, 'GlobalNetworkPolicy');
+  const profiles = new Map<string, Profile>(ofKind(resources, 'Profile').map((p) => [p.metadata.name, p]));
+  const tiers = tierTable(ofKind(resources, 'Tier'), gnps.map((p) => p.spec.tier ?? 'default'));
   return {
     heps,
     profiles,
-    sortedPolicies,
+    sortedPolicies: sortPolicies(gnps, tiers),
     tiers,
     members: buildMembers(heps, ofKind(resources, 'GlobalNetworkSet'), profiles, { networkSets: ofKind(resources, 'NetworkSet'), workloadEndpoints: ofKind(resources, 'WorkloadEndpoint') }),
     felixConfigs: ofKind(resources, 'FelixConfiguration'),
-    parse,
+    parse: selectorParser(),
     setMemo: new Map(),
   };
 }
 
+/**
+ * What one node's plan reads, however it is found: the from-scratch context scans every HEP and
+ * every policy; the relay's indexes (plan-index.ts) hand over only this node's HEPs and the
+ * policies whose selector can match each. Both go through planFromView, so the plan is the same.
+ */
+export interface PlanView {
+  readonly profiles: ReadonlyMap<string, Profile>;
+  readonly tiers: ReadonlyMap<string, TierInfo>;
+  readonly felixConfigs: readonly FelixConfiguration[];
+  readonly parse: PlanContext['parse'];
+  readonly sets: SetSource;
+  /** The node's HEPs (normalised), sorted by name. */
+  localHeps(node: string): readonly HostEndpoint[];
+  /**
+   * In policy order: every policy whose selector matches this HEP, and may be more (each is
+   * evaluated again); every policy whose selector is invalid must be there (its warning).
+   */
+  candidatePolicies(hep: HostEndpoint): readonly GlobalNetworkPolicy[];
+}
+
+export function contextView(shared: PlanContext): PlanView {
+  return {
+    profiles: shared.profiles,
+    tiers: shared.tiers,
+    felixConfigs: shared.felixConfigs,
+    parse: shared.parse,
+    sets: memoSetSource(shared.members, shared.setMemo),
+    localHeps: (node) => shared.heps.filter((h) => h.spec.node === node),
+    candidatePolicies: () => shared.sortedPolicies,
+  };
+}
+
 export function computeNodePlan(input: NodePlanInput, shared: PlanContext = preparePlanContext(input.resources)): NodePlanResult {
+  return planFromView(input, contextView(shared));
+}
+
+export function planFromView(input: NodePlanInput, view: PlanView): NodePlanResult {
   const warnings: string[] = [];
   const warn = (m: string) => warnings.push(m);
   const { node } = input;
-  const { heps, profiles, sortedPolicies, tiers } = shared;
+  const { profiles, tiers } = view;
 
   const warnedSelectors = new Set<string>();
   const selector = (text: string): Selector => {
-    const s = shared.parse(text);
+    const s = view.parse(text);
     if (s.error !== undefined && !warnedSelectors.has(text)) {
       warnedSelectors.add(text);
       warn(`selector ${JSON.stringify(text)} is invalid (${s.error}); it matches nothing`);
@@ -122,7 +166,7 @@ export function computeNodePlan(input: NodePlanInput, shared: PlanContext = prep
     return s.selector;
   };
 
-  const sets = new SetRegistry(shared.members, shared.setMemo);
+  const sets = new SetRegistry(view.sets);
   const ctx: CompileContext = { sets, selector, warn };
   for (const t of tiers.values()) if (!t.exists) warn(`tier '${t.name}' is referenced by a policy but does not exist; it sorts last and denies`);
 
@@ -130,14 +174,14 @@ export function computeNodePlan(input: NodePlanInput, shared: PlanContext = prep
   const usedProfiles = new Set<string>();
   const policyKey = (p: GlobalNetworkPolicy) => `${p.spec.tier ?? 'default'}/${p.metadata.name}`;
 
-  const local = heps.filter((h) => h.spec.node === node);
+  const local = view.localHeps(node);
   const endpoints: EndpointPlan[] = local.map((hep) => {
     const labels = endpointLabels(hep, profiles);
     const lists = {
       inUntracked: [] as GlobalNetworkPolicy[], inPreDNAT: [] as GlobalNetworkPolicy[], inNormal: [] as GlobalNetworkPolicy[], inForward: [] as GlobalNetworkPolicy[],
       outUntracked: [] as GlobalNetworkPolicy[], outNormal: [] as GlobalNetworkPolicy[], outForward: [] as GlobalNetworkPolicy[],
     };
-    for (const p of sortedPolicies) {
+    for (const p of view.candidatePolicies(hep)) {
       if (!selector(policySelectorText(p.spec)).evaluate(labels)) continue;
       const types = p.spec.types ?? [];
       const ingress = types.length === 0 || types.includes('Ingress');
@@ -215,8 +259,8 @@ export function computeNodePlan(input: NodePlanInput, shared: PlanContext = prep
     });
   }
 
-  const failsafes = effectiveFailsafes(shared.felixConfigs, node, input.localFailsafes ?? {}, warn);
-  const settings = dataplaneSettings(shared.felixConfigs, node);
+  const failsafes = effectiveFailsafes(view.felixConfigs, node, input.localFailsafes ?? {}, warn);
+  const settings = dataplaneSettings(view.felixConfigs, node);
   return {
     plan: { node, endpoints, policies, profiles: planProfiles, ipSets: sets.ipSets(), portSets: sets.portSets(), failsafes, ...settings },
     warnings,

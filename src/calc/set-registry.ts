@@ -15,25 +15,77 @@ import { selectCidrs, type Member } from './members.ts';
 /** Set contents by selector key, shared across the nodes of one computation (the relay computes every node). */
 export type SetMemo = Map<string, IpSetPlan | PortSetPlan>;
 
+/**
+ * Where a registry gets set contents from. The memo over a member list is the from-scratch
+ * reference; the relay's set index (set-index.ts) keeps the same contents up to date across
+ * datastore changes. Both must return exactly what memoSetSource computes.
+ */
+export interface SetSource {
+  /** The set of addresses the selector matches. */
+  ipSet(sel: Selector): IpSetPlan;
+  /** `names` sorted and unique; every member when `sel` is undefined. */
+  portSet(sel: Selector | undefined, names: readonly string[], protocol: number | undefined): PortSetPlan;
+}
+
+export const ipSetMemoKey = (sel: Selector): string => `ip|${sel.id}`;
+export const portSetKey = (sel: Selector | undefined, names: readonly string[], protocol: number | undefined): string =>
+  `${sel?.id ?? 'all'}|${names.join(',')}|${protocol ?? 'any'}`;
+
+/** The ip set plan for these members (any order: the output is sorted). */
+export function buildIpSet(sel: Selector, members: Iterable<Member>): IpSetPlan {
+  const { v4, v6 } = selectCidrs(members, (l) => sel.evaluate(l));
+  return { id: `s-${shortHash(sel.id, 20)}`, selector: sel.canonical, v4, v6 };
+}
+
+/** The named-port set plan for these members (any order: the output is sorted). */
+export function buildPortSet(sel: Selector | undefined, names: readonly string[], protocol: number | undefined, members: Iterable<Member>): PortSetPlan {
+  const v4 = new Map<string, [string, number, number]>();
+  const v6 = new Map<string, [string, number, number]>();
+  for (const m of members) {
+    if (sel && !sel.evaluate(m.labels)) continue;
+    for (const p of m.ports) {
+      if (!names.includes(p.name) || (protocol !== undefined && p.protocol !== protocol)) continue;
+      for (const c of m.cidrs) {
+        const ip = formatIp(c.family, c.addr);
+        const entry: [string, number, number] = [ip, p.protocol, p.port];
+        (c.family === 4 ? v4 : v6).set(entry.join(' '), entry);
+      }
+    }
+  }
+  const sorted = (m: Map<string, [string, number, number]>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+  return { id: `n-${shortHash(portSetKey(sel, names, protocol), 20)}`, selector: sel?.canonical ?? 'all()', ports: [...names], v4: sorted(v4), v6: sorted(v6) };
+}
+
+/** Contents computed from a member list on first use and memoised (one computation, every node). */
+export function memoSetSource(members: readonly Member[], memo: SetMemo = new Map()): SetSource {
+  return {
+    ipSet(sel) {
+      const key = ipSetMemoKey(sel);
+      let set = memo.get(key) as IpSetPlan | undefined;
+      if (!set) memo.set(key, (set = buildIpSet(sel, members)));
+      return set;
+    },
+    portSet(sel, names, protocol) {
+      const key = `port|${portSetKey(sel, names, protocol)}`;
+      let set = memo.get(key) as PortSetPlan | undefined;
+      if (!set) memo.set(key, (set = buildPortSet(sel, names, protocol, members)));
+      return set;
+    },
+  };
+}
+
 export class SetRegistry {
   private readonly ipSetsById = new Map<string, IpSetPlan>();
   private readonly portSetsById = new Map<string, PortSetPlan>();
+  private readonly source: SetSource;
 
-  constructor(
-    private readonly members: readonly Member[],
-    private readonly memo: SetMemo = new Map(),
-  ) {}
+  constructor(members: readonly Member[] | SetSource, memo: SetMemo = new Map()) {
+    this.source = Array.isArray(members) ? memoSetSource(members as readonly Member[], memo) : (members as SetSource);
+  }
 
   /** The set of addresses the selector matches; returns its id. */
   ipSet(sel: Selector): string {
-    const memoKey = `ip|${sel.id}`;
-    let set = this.memo.get(memoKey) as IpSetPlan | undefined;
-    if (!set) {
-      const id = `s-${shortHash(sel.id, 20)}`;
-      const { v4, v6 } = selectCidrs(this.members, (l) => sel.evaluate(l));
-      set = { id, selector: sel.canonical, v4, v6 };
-      this.memo.set(memoKey, set);
-    }
+    const set = this.source.ipSet(sel);
     this.ipSetsById.set(set.id, set);
     return set.id;
   }
@@ -43,33 +95,9 @@ export class SetRegistry {
    * (every member when there is no selector), limited to `protocol` when the rule has one.
    */
   portSet(sel: Selector | undefined, portNames: readonly string[], protocol: number | undefined): string {
-    const selText = sel?.canonical ?? 'all()';
-    const names = [...new Set(portNames)].sort();
-    const key = `${sel?.id ?? 'all'}|${names.join(',')}|${protocol ?? 'any'}`;
-    const memoized = this.memo.get(`port|${key}`) as PortSetPlan | undefined;
-    if (memoized) {
-      this.portSetsById.set(memoized.id, memoized);
-      return memoized.id;
-    }
-    const id = `n-${shortHash(key, 20)}`;
-    const v4 = new Map<string, [string, number, number]>();
-    const v6 = new Map<string, [string, number, number]>();
-    for (const m of this.members) {
-      if (sel && !sel.evaluate(m.labels)) continue;
-      for (const p of m.ports) {
-        if (!names.includes(p.name) || (protocol !== undefined && p.protocol !== protocol)) continue;
-        for (const c of m.cidrs) {
-          const ip = formatIp(c.family, c.addr);
-          const entry: [string, number, number] = [ip, p.protocol, p.port];
-          (c.family === 4 ? v4 : v6).set(entry.join(' '), entry);
-        }
-      }
-    }
-    const sorted = (m: Map<string, [string, number, number]>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
-    const set: PortSetPlan = { id, selector: selText, ports: names, v4: sorted(v4), v6: sorted(v6) };
-    this.memo.set(`port|${key}`, set);
-    this.portSetsById.set(id, set);
-    return id;
+    const set = this.source.portSet(sel, [...new Set(portNames)].sort(), protocol);
+    this.portSetsById.set(set.id, set);
+    return set.id;
   }
 
   ipSets(): IpSetPlan[] {
