@@ -1,0 +1,172 @@
+/**
+ * What the agent-side scale benchmarks share (agent-apply, set-member-change, policy-change,
+ * relay-mode-agent, nft-format): a fresh namespace per run, a process timed whole with its
+ * peak memory, the ruleset as the agent would apply it, and the nft floors.
+ *
+ * Everything goes through the process boundary (the outpost CLI, nft, log lines), so these
+ * scripts keep working while the agent's internals change.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Lab } from '../../test/lab/lab.ts';
+import { logLines } from './lib.ts';
+import { NO_CONFIG, addStartHost } from './start-lab.ts';
+
+export const NODE = 'gw';
+export { NO_CONFIG };
+
+/**
+ * A namespace nobody has used: its own lab, host gw with eth1 and eth2 (the interfaces the HEPs
+ * name), destroyed by `destroy()` or, if the script dies, by the lab's exit handlers.
+ */
+export class FreshHost {
+  private constructor(readonly lab: Lab) {}
+
+  static async create(): Promise<FreshHost> {
+    const lab = await Lab.create({ sweep: false });
+    try {
+      await addStartHost(lab);
+    } catch (e) {
+      await lab.destroy();
+      throw e;
+    }
+    return new FreshHost(lab);
+  }
+
+  exec(argv: readonly string[], opts: { reject?: boolean; input?: string } = {}) {
+    return this.lab.exec(NODE, argv, opts);
+  }
+
+  spawn(argv: readonly string[]) {
+    return this.lab.spawn(NODE, argv);
+  }
+
+  /** Wall time of one command, whole process (includes `ip netns exec`); non-zero exit throws. */
+  async time(argv: readonly string[]): Promise<number> {
+    const t0 = performance.now();
+    const r = await this.lab.exec(NODE, argv, { reject: false });
+    const t = performance.now() - t0;
+    if (r.exitCode !== 0) throw new Error(`${argv.join(' ')} exited ${r.exitCode}: ${r.stderr.slice(0, 2000)}`);
+    return t;
+  }
+
+  /** Runs a long process to its exit: wall time, exit code, peak RSS (VmHWM sampled every 5 ms), stderr. */
+  async run(argv: readonly string[]): Promise<{ ms: number; code: number | null; hwmKiB: number; stderr: string }> {
+    const t0 = performance.now();
+    const p = this.lab.spawn(NODE, argv);
+    const hwm = sampleHwm(p.pid);
+    const code = await p.exited;
+    const ms = performance.now() - t0;
+    return { ms, code, hwmKiB: hwm.stop(), stderr: p.stderr };
+  }
+
+  destroy(): Promise<void> {
+    return this.lab.destroy();
+  }
+}
+
+/** Runs `fn` in a fresh host that is destroyed however `fn` ends. */
+export async function withFreshHost<T>(fn: (h: FreshHost) => Promise<T>): Promise<T> {
+  const h = await FreshHost.create();
+  try {
+    return await fn(h);
+  } finally {
+    await h.destroy();
+  }
+}
+
+/**
+ * VmHWM of `pid` (kB), read every 5 ms until `stop()`: the kernel's own peak, so only growth in
+ * the last few ms before exit can be missed.
+ */
+export function sampleHwm(pid: number | undefined): { stop: () => number } {
+  let peak = 0;
+  const read = () => {
+    if (pid === undefined) return;
+    try {
+      const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = Number(/^VmHWM:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+      if (kb > peak) peak = kb;
+    } catch {
+      // gone
+    }
+  };
+  read();
+  const timer = setInterval(read, 5);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      read();
+      return peak;
+    },
+  };
+}
+
+/** The agent's start in local mode: `agent --resources DIR` (with `--once` when asked). */
+export function localAgentArgv(bin: readonly string[], resources: string, state: string, once: boolean): string[] {
+  return [...bin, 'agent', ...NO_CONFIG, '--node', NODE, '--resources', resources, '--state', state, ...(once ? ['--once'] : [])];
+}
+
+/**
+ * The ruleset the agent would apply for these manifests on this host, as compact JSON: `outpost
+ * render` run in a fresh gw (so the interfaces resolve as the agent's do), re-serialised without
+ * whitespace. Written to `out`; returns its size and counts.
+ */
+export async function renderCompact(bin: readonly string[], resources: string, out: string): Promise<{ pretty: string; compact: string; bytes: number; prettyBytes: number; rules: number; chains: number; sets: number; elements: number }> {
+  const pretty = `${out}.pretty.json`;
+  await withFreshHost(async (h) => {
+    const r = await h.exec(['sh', '-c', `exec "$@" > ${pretty}`, 'sh', ...bin, 'render', '--node', NODE, '--resources', resources], { reject: false });
+    if (r.exitCode !== 0) throw new Error(`outpost render failed: ${r.stderr.slice(0, 2000)}`);
+  });
+  const text = await readFile(pretty, 'utf8');
+  const doc = JSON.parse(text) as { nftables: Record<string, Record<string, unknown>>[] };
+  const compact = JSON.stringify(doc);
+  await writeFile(out, compact);
+  const objs = doc.nftables.map((c) => (c['add'] ?? c) as Record<string, Record<string, unknown>>);
+  const count = (k: string) => objs.filter((o) => k in o).length;
+  const elements = objs.reduce((n, o) => n + (Array.isArray(o['set']?.['elem']) ? (o['set']['elem'] as unknown[]).length : 0) + (Array.isArray(o['element']?.['elem']) ? (o['element']['elem'] as unknown[]).length : 0), 0);
+  return { pretty, compact: out, bytes: Buffer.byteLength(compact), prettyBytes: Buffer.byteLength(text), rules: count('rule'), chains: count('chain'), sets: count('set'), elements };
+}
+
+/** Number of rules in `inet outpost` as the kernel holds it (the proof a ruleset went in). */
+export async function kernelRuleCount(h: FreshHost): Promise<number> {
+  const r = await h.exec(['nft', '-t', '-j', 'list', 'table', 'inet', 'outpost'], { reject: false });
+  if (r.exitCode !== 0) return 0;
+  return (JSON.parse(r.stdout) as { nftables: Record<string, unknown>[] }).nftables.filter((o) => 'rule' in o).length;
+}
+
+/** The agent's log lines that report an apply failure (a sample with one is void). */
+export function failedApplies(stderr: string) {
+  return logLines(stderr).filter((l) => l.msg.startsWith('applying ruleset failed') || l.msg.startsWith('cannot compute'));
+}
+
+/** `performance.now()` as wall-clock epoch ms, sub-millisecond, comparable with file times. */
+export const wallNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * Writes `text` to `file` as an editor would (temporary file, then rename over it) and returns
+ * the wall time just before the rename: the moment the new content exists.
+ */
+export async function replaceFile(file: string, text: string): Promise<number> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  const t = wallNow();
+  await rename(tmp, file);
+  return t;
+}
+
+/** When the agent first read `file` since it was written: its atime (relatime updates the first read after a write). */
+export async function firstReadAt(file: string): Promise<number> {
+  const s = await stat(file);
+  return s.atimeMs > s.mtimeMs ? s.atimeMs : NaN;
+}
+
+export async function cleanup(...paths: string[]): Promise<void> {
+  for (const p of paths) await rm(p, { recursive: true, force: true });
+}
+
+export const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+export const secs = (x: number) => (x / 1000).toFixed(2);
+export const mib = (kib: number) => (kib / 1024).toFixed(0);
+export { join };
