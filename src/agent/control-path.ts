@@ -13,9 +13,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type { NftCommand, NftExpr } from '../nft/json-types.ts';
-import type { RenderResult } from '../render/ruleset.ts';
-import { TABLE } from '../render/naming.ts';
+import type { NftExpr } from '../nft/json-types.ts';
+import { resultOf, type RenderResult } from '../render/ruleset.ts';
+import { withAppendedRules, type TableRule } from '../render/table-model.ts';
 
 /** Nameserver addresses in resolv.conf text (IPv6 zone ids dropped; anything else ignored). */
 export function parseResolvConf(text: string): string[] {
@@ -57,12 +57,6 @@ const ndRule: NftExpr[] = [
 
 /** The ruleset with neighbour discovery accepted in every failsafe chain (read-back counts updated). */
 export function withNeighbourDiscovery(r: RenderResult): RenderResult {
-  const commands: NftCommand[] = [...r.document.nftables];
-  const chains = new Map(r.chains);
-  for (const chain of FAILSAFE_CHAINS) {
-    if (!chains.has(chain)) continue;
-    commands.push({ add: { rule: { family: 'inet', table: TABLE, chain, expr: ndRule, comment: 'failsafe control path: IPv6 neighbour discovery' } } });
-    chains.set(chain, (chains.get(chain) ?? 0) + 1);
-  }
-  return { ...r, document: { nftables: commands }, chains };
+  const nd: TableRule[] = [{ expr: ndRule, comment: 'failsafe control path: IPv6 neighbour discovery' }];
+  return resultOf(withAppendedRules(r.table, new Map(FAILSAFE_CHAINS.map((c) => [c, nd]))), r.unnameable);
 }

@@ -3,24 +3,23 @@
  * `nft delete table inet outpost`, a rule added to one of our chains, a set element removed),
  * the agent puts its ruleset back within about a second and says what it found.
  *
- *   nft monitor (child, text mode) ── a transaction touched "inet outpost" ──▶ check (coalesced)
- *   enforcer outcome ok ─────────────────────────────────────────────────────▶ new baseline
- *   check: fingerprint of `nft -j -s list table inet outpost` ≠ baseline ──▶ enforcer.reapply()
+ *   nft monitor (child, text mode) ── a transaction touched "inet outpost" ──┐
+ *       our own (it wrote one of our recent stamps) ──▶ nothing             │
+ *       anyone else's ─────────────────────────────────▶ check (coalesced) ──▶ enforcer.reapply()
+ *   monitor (re)started (events may have been missed) ──▶ enforcer.audit()
  *
  * Why this shape:
- * - Cheap: `nft monitor` costs nothing while nobody changes the ruleset; the table is listed only
- *   after a transaction that touched our table. Events for any other table are ignored: no
- *   listing, no apply, nothing outside `inet outpost` is ever touched.
- * - Our own applies produce the same events. The fingerprint (stateless listing, handles
- *   removed) of the ruleset we applied is taken after each successful apply, so an event from
- *   our own transaction finds the kernel equal to it and does nothing; an event from anyone else
- *   finds a difference. Handles are left out so that re-creating the same table is no change.
- * - The repair goes through the enforcer: the same rendered bytes, one nft transaction, the
- *   same read-back check and retry-with-backoff as any apply.
- * - If `nft monitor` cannot run or dies, it is restarted with backoff, and the table is checked
- *   at each restart (events may have been missed meanwhile). Logged, never silent.
+ * - Cheap: `nft monitor` costs nothing while nobody changes the ruleset, and nothing is listed
+ *   after our own transactions: every one of them writes the stamp (nft/stamp.ts), and its
+ *   `add element ... stamp { ... comment "<digest>" }` line in the same generation marks it as
+ *   ours. Events for any other table are ignored: nothing outside `inet outpost` is touched.
+ * - Anyone else's transaction that touched our table is drift, whatever it did: the table is
+ *   re-created (the enforcer forgets what it had in force). That is at least as strict as
+ *   comparing listings, and costs a listing less.
+ * - If `nft monitor` cannot run or dies, it is restarted with backoff, and the enforcer's full
+ *   structural audit runs at each start (events may have been missed meanwhile). Logged, never
+ *   silent. The enforcer also audits some seconds after each change and periodically.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
@@ -31,12 +30,16 @@ import { TABLE } from '../render/naming.ts';
 /** What drift repair needs from the enforcer. */
 export interface DriftTarget {
   onOutcome(cb: (r: { readonly ok: boolean }) => void): void;
-  /** Resolves when no apply or read-back is in flight. */
+  /** Resolves when no apply is in flight. */
   settled(): Promise<void>;
-  /** True when the desired ruleset is committed (and read back). */
+  /** True when the desired ruleset is committed (and proven). */
   readonly upToDate: boolean;
-  /** Applies the desired ruleset again even though it was applied before (the kernel lost it). */
+  /** Re-creates the desired table even though it was applied before (the kernel lost it). */
   reapply(): Promise<boolean>;
+  /** True for the monitor line one of our own recent transactions printed (its stamp). */
+  isOwnMonitorLine(line: string): boolean;
+  /** The full structural check of the table in force (repairs what it finds). */
+  audit(): Promise<readonly string[]>;
 }
 
 export interface DriftWatch {
@@ -61,24 +64,6 @@ export function touchesOurTable(line: string): boolean {
   return OURS.test(line);
 }
 
-/** The listing without what changes on every re-creation or packet: metainfo, handles, counters. */
-export function fingerprintOf(listing: unknown): string {
-  const items = (listing as { nftables?: unknown[] } | null)?.nftables;
-  if (!Array.isArray(items)) return 'invalid';
-  const strip = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(strip);
-    if (typeof v !== 'object' || v === null) return v;
-    const out: Record<string, unknown> = {};
-    for (const [k, val] of Object.entries(v)) {
-      if (k === 'handle' || k === 'packets' || k === 'bytes') continue;
-      out[k] = strip(val);
-    }
-    return out;
-  };
-  const kept = items.filter((i) => !(typeof i === 'object' && i !== null && 'metainfo' in i)).map(strip);
-  return createHash('sha256').update(JSON.stringify(kept)).digest('hex');
-}
-
 /** A short description of what the monitor saw, for the log line. */
 export function describeDrift(lines: readonly string[], tableGone: boolean): string {
   if (tableGone || lines.some((l) => l.startsWith(`delete table inet ${TABLE}`))) {
@@ -97,21 +82,18 @@ export function startDriftWatch(opts: DriftOptions): DriftWatch {
   let restartTimer: ReturnType<typeof setTimeout> | undefined;
   let checkTimer: ReturnType<typeof setTimeout> | undefined;
   let failures = 0;
-  let baseline: string | null | undefined;
-  let needBaseline = true;
   let checking = false;
   let again = false;
   let pendingLines: string[] = [];
-  let touched = false;
+  // The generation (transaction) being printed: its lines about our table, and whether it is ours.
+  let genLines: string[] = [];
+  let genTouched = false;
+  let genOwn = false;
 
-  const list = async (): Promise<string | null> => {
-    const r = await execa(nft, ['-j', '-s', 'list', 'table', 'inet', TABLE], { reject: false, timeout: 30_000, stdin: 'ignore', cwd: '/' });
-    if (r.exitCode !== 0) return null;
-    try {
-      return fingerprintOf(JSON.parse(String(r.stdout)));
-    } catch {
-      return 'unparsable';
-    }
+  /** Whether our table exists (a listing of table names: cheap whatever the table's size). */
+  const tableExists = async (): Promise<boolean> => {
+    const r = await execa(nft, ['-j', 'list', 'tables', 'inet'], { reject: false, timeout: 30_000, stdin: 'ignore', cwd: '/' });
+    return r.exitCode === 0 && String(r.stdout).includes(`"name": "${TABLE}"`);
   };
 
   const check = async (): Promise<void> => {
@@ -125,20 +107,13 @@ export function startDriftWatch(opts: DriftOptions): DriftWatch {
         again = false;
         await target.settled();
         // Nothing applied yet, or the enforcer is failing and retrying on its own: not drift.
-        if (stopped || !target.upToDate) continue;
         const lines = pendingLines;
         pendingLines = [];
-        const now = await list();
+        if (stopped || !target.upToDate || !lines.length) continue;
+        const gone = !(await tableExists());
         if (stopped) return;
-        if (needBaseline && now !== null) {
-          needBaseline = false;
-          baseline = now;
-          continue;
-        }
-        if (!needBaseline && now === baseline) continue;
-        const found = describeDrift(lines, now === null);
+        const found = describeDrift(lines, gone);
         log.warn({ table: `inet ${TABLE}` }, `${found}; restoring the ruleset`);
-        needBaseline = true;
         const ok = await target.reapply();
         if (ok) log.warn({ table: `inet ${TABLE}` }, `${found}; restored`);
         else log.error({ table: `inet ${TABLE}` }, `${found}; restoring failed, retried with backoff`);
@@ -158,12 +133,6 @@ export function startDriftWatch(opts: DriftOptions): DriftWatch {
     }, ms);
   };
 
-  target.onOutcome((r) => {
-    if (!r.ok) return;
-    needBaseline = true;
-    schedule();
-  });
-
   const startMonitor = () => {
     if (stopped) return;
     const startedAt = Date.now();
@@ -175,19 +144,27 @@ export function startDriftWatch(opts: DriftOptions): DriftWatch {
     const rl = createInterface({ input: proc.stdout! });
     rl.on('line', (line) => {
       if (touchesOurTable(line)) {
-        touched = true;
-        if (pendingLines.length < 50) pendingLines.push(line);
-      } else if (GENERATION.test(line) && touched) {
-        touched = false;
-        schedule();
+        genTouched = true;
+        if (!genOwn && target.isOwnMonitorLine(line)) genOwn = true;
+        if (genLines.length < 50) genLines.push(line);
+      } else if (GENERATION.test(line)) {
+        // Anyone else's transaction on our table, whatever it did, is drift.
+        if (genTouched && !genOwn) {
+          pendingLines.push(...genLines.slice(0, Math.max(0, 50 - pendingLines.length)));
+          if (!pendingLines.length) pendingLines.push(line);
+          schedule();
+        }
+        genLines = [];
+        genTouched = false;
+        genOwn = false;
       }
     });
     let err = '';
     proc.stderr?.on('data', (d: Buffer) => {
       if (err.length < 2000) err += d.toString();
     });
-    // Events may have been missed while no monitor ran.
-    schedule();
+    // Events may have been missed while no monitor ran: the full structural check.
+    void target.audit().catch((e: Error) => log.error({ err: e.message }, 'audit failed'));
     void proc.then((r) => {
       rl.close();
       if (stopped) return;

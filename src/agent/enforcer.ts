@@ -1,107 +1,196 @@
 /**
  * Applies rendered rulesets to the kernel, one at a time, newest wins.
  *
- * - Same bytes as the ruleset in force: nothing to do.
- * - nft rejects the transaction: the kernel keeps the previous ruleset (nft is atomic); the
- *   error is logged and the newest desired ruleset is retried with capped exponential backoff.
- * - After every apply the table is read back and checked (after the commit is reported); a
- *   mismatch counts as a failure.
+ * - The table writer (nft/table-writer.ts) turns the desired table into the smallest atomic
+ *   transaction from the one in force: set element add/delete, flush + re-add of changed chains.
+ *   Nothing changed: nothing to do. A full re-create at start-up and whenever what is in force
+ *   is not known (a failed apply, drift, a failed proof or audit).
+ * - nft rejects the transaction: the kernel keeps the previous ruleset (nft is atomic). A failed
+ *   delta is followed at once by a full re-create; a failed re-create is logged and retried with
+ *   capped exponential backoff.
+ * - Proof after every commit: the stamp (nft/stamp.ts) written in the same transaction is read
+ *   back with a listing of that one small set; a different or missing stamp counts as a failure.
+ * - Audit: the full structural read-back (nft/verify.ts: chains, rule counts, sets and their
+ *   sizes, the stamp) runs a few seconds after the last change once nothing is pending, and
+ *   then periodically; a problem forgets what is in force and re-creates the table.
  */
 import type { NftRunner } from '../nft/runner.ts';
 import { verifyListing } from '../nft/verify.ts';
+import { TableWriter, type Write } from '../nft/table-writer.ts';
+import { STAMP_SET, stampMonitorLine, stampOf } from '../nft/stamp.ts';
+import type { DesiredTable } from '../render/table-model.ts';
 import type { RenderResult } from '../render/ruleset.ts';
 import type { Logger } from '../platform/logger.ts';
 import { backoffStep } from '../platform/backoff.ts';
 
 export type ApplyOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string };
 
+export interface EnforcerOptions {
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /** Quiet time after the last change before the structural audit (default 3 s). */
+  readonly auditAfterMs?: number;
+  /** Audit again this often while nothing changes (default 10 min; 0: never). */
+  readonly auditEveryMs?: number;
+  /** Passed to the table writer (share of a full re-create above which it re-creates). */
+  readonly fullAbove?: number;
+}
+
+const RECENT_STAMPS = 16;
+
 export class Enforcer {
-  private desired: { bytes: string; result: RenderResult } | undefined;
-  private appliedBytes: string | undefined;
+  private desired: RenderResult | undefined;
+  private inForce: DesiredTable | undefined;
   private running: Promise<void> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private auditTimer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
   private stopped = false;
+  private readonly writer: TableWriter;
   private readonly listeners: ((r: ApplyOutcome) => void)[] = [];
+  private readonly recent: string[] = [];
+  private readonly backoff: { readonly initialMs: number; readonly maxMs: number };
+  private readonly auditAfterMs: number;
+  private readonly auditEveryMs: number;
+  /** What the last transactions were, for tests and benchmarks. */
+  readonly writes: { kind: 'full' | 'delta'; ok: boolean }[] = [];
 
   constructor(
     private readonly runner: NftRunner,
     private readonly log: Logger,
-    private readonly backoff = { initialMs: 500, maxMs: 30_000 },
-  ) {}
+    opts: EnforcerOptions = {},
+  ) {
+    this.backoff = opts.backoff ?? { initialMs: 500, maxMs: 30_000 };
+    this.auditAfterMs = opts.auditAfterMs ?? 3_000;
+    this.auditEveryMs = opts.auditEveryMs ?? 600_000;
+    this.writer = new TableWriter(opts.fullAbove === undefined ? {} : { fullAbove: opts.fullAbove });
+  }
 
   /** Called after every attempt, including retries, so status can follow recovery. */
   onOutcome(cb: (r: ApplyOutcome) => void): void {
     this.listeners.push(cb);
   }
 
-  /**
-   * Sets the desired ruleset and applies it; resolves once nft has committed it (or failed).
-   * The read-back check runs after that, off the critical path: nft's transaction is atomic,
-   * so a committed ruleset is in force; the check catches a kernel that holds something other
-   * than what we rendered, and then counts as a failure (logged, retried).
-   */
-  async enforce(result: RenderResult): Promise<boolean> {
-    this.desired = { bytes: JSON.stringify(result.document), result };
+  /** Sets the desired ruleset and applies it; resolves once it is committed and proven (or failed). */
+  async enforce(result: RenderResult, full = false): Promise<boolean> {
+    this.desired = result;
     while (this.running) await this.running;
-    if (this.appliedBytes === this.desired.bytes) return true;
-    const { applied, done } = this.attempt();
-    const running = done.finally(() => {
+    if (this.inForce === result.table && !full) return true;
+    const running = this.attempt(full).finally(() => {
       if (this.running === running) this.running = undefined;
     });
     this.running = running;
-    await applied;
-    return this.appliedBytes === this.desired.bytes;
+    await running;
+    return this.inForce === this.desired?.table;
   }
 
-  private attempt(): { applied: Promise<void>; done: Promise<void> } {
-    let markApplied: () => void = () => undefined;
-    const applied = new Promise<void>((r) => (markApplied = r));
-    const done = (async () => {
-      const want = this.desired;
-      if (!want || this.stopped) return;
-      if (this.retryTimer) clearTimeout(this.retryTimer);
-      this.retryTimer = undefined;
-      const r = await this.runner.apply(want.bytes);
-      if (!r.ok) return this.failed(r.error.message);
-      this.appliedBytes = want.bytes;
-      if (this.failures) this.log.info({ after: this.failures }, 'ruleset applied after earlier failures');
-      this.failures = 0;
-      this.listeners.forEach((cb) => cb({ ok: true }));
-      markApplied();
-      const problems = verifyListing(await this.runner.listTable(), want.result);
-      if (problems.length && this.appliedBytes === want.bytes) {
-        this.appliedBytes = undefined;
-        this.failed(`read-back verification failed: ${problems.slice(0, 5).join('; ')}`);
-      }
-    })().finally(markApplied);
-    return { applied, done };
+  private async attempt(full: boolean): Promise<void> {
+    const want = this.desired;
+    if (!want || this.stopped) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const w = this.writer.prepare(want.table, full);
+    if (!w) {
+      this.inForce = want.table;
+      return;
+    }
+    let problem = await this.write(w);
+    if (problem && w.kind === 'delta') {
+      this.log.warn({ err: problem }, 'incremental ruleset update failed; re-creating the table');
+      const again = this.writer.prepare(want.table, true);
+      problem = again ? await this.write(again) : undefined;
+    }
+    if (problem) return this.failed(problem);
+    this.inForce = want.table;
+    if (this.failures) this.log.info({ after: this.failures }, 'ruleset applied after earlier failures');
+    this.failures = 0;
+    this.listeners.forEach((cb) => cb({ ok: true }));
+    this.scheduleAudit(this.auditAfterMs);
+  }
+
+  /** One transaction and its proof; a problem, or undefined when committed and proven. */
+  private async write(w: Write): Promise<string | undefined> {
+    this.recent.push(w.stamp);
+    if (this.recent.length > RECENT_STAMPS) this.recent.shift();
+    const r = await this.runner.apply(w.document);
+    this.writes.push({ kind: w.kind, ok: r.ok });
+    if (this.writes.length > 100) this.writes.shift();
+    if (!r.ok) {
+      this.writer.forget();
+      return r.error.message;
+    }
+    this.writer.committed(w);
+    const stamp = stampOf(await this.runner.listSet(STAMP_SET));
+    if (stamp !== w.stamp) {
+      this.writer.forget();
+      return `proof failed: the table's stamp is ${stamp ?? 'missing'} right after committing ${w.stamp}`;
+    }
+    return undefined;
   }
 
   private failed(problem: string): void {
+    this.inForce = undefined;
     this.failures++;
     const delay = backoffStep(this.failures - 1, this.backoff);
     this.log.error({ err: problem, failures: this.failures, retryInMs: delay }, 'applying ruleset failed; previous ruleset stays in force');
     this.listeners.forEach((cb) => cb({ ok: false, error: problem }));
     this.retryTimer = setTimeout(() => {
-      if (this.desired) void this.enforce(this.desired.result);
+      if (this.desired) void this.enforce(this.desired, true);
     }, delay);
   }
 
-  /** Drift repair (drift-watch.ts): the kernel lost what was applied; apply the same bytes again. */
+  private scheduleAudit(ms: number): void {
+    if (this.stopped || ms <= 0) return;
+    if (this.auditTimer) clearTimeout(this.auditTimer);
+    this.auditTimer = setTimeout(() => {
+      this.auditTimer = undefined;
+      void this.audit();
+    }, ms);
+    this.auditTimer.unref?.();
+  }
+
+  /**
+   * The full structural check of the table in force against the desired one. Repairs (full
+   * re-create) on any problem; resolves with the problems found. Skipped while an apply is in
+   * flight or nothing is in force (the apply's own outcome decides then).
+   */
+  async audit(): Promise<string[]> {
+    await this.settled();
+    const want = this.desired;
+    if (this.stopped || !want || this.inForce !== want.table) return [];
+    const expectedStamp = this.writer.stamp;
+    const listing = await this.runner.listTable();
+    // A change arrived while the table was listed: its own proof covers it, audit later.
+    if (this.running || this.inForce !== want.table) return (this.scheduleAudit(this.auditAfterMs), []);
+    const problems = verifyListing(listing, want, [STAMP_SET]);
+    const stamp = listing === null ? undefined : stampOf({ nftables: (listing as { nftables?: unknown[] }).nftables?.filter((i) => (i as { set?: { name?: string } })?.set?.name === STAMP_SET) });
+    if (listing !== null && stamp !== expectedStamp) problems.push(`stamp is ${stamp ?? 'missing'}, expected ${expectedStamp}`);
+    this.scheduleAudit(this.auditEveryMs);
+    if (!problems.length) return [];
+    this.log.warn({ problems: problems.slice(0, 5) }, 'audit: the table in force differs from the desired one; re-creating it');
+    await this.reapply();
+    return problems;
+  }
+
+  /** True for the `nft monitor` line of one of our recent transactions (drift-watch.ts). */
+  isOwnMonitorLine(line: string): boolean {
+    return this.recent.some((s) => line === stampMonitorLine(s));
+  }
+
+  /** Drift repair (drift-watch.ts): the kernel lost what was applied; re-create the table. */
   async reapply(): Promise<boolean> {
     await this.settled();
     if (!this.desired) return false;
-    this.appliedBytes = undefined;
-    return this.enforce(this.desired.result);
+    this.writer.forget();
+    this.inForce = undefined;
+    return this.enforce(this.desired, true);
   }
 
-  /** True when the desired ruleset is committed and (once settled) read back correctly. */
+  /** True when the desired ruleset is committed and proven. */
   get upToDate(): boolean {
-    return this.desired !== undefined && this.appliedBytes === this.desired.bytes;
+    return this.desired !== undefined && this.inForce === this.desired.table;
   }
 
-  /** Waits for the apply and read-back in flight (so `--once` exits only after the check). */
+  /** Waits for the apply in flight (so `--once` exits only after its proof). */
   async settled(): Promise<void> {
     while (this.running) await this.running;
   }
@@ -109,5 +198,6 @@ export class Enforcer {
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.auditTimer) clearTimeout(this.auditTimer);
   }
 }

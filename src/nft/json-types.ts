@@ -14,11 +14,14 @@ export interface NftChain {
 }
 export interface NftSet {
   family: NftFamily; table: string; name: string;
-  type: string | string[]; flags?: string[]; elem?: unknown[];
+  type?: string | string[]; flags?: string[]; elem?: unknown[];
 }
 export interface NftRule { family: NftFamily; table: string; chain: string; expr: NftExpr[]; comment?: string }
 
-export type NftObject = { table: NftTable } | { chain: NftChain } | { set: NftSet } | { rule: NftRule };
+/** Elements of a named set (add/delete); an element is a value, or `{ elem: { val, comment } }`. */
+export interface NftElement { family: NftFamily; table: string; name: string; elem: unknown[] }
+
+export type NftObject = { table: NftTable } | { chain: NftChain } | { set: NftSet } | { rule: NftRule } | { element: NftElement };
 export type NftCommand = { add: NftObject } | { delete: NftObject } | { flush: NftObject };
 
 export interface NftDocument { nftables: NftCommand[] }

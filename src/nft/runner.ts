@@ -65,6 +65,17 @@ export class NftRunner {
     }
   }
 
+  /** One set of our table as nft lists it (JSON), or null (absent, or nft cannot say). Cheap: nft fetches only that set. */
+  async listSet(name: string): Promise<unknown | null> {
+    const r = await this.run(['-j', 'list', 'set', 'inet', TABLE, name]);
+    if (r.exitCode !== 0) return null;
+    try {
+      return JSON.parse(String(r.stdout));
+    } catch {
+      return null;
+    }
+  }
+
   /** Removes outpost's table (and only it); absent is fine. */
   async deleteTable(): Promise<NftResult> {
     const doc: NftDocument = { nftables: [{ add: { table: { family: 'inet', name: TABLE } } }, { delete: { table: { family: 'inet', name: TABLE } } }] };

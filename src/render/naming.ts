@@ -9,7 +9,10 @@
  *   policy          pi-<name> / po-<name>       a policy's ingress / egress rules (shared by endpoints)
  *   profile         pri-<name> / pro-<name>
  *   failsafe        failsafe-in, failsafe-out, failsafe-in-raw, failsafe-out-raw
- *   sets            <set id>-4 / <set id>-6     selector sets (s-…) and named-port sets (n-…)
+ *   sets            <set id>-4 / <set id>-6     selector sets' single addresses (s-…, hash) and
+ *                                               named-port sets (n-…)
+ *                   <set id>-4p / <set id>-6p   selector sets' wider prefixes (interval)
+ *                   stamp                       the table writer's proof of the last commit
  */
 import { shortHash } from '../platform/hash.ts';
 
@@ -37,6 +40,9 @@ export const profileChain = (dir: 'in' | 'out', profileName: string): string => 
 /** Set ids are the relay's `s-<hash>` / `n-<hash>`; any other id is hashed the same way as names. */
 export const setName = (id: string, family: 4 | 6): string =>
   SAFE_NAME.test(id) && id.length <= 100 ? `${id}-${family}` : `x-${id.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 100)}~${shortHash(id, 16)}-${family}`;
+
+/** The interval part of a selector set (its wider prefixes); setName's is the hash part. */
+export const prefixSetName = (id: string, family: 4 | 6): string => `${setName(id, family)}p`;
 
 /** The longest prefix of `text` that fits in `max` UTF-8 bytes, never splitting a character. */
 export function utf8Prefix(text: string, max: number): string {

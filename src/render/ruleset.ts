@@ -1,9 +1,21 @@
 /**
- * NodePlan + interface dispatch → the complete `inet outpost` table as one nft JSON document.
+ * NodePlan + interface dispatch → the desired `inet outpost` table (table-model.ts): sets with
+ * their members, chains with their rules. From it come the full re-create document (add table;
+ * delete table; add table; everything, one transaction: nft commits all of it or none of it,
+ * packets never see a half-built table) and, in the table writer, the smallest change from
+ * the table in force. Deterministic: the same plan and dispatch give the same table and bytes.
  *
- * The document re-creates the table in a single transaction (add table; delete table; add
- * table; everything), so nft commits all of it or none of it and packets never see a
- * half-built table. Output is deterministic: the same plan and dispatch give the same bytes.
+ * Selector sets are two nft sets per family: single addresses (/32, /128) in a hash set
+ * `<id>-<f>`, wider prefixes in an interval set `<id>-<f>p`, because nft 1.0.6 fetches a whole
+ * interval set to change one element while a hash set change is O(1). A rule that matches a
+ * selector set is rendered once per NON-EMPTY part (set-split.ts): Allow/Deny/Pass end the
+ * policy chain on their first match, so the copies act once; a Log copy for the prefixes also
+ * requires "not in the addresses" so a packet is logged once; counters split across copies.
+ * `not in set` is one rule with a `!=` match per non-empty part. A membership change is then
+ * element add/delete only, unless a part turns empty or non-empty (then the chains that
+ * reference the set are rewritten too). Named-port sets stay one concatenation set (no
+ * intervals). Policy and profile chains are remembered by content between renders
+ * (chain-cache.ts), so a one-member change does not render every rule again.
  *
  * Hook layout (Felix's stages, calico-semantics §4.4/§5.1):
  *   raw-prerouting  -300  clear marks; untracked ingress (interface-specific HEPs); accepted -> notrack
@@ -17,14 +29,18 @@
  * With the plan's ipv6Support false, every base chain accepts IPv6 first and no IPv6 rule or set
  * is rendered (Felix then programs no IPv6 dataplane at all).
  */
-import type { NftCommand, NftDocument, NftExpr } from '../nft/json-types.ts';
+import type { NftDocument, NftExpr } from '../nft/json-types.ts';
 import { dropsConntrackInvalid, governsIpv6, type EndpointPlan, type FailsafePlanRule, type NodePlan, type PlanPolicy } from '../plan/schema.ts';
 import type { Dispatch } from '../calc/dispatch.ts';
-import { familyOf, intervalStrings } from '../net/cidr.ts';
+import { familyOf } from '../net/cidr.ts';
 import * as x from './expr.ts';
-import { comment, ifnameLiteral, dispatchChain, endpointChain, policyChain, profileChain, setName, TABLE, type Stage } from './naming.ts';
+import { ifnameLiteral, dispatchChain, endpointChain, policyChain, prefixSetName, profileChain, setName, type Stage } from './naming.ts';
 import { endpointChainRules, specFor, stageApplies, type ChainRule } from './endpoint-chains.ts';
 import { renderRule } from './rule.ts';
+import { expectedShape, fullDocument, portMember, type DesiredTable, type TableChain, type TableRule, type TableSet } from './table-model.ts';
+import { sortedUnique, splitMembers } from './set-members.ts';
+import type { SplitSet } from './set-split.ts';
+import { ChainCache } from './chain-cache.ts';
 
 export interface RenderOptions {
   readonly marks: x.Marks;
@@ -38,7 +54,8 @@ export interface RenderOptions {
 
 export const DEFAULT_RENDER_OPTIONS: RenderOptions = { marks: { accept: 0x10000, pass: 0x20000 }, loopback: 'exempt' };
 
-const family = 'inet' as const;
+const cache = new ChainCache();
+const expandCached = (rules: readonly TableRule[], split: ReadonlyMap<string, SplitSet>) => cache.expand(rules, split);
 const BASE_CHAINS = [
   { name: 'raw-prerouting', hook: 'prerouting', prio: -300 },
   { name: 'raw-output', hook: 'output', prio: -300 },
@@ -61,16 +78,23 @@ function failsafeRules(rules: readonly FailsafePlanRule[], port: 'sport' | 'dpor
   });
 }
 
-function policyRules(p: PlanPolicy, dir: 'in' | 'out', marks: x.Marks, ipv6: boolean): ChainRule[] {
+function policyRules(p: PlanPolicy, dir: 'in' | 'out', marks: x.Marks, ipv6: boolean): readonly TableRule[] {
   const rules = dir === 'in' ? p.ingress : p.egress;
-  return rules.flatMap((r) => renderRule(r, marks, `outpost ${r.origin}: `, ipv6).map((expr) => ({ expr, comment: r.origin })));
+  if (!rules.length) return [];
+  return cache.rules(`${dir}|${ipv6 ? 6 : 4}|${marks.accept}|${marks.pass}|${JSON.stringify(rules)}`, () =>
+    rules.flatMap((r) => renderRule(r, marks, `outpost ${r.origin}: `, ipv6).map((expr) => ({ expr, comment: r.origin }))));
 }
 
 export interface RenderResult {
+  /** What the table should hold; the table writer diffs it against the table in force. */
+  readonly table: DesiredTable;
+  /** The full re-create document (built on first use). */
   readonly document: NftDocument;
   /** Chain name → rule count, for read-back verification. */
   readonly chains: ReadonlyMap<string, number>;
   readonly sets: readonly string[];
+  /** Set name → member count, for read-back verification. */
+  readonly setSizes: ReadonlyMap<string, number>;
   /**
    * Host interfaces that no nft string can name exactly (see ifnameLiteral), with why: they get
    * no dispatch rule of their own (never a wildcard, never a failed apply), so the wildcard HEP,
@@ -81,7 +105,7 @@ export interface RenderResult {
 
 export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOptions = DEFAULT_RENDER_OPTIONS): RenderResult {
   const { marks } = opts;
-  const chains = new Map<string, ChainRule[]>();
+  const chains = new Map<string, readonly TableRule[]>();
   const endpoints = new Map<string, EndpointPlan>(plan.endpoints.map((e) => [e.name, e]));
   const knownProfiles = new Set(plan.profiles.map((p) => p.name));
   const ipv6 = governsIpv6(plan);
@@ -187,50 +211,42 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
     for (const rules of Object.values(base)) rules.unshift({ expr: [x.nfproto(6), x.accept], comment: 'ipv6Support is false: IPv6 is not governed' });
   }
 
-  const tableRef = { family, name: TABLE };
-  const commands: NftCommand[] = [
-    { add: { table: tableRef } },
-    { delete: { table: tableRef } },
-    { add: { table: tableRef } },
-  ];
-  const setNames: string[] = [];
+  const sets: TableSet[] = [];
+  const split = new Map<string, SplitSet>();
   const families = ipv6 ? ([4, 6] as const) : ([4] as const);
   for (const s of plan.ipSets) {
     for (const f of families) {
-      const name = setName(s.id, f);
-      setNames.push(name);
-      // Interval sets reject overlapping elements: keep only the broadest of overlapping CIDRs.
-      const members = intervalStrings(f === 4 ? s.v4 : s.v6, f);
-      const elem = members.map(x.prefixElem);
-      commands.push({ add: { set: { family, table: TABLE, name, type: f === 4 ? 'ipv4_addr' : 'ipv6_addr', flags: ['interval'], ...(elem.length ? { elem } : {}) } } });
+      const { hosts, prefixes } = splitMembers(f === 4 ? s.v4 : s.v6, f);
+      const part = { hosts: setName(s.id, f), prefixes: prefixSetName(s.id, f), hasHosts: hosts.length > 0, hasPrefixes: prefixes.length > 0 };
+      split.set(part.hosts, part);
+      sets.push({ name: part.hosts, kind: 'host', family: f, members: hosts }, { name: part.prefixes, kind: 'prefix', family: f, members: prefixes });
     }
   }
   for (const s of plan.portSets) {
     for (const f of families) {
-      const name = setName(s.id, f);
-      setNames.push(name);
-      const members = f === 4 ? s.v4 : s.v6;
-      const elem = members.map(([ip, proto, port]) => ({ concat: [ip, proto, port] }));
-      commands.push({ add: { set: { family, table: TABLE, name, type: [f === 4 ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'], ...(elem.length ? { elem } : {}) } } });
+      const members = (f === 4 ? s.v4 : s.v6).map(([ip, proto, port]) => portMember(ip, proto, port));
+      sets.push({ name: setName(s.id, f), kind: 'port', family: f, members: sortedUnique(members) });
     }
   }
 
-  const all = new Map<string, ChainRule[]>();
-  for (const b of BASE_CHAINS) {
-    commands.push({ add: { chain: { family, table: TABLE, name: b.name, type: 'filter', hook: b.hook, prio: b.prio, policy: 'accept' } } });
-    all.set(b.name, base[b.name]);
-  }
-  const regular = [...chains.keys()].sort();
-  for (const name of regular) {
-    commands.push({ add: { chain: { family, table: TABLE, name } } });
-    all.set(name, chains.get(name) ?? []);
-  }
-  const counts = new Map<string, number>();
-  for (const [chain, rules] of all) {
-    counts.set(chain, rules.length);
-    for (const r of rules) {
-      commands.push({ add: { rule: { family, table: TABLE, chain, expr: r.expr, ...(r.comment ? { comment: comment(r.comment) } : {}) } } });
-    }
-  }
-  return { document: { nftables: commands }, chains: counts, sets: setNames, unnameable: [...unnameable].sort() };
+  const tableChains: TableChain[] = BASE_CHAINS.map((b) => ({ name: b.name, base: { hook: b.hook, prio: b.prio }, rules: base[b.name] }));
+  for (const name of [...chains.keys()].sort()) tableChains.push({ name, rules: expandCached(chains.get(name) ?? [], split) });
+  cache.sweep();
+  return resultOf({ sets, chains: tableChains }, [...unnameable].sort());
+}
+
+/** A RenderResult whose full document is built only when someone asks for it. */
+export function resultOf(table: DesiredTable, unnameable: readonly string[] = []): RenderResult {
+  const shape = expectedShape(table);
+  let doc: NftDocument | undefined;
+  return {
+    table,
+    get document() {
+      return (doc ??= fullDocument(table));
+    },
+    chains: shape.chains,
+    sets: shape.sets,
+    setSizes: shape.setSizes,
+    unnameable,
+  };
 }

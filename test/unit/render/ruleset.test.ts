@@ -59,7 +59,7 @@ describe('renderRuleset', () => {
   });
 
   test('interval sets hold no overlapping members', () => {
-    const set = render().document.nftables.flatMap((c) => ('add' in c && 'set' in c.add ? [c.add.set] : [])).find((s) => s.name.endsWith('-4'))!;
+    const set = render().document.nftables.flatMap((c) => ('add' in c && 'set' in c.add ? [c.add.set] : [])).find((s) => s.name.endsWith('-4p'))!;
     expect(set.flags).toEqual(['interval']);
     expect(set.elem).toEqual([{ prefix: { addr: '198.18.0.0', len: 16 } }]);
   });

@@ -1,0 +1,72 @@
+/**
+ * Remembers the table in force (what the last successful transaction left) and turns the next
+ * desired table into the smallest atomic transaction (table-delta.ts), always ending with the
+ * stamp (stamp.ts). A full re-create is the recovery path: when nothing is known to be in force
+ * (start-up, after a failed apply, after drift or a failed proof: forget()), when the delta
+ * cannot express the change, or when it would be large anyway.
+ *
+ * Pure bookkeeping: the enforcer runs nft and tells the writer what was committed.
+ */
+import type { NftDocument } from './json-types.ts';
+import { fullDocument, type DesiredTable } from '../render/table-model.ts';
+import { tableDelta, FULL_IF_ABOVE } from './table-delta.ts';
+import { carryDigest, createStamp, replaceStamp, tableStamp } from './stamp.ts';
+
+export interface Write {
+  readonly kind: 'full' | 'delta';
+  readonly document: NftDocument;
+  readonly stamp: string;
+  readonly table: DesiredTable;
+}
+
+export interface TableWriterOptions {
+  /** Above this share of a full re-create's work, re-create instead (default FULL_IF_ABOVE). */
+  readonly fullAbove?: number;
+}
+
+export class TableWriter {
+  private inForce: { readonly table: DesiredTable; readonly stamp: string } | undefined;
+  private readonly fullAbove: number;
+
+  constructor(opts: TableWriterOptions = {}) {
+    this.fullAbove = opts.fullAbove ?? FULL_IF_ABOVE;
+  }
+
+  /** The stamp of the table in force, if known. */
+  get stamp(): string | undefined {
+    return this.inForce?.stamp;
+  }
+
+  get table(): DesiredTable | undefined {
+    return this.inForce?.table;
+  }
+
+  /** The transaction that makes `next` the table in force; undefined when it already is. */
+  prepare(next: DesiredTable, full = false): Write | undefined {
+    const prev = this.inForce;
+    if (!full && prev) {
+      const delta = tableDelta(prev.table, next, this.fullAbove, carryDigest);
+      if (delta !== 'full') {
+        if (!delta.commands.length) {
+          // Same content: keep the new arrays, so the next diff finds unchanged parts by identity.
+          this.inForce = { table: next, stamp: prev.stamp };
+          return undefined;
+        }
+        const stamp = tableStamp(next);
+        return { kind: 'delta', document: { nftables: [...delta.commands, ...replaceStamp(stamp)] }, stamp, table: next };
+      }
+    }
+    const stamp = tableStamp(next);
+    return { kind: 'full', document: fullDocument(next, [createStamp(stamp)]), stamp, table: next };
+  }
+
+  /** nft committed `w`: it is the table in force now. */
+  committed(w: Write): void {
+    this.inForce = { table: w.table, stamp: w.stamp };
+  }
+
+  /** What is in force is not known any more: the next write re-creates the table. */
+  forget(): void {
+    this.inForce = undefined;
+  }
+}
