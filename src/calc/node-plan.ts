@@ -146,8 +146,12 @@ export function contextView(shared: PlanContext): PlanView {
   };
 }
 
-export function computeNodePlan(input: NodePlanInput, shared: PlanContext = preparePlanContext(input.resources)): NodePlanResult {
-  return planFromView(input, contextView(shared));
+/**
+ * From scratch by default; `shared` is the context prepared once for many nodes, or the view of
+ * the relay's indexes (then input.resources is not read).
+ */
+export function computeNodePlan(input: NodePlanInput, shared: PlanContext | PlanView = preparePlanContext(input.resources)): NodePlanResult {
+  return planFromView(input, 'localHeps' in shared ? shared : contextView(shared));
 }
 
 export function planFromView(input: NodePlanInput, view: PlanView): NodePlanResult {

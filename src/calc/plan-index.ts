@@ -27,7 +27,7 @@ import type { FelixConfiguration } from '../model/felix-configuration.ts';
 import type { NetworkSet } from '../model/network-set.ts';
 import type { WorkloadEndpoint } from '../model/workload-endpoint.ts';
 import type { Selector } from '../selector/index.ts';
-import { computeNodePlan, planFromView, preparePlanContext, selectorParser, sortPolicies, type NodePlanResult, type PlanContext, type PlanView } from './node-plan.ts';
+import { computeNodePlan, preparePlanContext, selectorParser, sortPolicies, type NodePlanResult, type PlanContext, type PlanView } from './node-plan.ts';
 import { endpointLabels, globalNetworkSetMember, hepMember, memberParents, networkSetMember, workloadMember, type Member } from './members.ts';
 import { normaliseHostEndpoint } from './host-endpoints.ts';
 import { policySelectorText } from './selector-conversion.ts';
@@ -114,7 +114,7 @@ export class PlanIndex {
     }
     this.sets.beginNode(node);
     try {
-      return planFromView(input, this.view);
+      return computeNodePlan(input, this.view);
     } finally {
       this.sets.endNode();
     }

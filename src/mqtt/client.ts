@@ -108,6 +108,8 @@ export interface MqttLink {
   onState(cb: (s: LinkState) => void): void;
   publish(topic: string, payload: Uint8Array | string, opts: { retain: boolean; qos: 0 | 1 }): Promise<void>;
   subscribe(topics: readonly string[], qos: 0 | 1): Promise<void>;
+  /** Optional: a link without it keeps every subscription (the relay then hears its own publications). */
+  unsubscribe?(topics: readonly string[]): Promise<void>;
   /** Closes the connection; `graceful` sends DISCONNECT (no last will), otherwise the will fires. */
   close(graceful?: boolean): Promise<void>;
 }
@@ -239,6 +241,9 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
     },
     subscribe: async (topics, qos) => {
       await client.subscribeAsync([...topics], { qos });
+    },
+    unsubscribe: async (topics) => {
+      await client.unsubscribeAsync([...topics]);
     },
     close: async (graceful = true) => {
       closing = true;

@@ -1,8 +1,14 @@
 /**
  * The relay: datastore state in, one signed retained snapshot per node out.
  *
- * - Bursts coalesce (Coalescer); each computation covers every node with a HEP, and only nodes
- *   whose content changed are published, so unrelated edits do not wake the whole fleet.
+ * - Bursts coalesce (Coalescer). Each datastore state is diffed against the last one and only
+ *   the nodes the changes can reach are computed again (PlanIndex: HEPs by node, policy
+ *   selectors → HEPs, set selectors → members, profiles → inheritors; byte-identical to the
+ *   from-scratch computeNodePlan, test/unit/relay/differential.test.ts). Of those, only nodes
+ *   whose plan really changed (structural comparison, no serialisation) are encoded — once each —
+ *   and published, so unrelated edits do not wake the whole fleet.
+ * - Publications go through a bounded window (PublishWindow, 64 QoS 1 publishes outstanding):
+ *   a fan-out costs about one round trip per 64 nodes, and memory stays bounded.
  * - A node that lost its last HEP gets a signed snapshot with no endpoints (QoS 1, not
  *   retained: a connected or persistent-session agent stops enforcing), then its retained
  *   message is cleared.
@@ -18,33 +24,51 @@
  * - Freshness: every `resignIntervalMs` each node's current snapshot is signed again with a new
  *   issue time (same revision, same hash), so agents can tell a live relay from a replayed
  *   retained message (they refuse an old one when they hold nothing, and report stale).
- * - Replay: a snapshot arriving on a node's topic that is not what this relay published (an older
- *   genuine one re-retained by someone, a forgery, or an empty payload clearing it) makes the
- *   relay publish its current snapshot again at once, so fresh agents are not left with the
- *   replay. Another relay's re-signature of the same or a newer revision (our key, issued no
- *   earlier than ours) is left alone, so two relays do not take turns overwriting each other.
+ * - No echo: the relay does not stay subscribed to its own snapshot topics (every publication
+ *   would come back to it: at 10,000 nodes, a second copy of the whole fan-out). It subscribes
+ *   to `<prefix>/nodes/+/snapshot` only for short windows, and unsubscribes once the retained
+ *   messages stop arriving: at connect (the folder's revision floor, below) and then in periodic
+ *   audits. MQTT 5's no-local would keep a live subscription without the echo, but the embedded
+ *   broker (Aedes) speaks MQTT 3.1.1 only.
+ * - Replay: an audit reads every retained snapshot. One that is not what this relay published
+ *   (an older genuine one re-retained by someone, a forgery, or an empty payload clearing it)
+ *   makes the relay publish its current snapshot again at once. Another relay's re-signature of
+ *   the same or a newer revision (our key, issued no earlier than ours) is left alone, so two
+ *   relays do not take turns overwriting each other. The trade-off: a replay is found within an
+ *   audit period instead of at once. Audits run at least `auditIntervalMs` apart (default 2 s)
+ *   and at least 20× the time the last one spent reading (so reading the retained snapshots is
+ *   at most about 5 % of the relay's time): about every 2 s for a site, every minute or so at
+ *   10,000 nodes. Agents holding a snapshot refuse an older revision regardless; the window
+ *   matters only to an agent starting from nothing, which also refuses an expired one.
+ *   A link that cannot unsubscribe (tests' in-memory broker) stays subscribed and hears its echo.
  * - One node never holds back the others: a node whose plan cannot be computed, or whose
  *   snapshot is refused (over the size agents accept), is logged with its name and keeps the
- *   snapshot it has (never cleared); every other node is published.
+ *   snapshot it has (never cleared), and is tried again on the next change; every other node is
+ *   published.
  * - A folder datastore's revisions are made up here (file times), so before its first
- *   publication on each connection the relay reads the retained snapshots (`<prefix>/nodes/+/
- *   snapshot`, which it subscribes to anyway) and counts those that verify against its own key;
- *   the datastore's revisions are raised above the highest, so agents never see an older
- *   revision after a restart. With a RevisionStore (--state) the last revision is also kept on
- *   disk, for a broker that lost its retained messages with the relay (the embedded one).
+ *   publication on each connection the relay reads the retained snapshots and counts those that
+ *   verify against its own key; the datastore's revisions are raised above the highest, so
+ *   agents never see an older revision after a restart. With a RevisionStore (--state) the last
+ *   revision is also kept on disk, for a broker that lost its retained messages with the relay
+ *   (the embedded one).
+ *
+ * Note for src/protocol/snapshot.ts: encodeSnapshot still serialises the plan three times
+ * (canonical bytes for the hash, inside the signed body, inside the envelope) and runs the plan
+ * schema again; the relay calls it once per published node and nothing else serialises plans.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { DatastoreSource, DatastoreState } from '../datastore/source.ts';
 import type { MqttLink } from '../mqtt/client.ts';
 import type { Logger } from '../platform/logger.ts';
-import { computeNodePlan } from '../calc/node-plan.ts';
 import type { NodePlan } from '../plan/schema.ts';
+import { PlanIndex } from '../calc/plan-index.ts';
+import { deepEqual } from '../calc/deep-equal.ts';
 import { compareRevisions, contentHash, decodeSnapshot, encodeSnapshot } from '../protocol/snapshot.ts';
 import type { RevisionStore } from './revision-store.ts';
 import { decodeStatus } from '../protocol/status.ts';
 import { nodeFromTopic, snapshotTopic, snapshotWildcard, statusWildcard } from '../protocol/topics.ts';
-import { computeClosures, diffNodes, planFingerprint } from './closures.ts';
 import { Coalescer } from './coalescer.ts';
+import { PublishWindow } from './publish-window.ts';
 
 export interface RelayOptions {
   readonly source: DatastoreSource;
@@ -61,6 +85,10 @@ export interface RelayOptions {
   readonly retainedMaxMs?: number;
   /** How often every node's current snapshot is signed again with a new issue time; 0: never (default 1 h). */
   readonly resignIntervalMs?: number;
+  /** Shortest time between two audits of the retained snapshots (default 2 s); 0: no audits. */
+  readonly auditIntervalMs?: number;
+  /** Publications outstanding at once (default 64). */
+  readonly publishWindow?: number;
 }
 
 export interface RunningRelay {
@@ -70,13 +98,14 @@ export interface RunningRelay {
 }
 
 interface Published {
-  /** planFingerprint of what was published. */
-  readonly fingerprint: string;
   readonly payload: Uint8Array;
   readonly revision: string;
   readonly issuedAt: number;
   readonly plan: NodePlan;
 }
+
+/** An audit spends at most about 1/AUDIT_SHARE of the relay's time reading retained snapshots. */
+const AUDIT_SHARE = 20;
 
 export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const { link, log, topicPrefix: prefix } = opts;
@@ -86,19 +115,27 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const retainedSeen = new Set<string>();
   /** The hash each agent last reported enforcing (its status). */
   const statusHashes = new Map<string, string>();
+  const index = new PlanIndex();
   let latest: DatastoreState | undefined;
+  /** The state the index holds. */
+  let indexed: DatastoreState | undefined;
   let computedOnce = false;
-  let lastWarnings = new Map<string, string>();
-  /** Nodes of the last computation, including those whose plan failed: never cleared. */
-  let known = new Set<string>();
+  const lastWarnings = new Map<string, string>();
+  /** Nodes with a HEP, including those whose plan failed: never cleared. */
+  let known: ReadonlySet<string> = new Set<string>();
+  /** Nodes whose plan failed or whose snapshot was refused: computed again on the next run. */
+  const retry = new Set<string>();
   /** The next computation publishes every node (the revision was raised, the content is the same). */
   let forceAll = false;
+  const window = new PublishWindow(opts.publishWindow ?? 64);
+  const canUnsubscribe = typeof link.unsubscribe === 'function';
 
   const source = opts.source;
   const floorSource = source.raiseRevisionFloor ? source : undefined;
   /** No publication while the retained snapshots are read (folder datastore). */
   let syncing = floorSource !== undefined;
-  let scan: { max: bigint | undefined; lastAt: number } | undefined;
+  /** Set while subscribed to the snapshot wildcard for a scan or an audit. */
+  let watch: { lastAt: number; max: bigint | undefined; scan: boolean } | undefined;
   const publicKey = createPublicKey(opts.signingKey);
   let stored = opts.revisionStore?.read();
   if (stored !== undefined) await floorSource?.raiseRevisionFloor?.(stored);
@@ -113,22 +150,24 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       return false;
     }
   };
+  const publishRetained = (node: string, payload: Uint8Array) => window.submit(() => publish(snapshotTopic(prefix, node), payload, true));
 
   const clearNode = async (node: string, revision: string) => {
-    if (!latest) return;
     // Signed "no endpoints" first, so an agent that is listening stops enforcing this node's policy.
     let tomb: Uint8Array;
     try {
-      const { plan } = computeNodePlan({ node, resources: latest.resources });
+      const { plan } = index.plan(node);
       tomb = encodeSnapshot({ node, revision, plan, issuedAt: Date.now() }, opts.signingKey);
     } catch (e) {
       log.error({ node, revision, err: (e as Error).message }, 'cannot build the empty snapshot of a node without host endpoints; its retained snapshot stays');
       return;
     }
-    if ((await publish(snapshotTopic(prefix, node), tomb, false)) && (await publish(snapshotTopic(prefix, node), '', true))) {
-      toClear.delete(node);
-      log.info({ node, revision }, 'node has no host endpoint any more; retained snapshot cleared');
-    } else toClear.add(node);
+    await window.submit(async () => {
+      if ((await publish(snapshotTopic(prefix, node), tomb, false)) && (await publish(snapshotTopic(prefix, node), '', true))) {
+        toClear.delete(node);
+        log.info({ node, revision }, 'node has no host endpoint any more; retained snapshot cleared');
+      } else toClear.add(node);
+    });
   };
 
   const recordRevision = (revision: string) => {
@@ -146,29 +185,48 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const computeAndPublish = async () => {
     const state = latest;
     if (!state) return;
-    const failed = new Map<string, string>();
-    const closures = computeClosures(state.resources, failed);
-    for (const [node, err] of failed) log.error({ node, revision: state.revision, err }, 'cannot compute this node\'s plan; it keeps the snapshot it has');
-    known = new Set([...closures.keys(), ...failed.keys()]);
-    const fingerprints = new Map([...closures].map(([n, c]) => [n, planFingerprint(c.plan)] as const));
-    // A node that failed is neither changed nor removed: what it has stays.
-    const before = new Map([...published].filter(([n]) => !failed.has(n)).map(([n, p]) => [n, p.fingerprint] as const));
-    const diff = diffNodes(before, fingerprints);
-    const changed = forceAll ? [...closures.keys()].sort() : diff.changed;
-    const { removed } = diff;
+    let dirty: ReadonlySet<string> = new Set();
+    if (state !== indexed) {
+      const u = index.update(state.resources);
+      indexed = state;
+      known = u.nodes;
+      dirty = u.dirty;
+    }
+    const toCompute = [...new Set([...dirty, ...[...retry].filter((n) => known.has(n))])].sort();
+    retry.clear();
+    const fresh = new Map<string, NodePlan>();
+    for (const node of toCompute) {
+      let plan: NodePlan;
+      let warnings: string[];
+      try {
+        ({ plan, warnings } = index.plan(node));
+      } catch (e) {
+        log.error({ node, revision: state.revision, err: e instanceof Error ? e.message : String(e) }, 'cannot compute this node\'s plan; it keeps the snapshot it has');
+        retry.add(node);
+        continue;
+      }
+      fresh.set(node, plan);
+      const w = warnings.join('\n');
+      if (w && lastWarnings.get(node) !== w) warnings.forEach((m) => log.warn({ node }, m));
+      lastWarnings.set(node, w);
+    }
+    const changed: string[] = [];
+    if (forceAll) {
+      for (const node of [...known].sort()) if (fresh.has(node) || published.has(node)) changed.push(node);
+    } else {
+      for (const [node, plan] of fresh) {
+        const p = published.get(node);
+        if (!p || !deepEqual(p.plan, plan)) changed.push(node);
+      }
+    }
     forceAll = false;
+    const removed = [...published.keys()].filter((n) => !known.has(n)).sort();
+    for (const node of lastWarnings.keys()) if (!known.has(node)) lastWarnings.delete(node);
     // Recorded before anything carrying it goes out: a crash in between must not let a restart go below.
     if (changed.length || removed.length) recordRevision(state.revision);
-    const warnings = new Map<string, string>();
-    for (const [node, c] of closures) {
-      const w = c.warnings.join('\n');
-      warnings.set(node, w);
-      if (w && lastWarnings.get(node) !== w) c.warnings.forEach((m) => log.warn({ node }, m));
-    }
-    lastWarnings = warnings;
     const refused: string[] = [];
     for (const node of changed) {
-      const plan = closures.get(node)!.plan;
+      const plan = fresh.get(node) ?? published.get(node)!.plan;
       let payload: Uint8Array;
       let issuedAt: number;
       try {
@@ -179,10 +237,11 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         // snapshot (tried again on the next change); every other node goes on.
         log.error({ node, revision: state.revision, err: (e as Error).message }, 'snapshot refused; this node keeps the snapshot it has');
         refused.push(node);
+        retry.add(node);
         continue;
       }
-      published.set(node, { fingerprint: fingerprints.get(node)!, payload, revision: state.revision, issuedAt, plan });
-      await publish(snapshotTopic(prefix, node), payload, true);
+      published.set(node, { payload, revision: state.revision, issuedAt, plan });
+      await publishRetained(node, payload);
     }
     for (const node of removed) {
       published.delete(node);
@@ -195,10 +254,11 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     }
     for (const node of [...toClear]) {
       if (known.has(node)) toClear.delete(node);
-      else await clearNode(node, state.revision);
+      else if (!removed.includes(node)) await clearNode(node, state.revision);
     }
+    await window.drain();
     const done = changed.filter((n) => !refused.includes(n));
-    if (done.length || removed.length) log.info({ revision: state.revision, published: done, removed, nodes: closures.size, ...(refused.length ? { refused } : {}) }, 'snapshots published');
+    if (done.length || removed.length) log.info({ revision: state.revision, published: done, removed, nodes: known.size, ...(refused.length ? { refused } : {}) }, 'snapshots published');
   };
 
   const compute = async () => {
@@ -212,9 +272,10 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   /** A node without HEPs whose agent reports enforcing something else: it missed its tombstone. */
   const staleWithoutHep = (node: string): boolean => {
     const hash = statusHashes.get(node);
-    if (!latest || hash === undefined || published.has(node) || known.has(node)) return false;
+    if (!indexed || hash === undefined || published.has(node) || known.has(node)) return false;
     try {
-      return hash !== contentHash(computeNodePlan({ node, resources: latest.resources }).plan);
+      // No HEP: the plan is failsafes and settings only, a few lines from the index.
+      return hash !== contentHash(index.plan(node).plan);
     } catch {
       return false;
     }
@@ -240,11 +301,12 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
           log.error({ node, err: (e as Error).message }, 'cannot re-sign the snapshot of this node; its agent will report stale');
           continue;
         }
-        // A computation may have replaced it while we signed nothing asynchronously: only ours is swapped.
+        // A computation may have replaced it while we waited for room in the window: only ours is swapped.
         if (published.get(node) !== p) continue;
         published.set(node, { ...p, payload, issuedAt });
-        await publish(snapshotTopic(prefix, node), payload, true);
+        await publishRetained(node, payload);
       }
+      await window.drain();
       log.debug({ nodes: published.size }, 'snapshots re-signed');
     } finally {
       resigning = false;
@@ -264,7 +326,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       for (const node of nodes) {
         const p = published.get(node);
         // The current bytes, not a new signature: their echo is byte-identical, so this cannot loop.
-        if (p) await publish(snapshotTopic(prefix, node), p.payload, true);
+        if (p) await publishRetained(node, p.payload);
       }
     })();
   };
@@ -289,20 +351,19 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       }
       return;
     }
-    if (t?.kind === 'snapshot') {
-      const mine = published.get(t.node);
-      if (mine && !acceptable(t.node, payload, mine)) {
-        if (!overwrite.has(t.node)) log.warn({ node: t.node, bytes: payload.length }, 'a snapshot this relay did not publish is on the node\'s topic (a replay, a forgery or a clear); publishing the current one again');
-        overwrite.add(t.node);
-        overwriteTimer ??= setTimeout(republishCurrent, 50);
-      }
+    if (t?.kind !== 'snapshot') return;
+    if (watch) watch.lastAt = performance.now();
+    const mine = published.get(t.node);
+    if (mine && !acceptable(t.node, payload, mine)) {
+      if (!overwrite.has(t.node)) log.warn({ node: t.node, bytes: payload.length }, 'a snapshot this relay did not publish is on the node\'s topic (a replay, a forgery or a clear); publishing the current one again');
+      overwrite.add(t.node);
+      overwriteTimer ??= setTimeout(republishCurrent, 50);
     }
-    if (!t || t.kind !== 'snapshot' || payload.length === 0) return;
-    if (scan) {
+    if (payload.length === 0) return;
+    if (watch?.scan) {
       // Only our own signature counts: anyone else could push the revisions to the end of the range.
       const d = decodeSnapshot(payload, { publicKey, node: t.node });
-      if (d.ok && (scan.max === undefined || BigInt(d.snapshot.revision) > scan.max)) scan.max = BigInt(d.snapshot.revision);
-      scan.lastAt = performance.now();
+      if (d.ok && (watch.max === undefined || BigInt(d.snapshot.revision) > watch.max)) watch.max = BigInt(d.snapshot.revision);
     }
     if (!retained) return;
     retainedSeen.add(t.node);
@@ -312,33 +373,66 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     }
   });
 
-  const subscribe = () => link.subscribe([snapshotWildcard(prefix), statusWildcard(prefix)], 1);
+  /**
+   * Subscribes to every node's snapshot topic until the retained messages stop coming (`quiet`
+   * ms without one, at most `maxMs`), then unsubscribes; returns the highest revision signed by
+   * our key among them when `scan`, and how long the reading took.
+   */
+  const readRetained = async (scan: boolean, quiet: number, maxMs: number): Promise<{ max: bigint | undefined; readMs: number }> => {
+    const started = performance.now();
+    const w = { lastAt: started, max: undefined as bigint | undefined, scan };
+    watch = w;
+    try {
+      await link.subscribe([snapshotWildcard(prefix)], 1);
+      while (performance.now() - w.lastAt < quiet && performance.now() - started < maxMs) await Bun.sleep(Math.min(50, quiet));
+    } finally {
+      if (watch === w) watch = undefined;
+      if (canUnsubscribe) await link.unsubscribe!([snapshotWildcard(prefix)]).catch((e: Error) => log.warn({ err: e.message }, 'unsubscribe failed'));
+    }
+    return { max: w.max, readMs: Math.max(0, w.lastAt - started) };
+  };
 
   /** Reads the retained snapshots and raises the folder's revisions above ours among them; true when raised. */
   const syncFloor = async (): Promise<boolean> => {
-    const quiet = opts.retainedQuietMs ?? 300;
-    const started = performance.now();
-    scan = { max: undefined, lastAt: started };
-    let max: bigint | undefined;
-    try {
-      await subscribe();
-      while (performance.now() - scan.lastAt < quiet && performance.now() - started < (opts.retainedMaxMs ?? 3000)) await Bun.sleep(Math.min(50, quiet));
-    } finally {
-      max = scan.max;
-      scan = undefined;
-    }
+    const { max } = await readRetained(true, opts.retainedQuietMs ?? 300, opts.retainedMaxMs ?? 3000);
     if (max === undefined || !(await floorSource!.raiseRevisionFloor!(max))) return false;
     log.info({ retained: max.toString(), revision: latest?.revision }, 'the broker holds snapshots of a newer revision than the files\' times; publishing above it');
     return true;
   };
 
+  /** Audits: the retained snapshots read in a window, spaced so reading them stays a small share of the relay's time. */
+  const auditMinMs = canUnsubscribe ? (opts.auditIntervalMs ?? 2000) : 0;
+  let auditTimer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const scheduleAudit = (delayMs: number) => {
+    if (auditMinMs <= 0 || stopped) return;
+    if (auditTimer) clearTimeout(auditTimer);
+    auditTimer = setTimeout(() => void audit(), delayMs);
+  };
+  const audit = async () => {
+    auditTimer = undefined;
+    if (!link.connected || stopped) return;
+    // Not while a fan-out is going out: its echo would be read back for nothing.
+    if (syncing || watch || window.outstanding > 0 || resigning) return scheduleAudit(auditMinMs);
+    let readMs = 0;
+    try {
+      ({ readMs } = await readRetained(false, opts.retainedQuietMs ?? 300, 600_000));
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'cannot read the retained snapshots (audit)');
+    }
+    scheduleAudit(Math.max(auditMinMs, AUDIT_SHARE * readMs));
+  };
+
   const onConnected = () => {
     log.info('connected to broker; republishing every snapshot');
     void (async () => {
+      // Agents' statuses stay subscribed; the snapshot topics only while reading (no echo).
+      if (canUnsubscribe) await link.subscribe([statusWildcard(prefix)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
       if (floorSource) {
         syncing = true;
         let raised = false;
         try {
+          if (!canUnsubscribe) await link.subscribe([statusWildcard(prefix)], 1);
           raised = await syncFloor();
         } catch (e) {
           log.warn({ err: (e as Error).message }, 'subscribe failed');
@@ -348,11 +442,15 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         if (raised) {
           forceAll = true;
           coalescer.trigger();
+          scheduleAudit(auditMinMs);
           return;
         }
       }
-      for (const [node, p] of published) await publish(snapshotTopic(prefix, node), p.payload, true);
-      if (!floorSource) await subscribe().catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
+      for (const [node, p] of published) await publishRetained(node, p.payload);
+      await window.drain();
+      if (!canUnsubscribe && !floorSource) await link.subscribe([snapshotWildcard(prefix), statusWildcard(prefix)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
+      // The etcd relay has not read the retained snapshots yet (left-over nodes to clear): at once.
+      scheduleAudit(floorSource ? auditMinMs : 0);
       if (toClear.size) coalescer.trigger();
     })();
   };
@@ -373,12 +471,18 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   });
 
   return {
-    idle: () => coalescer.idle(),
+    idle: async () => {
+      await coalescer.idle();
+      await window.drain();
+    },
     stop: async () => {
+      stopped = true;
       if (resignTimer) clearInterval(resignTimer);
       if (overwriteTimer) clearTimeout(overwriteTimer);
+      if (auditTimer) clearTimeout(auditTimer);
       coalescer.stop();
       await coalescer.idle();
+      await window.drain();
       await source.stop();
     },
   };

@@ -1,0 +1,126 @@
+/**
+ * The relay with a link that can unsubscribe (as the real MQTT client can): it does not hear its
+ * own publications in steady state, reads the retained snapshots only in windows (at connect and
+ * in audits), still puts its current snapshot back over a replay (found by an audit), still
+ * clears a left-over node's retained snapshot, and publishes a change to one node only to it.
+ */
+import { describe, expect, test } from 'bun:test';
+import pino from 'pino';
+import { parseManifest } from '../../../src/model/manifest.ts';
+import type { DatastoreListener, DatastoreSource } from '../../../src/datastore/source.ts';
+import { decodeSnapshot, encodeSnapshot } from '../../../src/protocol/snapshot.ts';
+import { computeNodePlan } from '../../../src/calc/node-plan.ts';
+import { generateSigningKeyPair } from '../../../src/platform/signing.ts';
+import { startRelay } from '../../../src/relay/relay.ts';
+import { gnp, hep } from '../../integration/fixtures.ts';
+import { FakeBroker, FakeLink } from './fake-link.ts';
+
+const PREFIX = 'outpost/v1';
+const topic = (n: string) => `${PREFIX}/nodes/${n}/snapshot`;
+const keys = generateSigningKeyPair();
+const heps = (...nodes: string[]) => nodes.map((n) => hep(`${n}-eth0`, { iface: 'eth0', node: n, labels: { role: n } })).join('');
+const policy = (node: string, port: number) => gnp(`p-${node}`, `selector: role == '${node}'\ningress: [{action: Allow, protocol: TCP, destination: {ports: [${port}]}}]`);
+
+class UnsubscribingLink extends FakeLink {
+  readonly heard: string[] = [];
+  async unsubscribe(topics: readonly string[]): Promise<void> {
+    this.filters = this.filters.filter((f) => !topics.includes(f));
+  }
+  override receive(t: string, p: Uint8Array, retained: boolean): void {
+    this.heard.push(t);
+    super.receive(t, p, retained);
+  }
+}
+
+class PushSource implements DatastoreSource {
+  listener: DatastoreListener | undefined;
+  constructor(private readonly text: string) {}
+  async start(l: DatastoreListener) {
+    this.listener = l;
+    this.push('10', this.text);
+  }
+  push(revision: string, text: string) {
+    this.listener!.onState({ revision, resources: parseManifest(text, 't').resources });
+  }
+  async stop() {}
+}
+
+const decode = (p: Uint8Array | undefined, node: string) => {
+  const d = p ? decodeSnapshot(p, { publicKey: keys.publicKey, node }) : undefined;
+  return d?.ok ? d.snapshot : undefined;
+};
+async function until(what: string, cond: () => boolean, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}
+
+async function relayOn(broker: FakeBroker, text: string, auditIntervalMs: number) {
+  const link = new UnsubscribingLink(broker);
+  broker.links.add(link);
+  link.connect();
+  const source = new PushSource(text);
+  const relay = await startRelay({ source, link, signingKey: keys.privateKey, topicPrefix: PREFIX, log: pino({ level: 'silent' }), quietMs: 1, maxWaitMs: 5, resignIntervalMs: 0, retainedQuietMs: 30, auditIntervalMs });
+  return { relay, link, source };
+}
+
+describe('relay without echo', () => {
+  test('steady state: its own publications do not come back to it; a one-node change is published to that node only', async () => {
+    const broker = new FakeBroker();
+    const text = heps('a', 'b', 'c') + policy('a', 80) + policy('b', 80) + policy('c', 80);
+    const { relay, link, source } = await relayOn(broker, text, 60_000);
+    try {
+      await until('three nodes published', () => ['a', 'b', 'c'].every((n) => decode(broker.retained.get(topic(n)), n)?.revision === '10'));
+      // The first audit (right after connect) reads the retained snapshots once, then unsubscribes.
+      await until('the first audit done', () => !link.filters.some((f) => f.endsWith('/snapshot')));
+      const heardBefore = link.heard.length;
+      const before = broker.log.length;
+      source.push('11', heps('a', 'b', 'c') + policy('a', 443) + policy('b', 80) + policy('c', 80));
+      await until('a at 11', () => decode(broker.retained.get(topic('a')), 'a')?.revision === '11');
+      await relay.idle();
+      expect(broker.log.slice(before).map((p) => p.topic)).toEqual([topic('a')]);
+      expect(decode(broker.retained.get(topic('b')), 'b')?.revision).toBe('10');
+      expect(link.heard.length).toBe(heardBefore);
+    } finally {
+      await relay.stop();
+      await link.close();
+    }
+  });
+
+  test('an audit finds a replay, a forgery and a clear, and puts the current snapshot back', async () => {
+    const broker = new FakeBroker();
+    const text = heps('a') + policy('a', 80);
+    const { relay, link } = await relayOn(broker, text, 100);
+    try {
+      await until('published', () => broker.retained.has(topic('a')));
+      await relay.idle();
+      const current = broker.retained.get(topic('a'))!;
+      const plan = computeNodePlan({ node: 'a', resources: parseManifest(text, 'x').resources }).plan;
+      const attacker = broker.link();
+      attacker.connect();
+      for (const bad of [encodeSnapshot({ node: 'a', revision: '9', plan, issuedAt: Date.now() - 86_400_000 }, keys.privateKey), encodeSnapshot({ node: 'a', revision: '50', plan, issuedAt: Date.now() }, generateSigningKeyPair().privateKey), '']) {
+        await attacker.publish(topic('a'), bad, { retain: true, qos: 1 });
+        await until('the current snapshot back', () => Buffer.from(broker.retained.get(topic('a')) ?? new Uint8Array()).equals(Buffer.from(current)));
+      }
+    } finally {
+      await relay.stop();
+      await link.close();
+    }
+  });
+
+  test('a retained snapshot of a node this relay does not know is cleared (found by the first audit)', async () => {
+    const broker = new FakeBroker();
+    const gonePlan = computeNodePlan({ node: 'gone', resources: parseManifest(heps('gone'), 'x').resources }).plan;
+    broker.retained.set(topic('gone'), encodeSnapshot({ node: 'gone', revision: '5', plan: gonePlan, issuedAt: Date.now() }, keys.privateKey));
+    const { relay, link } = await relayOn(broker, heps('a'), 60_000);
+    try {
+      await until('gone cleared', () => !broker.retained.has(topic('gone')));
+      expect(broker.retained.has(topic('a'))).toBeTrue();
+    } finally {
+      await relay.stop();
+      await link.close();
+    }
+  });
+});
