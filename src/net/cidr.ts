@@ -98,10 +98,58 @@ export function intervalMembers(cidrs: Iterable<Cidr>): Cidr[] {
 
 /** Interval members as canonical strings, for one family only. */
 export function intervalStrings(cidrs: Iterable<string>, family: Family): string[] {
+  const list = Array.isArray(cidrs) ? (cidrs as string[]) : [...cidrs];
+  return intervalStringsOf(list, family);
+}
+
+/**
+ * Parsed IPv4 CIDR as plain numbers: render asks for every rule's nets per family, and the
+ * bigint path of `parseCidr` + `formatCidr` was about 40% of rendering a 10,000-rule node.
+ */
+type V4 = { addr: number; len: number };
+
+const v4Mask = (len: number): number => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
+
+function parseV4Cidr(s: string): V4 | null {
+  const c = parseCIDROrIP(s);
+  if (!c || c.version !== 4) return null;
+  const [a = 0, b = 0, d = 0, e = 0] = c.ip;
+  const len = c.prefix;
+  return { addr: (((a << 24) | (b << 16) | (d << 8) | e) & v4Mask(len)) >>> 0, len };
+}
+
+const formatV4 = ({ addr, len }: V4): string => `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}/${len}`;
+
+/** IPv4 interval members with numbers: the same result as intervalMembers on the bigint form. */
+function v4IntervalStrings(cidrs: readonly string[]): string[] {
+  const all: V4[] = [];
+  for (const s of cidrs) {
+    // A v6 address always has a ':'; an IPv4 one never does: the other family costs no parse.
+    if (s.includes(':')) continue;
+    const c = parseV4Cidr(s);
+    if (!c) continue;
+    if (c.len === 0) all.push({ addr: 0, len: 1 }, { addr: 0x80000000, len: 1 });
+    else all.push(c);
+  }
+  if (all.length === 1) return [formatV4(all[0]!)];
+  all.sort((a, b) => a.addr - b.addr || a.len - b.len);
+  const out: V4[] = [];
+  for (const c of all) {
+    const last = out[out.length - 1];
+    if (last && last.len <= c.len && ((c.addr & v4Mask(last.len)) >>> 0) === last.addr) continue;
+    out.push(c);
+  }
+  return out.map(formatV4);
+}
+
+/** intervalStrings for an array: IPv4 with plain numbers, IPv6 (rarer in rules) with bigints. */
+export function intervalStringsOf(cidrs: readonly string[], family: Family): string[] {
+  if (family === 4) return v4IntervalStrings(cidrs);
   const parsed: Cidr[] = [];
   for (const s of cidrs) {
+    if (!s.includes(':')) continue;
     const c = parseCidr(s);
-    if (c && c.family === family) parsed.push(c);
+    if (c && c.family === 6) parsed.push(c);
   }
   return intervalMembers(parsed).map(formatCidr);
 }

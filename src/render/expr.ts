@@ -34,17 +34,36 @@ export function prefixElem(cidr: string): unknown {
 }
 
 /** An anonymous set, or the bare value when there is one element (nft needs no set then). */
-function anon(elems: unknown[]): unknown {
+export function anon(elems: readonly unknown[]): unknown {
   return elems.length === 1 ? elems[0] : { set: elems };
 }
+
+/** `left == value`, `left != value`; the value may be a bare element or an anonymous set. */
+export const elemMatch = (left: NftExpr, value: unknown, op: '==' | '!=' = '=='): NftExpr => match(left, value, op);
 
 export const netsMatch = (family: Family, side: 'saddr' | 'daddr', cidrs: readonly string[], op: '==' | '!=' = '=='): NftExpr =>
   match(addrOf(family, side), anon(cidrs.map(prefixElem)), op);
 
 export const setMatch = (left: NftExpr, set: string, op: '==' | '!=' = '=='): NftExpr => match(left, `@${set}`, op);
 
+/**
+ * Port ranges as set elements, sorted and merged where they overlap or touch: the same ports,
+ * as disjoint elements (an interval set rejects overlap, and rule.ts's expansion into separate
+ * rules relies on a packet matching at most one of them).
+ */
+export function portElems(ranges: readonly PortRange[]): unknown[] {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const merged: [number, number][] = [];
+  for (const [a, b] of sorted) {
+    const last = merged[merged.length - 1];
+    if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+    else merged.push([a, b]);
+  }
+  return merged.map(([a, b]) => (a === b ? a : { range: [a, b] }));
+}
+
 export const portsMatch = (side: 'sport' | 'dport', ranges: readonly PortRange[], op: '==' | '!=' = '=='): NftExpr =>
-  match(portOf(side), anon(ranges.map(([a, b]) => (a === b ? a : { range: [a, b] }))), op);
+  match(portOf(side), anon(portElems(ranges)), op);
 
 /** `ip daddr . meta l4proto . th dport`: the key of a named-port set. */
 export const namedPortKey = (family: Family, side: 'src' | 'dst'): NftExpr => ({

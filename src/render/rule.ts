@@ -14,7 +14,7 @@
  */
 import type { NftExpr } from '../nft/json-types.ts';
 import type { EntityMatch, Family, PlanRule } from '../plan/schema.ts';
-import { intervalStrings } from '../net/cidr.ts';
+import { intervalStringsOf } from '../net/cidr.ts';
 import * as x from './expr.ts';
 import { setName } from './naming.ts';
 
@@ -54,9 +54,32 @@ function icmpAlternatives(rule: PlanRule, proto: 'icmp' | 'icmpv6'): NftExpr[][]
 
 /** The family's nets as non-overlapping interval members (anonymous sets reject overlap too). */
 const onlyFamily = (nets: readonly string[] | undefined, f: Family): string[] | undefined =>
-  nets === undefined ? undefined : intervalStrings(nets, f);
+  nets === undefined ? undefined : intervalStringsOf(nets, f);
 
-/** Port alternatives of one side: numeric list, named set, or both as separate variants. */
+/**
+ * Alternatives written as separate rules with bare values rather than one rule with an anonymous
+ * set, up to this many rules per plan rule (per family and port choice). Every nft set, anonymous
+ * or named, costs the kernel far more than a rule, and more the more sets the table holds: on
+ * Linux 6.18, 2,000 rules with two two-element anonymous sets each take 2.6 s to load, 4,000 take
+ * 20 s, while the same matches as 16,000 plain rules load in under a second (docs/benchmarks.md,
+ * "nft input"). Longer lists keep their set: a packet then costs one lookup, not a rule walk.
+ */
+export const EXPAND_LIMIT = 8;
+/** Negated lists up to this long are chained "!=" matches in one rule (no set, no extra rule). */
+export const CHAIN_NEGATION_LIMIT = 8;
+
+/** One place of a rule's match list: a fixed expression, or a positive list still to be expanded or made a set. */
+type Slot = NftExpr | { readonly alternatives: { readonly left: NftExpr; readonly elems: readonly unknown[] } };
+const isDim = (s: Slot): s is Extract<Slot, { alternatives: unknown }> => typeof s === 'object' && s !== null && 'alternatives' in s;
+
+/** Positive list: a dimension for expandChoices; negated: chained "!=" matches, or an anonymous set when long. */
+function listSlots(left: NftExpr, elems: readonly unknown[], op: '==' | '!='): Slot[] {
+  if (op === '==') return elems.length === 1 ? [x.elemMatch(left, elems[0])] : [{ alternatives: { left, elems } }];
+  if (elems.length <= CHAIN_NEGATION_LIMIT) return elems.map((e) => x.elemMatch(left, e, '!='));
+  return [x.elemMatch(left, x.anon(elems), '!=')];
+}
+
+/** Port choice alternatives of one side: numeric list, named set, or both as separate variants. */
 type PortChoice = { ranges?: EntityMatch['ports']; named?: string };
 function portChoices(e: EntityMatch): PortChoice[] {
   const out: PortChoice[] = [];
@@ -65,24 +88,55 @@ function portChoices(e: EntityMatch): PortChoice[] {
   return out.length ? out : [{}];
 }
 
-function sideExprs(e: EntityMatch, side: 'src' | 'dst', f: Family | undefined, choice: PortChoice): NftExpr[] | null {
-  const out: NftExpr[] = [];
+function sideSlots(e: EntityMatch, side: 'src' | 'dst', f: Family | undefined, choice: PortChoice): Slot[] | null {
+  const out: Slot[] = [];
   const addr = side === 'src' ? 'saddr' : 'daddr';
   const port = side === 'src' ? 'sport' : 'dport';
   if (f !== undefined) {
     const nets = onlyFamily(e.nets, f);
     const notNets = onlyFamily(e.notNets, f);
     if ((e.nets && !nets?.length) || (e.notNets && !notNets?.length)) return null;
-    if (nets?.length) out.push(x.netsMatch(f, addr, nets));
-    if (notNets?.length) out.push(x.netsMatch(f, addr, notNets, '!='));
+    if (nets?.length) out.push(...listSlots(x.addrOf(f, addr), nets.map(x.prefixElem), '=='));
+    if (notNets?.length) out.push(...listSlots(x.addrOf(f, addr), notNets.map(x.prefixElem), '!='));
     if (e.set) out.push(x.setMatch(x.addrOf(f, addr), setName(e.set, f)));
     if (e.notSet) out.push(x.setMatch(x.addrOf(f, addr), setName(e.notSet, f), '!='));
   }
-  if (choice.ranges) out.push(x.portsMatch(port, choice.ranges));
-  if (e.notPorts) out.push(x.portsMatch(port, e.notPorts, '!='));
+  if (choice.ranges) out.push(...listSlots(x.portOf(port), x.portElems(choice.ranges), '=='));
+  if (e.notPorts) out.push(...listSlots(x.portOf(port), x.portElems(e.notPorts), '!='));
   if (f !== undefined) {
     if (choice.named) out.push(x.setMatch(x.namedPortKey(f, side), setName(choice.named, f)));
     if (e.notNamedPortSet) out.push(x.setMatch(x.namedPortKey(f, side), setName(e.notNamedPortSet, f), '!='));
+  }
+  return out;
+}
+
+/**
+ * The match lists one rule's slots stand for: the shortest positive lists are expanded into
+ * separate rules while their product stays within EXPAND_LIMIT, the rest stay anonymous sets.
+ * The alternatives are disjoint (nets are non-overlapping interval members, port ranges are
+ * merged), so a packet matches at most one of them and even a Log rule acts once.
+ */
+function expandSlots(slots: readonly Slot[]): NftExpr[][] {
+  const dims = slots.filter(isDim).map((s) => s.alternatives);
+  const expand = new Set<object>();
+  let product = 1;
+  for (const d of [...dims].sort((a, b) => a.elems.length - b.elems.length)) {
+    if (product * d.elems.length > EXPAND_LIMIT) break;
+    product *= d.elems.length;
+    expand.add(d);
+  }
+  let out: NftExpr[][] = [[]];
+  for (const s of slots) {
+    if (!isDim(s)) {
+      for (const r of out) r.push(s);
+      continue;
+    }
+    const d = s.alternatives;
+    if (!expand.has(d)) {
+      for (const r of out) r.push(x.elemMatch(d.left, x.anon(d.elems)));
+      continue;
+    }
+    out = out.flatMap((r) => d.elems.map((e) => [...r, x.elemMatch(d.left, e)]));
   }
   return out;
 }
@@ -106,16 +160,18 @@ export function renderRule(rule: PlanRule, marks: x.Marks, logPrefix: string, ip
     if (f === 6 && !ipv6) continue;
     for (const srcChoice of portChoices(rule.src)) {
       for (const dstChoice of portChoices(rule.dst)) {
-        const src = sideExprs(rule.src, 'src', f, srcChoice);
-        const dst = sideExprs(rule.dst, 'dst', f, dstChoice);
+        const src = sideSlots(rule.src, 'src', f, srcChoice);
+        const dst = sideSlots(rule.dst, 'dst', f, dstChoice);
         if (!src || !dst) continue;
-        const exprs: NftExpr[] = [];
-        if (f !== undefined) exprs.push(x.nfproto(f));
-        if (rule.protocol !== undefined) exprs.push(x.l4proto(rule.protocol));
-        if (rule.notProtocol !== undefined) exprs.push(x.l4proto(rule.notProtocol, '!='));
-        exprs.push(...src, ...dst);
+        const head: NftExpr[] = [];
+        if (f !== undefined) head.push(x.nfproto(f));
+        if (rule.protocol !== undefined) head.push(x.l4proto(rule.protocol));
+        if (rule.notProtocol !== undefined) head.push(x.l4proto(rule.notProtocol, '!='));
         const icmpProto = rule.protocol === ICMPV6 || (rule.protocol !== ICMP && f === 6) ? 'icmpv6' : 'icmp';
-        for (const icmp of icmpAlternatives(rule, icmpProto)) out.push([...exprs, ...icmp, x.counter, ...verdict(rule, marks, logPrefix)]);
+        const tail = [x.counter, ...verdict(rule, marks, logPrefix)];
+        for (const matches of expandSlots([...src, ...dst])) {
+          for (const icmp of icmpAlternatives(rule, icmpProto)) out.push([...head, ...matches, ...icmp, ...tail]);
+        }
       }
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { formatCidr, intervalStrings, isStrictlyMasked, parseCidr, parseIp } from '../../../src/net/cidr.ts';
+import { formatCidr, intervalMembers, intervalStrings, isStrictlyMasked, parseCidr, parseIp, type Cidr } from '../../../src/net/cidr.ts';
 
 describe('cidr', () => {
   test.each([
@@ -37,5 +37,20 @@ describe('cidr', () => {
     expect(parseIp('198.18.0.1')?.family).toBe(4);
     expect(parseIp('fd00::1')?.family).toBe(6);
     expect(parseIp('198.18.0.0/24')).toBeNull();
+  });
+
+  test('IPv4 interval strings (plain numbers) equal the bigint members, at every edge prefix', () => {
+    const bigint = (list: string[]) => intervalMembers(list.map(parseCidr).filter((c): c is Cidr => c?.family === 4)).map(formatCidr);
+    // A fixed pseudo-random sequence: the same cases on every run.
+    let seed = 12345;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const edges = ['0.0.0.0/0', '255.255.255.255', '255.255.255.255/32', '128.0.0.0/1', '127.255.255.255/1', '0.0.0.0/32', '198.18.0.1/31', '10.0.0.1/8', '::/0', 'fd00::1', 'x', '1.2.3.4/33'];
+    for (let i = 0; i < 2000; i++) {
+      const list = Array.from({ length: 1 + rnd(6) }, () =>
+        rnd(5) === 0 ? edges[rnd(edges.length)]! : `${rnd(4) === 0 ? 255 : 198}.${rnd(3) + 17}.${rnd(256)}.${rnd(256)}/${rnd(33)}`);
+      expect(intervalStrings(list, 4)).toEqual(bigint(list));
+    }
+    expect(intervalStrings(['255.255.255.255/32', '10.0.0.1/8', '::/0'], 4)).toEqual(['10.0.0.0/8', '255.255.255.255/32']);
+    expect(intervalStrings(['128.0.0.0/1', '0.0.0.0/0'], 4)).toEqual(['0.0.0.0/1', '128.0.0.0/1']);
   });
 });
