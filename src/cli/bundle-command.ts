@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { loadPrivateKey, loadPublicKeys, writeFileAtomic } from '../platform/signing.ts';
 import { createLogger } from '../platform/logger.ts';
-import { decodeSnapshot, encodeSnapshot, revisionVerdict, type DecodeResult } from '../protocol/snapshot.ts';
+import { claimedNode, decodeSnapshot, encodeSnapshot, revisionVerdict, type DecodeResult } from '../protocol/snapshot.ts';
 import { computeClosures } from '../relay/closures.ts';
 import type { DatastoreSource, DatastoreState } from '../datastore/source.ts';
 import { BUNDLE_SUFFIX, RESULT_SUFFIX, inboxOf, readBounded, writeByRename } from '../agent/bundle-drop.ts';
@@ -118,16 +118,6 @@ async function readOnce(source: DatastoreSource, io: CliIO): Promise<DatastoreSt
   return state;
 }
 
-/** The node named in a bundle's body, for messages and for `verify` without --node; unauthenticated. */
-function claimedNode(payload: Uint8Array): string | undefined {
-  try {
-    const n = (JSON.parse(new TextDecoder().decode(payload)) as { body?: { node?: unknown } }).body?.node;
-    return typeof n === 'string' ? n.slice(0, 253) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function decodeFile(file: string, keys: readonly KeyObject[], node: string | undefined): DecodeResult {
   const payload = readBounded(file);
   if (payload.length === 0) return { ok: false, reason: 'malformed', message: 'the file is empty' };
@@ -153,7 +143,6 @@ async function verifyBundle(args: string[], io: CliIO): Promise<number> {
     return 1;
   }
   const s = r.snapshot;
-  const env = JSON.parse(new TextDecoder().decode(s.payload)) as { keyId: string };
   // When it was signed (export time); bundles signed before issue times existed have none.
   const at = (s as { issuedAt?: number }).issuedAt;
   const issued = at === undefined ? undefined : `${new Date(at).toISOString()} (${Math.round((Date.now() - at) / 60_000)} min ago)`;
@@ -164,7 +153,7 @@ async function verifyBundle(args: string[], io: CliIO): Promise<number> {
       `  revision:  ${s.revision}`,
       `  hash:      ${s.hash}`,
       ...(issued !== undefined ? [`  issued:    ${issued}`] : []),
-      `  signed by: key ${env.keyId}`,
+      `  signed by: key ${s.keyId}`,
       `  endpoints: ${s.plan.endpoints.length}`,
       `  policies:  ${s.plan.policies.length}`,
     ].join('\n'),

@@ -1,8 +1,9 @@
 /** A real computed plan and signing helpers shared by the protocol tests. */
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
 import { computeNodePlan } from '../../../src/calc/node-plan.ts';
 import type { NodePlan } from '../../../src/plan/schema.ts';
-import { canonicalBytes } from '../../../src/protocol/canonical-json.ts';
+import { canonicalBytes, canonicalJson } from '../../../src/protocol/canonical-json.ts';
 import { keyId } from '../../../src/protocol/key-id.ts';
 import { resources } from '../calc/helpers.ts';
 
@@ -48,6 +49,26 @@ export function signedPayload(body: unknown, privateKey: KeyObject): Uint8Array 
   return canonicalBytes({ body, keyId: keyId(privateKey), sig });
 }
 
+/**
+ * A v2 payload around any header text and compressed bytes, signed the way the relay signs, so
+ * tests can build validly signed bad v2 snapshots.
+ */
+export function signedV2(header: string, deflated: Uint8Array, privateKey: KeyObject): Uint8Array {
+  const signed = Buffer.concat([Buffer.from(`${header}\n`), deflated]);
+  const sig = sign(null, signed, privateKey).toString('base64');
+  return new Uint8Array(Buffer.concat([Buffer.from(`outpost.snapshot/v2 ${keyId(privateKey)} ${sig}\n`), signed]));
+}
+
+/** The canonical v2 header for gw with `fields` applied. */
+export function v2Header(fields: Record<string, unknown>): string {
+  const all = { format: 'outpost.snapshot/v2', node: 'gw', revision: '42', issuedAt: 1_700_000_000_000, ...fields };
+  // A field patched to undefined is left out (canonical JSON has no undefined).
+  return canonicalJson(Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)));
+}
+
+export const deflate = (bytes: Uint8Array | string) => new Uint8Array(deflateRawSync(typeof bytes === 'string' ? Buffer.from(bytes) : bytes));
+
+/** The v1 (JSON) payload's parts; a v2 payload is not JSON. */
 export function parsePayload(payload: Uint8Array): { body: Record<string, unknown>; keyId: string; sig: string } {
   return JSON.parse(new TextDecoder().decode(payload)) as { body: Record<string, unknown>; keyId: string; sig: string };
 }

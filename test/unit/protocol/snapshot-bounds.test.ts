@@ -47,6 +47,14 @@ describe('snapshot decoding is bounded', () => {
     expect(parses).toBe(0);
   });
 
+  test('a forged 15 MiB v2 snapshot is refused by its signature, neither inflated nor parsed', () => {
+    const head = latin(`outpost.snapshot/v2 ${keyId(relay.publicKey)} ${SIG}\n{"format":"outpost.snapshot/v2"}\n`);
+    const payload = new Uint8Array(15 * 1024 * 1024);
+    payload.set(head);
+    expect(reason(decodeSnapshot(payload, opts))).toBe('bad-signature');
+    expect(parses).toBe(0);
+  });
+
   test('a forged body nested millions deep is refused by its signature, unparsed', () => {
     const n = 4 * 1024 * 1024;
     const body = new Uint8Array(2 * n);

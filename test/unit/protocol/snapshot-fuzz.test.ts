@@ -4,15 +4,17 @@
  * Seeded, so a failure names the seed that reproduces it.
  */
 import { describe, expect, test } from 'bun:test';
-import { canonicalJson } from '../../../src/protocol/canonical-json.ts';
-import { DECODE_REFUSALS, SNAPSHOT_FORMAT, contentHash, decodeSnapshot, encodeSnapshot, type DecodeResult } from '../../../src/protocol/snapshot.ts';
-import { keyPair, planFor, prng, signedPayload } from './fixtures.ts';
+import { canonicalBytes, canonicalJson } from '../../../src/protocol/canonical-json.ts';
+import { DECODE_REFUSALS, FORMAT_V1, contentHash, decodeSnapshot, encodeSnapshot, type DecodeResult } from '../../../src/protocol/snapshot.ts';
+import { deflate, keyPair, planFor, prng, signedPayload, signedV2, v2Header } from './fixtures.ts';
 
 const relay = keyPair();
-const good = encodeSnapshot({ node: 'gw', revision: '7', plan: planFor('gw'), issuedAt: Date.now() }, relay.privateKey);
+// v1 (JSON): the structural mutations below parse and re-serialise it; v2 is fuzzed at the byte level.
+const good = encodeSnapshot({ node: 'gw', revision: '7', plan: planFor('gw'), issuedAt: Date.now() }, relay.privateKey, { format: 1 });
+const goodV2 = encodeSnapshot({ node: 'gw', revision: '7', plan: planFor('gw'), issuedAt: Date.now() }, relay.privateKey);
 const opts = { publicKey: relay.publicKey, node: 'gw' };
 
-function decodeChecked(payload: Uint8Array, seed: number, mayAccept = false): DecodeResult {
+function decodeChecked(payload: Uint8Array, seed: number, mayAccept = false, original = good): DecodeResult {
   let r: DecodeResult;
   try {
     r = decodeSnapshot(payload, opts);
@@ -21,7 +23,7 @@ function decodeChecked(payload: Uint8Array, seed: number, mayAccept = false): De
   }
   if (r.ok && !mayAccept) {
     // Accepting is only right for the exact signed bytes.
-    expect(`seed ${seed}: ${Buffer.from(r.snapshot.payload).equals(Buffer.from(good))}`).toBe(`seed ${seed}: true`);
+    expect(`seed ${seed}: ${Buffer.from(r.snapshot.payload).equals(Buffer.from(original))}`).toBe(`seed ${seed}: true`);
   } else if (!r.ok) {
     expect(DECODE_REFUSALS).toContain(r.reason);
     expect(r.message.length).toBeGreaterThan(0);
@@ -72,10 +74,10 @@ describe('decodeSnapshot under fuzzing', () => {
     }
   });
 
-  test('valid payloads with bytes flipped, cut or inserted are refused', () => {
+  test.each([['v1', good], ['v2', goodV2]] as const)('valid %s payloads with bytes flipped, cut or inserted are refused', (_format, original) => {
     for (let seed = 1; seed <= 400; seed++) {
       const rand = prng(seed);
-      let bytes = new Uint8Array(good);
+      let bytes = new Uint8Array(original);
       const edits = 1 + Math.floor(rand() * 3);
       for (let e = 0; e < edits; e++) {
         const at = Math.floor(rand() * bytes.length);
@@ -85,8 +87,8 @@ describe('decodeSnapshot under fuzzing', () => {
         else if (kind < 0.85) bytes = new Uint8Array([...bytes.slice(0, at), Math.floor(rand() * 256), ...bytes.slice(at)]);
         else bytes = new Uint8Array([...bytes.slice(0, at), ...bytes.slice(at + 1)]);
       }
-      if (Buffer.from(bytes).equals(Buffer.from(good))) continue;
-      expect(decodeChecked(bytes, seed).ok).toBeFalse();
+      if (Buffer.from(bytes).equals(Buffer.from(original))) continue;
+      expect(decodeChecked(bytes, seed, false, original).ok).toBeFalse();
     }
   });
 
@@ -119,11 +121,34 @@ describe('decodeSnapshot under fuzzing', () => {
       } catch {
         continue;
       }
-      const payload = signedPayload({ format: SNAPSHOT_FORMAT, node: 'gw', revision: '8', hash, plan: mutated }, relay.privateKey);
+      const payload = signedPayload({ format: FORMAT_V1, node: 'gw', revision: '8', hash, plan: mutated }, relay.privateKey);
       const r = decodeChecked(payload, seed, true);
       reasons.add(r.ok ? 'ok' : r.reason);
       if (!r.ok) expect(r.message).toMatch(/^body\.plan/);
     }
     expect(reasons.has('malformed')).toBeTrue();
+  });
+
+  test('validly signed v2 payloads with random or mutated compressed bytes are refused without throwing', () => {
+    const planText = new TextDecoder().decode(canonicalBytes(planFor('gw')));
+    const header = v2Header({ revision: '8', hash: contentHash(planFor('gw')) });
+    const reasons = new Set<string>();
+    for (let seed = 1; seed <= 300; seed++) {
+      const rand = prng(seed);
+      let deflated: Uint8Array;
+      if (rand() < 0.5) {
+        deflated = new Uint8Array(Math.floor(rand() * 300));
+        for (let i = 0; i < deflated.length; i++) deflated[i] = Math.floor(rand() * 256);
+      } else {
+        deflated = deflate(planText);
+        const at = Math.floor(rand() * deflated.length);
+        deflated[at] = deflated[at]! ^ (1 << Math.floor(rand() * 8));
+      }
+      const payload = signedV2(header, deflated, relay.privateKey);
+      const r = decodeChecked(payload, seed, true);
+      reasons.add(r.ok ? 'ok' : r.reason);
+    }
+    expect(reasons.has('malformed')).toBeTrue();
+    expect(reasons.has('hash-mismatch')).toBeTrue();
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { canonicalJson } from '../../../src/protocol/canonical-json.ts';
 import { keyId } from '../../../src/protocol/key-id.ts';
 import {
-  MAX_SNAPSHOT_BYTES, REFUSAL_REASONS, SNAPSHOT_FORMAT, SnapshotEncodeError, compareRevisions, contentHash, decodeSnapshot, encodeSnapshot,
+  FORMAT_V1, MAX_SNAPSHOT_BYTES, REFUSAL_REASONS, SnapshotEncodeError, compareRevisions, contentHash, decodeSnapshot, encodeSnapshot,
   isRevision, revisionVerdict, type DecodeResult,
 } from '../../../src/protocol/snapshot.ts';
 import { keyPair, parsePayload, planFor, signedPayload } from './fixtures.ts';
@@ -11,7 +11,8 @@ const relay = keyPair();
 const stranger = keyPair();
 const plan = planFor('gw');
 const ISSUED = Date.UTC(2026, 11, 1, 12, 0, 0);
-const good = encodeSnapshot({ node: 'gw', revision: '42', plan, issuedAt: ISSUED }, relay.privateKey);
+// v1, the JSON envelope: these tests edit it as text (snapshot-v2.test.ts covers v2).
+const good = encodeSnapshot({ node: 'gw', revision: '42', plan, issuedAt: ISSUED }, relay.privateKey, { format: 1 });
 const opts = { publicKey: relay.publicKey, node: 'gw' };
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -22,7 +23,7 @@ function refused(r: DecodeResult): { reason: string; message: string } {
 
 /** A validly signed body for gw with `patch` applied, so only the check under test can fail. */
 function signedBody(patch: Record<string, unknown>): Uint8Array {
-  return signedPayload({ format: SNAPSHOT_FORMAT, node: 'gw', revision: '42', hash: contentHash(plan), plan, ...patch }, relay.privateKey);
+  return signedPayload({ format: FORMAT_V1, node: 'gw', revision: '42', hash: contentHash(plan), plan, ...patch }, relay.privateKey);
 }
 
 describe('encodeSnapshot / decodeSnapshot', () => {
@@ -37,7 +38,7 @@ describe('encodeSnapshot / decodeSnapshot', () => {
   });
 
   test('is deterministic: the same input gives the same bytes', () => {
-    expect(encodeSnapshot({ node: 'gw', revision: 42n, plan: planFor('gw'), issuedAt: ISSUED }, relay.privateKey)).toEqual(good);
+    expect(encodeSnapshot({ node: 'gw', revision: 42n, plan: planFor('gw'), issuedAt: ISSUED }, relay.privateKey, { format: 1 })).toEqual(good);
   });
 
   test('carries its issue time in the signed body; a re-signature changes only that', () => {
@@ -45,7 +46,7 @@ describe('encodeSnapshot / decodeSnapshot', () => {
     if (!r.ok) throw new Error(r.message);
     expect(r.snapshot.issuedAt).toBe(ISSUED);
     expect(parsePayload(good).body['issuedAt']).toBe(ISSUED);
-    const again = encodeSnapshot({ node: 'gw', revision: '42', plan, issuedAt: ISSUED + 1000 }, relay.privateKey);
+    const again = encodeSnapshot({ node: 'gw', revision: '42', plan, issuedAt: ISSUED + 1000 }, relay.privateKey, { format: 1 });
     expect(again).not.toEqual(good);
     const r2 = decodeSnapshot(again, opts);
     if (!r2.ok) throw new Error(r2.message);
@@ -84,7 +85,7 @@ describe('encodeSnapshot / decodeSnapshot', () => {
     expect(p.keyId).toMatch(/^[0-9a-f]{16}$/);
     expect(p.keyId).toBe(keyId(relay.publicKey));
     expect(Buffer.from(p.sig, 'base64')).toHaveLength(64);
-    expect(p.body['format']).toBe(SNAPSHOT_FORMAT);
+    expect(p.body['format']).toBe(FORMAT_V1);
     expect(contentHash(plan)).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
@@ -104,7 +105,7 @@ describe('encodeSnapshot / decodeSnapshot', () => {
   });
 
   test('a forged snapshot claiming the trusted key id fails verification', () => {
-    const forged = parsePayload(encodeSnapshot({ node: 'gw', revision: '43', plan, issuedAt: Date.now() }, stranger.privateKey));
+    const forged = parsePayload(encodeSnapshot({ node: 'gw', revision: '43', plan, issuedAt: Date.now() }, stranger.privateKey, { format: 1 }));
     const r = refused(decodeSnapshot(utf8(canonicalJson({ ...forged, keyId: keyId(relay.publicKey) })), opts));
     expect(r.reason).toBe('bad-signature');
     expect(r.message).toContain('wrong key or altered content');
@@ -212,7 +213,7 @@ describe('encodeSnapshot / decodeSnapshot', () => {
 
   test('refusals that happen before the plan is parsed are cheap even for a huge forged plan', () => {
     const hugePlan = { ...plan, endpoints: Array.from({ length: 5000 }, () => plan.endpoints[0]) };
-    const forged = signedPayload({ format: SNAPSHOT_FORMAT, node: 'gw', revision: '1', hash: contentHash(hugePlan as never), plan: hugePlan }, stranger.privateKey);
+    const forged = signedPayload({ format: FORMAT_V1, node: 'gw', revision: '1', hash: contentHash(hugePlan as never), plan: hugePlan }, stranger.privateKey);
     expect(refused(decodeSnapshot(forged, opts)).reason).toBe('bad-signature');
   });
 
