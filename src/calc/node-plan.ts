@@ -31,6 +31,7 @@ import { effectiveFailsafes, type LocalFailsafes } from './failsafes.ts';
 import { dataplaneSettings } from './dataplane-settings.ts';
 import { normaliseHostEndpoint } from './host-endpoints.ts';
 import { policySelectorText } from './selector-conversion.ts';
+import { compileCached, type CompileCache } from './compile-cache.ts';
 
 export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
 
@@ -132,6 +133,8 @@ export interface PlanView {
    * evaluated again); every policy whose selector is invalid must be there (its warning).
    */
   candidatePolicies(hep: HostEndpoint): readonly GlobalNetworkPolicy[];
+  /** Compiled policies and profiles shared between nodes (compile-cache.ts); none from scratch. */
+  readonly compiled?: CompileCache;
 }
 
 export function contextView(shared: PlanContext): PlanView {
@@ -232,17 +235,19 @@ export function planFromView(input: NodePlanInput, view: PlanView): NodePlanResu
     };
   });
 
-  const compileAll = (rules: readonly Rule[], origin: string): PlanRule[] =>
-    rules.flatMap((r, i) => compileRule(r, `${origin}[${i}]`, ctx) ?? []);
+  const compileAll = (rules: readonly Rule[], origin: string, c: CompileContext): PlanRule[] =>
+    rules.flatMap((r, i) => compileRule(r, `${origin}[${i}]`, c) ?? []);
 
   const policies: PlanPolicy[] = [...usedPolicies.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([key, p]) => ({
-      key,
-      name: p.metadata.name,
-      ingress: compileAll(p.spec.ingress ?? NO_RULES, `policy ${key} ingress`),
-      egress: compileAll(p.spec.egress ?? NO_RULES, `policy ${key} egress`),
-    }));
+    .map(([key, p]) =>
+      compileCached(view.compiled, p, ctx, (c) => ({
+        key,
+        name: p.metadata.name,
+        ingress: compileAll(p.spec.ingress ?? NO_RULES, `policy ${key} ingress`, c),
+        egress: compileAll(p.spec.egress ?? NO_RULES, `policy ${key} egress`, c),
+      })),
+    );
 
   const planProfiles: PlanPolicy[] = [];
   for (const name of [...usedProfiles].sort()) {
@@ -255,12 +260,14 @@ export function planFromView(input: NodePlanInput, view: PlanView): NodePlanResu
       warn(`profile '${name}' does not exist; endpoints that list it deny at that point (as Felix does)`);
       continue;
     }
-    planProfiles.push({
-      key: `profile/${name}`,
-      name,
-      ingress: compileAll(p.spec.ingress ?? NO_RULES, `profile ${name} ingress`),
-      egress: compileAll(p.spec.egress ?? NO_RULES, `profile ${name} egress`),
-    });
+    planProfiles.push(
+      compileCached(view.compiled, p, ctx, (c) => ({
+        key: `profile/${name}`,
+        name,
+        ingress: compileAll(p.spec.ingress ?? NO_RULES, `profile ${name} ingress`, c),
+        egress: compileAll(p.spec.egress ?? NO_RULES, `profile ${name} egress`, c),
+      })),
+    );
   }
 
   const failsafes = effectiveFailsafes(view.felixConfigs, node, input.localFailsafes ?? {}, warn);

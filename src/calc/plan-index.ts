@@ -147,6 +147,7 @@ export class PlanIndex {
       }
       return list;
     },
+    compiled: new WeakMap(),
     candidatePolicies: (hep) => {
       const names = [...(idx.matches.get(hep.metadata.name) ?? []), ...idx.invalidPolicies];
       names.sort((a, b) => idx.rank.get(a)! - idx.rank.get(b)!);

@@ -22,7 +22,7 @@ import { entitySelectorText } from './selector-conversion.ts';
 import type { SetRegistry } from './set-registry.ts';
 
 export interface CompileContext {
-  readonly sets: SetRegistry;
+  readonly sets: Pick<SetRegistry, 'ipSet' | 'portSet'>;
   /** Parses a selector that validation already accepted. */
   readonly selector: (text: string) => Selector;
   readonly warn: (message: string) => void;
