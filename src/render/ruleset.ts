@@ -78,9 +78,11 @@ function failsafeRules(rules: readonly FailsafePlanRule[], port: 'sport' | 'dpor
   });
 }
 
+const NO_RULES: readonly TableRule[] = Object.freeze([]);
+
 function policyRules(p: PlanPolicy, dir: 'in' | 'out', marks: x.Marks, ipv6: boolean): readonly TableRule[] {
   const rules = dir === 'in' ? p.ingress : p.egress;
-  if (!rules.length) return [];
+  if (!rules.length) return NO_RULES;
   return cache.rules(`${dir}|${ipv6 ? 6 : 4}|${marks.accept}|${marks.pass}|${JSON.stringify(rules)}`, () =>
     rules.flatMap((r) => renderRule(r, marks, `outpost ${r.origin}: `, ipv6).map((expr) => ({ expr, comment: r.origin }))));
 }

@@ -22,4 +22,15 @@ describe('verifyListing', () => {
       'set s-x-4 is missing',
     ]);
   });
+
+  test('set sizes and foreign sets are reported; allowed extra sets (the stamp) are not', () => {
+    const withElems = (name: string, n: number) => ({ set: { family: 'inet', table: 'outpost', name, elem: Array.from({ length: n }, (_, i) => `1.1.1.${i}`) } });
+    const sized = { ...expected, setSizes: new Map([['s-x-4', 2]]) };
+    const ok = [chain('filter-input'), chain('fh-a'), rule('filter-input'), rule('filter-input'), rule('fh-a')];
+    expect(verifyListing(listing([...ok, withElems('s-x-4', 2), set('stamp')]), sized, ['stamp'])).toEqual([]);
+    expect(verifyListing(listing([...ok, withElems('s-x-4', 1), set('stamp'), set('theirs')]), sized, ['stamp'])).toEqual([
+      'set s-x-4 has 1 elements, expected 2',
+      'unexpected set theirs',
+    ]);
+  });
 });

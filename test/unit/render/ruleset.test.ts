@@ -84,4 +84,25 @@ describe('renderRuleset', () => {
     const r = render();
     for (const [chain, n] of r.chains) expect(rulesOf(r.document, chain)).toHaveLength(n);
   });
+
+  test('selector sets: single addresses in a hash set, prefixes in an interval set', () => {
+    const sets = render().document.nftables.flatMap((c) => ('add' in c && 'set' in c.add ? [c.add.set] : []));
+    const hosts = sets.find((s) => s.name.endsWith('-4') && s.name.startsWith('s-'))!;
+    expect(hosts.flags).toBeUndefined();
+    expect(hosts.type).toBe('ipv4_addr');
+  });
+
+  test('a re-render with one more set member keeps every policy chain (same rules array) and changes only that set', () => {
+    const { plan } = computeNodePlan({ node: 'gw', resources: resources(RES) });
+    const d = resolveDispatch(plan.endpoints, [{ name: 'eth1', addresses: [] }]);
+    // (A first host would turn the hash part non-empty and rightly rewrite the chains that use the set.)
+    const withHosts = (...hosts: string[]) => ({ ...plan, ipSets: plan.ipSets.map((s) => ({ ...s, v4: [...s.v4, ...hosts] })) });
+    const a = renderRuleset(withHosts('198.19.0.1/32'), d);
+    const b = renderRuleset(withHosts('198.19.0.1/32', '198.19.0.2/32'), d);
+    const policyChains = (r: typeof a) => r.table.chains.filter((c) => c.name.startsWith('pi-') || c.name.startsWith('po-'));
+    expect(policyChains(a).length).toBeGreaterThan(0);
+    policyChains(a).forEach((c, i) => expect(policyChains(b)[i]!.rules).toBe(c.rules));
+    const changed = b.table.sets.filter((s, i) => JSON.stringify(s.members) !== JSON.stringify(a.table.sets[i]!.members)).map((s) => s.name);
+    expect(changed).toEqual([b.table.sets.find((s) => s.kind === 'host' && s.family === 4)!.name]);
+  });
 });
