@@ -23,13 +23,14 @@ const TOPIC = snapshotTopic('outpost/v1', 'gw');
 let h: SyncLab;
 let agent: LabProcess;
 
-function snapshot(port: number, revision: string, opts: { node?: string; key?: KeyObject } = {}): Uint8Array {
+/** v1 (JSON) unless asked: most cases below edit the payload as text. */
+function snapshot(port: number, revision: string, opts: { node?: string; key?: KeyObject; format?: 1 | 2 } = {}): Uint8Array {
   const node = opts.node ?? 'gw';
   const text = hep(`${node}-eth1`, { iface: 'eth1', node, labels: { role: 'gw' } }) + gnp('web', `selector: role == 'gw'\ningress: [{action: Allow, protocol: TCP, destination: {ports: [${port}]}}]`);
   const { resources, errors } = parseManifest(text, 'test');
   if (errors.length) throw new Error(JSON.stringify(errors));
   const { plan } = computeNodePlan({ node, resources });
-  return encodeSnapshot({ node, revision, plan, issuedAt: Date.now() }, opts.key ?? h.keys.relay.privateKey);
+  return encodeSnapshot({ node, revision, plan, issuedAt: Date.now() }, opts.key ?? h.keys.relay.privateKey, { format: opts.format ?? 1 });
 }
 
 const flows = () => h.gwFlows();
@@ -66,6 +67,10 @@ describe.skipIf(!isRoot)('an agent refuses snapshots it must not trust', () => {
     const tampered = good.replace('[443,443]', '[444,444]');
     expect(tampered).not.toBe(good);
     await expectRefused(tampered, 'bad-signature');
+    // v2 (what the relay sends): one bit of the compressed plan flipped.
+    const v2 = snapshot(443, '11', { format: 2 });
+    v2[v2.length - 5]! ^= 1;
+    await expectRefused(v2, 'bad-signature');
   });
 
   test('no signature', async () => {
@@ -104,7 +109,7 @@ describe.skipIf(!isRoot)('an agent refuses snapshots it must not trust', () => {
     if (!st.ok) return;
     expect(st.status.state).toBe('in-sync');
     expect(st.status.revision).toBe('10');
-    expect(st.status.refused).toMatchObject({ 'bad-signature': 2, unsigned: 1, stale: 1, malformed: 2, 'wrong-node': 1 });
+    expect(st.status.refused).toMatchObject({ 'bad-signature': 3, unsigned: 1, stale: 1, malformed: 2, 'wrong-node': 1 });
     await h.publish(TOPIC, snapshot(443, '15'));
     await waitLog(agent, inForce('15'));
     expect(await flows()).toEqual({ 80: false, 443: true });
