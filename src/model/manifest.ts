@@ -12,6 +12,7 @@ import { MAX_DOCUMENTS_PER_FILE, MAX_MANIFEST_BYTES, MAX_YAML_ALIASES, sizeProbl
 import { isResourceKind, type Resource } from './resource.ts';
 import { SHOWN_PATH_SEGMENTS, formatPath, validateResource, type ResourceError, type ResourceWarning } from './validate.ts';
 import { checkYAMLDocument, prescanYAML } from './yaml-scan.ts';
+import { fastYAMLDocuments } from './yaml-fast.ts';
 
 export type ManifestResult = { resources: Resource[]; errors: ResourceError[]; warnings: ResourceWarning[] };
 
@@ -47,7 +48,7 @@ function countDocumentMarkers(text: string): number {
   return n;
 }
 
-function parseDocuments(text: string): Parsed {
+function parseDocuments(text: string, yamlFast: boolean): Parsed {
   // Size first, from the length alone: nothing below may cost more than a bounded parse.
   const tooBig = sizeProblem('the file', Buffer.byteLength(text, 'utf8'), MAX_MANIFEST_BYTES);
   if (tooBig) return { ok: false, error: tooBig };
@@ -71,6 +72,10 @@ function parseDocuments(text: string): Parsed {
   }
   const deep = prescanYAML(text);
   if (deep) return { ok: false, error: textProblem(lang, deep) };
+  // Bun's parser where it gives the same values; the yaml package for the rest and for every
+  // error, whose messages carry the line and column.
+  const fast = looksLikeJSON || !yamlFast ? undefined : fastYAMLDocuments(text);
+  if (fast) return { ok: true, documents: fast.map((value): Document => ({ ok: true, value })) };
   const lines = new LineCounter();
   // Duplicate keys are found by checkYAMLDocument, worded as for JSON.
   const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false });
@@ -158,9 +163,10 @@ function isSkippedKind(doc: unknown): doc is Record<string, unknown> {
 /** Skipped resources named in the warning; the rest are counted (all stay in `skipped`). */
 const LIST_SKIPPED_UP_TO = 20;
 
-export function parseManifest(text: string, source: string): ManifestResult {
+/** `yamlFast: false` reads YAML with the yaml package only (the differential tests compare both). */
+export function parseManifest(text: string, source: string, opts: { yamlFast?: boolean } = {}): ManifestResult {
   try {
-    return parseManifestText(text, source);
+    return parseManifestText(text, source, opts.yamlFast ?? true);
   } catch (e) {
     // Last resort: whatever a bug throws is this file's problem, never the caller's loop's.
     const message = `internal error while reading ${source}: ${(e as Error)?.message ?? String(e)}`;
@@ -168,8 +174,8 @@ export function parseManifest(text: string, source: string): ManifestResult {
   }
 }
 
-function parseManifestText(text: string, source: string): ManifestResult {
-  const parsed = parseDocuments(text);
+function parseManifestText(text: string, source: string, yamlFast: boolean): ManifestResult {
+  const parsed = parseDocuments(text, yamlFast);
   if (!parsed.ok) return { resources: [], errors: [{ source, path: '', message: parsed.error }], warnings: [] };
   const errors: ResourceError[] = [];
   const warnings: ResourceWarning[] = [];
