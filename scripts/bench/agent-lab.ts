@@ -7,7 +7,7 @@
  * scripts keep working while the agent's internals change.
  */
 import { readFileSync } from 'node:fs';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Lab } from '../../test/lab/lab.ts';
 import { logLines } from './lib.ts';
@@ -164,6 +164,55 @@ export async function firstReadAt(file: string): Promise<number> {
 
 export async function cleanup(...paths: string[]): Promise<void> {
   for (const p of paths) await rm(p, { recursive: true, force: true });
+}
+
+const IN_FORCE = '"msg":"ruleset in force"';
+
+/** CPU ticks (utime + stime) of pid, and whether it runs a child process (an nft apply or listing). */
+async function busy(pid: number): Promise<{ ticks: number; children: boolean }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  let children = false;
+  for (const t of await readdir(`/proc/${pid}/task`)) {
+    const kids = (await readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean);
+    for (const k of kids) {
+      // The drift watch's `nft monitor` runs for the agent's lifetime; only other children count.
+      const cmd = await readFile(`/proc/${k}/cmdline`, 'utf8').catch(() => '');
+      if (!cmd.includes('monitor')) children = true;
+    }
+  }
+  return { ticks: Number(f[11]) + Number(f[12]), children };
+}
+
+/**
+ * Waits until the agent is idle: no nft child and under 30 ms of CPU in the last 500 ms (its
+ * file poll and interface watch never stop entirely), so its read-back is done.
+ */
+export async function idle(pid: number, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  const window: number[] = [];
+  while (Date.now() < end) {
+    const b = await busy(pid);
+    window.push(b.children ? Number.NaN : b.ticks);
+    if (window.length > 6) window.shift();
+    // Ticks are 10 ms (CLK_TCK 100); NaN (a child) never passes the comparison.
+    if (window.length === 6 && window[5]! - window[0]! <= 3) return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`the agent did not go idle: CPU ticks ${window.join(' ')}`);
+}
+
+/** How many "ruleset in force" lines the agent has logged. */
+export const countInForce = (s: string) => s.split(IN_FORCE).length - 1;
+
+/** Waits for the agent's n-th "ruleset in force" line. */
+export async function waitInForce(p: ReturnType<FreshHost['spawn']>, n: number, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (countInForce(p.stderr) < n) {
+    if (!p.running) throw new Error(`agent exited:\n${p.stderr.slice(-3000)}`);
+    if (Date.now() > end) throw new Error(`no "ruleset in force" #${n} within ${timeoutMs} ms:\n${p.stderr.slice(-3000)}`);
+    await Bun.sleep(2);
+  }
 }
 
 export const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');

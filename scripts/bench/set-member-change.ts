@@ -27,10 +27,10 @@
  * usage: bun scripts/bench/set-member-change.ts [--sizes 1000,100000] [--changes 5] [--warmup 1] [--bin src|dist|both] [--no-build] [--no-write]
  *        (default --bin src)
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FreshHost, failedApplies, firstReadAt, localAgentArgv, ratio, replaceFile, withFreshHost } from './agent-lab.ts';
+import { countInForce as count, failedApplies, firstReadAt, idle, localAgentArgv, ratio, replaceFile, waitInForce, withFreshHost } from './agent-lab.ts';
 import { LABEL, commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 import { memberAddr, memberPolicyYaml, memberSetYaml } from './policy-set-large.ts';
 import { describeSet, policySetYaml } from './policy-set.ts';
@@ -42,52 +42,6 @@ const CHANGES = Number(args.get('changes') ?? 5);
 const WARMUP = Number(args.get('warmup') ?? 1);
 const which = await flavours(args);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
-const IN_FORCE = '"msg":"ruleset in force"';
-
-/** CPU ticks (utime + stime) of pid, and whether it runs a child process (an nft apply or listing). */
-async function busy(pid: number): Promise<{ ticks: number; children: boolean }> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  let children = false;
-  for (const t of await readdir(`/proc/${pid}/task`)) {
-    const kids = (await readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean);
-    for (const k of kids) {
-      // The drift watch's `nft monitor` runs for the agent's lifetime; only other children count.
-      const cmd = await readFile(`/proc/${k}/cmdline`, 'utf8').catch(() => '');
-      if (!cmd.includes('monitor')) children = true;
-    }
-  }
-  return { ticks: Number(f[11]) + Number(f[12]), children };
-}
-
-/**
- * Waits until the agent is idle: no nft child and under 30 ms of CPU in the last 500 ms (its
- * file poll and interface watch never stop entirely), so its read-back is done.
- */
-async function idle(pid: number, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  const window: number[] = [];
-  while (Date.now() < end) {
-    const b = await busy(pid);
-    window.push(b.children ? Number.NaN : b.ticks);
-    if (window.length > 6) window.shift();
-    // Ticks are 10 ms (CLK_TCK 100); NaN (a child) never passes the comparison.
-    if (window.length === 6 && window[5]! - window[0]! <= 3) return;
-    await Bun.sleep(100);
-  }
-  throw new Error(`the agent did not go idle: CPU ticks ${window.join(' ')}`);
-}
-
-const count = (s: string) => s.split(IN_FORCE).length - 1;
-
-async function waitInForce(p: ReturnType<FreshHost['spawn']>, n: number, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (count(p.stderr) < n) {
-    if (!p.running) throw new Error(`agent exited:\n${p.stderr.slice(-3000)}`);
-    if (Date.now() > end) throw new Error(`no "ruleset in force" #${n} within ${timeoutMs} ms:\n${p.stderr.slice(-3000)}`);
-    await Bun.sleep(2);
-  }
-}
 
 interface SizeResult {
   size: number;
