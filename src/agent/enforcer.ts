@@ -17,7 +17,7 @@
 import type { NftRunner } from '../nft/runner.ts';
 import { verifyListing } from '../nft/verify.ts';
 import { TableWriter, type Write } from '../nft/table-writer.ts';
-import { STAMP_SET, stampMonitorLine, stampOf } from '../nft/stamp.ts';
+import { STAMP_SET, stampInMonitorLine, stampOf } from '../nft/stamp.ts';
 import type { DesiredTable } from '../render/table-model.ts';
 import type { RenderResult } from '../render/ruleset.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -173,7 +173,8 @@ export class Enforcer {
 
   /** True for the `nft monitor` line of one of our recent transactions (drift-watch.ts). */
   isOwnMonitorLine(line: string): boolean {
-    return this.recent.some((s) => line === stampMonitorLine(s));
+    const stamp = stampInMonitorLine(line);
+    return stamp !== undefined && this.recent.includes(stamp);
   }
 
   /** Drift repair (drift-watch.ts): the kernel lost what was applied; re-create the table. */

@@ -51,15 +51,28 @@ export function sameMembers(a: readonly string[], b: readonly string[]): boolean
   return true;
 }
 
-/** Members only in `prev` and only in `next`; both sorted and unique (table-model.ts). */
+/**
+ * Members only in `prev` and only in `next`; both sorted and unique (table-model.ts). The common
+ * head and tail are skipped with equality checks first, so a change of a few members costs two
+ * cheap walks, and only the window between them is merged with ordering comparisons.
+ */
 export function memberDiff(prev: readonly string[], next: readonly string[]): { removed: string[]; added: string[] } {
   const removed: string[] = [];
   const added: string[] = [];
   let i = 0;
   let j = 0;
-  while (i < prev.length || j < next.length) {
-    const a = prev[i];
-    const b = next[j];
+  const min = Math.min(prev.length, next.length);
+  while (i < min && prev[i] === next[i]) i++;
+  j = i;
+  let endA = prev.length;
+  let endB = next.length;
+  while (endA > i && endB > j && prev[endA - 1] === next[endB - 1]) {
+    endA--;
+    endB--;
+  }
+  while (i < endA || j < endB) {
+    const a = i < endA ? prev[i] : undefined;
+    const b = j < endB ? next[j] : undefined;
     if (b === undefined || (a !== undefined && a < b)) {
       removed.push(a!);
       i++;
@@ -90,8 +103,10 @@ function elements(op: 'add' | 'delete', s: TableSet, members: readonly string[])
   return op === 'add' ? { add: { element } } : { delete: { element } };
 }
 
-/** `onSameSet` hears of each set whose members are equal but not the same array (the stamp reuses its digest). */
-export function tableDelta(prev: DesiredTable, next: DesiredTable, fullAbove = FULL_IF_ABOVE, onSameSet?: (inForce: readonly string[], next: readonly string[]) => void): Delta | 'full' {
+/** Hears how each set's members relate to the ones in force (the stamp updates its digest from this). */
+export type MembersSeen = (inForce: readonly string[], next: readonly string[], removed: readonly string[], added: readonly string[]) => void;
+
+export function tableDelta(prev: DesiredTable, next: DesiredTable, fullAbove = FULL_IF_ABOVE, seen?: MembersSeen): Delta | 'full' {
   const oldSets = new Map(prev.sets.map((s) => [s.name, s]));
   const oldChains = new Map(prev.chains.map((c) => [c.name, c]));
   const newSets = new Set<string>();
@@ -111,10 +126,11 @@ export function tableDelta(prev: DesiredTable, next: DesiredTable, fullAbove = F
     }
     if (!sameType(old, s)) return 'full';
     if (sameMembers(old.members, s.members)) {
-      if (old.members !== s.members) onSameSet?.(old.members, s.members);
+      if (old.members !== s.members) seen?.(old.members, s.members, [], []);
       continue;
     }
     const { removed, added } = memberDiff(old.members, s.members);
+    seen?.(old.members, s.members, removed, added);
     if (removed.length) members.push(elements('delete', s, removed));
     if (added.length) members.push(elements('add', s, added));
     weight += removed.length + added.length;

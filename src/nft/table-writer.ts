@@ -10,14 +10,20 @@
 import type { NftDocument } from './json-types.ts';
 import { fullDocument, type DesiredTable } from '../render/table-model.ts';
 import { tableDelta, FULL_IF_ABOVE } from './table-delta.ts';
-import { carryDigest, createStamp, replaceStamp, tableStamp } from './stamp.ts';
+import { carryDigest, createStamp, nextStamp, tableStamp } from './stamp.ts';
 
 export interface Write {
   readonly kind: 'full' | 'delta';
   readonly document: NftDocument;
   readonly stamp: string;
   readonly table: DesiredTable;
+  /** The stamp generations in the stamp set once this is committed. */
+  readonly generations: readonly number[];
 }
+
+/** Old stamp elements are dropped at the latest when there are this many. */
+const MAX_STAMPS = 32;
+const LAST_GENERATION = 0xfffffff0;
 
 export interface TableWriterOptions {
   /** Above this share of a full re-create's work, re-create instead (default FULL_IF_ABOVE). */
@@ -25,7 +31,7 @@ export interface TableWriterOptions {
 }
 
 export class TableWriter {
-  private inForce: { readonly table: DesiredTable; readonly stamp: string } | undefined;
+  private inForce: { readonly table: DesiredTable; readonly stamp: string; readonly generations: readonly number[] } | undefined;
   private readonly fullAbove: number;
 
   constructor(opts: TableWriterOptions = {}) {
@@ -44,25 +50,29 @@ export class TableWriter {
   /** The transaction that makes `next` the table in force; undefined when it already is. */
   prepare(next: DesiredTable, full = false): Write | undefined {
     const prev = this.inForce;
-    if (!full && prev) {
+    const last = prev?.generations.at(-1) ?? LAST_GENERATION;
+    if (!full && prev && last < LAST_GENERATION) {
       const delta = tableDelta(prev.table, next, this.fullAbove, carryDigest);
       if (delta !== 'full') {
         if (!delta.commands.length) {
           // Same content: keep the new arrays, so the next diff finds unchanged parts by identity.
-          this.inForce = { table: next, stamp: prev.stamp };
+          this.inForce = { ...prev, table: next };
           return undefined;
         }
         const stamp = tableStamp(next);
-        return { kind: 'delta', document: { nftables: [...delta.commands, ...replaceStamp(stamp)] }, stamp, table: next };
+        const deletesAnyway = delta.commands.some((c) => 'delete' in c || 'flush' in c);
+        const drop = deletesAnyway || prev.generations.length >= MAX_STAMPS ? prev.generations : [];
+        const generations = [...prev.generations.filter((g) => !drop.includes(g)), last + 1];
+        return { kind: 'delta', document: { nftables: [...delta.commands, ...nextStamp(last + 1, stamp, drop)] }, stamp, table: next, generations };
       }
     }
     const stamp = tableStamp(next);
-    return { kind: 'full', document: fullDocument(next, [createStamp(stamp)]), stamp, table: next };
+    return { kind: 'full', document: fullDocument(next, [createStamp(stamp)]), stamp, table: next, generations: [1] };
   }
 
   /** nft committed `w`: it is the table in force now. */
   committed(w: Write): void {
-    this.inForce = { table: w.table, stamp: w.stamp };
+    this.inForce = { table: w.table, stamp: w.stamp, generations: w.generations };
   }
 
   /** What is in force is not known any more: the next write re-creates the table. */

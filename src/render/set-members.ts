@@ -11,15 +11,38 @@
  */
 import { formatCidr, intervalStrings, parseCidr } from '../net/cidr.ts';
 
-const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-const V4_HOST = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}/32$`);
+/** True for canonical "a.b.c.d/32" (no leading zeros, each octet ≤ 255): a char walk, no parse. */
+export function isCanonicalV4Host(s: string): boolean {
+  const n = s.length;
+  if (n < 10 || n > 18 || s.charCodeAt(n - 3) !== 47 || s.charCodeAt(n - 2) !== 51 || s.charCodeAt(n - 1) !== 50) return false;
+  let octets = 0;
+  let i = 0;
+  const end = n - 3;
+  while (i < end) {
+    const start = i;
+    let v = 0;
+    while (i < end) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    const len = i - start;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && s.charCodeAt(start) === 48)) return false;
+    octets++;
+    if (i === end) break;
+    if (s.charCodeAt(i) !== 46 || octets === 4) return false;
+    i++;
+  }
+  return octets === 4 && i === end;
+}
 
 type Canon = { host: string } | { prefix: string } | null;
 const slow = new Map<string, Canon>();
 const SLOW_CACHE_MAX = 250_000;
 
 function canonical(cidr: string, family: 4 | 6): Canon {
-  if (family === 4 && V4_HOST.test(cidr)) return { host: cidr.slice(0, -3) };
+  if (family === 4 && isCanonicalV4Host(cidr)) return { host: cidr };
   const key = `${family}|${cidr}`;
   const hit = slow.get(key);
   if (hit !== undefined) return hit;
@@ -28,15 +51,15 @@ function canonical(cidr: string, family: 4 | 6): Canon {
   if (c && c.family === family) {
     const text = formatCidr(c);
     const full = family === 4 ? 32 : 128;
-    out = c.len === full ? { host: text.slice(0, text.lastIndexOf('/')) } : { prefix: text };
+    out = c.len === full ? { host: text } : { prefix: text };
   }
   if (slow.size >= SLOW_CACHE_MAX) slow.clear();
   slow.set(key, out);
   return out;
 }
 
-/** Sorted and de-duplicated; O(n) when already sorted (the usual case). */
-export function sortedUnique(list: string[]): string[] {
+/** Sorted and de-duplicated: the same array when it already is (the usual case), else a sorted copy. */
+export function sortedUnique(list: readonly string[]): readonly string[] {
   let sorted = true;
   for (let i = 1; i < list.length; i++) {
     if (list[i - 1]! >= list[i]!) {
@@ -45,11 +68,17 @@ export function sortedUnique(list: string[]): string[] {
     }
   }
   if (sorted) return list;
-  list.sort();
-  return list.filter((m, i) => i === 0 || m !== list[i - 1]);
+  const copy = [...list].sort();
+  return copy.filter((m, i) => i === 0 || m !== copy[i - 1]);
 }
 
-export function splitMembers(cidrs: readonly string[], family: 4 | 6): { hosts: string[]; prefixes: string[] } {
+/**
+ * Hosts are kept in CIDR form ("198.18.0.1/32", "fd00::1/128"; table-model.ts strips the length
+ * when it writes the element), so a set of canonical IPv4 hosts, what the relay sends, is used
+ * as it is: one walk to check it, no copy.
+ */
+export function splitMembers(cidrs: readonly string[], family: 4 | 6): { hosts: readonly string[]; prefixes: readonly string[] } {
+  if (family === 4 && cidrs.every(isCanonicalV4Host)) return { hosts: sortedUnique(cidrs), prefixes: [] };
   const hosts: string[] = [];
   const wide: string[] = [];
   for (const cidr of cidrs) {

@@ -5,7 +5,7 @@
  *
  * Set members are canonical strings, sorted and unique, so two versions of a set compare with a
  * plain array walk, no re-parsing:
- *   host     hash set of single addresses      "198.18.0.1", "fd00::1"
+ *   host     hash set of single addresses      "198.18.0.1/32", "fd00::1/128" (written without the length)
  *   prefix   interval set of wider prefixes    "198.18.0.0/16"
  *   port     named-port set (addr . proto . port, no intervals)   "198.18.0.1 6 443"
  */
@@ -54,7 +54,7 @@ export function setType(s: Pick<TableSet, 'kind' | 'family'>): string | string[]
 
 /** The nft JSON element for one member (see the member forms above). */
 export function elementOf(kind: SetKind, member: string): unknown {
-  if (kind === 'host') return member;
+  if (kind === 'host') return member.slice(0, member.lastIndexOf('/'));
   if (kind === 'prefix') {
     const slash = member.indexOf('/');
     return { prefix: { addr: member.slice(0, slash), len: Number(member.slice(slash + 1)) } };

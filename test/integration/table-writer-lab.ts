@@ -12,6 +12,7 @@ import { Enforcer, type EnforcerOptions } from '../../src/agent/enforcer.ts';
 import { buildRuleset } from '../../src/agent/host-ruleset.ts';
 import { parseManifest } from '../../src/model/manifest.ts';
 import type { Logger } from '../../src/platform/logger.ts';
+import { STAMP_SET, stampOf } from '../../src/nft/stamp.ts';
 import type { Lab } from '../lab/lab.ts';
 import type { HostInterface } from '../../src/calc/dispatch.ts';
 
@@ -64,6 +65,8 @@ export async function normalisedTable(lab: Lab, host: string): Promise<string> {
     const clean = strip(body) as Record<string, unknown>;
     // Hash sets list in hash order, which depends on history: compare them as sets.
     if (kind === 'set' && Array.isArray(clean['elem'])) clean['elem'] = (clean['elem'] as unknown[]).map((e) => JSON.stringify(e)).sort();
+    // The stamp set keeps a few generations after deltas; what counts is the newest one.
+    if (kind === 'set' && body['name'] === STAMP_SET) clean['elem'] = stampOf({ nftables: [item] });
     let key = `${kind} ${String(body['name'] ?? '')}`;
     if (kind === 'rule') {
       const chain = String(body['chain']);

@@ -139,7 +139,7 @@ describe.skipIf(!isRoot)('table writer with packets', () => {
     expect(await enforcer.enforce(good)).toBe(true);
     const before = await normalisedTable(s.lab, 'gw');
     const bad = resultOf({
-      sets: good.table.sets.map((x) => (x.kind === 'host' && x.family === 4 ? { ...x, members: [...x.members, '198.18.300.1'] } : x)),
+      sets: good.table.sets.map((x) => (x.kind === 'host' && x.family === 4 ? { ...x, members: [...x.members, '198.18.300.1/32'] } : x)),
       chains: good.table.chains,
     });
     expect(await enforcer.enforce(bad)).toBe(false);

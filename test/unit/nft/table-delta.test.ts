@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { memberDiff, tableDelta } from '../../../src/nft/table-delta.ts';
 import { TableWriter } from '../../../src/nft/table-writer.ts';
-import { stampOf, tableStamp, STAMP_SET } from '../../../src/nft/stamp.ts';
+import { stampInMonitorLine, stampOf, tableStamp, STAMP_SET } from '../../../src/nft/stamp.ts';
 import type { DesiredTable, TableChain, TableSet } from '../../../src/render/table-model.ts';
 
 const hostSet = (members: string[], name = 's-a-4'): TableSet => ({ name, kind: 'host', family: 4, members });
@@ -12,8 +12,8 @@ const verbs = (d: ReturnType<typeof tableDelta>) => (d === 'full' ? 'full' : d.c
 
 describe('tableDelta', () => {
   test('members only: element delete then add, nothing else', () => {
-    const a = table([hostSet(['1.1.1.1', '1.1.1.2'])], [chain('pi-a')]);
-    const b = table([hostSet(['1.1.1.2', '1.1.1.3'])], [chain('pi-a')]);
+    const a = table([hostSet(['1.1.1.1/32', '1.1.1.2/32'])], [chain('pi-a')]);
+    const b = table([hostSet(['1.1.1.2/32', '1.1.1.3/32'])], [chain('pi-a')]);
     const d = tableDelta(a, b, Infinity);
     expect(verbs(d)).toEqual(['delete element', 'add element']);
     if (d === 'full') throw new Error('unreachable');
@@ -39,7 +39,7 @@ describe('tableDelta', () => {
     const a = table([hostSet([])], []);
     expect(tableDelta(a, { sets: a.sets, chains: [{ ...base, base: { hook: 'input', prio: 10 } }] }, Infinity)).toBe('full');
     expect(tableDelta(a, table([{ ...hostSet([]), kind: 'prefix' }], []), Infinity)).toBe('full');
-    const many = Array.from({ length: 50 }, (_, i) => `9.9.9.${i}`);
+    const many = Array.from({ length: 50 }, (_, i) => `9.9.9.${i}/32`);
     expect(tableDelta(a, table([hostSet(many)], []))).toBe('full');
   });
 
@@ -52,32 +52,52 @@ describe('tableDelta', () => {
 describe('TableWriter', () => {
   test('full first, then deltas ending with the stamp; forget() makes the next write full', () => {
     const w = new TableWriter({ fullAbove: Infinity });
-    const a = table([hostSet(['1.1.1.1'])], [chain('pi-a')]);
+    const a = table([hostSet(['1.1.1.1/32'])], [chain('pi-a')]);
     const first = w.prepare(a)!;
     expect(first.kind).toBe('full');
     expect(first.document.nftables.slice(0, 4)).toEqual([
       { add: { table: { family: 'inet', name: 'outpost' } } },
       { delete: { table: { family: 'inet', name: 'outpost' } } },
       { add: { table: { family: 'inet', name: 'outpost' } } },
-      { add: { set: { family: 'inet', table: 'outpost', name: STAMP_SET, type: 'ipv4_addr', elem: [{ elem: { val: '0.0.0.0', comment: first.stamp } }] } } },
+      { add: { set: { family: 'inet', table: 'outpost', name: STAMP_SET, type: 'ipv4_addr', elem: [{ elem: { val: '0.0.0.1', comment: first.stamp } }] } } },
     ]);
     w.committed(first);
-    expect(w.prepare(table([hostSet(['1.1.1.1'])], [chain('pi-a')]))).toBeUndefined();
-    const b = table([hostSet(['1.1.1.1', '1.1.1.2'])], [chain('pi-a')]);
+    expect(w.prepare(table([hostSet(['1.1.1.1/32'])], [chain('pi-a')]))).toBeUndefined();
+    const b = table([hostSet(['1.1.1.1/32', '1.1.1.2/32'])], [chain('pi-a')]);
     const next = w.prepare(b)!;
     expect(next.kind).toBe('delta');
     expect(next.stamp).toBe(tableStamp(b));
     expect(next.stamp).not.toBe(first.stamp);
-    expect(next.document.nftables.at(-1)).toEqual({ add: { element: { family: 'inet', table: 'outpost', name: STAMP_SET, elem: [{ elem: { val: '0.0.0.0', comment: next.stamp } }] } } });
+    // Add-only (no delete in this delta): the older generation stays until a transaction deletes anyway.
+    expect(next.document.nftables.slice(-2)).toEqual([
+      { add: { element: { family: 'inet', table: 'outpost', name: 's-a-4', elem: ['1.1.1.2'] } } },
+      { add: { element: { family: 'inet', table: 'outpost', name: STAMP_SET, elem: [{ elem: { val: '0.0.0.2', comment: next.stamp } }] } } },
+    ]);
+    expect(next.generations).toEqual([1, 2]);
+    w.committed(next);
+    const third = w.prepare(table([hostSet(['1.1.1.2/32'])], [chain('pi-a')]))!;
+    expect(third.document.nftables.slice(-2)).toEqual([
+      { delete: { element: { family: 'inet', table: 'outpost', name: STAMP_SET, elem: ['0.0.0.1', '0.0.0.2'] } } },
+      { add: { element: { family: 'inet', table: 'outpost', name: STAMP_SET, elem: [{ elem: { val: '0.0.0.3', comment: third.stamp } }] } } },
+    ]);
+    expect(third.generations).toEqual([3]);
     w.forget();
     expect(w.prepare(b)!.kind).toBe('full');
   });
 
-  test('the stamp is read from a set listing; anything else is no stamp', () => {
-    const listing = { nftables: [{ metainfo: {} }, { set: { name: STAMP_SET, elem: [{ elem: { val: '0.0.0.0', comment: 'abc' } }] } }] };
-    expect(stampOf(listing)).toBe('abc');
+  test('the stamp is the newest generation in a set listing; anything else is no stamp', () => {
+    const el = (val: string, comment: string) => ({ elem: { val, comment } });
+    expect(stampOf({ nftables: [{ metainfo: {} }, { set: { name: STAMP_SET, elem: [el('0.0.1.0', 'new'), el('0.0.0.255', 'old')] } }] })).toBe('new');
     expect(stampOf(null)).toBeUndefined();
     expect(stampOf({ nftables: [{ set: { name: STAMP_SET, elem: [] } }] })).toBeUndefined();
-    expect(stampOf({ nftables: [{ set: { name: STAMP_SET, elem: ['0.0.0.0', '0.0.0.1'] } }] })).toBeUndefined();
+    expect(stampOf({ nftables: [{ set: { name: STAMP_SET, elem: ['0.0.0.9', el('0.0.0.1', 'a')] } }] })).toBe('a');
+    expect(stampOf({ nftables: [{ set: { name: 'other', elem: [el('0.0.0.1', 'a')] } }] })).toBeUndefined();
+  });
+
+  test('our own monitor lines are recognised by their stamp line only', () => {
+    const s = 'a'.repeat(64);
+    expect(stampInMonitorLine(`add element inet outpost stamp { 0.0.0.7 comment "${s}" }`)).toBe(s);
+    expect(stampInMonitorLine(`add element inet outpost s-x-4 { 0.0.0.7 comment "${s}" }`)).toBeUndefined();
+    expect(stampInMonitorLine(`add element inet outpost stamp { 0.0.0.7 comment "${s}" } x`)).toBeUndefined();
   });
 });

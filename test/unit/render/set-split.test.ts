@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { expandRule } from '../../../src/render/set-split.ts';
-import { splitMembers } from '../../../src/render/set-members.ts';
+import { isCanonicalV4Host, splitMembers } from '../../../src/render/set-members.ts';
 
 const saddr = { payload: { protocol: 'ip', field: 'saddr' } };
 const daddr = { payload: { protocol: 'ip', field: 'daddr' } };
@@ -13,10 +13,12 @@ const log = { log: { prefix: 'x' } };
 describe('selector sets split into hosts and prefixes', () => {
   test('members: hosts to the hash part, prefixes (without overlap) to the interval part, wrong family and garbage dropped', () => {
     expect(splitMembers(['198.18.0.2/32', '198.18.0.1/32', '198.18.0.0/16', '198.18.1.0/24', 'fd00::1/128', 'nonsense', '198.18.0.1/32'], 4)).toEqual({
-      hosts: ['198.18.0.1', '198.18.0.2'],
+      hosts: ['198.18.0.1/32', '198.18.0.2/32'],
       prefixes: ['198.18.0.0/16'],
     });
-    expect(splitMembers(['fd00:0::1/128', 'fd00::/64', '198.18.0.1/32', '010.1.1.1/32'], 6)).toEqual({ hosts: ['fd00::1'], prefixes: ['fd00::/64'] });
+    expect(splitMembers(['fd00:0::1/128', 'fd00::/64', '198.18.0.1/32', '010.1.1.1/32'], 6)).toEqual({ hosts: ['fd00::1/128'], prefixes: ['fd00::/64'] });
+    const relay = ['198.18.0.1/32', '198.18.0.2/32'];
+    expect(splitMembers(relay, 4).hosts).toBe(relay);
     // Host bits set in a prefix: its network, as the interval set needs.
     expect(splitMembers(['198.18.0.5/24'], 4)).toEqual({ hosts: [], prefixes: ['198.18.0.0/24'] });
   });
@@ -54,5 +56,14 @@ describe('selector sets split into hosts and prefixes', () => {
       '@s-a-4p @s-b-4 @n-c-4 v',
       '@s-a-4p @s-b-4p @n-c-4 v',
     ]);
+  });
+});
+
+describe('isCanonicalV4Host', () => {
+  test('exactly canonical a.b.c.d/32', () => {
+    for (const ok of ['0.0.0.0/32', '198.18.0.1/32', '255.255.255.255/32', '10.0.10.100/32']) expect(isCanonicalV4Host(ok)).toBe(true);
+    for (const bad of ['198.18.0.1', '198.18.0.1/24', '01.2.3.4/32', '256.1.1.1/32', '1.2.3/32', '1.2.3.4.5/32', '1..2.3/32', '.1.2.3/32', '1.2.3.4./32', '1.2.3.4/320', 'a.b.c.d/32', '1.2.3.1000/32', '']) {
+      expect(isCanonicalV4Host(bad)).toBe(false);
+    }
   });
 });
