@@ -135,7 +135,8 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   /** No publication while the retained snapshots are read (folder datastore). */
   let syncing = floorSource !== undefined;
   /** Set while subscribed to the snapshot wildcard for a scan or an audit. */
-  let watch: { lastAt: number; max: bigint | undefined; scan: boolean } | undefined;
+  let watch: { lastAt: number; lastRetainedAt: number; max: bigint | undefined; scan: boolean; touched: Set<string>; retained: Set<string> } | undefined;
+  let computing = false;
   const publicKey = createPublicKey(opts.signingKey);
   let stored = opts.revisionStore?.read();
   if (stored !== undefined) await floorSource?.raiseRevisionFloor?.(stored);
@@ -150,7 +151,11 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       return false;
     }
   };
-  const publishRetained = (node: string, payload: Uint8Array) => window.submit(() => publish(snapshotTopic(prefix, node), payload, true));
+  const publishRetained = (node: string, payload: Uint8Array) => {
+    // What the broker sent at subscribe time is older than this: not a replay (the next audit checks it).
+    watch?.touched.add(node);
+    return window.submit(() => publish(snapshotTopic(prefix, node), payload, true));
+  };
 
   const clearNode = async (node: string, revision: string) => {
     // Signed "no endpoints" first, so an agent that is listening stops enforcing this node's policy.
@@ -162,6 +167,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       log.error({ node, revision, err: (e as Error).message }, 'cannot build the empty snapshot of a node without host endpoints; its retained snapshot stays');
       return;
     }
+    watch?.touched.add(node);
     await window.submit(async () => {
       if ((await publish(snapshotTopic(prefix, node), tomb, false)) && (await publish(snapshotTopic(prefix, node), '', true))) {
         toClear.delete(node);
@@ -185,6 +191,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const computeAndPublish = async () => {
     const state = latest;
     if (!state) return;
+    const t0 = performance.now();
     let dirty: ReadonlySet<string> = new Set();
     if (state !== indexed) {
       const u = index.update(state.resources);
@@ -210,6 +217,8 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       if (w && lastWarnings.get(node) !== w) warnings.forEach((m) => log.warn({ node }, m));
       lastWarnings.set(node, w);
     }
+    const planMs = performance.now() - t0;
+    let encodeMs = 0;
     const changed: string[] = [];
     if (forceAll) {
       for (const node of [...known].sort()) if (fresh.has(node) || published.has(node)) changed.push(node);
@@ -229,6 +238,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       const plan = fresh.get(node) ?? published.get(node)!.plan;
       let payload: Uint8Array;
       let issuedAt: number;
+      const te = performance.now();
       try {
         issuedAt = Date.now();
         payload = encodeSnapshot({ node, revision: state.revision, plan, issuedAt }, opts.signingKey);
@@ -239,6 +249,8 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         refused.push(node);
         retry.add(node);
         continue;
+      } finally {
+        encodeMs += performance.now() - te;
       }
       published.set(node, { payload, revision: state.revision, issuedAt, plan });
       await publishRetained(node, payload);
@@ -258,14 +270,17 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     }
     await window.drain();
     const done = changed.filter((n) => !refused.includes(n));
-    if (done.length || removed.length) log.info({ revision: state.revision, published: done, removed, nodes: known.size, ...(refused.length ? { refused } : {}) }, 'snapshots published');
+    if (done.length || removed.length) log.info({ revision: state.revision, published: done, removed, nodes: known.size, ...(refused.length ? { refused } : {}), ms: { plan: Math.round(planMs), encode: Math.round(encodeMs), total: Math.round(performance.now() - t0) } }, 'snapshots published');
   };
 
   const compute = async () => {
+    computing = true;
     try {
       await computeAndPublish();
     } catch (e) {
       log.error({ err: (e as Error).stack ?? String(e) }, 'cannot compute the snapshots; what was published stays in force until the next change');
+    } finally {
+      computing = false;
     }
   };
 
@@ -352,9 +367,15 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       return;
     }
     if (t?.kind !== 'snapshot') return;
-    if (watch) watch.lastAt = performance.now();
+    if (watch) {
+      watch.lastAt = performance.now();
+      if (retained) {
+        watch.lastRetainedAt = watch.lastAt;
+        if (payload.length > 0) watch.retained.add(t.node);
+      }
+    }
     const mine = published.get(t.node);
-    if (mine && !acceptable(t.node, payload, mine)) {
+    if (mine && !watch?.touched.has(t.node) && !acceptable(t.node, payload, mine)) {
       if (!overwrite.has(t.node)) log.warn({ node: t.node, bytes: payload.length }, 'a snapshot this relay did not publish is on the node\'s topic (a replay, a forgery or a clear); publishing the current one again');
       overwrite.add(t.node);
       overwriteTimer ??= setTimeout(republishCurrent, 50);
@@ -378,9 +399,9 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
    * ms without one, at most `maxMs`), then unsubscribes; returns the highest revision signed by
    * our key among them when `scan`, and how long the reading took.
    */
-  const readRetained = async (scan: boolean, quiet: number, maxMs: number): Promise<{ max: bigint | undefined; readMs: number }> => {
+  const readRetained = async (scan: boolean, quiet: number, maxMs: number) => {
     const started = performance.now();
-    const w = { lastAt: started, max: undefined as bigint | undefined, scan };
+    const w = { lastAt: started, lastRetainedAt: started, max: undefined as bigint | undefined, scan, touched: new Set<string>(), retained: new Set<string>() };
     watch = w;
     try {
       await link.subscribe([snapshotWildcard(prefix)], 1);
@@ -389,7 +410,8 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       if (watch === w) watch = undefined;
       if (canUnsubscribe) await link.unsubscribe!([snapshotWildcard(prefix)]).catch((e: Error) => log.warn({ err: e.message }, 'unsubscribe failed'));
     }
-    return { max: w.max, readMs: Math.max(0, w.lastAt - started) };
+    // The cost is the retained burst; live messages in the window (an attacker's, an echo) are not.
+    return { max: w.max, readMs: w.lastRetainedAt - started, retained: w.retained, touched: w.touched, complete: performance.now() - w.lastAt >= quiet };
   };
 
   /** Reads the retained snapshots and raises the folder's revisions above ours among them; true when raised. */
@@ -413,10 +435,18 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     auditTimer = undefined;
     if (!link.connected || stopped) return;
     // Not while a fan-out is going out: its echo would be read back for nothing.
-    if (syncing || watch || window.outstanding > 0 || resigning) return scheduleAudit(auditMinMs);
+    if (syncing || watch || computing || window.outstanding > 0 || resigning) return scheduleAudit(auditMinMs);
     let readMs = 0;
     try {
-      ({ readMs } = await readRetained(false, opts.retainedQuietMs ?? 300, 600_000));
+      const read = await readRetained(false, opts.retainedQuietMs ?? 300, 600_000);
+      readMs = read.readMs;
+      // A node whose topic holds nothing (cleared by someone, or lost by the broker): put back.
+      const missing = read.complete && link.connected ? [...published.keys()].filter((n) => !read.retained.has(n) && !read.touched.has(n)) : [];
+      if (missing.length) {
+        log.warn({ nodes: missing.length > 20 ? missing.length : missing }, 'the broker holds no snapshot for these nodes (cleared, or lost); publishing the current ones again');
+        for (const n of missing) overwrite.add(n);
+        overwriteTimer ??= setTimeout(republishCurrent, 50);
+      }
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'cannot read the retained snapshots (audit)');
     }

@@ -62,7 +62,7 @@ async function relayOn(broker: FakeBroker, text: string, auditIntervalMs: number
   broker.links.add(link);
   link.connect();
   const source = new PushSource(text);
-  const relay = await startRelay({ source, link, signingKey: keys.privateKey, topicPrefix: PREFIX, log: pino({ level: 'silent' }), quietMs: 1, maxWaitMs: 5, resignIntervalMs: 0, retainedQuietMs: 30, auditIntervalMs });
+  const relay = await startRelay({ source, link, signingKey: keys.privateKey, topicPrefix: PREFIX, log: pino({ level: process.env['DBG'] ? 'debug' : 'silent' }), quietMs: 1, maxWaitMs: 5, resignIntervalMs: 0, retainedQuietMs: 30, auditIntervalMs });
   return { relay, link, source };
 }
 
