@@ -77,11 +77,25 @@ export function portNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Selectors already judged, text → problem (or '' when valid): a site's policies repeat a few
+ * selectors thousands of times, and parsing one (canonical form, id hash, compiled evaluator)
+ * costs far more than a lookup. Bounded: cleared when full, so hostile input cannot grow it.
+ */
+const judged = new Map<string, string>();
+const JUDGED_MAX = 4096;
+
 export function selectorProblem(s: string): string | undefined {
   // Calico treats an empty selector as all(); the parser need not be consulted.
   if (s.trim() === '') return undefined;
-  const r = parseSelector(s);
-  return r.ok ? undefined : `invalid selector ${show(s)}: ${r.error} (at position ${r.position})`;
+  let problem = judged.get(s);
+  if (problem === undefined) {
+    const r = parseSelector(s);
+    problem = r.ok ? '' : `invalid selector ${show(s)}: ${r.error} (at position ${r.position})`;
+    if (judged.size >= JUDGED_MAX) judged.clear();
+    judged.set(s, problem);
+  }
+  return problem === '' ? undefined : problem;
 }
 
 export const messageFor = (what: string) => (issue: v.BaseIssue<unknown>) => `${what} (got ${show(issue.input)})`;

@@ -19,7 +19,7 @@ export type ManifestResult = { resources: Resource[]; errors: ResourceError[]; w
 type Parsed = { ok: true; documents: Document[] } | { ok: false; error: string };
 
 /** One document of a file: its value, or why it was refused (the file's other documents still count). */
-type Document = { ok: true; value: unknown } | { ok: false; error: string };
+type Document = { ok: true; value: unknown; withinBounds?: true } | { ok: false; error: string };
 
 function syntaxError(
   lang: string,
@@ -75,7 +75,8 @@ function parseDocuments(text: string, yamlFast: boolean): Parsed {
   // Bun's parser where it gives the same values; the yaml package for the rest and for every
   // error, whose messages carry the line and column.
   const fast = looksLikeJSON || !yamlFast ? undefined : fastYAMLDocuments(text);
-  if (fast) return { ok: true, documents: fast.map((value): Document => ({ ok: true, value })) };
+  // Its check of the values covered the depth and size limits (boundsProblem's).
+  if (fast) return { ok: true, documents: fast.map((value): Document => ({ ok: true, value, withinBounds: true })) };
   const lines = new LineCounter();
   // Duplicate keys are found by checkYAMLDocument, worded as for JSON.
   const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false });
@@ -186,7 +187,7 @@ function parseManifestText(text: string, source: string, yamlFast: boolean): Man
   parsed.documents.forEach((doc, i) => {
     if (!doc.ok) return errors.push({ source, path: '', message: doc.error });
     // Before expand and validation, which recurse: refuse what is too deep or too big.
-    const problem = boundsProblem(doc.value);
+    const problem = doc.withinBounds ? undefined : boundsProblem(doc.value);
     if (problem) {
       const where = [many ? `document ${i + 1}` : '', formatPath(problem.path, SHOWN_PATH_SEGMENTS)].filter((x) => x !== '').join(': ');
       return errors.push({ source, path: where, message: problem.message });
@@ -202,7 +203,8 @@ function parseManifestText(text: string, source: string, yamlFast: boolean): Man
       skipped.push(describe(candidate));
       continue;
     }
-    const r = validateResource(candidate, source);
+    // Every candidate is part of a document boundsProblem passed above.
+    const r = validateResource(candidate, source, { withinBounds: true });
     if (r.ok) {
       resources.push(r.resource);
       warnings.push(...r.warnings);

@@ -24,6 +24,8 @@ export type ResourceWarning = ResourceError & { readonly skipped?: readonly stri
 
 export interface ValidateOptions {
   readonly mode?: DecodeMode;
+  /** The caller checked the whole value with boundsProblem already (a manifest's documents). */
+  readonly withinBounds?: boolean;
 }
 
 /** e.g. "policies/web.yaml: GlobalNetworkPolicy 'allow-web': spec.ingress[0]: <message>" */
@@ -123,7 +125,7 @@ function validateChecked(raw: unknown, source: string | undefined, options: Vali
   const fail = (path: string, message: string): Result => ({ ok: false, errors: [{ ...base, path, message }], notices: [] });
 
   // Before anything recursive runs (dropNulls, decodeFields, the schemas).
-  const bounds = boundsProblem(raw);
+  const bounds = options.withinBounds === true ? undefined : boundsProblem(raw);
   if (bounds) return fail(formatPath(bounds.path, SHOWN_PATH_SEGMENTS), bounds.message);
   const nulled = dropNulls(raw);
   if (typeof nulled !== 'object' || nulled === null || Array.isArray(nulled)) {

@@ -15,11 +15,34 @@ const meta = (key: string): NftExpr => ({ meta: { key } });
 const payload = (protocol: string, field: string): NftExpr => ({ payload: { protocol, field } });
 const match = (left: NftExpr, right: unknown, op: '==' | '!=' | 'in' = '=='): NftExpr => ({ match: { op, left, right } });
 
-export const addrOf = (family: Family, side: 'saddr' | 'daddr'): NftExpr => payload(family === 4 ? 'ip' : 'ip6', side);
-export const portOf = (side: 'sport' | 'dport'): NftExpr => payload('th', side);
+/**
+ * One frozen object per distinct leaf expression, shared by every rule that uses it: a 10,000-rule
+ * node repeats the same few (family, protocol, address and port fields, mark verdicts) tens of
+ * thousands of times, and JSON output does not care that they are shared. Frozen, so a consumer
+ * that tried to edit one in place would fail loudly instead of changing every rule.
+ */
+const shared = new Map<string, NftExpr>();
+function once(key: string, make: () => NftExpr): NftExpr {
+  let e = shared.get(key);
+  if (e === undefined) {
+    e = deepFreeze(make());
+    shared.set(key, e);
+  }
+  return e;
+}
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
 
-export const nfproto = (family: Family): NftExpr => match(meta('nfproto'), family === 4 ? 'ipv4' : 'ipv6');
-export const l4proto = (proto: number, op: '==' | '!=' = '=='): NftExpr => match(meta('l4proto'), proto, op);
+export const addrOf = (family: Family, side: 'saddr' | 'daddr'): NftExpr => once(`a${family}${side}`, () => payload(family === 4 ? 'ip' : 'ip6', side));
+export const portOf = (side: 'sport' | 'dport'): NftExpr => once(`p${side}`, () => payload('th', side));
+
+export const nfproto = (family: Family): NftExpr => once(`f${family}`, () => match(meta('nfproto'), family === 4 ? 'ipv4' : 'ipv6'));
+export const l4proto = (proto: number, op: '==' | '!=' = '=='): NftExpr => once(`l${op}${proto}`, () => match(meta('l4proto'), proto, op));
 /** `literal` is an nft ifname string from naming.ts's ifnameLiteral, never a raw interface name. */
 export const ifname = (dir: 'iifname' | 'oifname', literal: string): NftExpr => match(meta(dir), literal);
 // ct state is a bitmask: 'in' tests for any of the bits ('==' with a list would demand all of them).
@@ -86,7 +109,7 @@ export const icmpField = (proto: 'icmp' | 'icmpv6', field: 'type' | 'code', valu
 
 export const markHas = (bit: number): NftExpr => match({ '&': [meta('mark'), bit] }, bit);
 export const markLacks = (bit: number): NftExpr => match({ '&': [meta('mark'), bit] }, 0);
-export const setMark = (bit: number): NftExpr => ({ mangle: { key: meta('mark'), value: { '|': [meta('mark'), bit] } } });
+export const setMark = (bit: number): NftExpr => once(`m${bit}`, () => ({ mangle: { key: meta('mark'), value: { '|': [meta('mark'), bit] } } }));
 export const clearMark = (bits: number): NftExpr => ({ mangle: { key: meta('mark'), value: { '&': [meta('mark'), (~bits) >>> 0] } } });
 
 export const counter: NftExpr = { counter: null };

@@ -117,6 +117,7 @@ function sideSlots(e: EntityMatch, side: 'src' | 'dst', f: Family | undefined, c
  * merged), so a packet matches at most one of them and even a Log rule acts once.
  */
 function expandSlots(slots: readonly Slot[]): NftExpr[][] {
+  if (!slots.some(isDim)) return [slots as NftExpr[]];
   const dims = slots.filter(isDim).map((s) => s.alternatives);
   const expand = new Set<object>();
   let product = 1;
