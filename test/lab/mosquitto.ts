@@ -18,6 +18,21 @@ export interface MosquittoTls {
   readonly aclFile: string;
 }
 
+/**
+ * A bridge from this broker to another (the remote one is the "central" side): Mosquitto
+ * connects out as a client and forwards the given topics (`<pattern> in|out|both <qos>`). A
+ * persistent session (cleansession false), so the remote broker queues QoS 1 messages for the
+ * bridge while the link is down.
+ */
+export interface MosquittoBridge {
+  readonly name: string;
+  /** host:port of the remote broker. */
+  readonly address: string;
+  readonly topics: readonly string[];
+  /** How soon a dead link is noticed (MQTT keepalive, seconds). Default 60, Mosquitto's. */
+  readonly keepaliveS?: number;
+}
+
 export class Mosquitto {
   private proc: LabProcess | undefined;
 
@@ -27,7 +42,7 @@ export class Mosquitto {
     private readonly conf: string,
   ) {}
 
-  static async start(lab: Lab, host: string, dir: string, listen: readonly string[], port = 1883, tls?: MosquittoTls): Promise<Mosquitto> {
+  static async start(lab: Lab, host: string, dir: string, listen: readonly string[], port = 1883, tls?: MosquittoTls, more: { bridge?: MosquittoBridge } = {}): Promise<Mosquitto> {
     const conf = join(dir, `mosquitto-${host}${tls ? `-tls-${port}` : ''}.conf`);
     const lines = ['per_listener_settings false', `allow_anonymous ${tls ? 'false' : 'true'}`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information'];
     // The lab's files are root's (keys 0600 in a 0700 temp dir): no drop to the mosquitto user,
@@ -37,10 +52,21 @@ export class Mosquitto {
       lines.push(`listener ${port} ${a}`);
       if (tls) lines.push(`cafile ${tls.cafile}`, `certfile ${tls.certfile}`, `keyfile ${tls.keyfile}`, 'require_certificate true', 'use_identity_as_username true');
     }
+    const { bridge } = more;
+    // Last: every line after `connection` belongs to that bridge.
+    if (bridge) {
+      lines.push(`connection ${bridge.name}`, `address ${bridge.address}`, ...bridge.topics.map((t) => `topic ${t}`));
+      lines.push('cleansession false', `clientid ${bridge.name}-bridge`, `keepalive_interval ${bridge.keepaliveS ?? 60}`, 'restart_timeout 1 3', 'notifications false');
+    }
     await writeFile(conf, `${lines.join('\n')}\n`);
     const m = new Mosquitto(lab, host, conf);
     await m.resume();
     return m;
+  }
+
+  /** What the broker logged so far (this run). */
+  get log(): string {
+    return this.proc?.stderr ?? '';
   }
 
   get running(): boolean {
