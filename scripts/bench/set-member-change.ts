@@ -7,9 +7,13 @@
  *
  * Setup per size: a fresh namespace gw; the standard policy set (policy-set.ts) plus members.yaml,
  * a GlobalNetworkSet of N host addresses (/32) and a policy that denies them on gw; `outpost
- * agent --resources DIR` (no --once) started there and left to apply and go idle. A second fresh
- * namespace holds the floor: table `inet bench` with an interval set and a hash set of the same N
- * addresses.
+ * agent --resources DIR` (no --once) started there and left to apply and go idle. Two more fresh
+ * namespaces hold the floors: table `inet bench` with an interval set of the same N addresses in
+ * one, with a hash set in the other (nft fetches the elements of every interval set in sight for
+ * an element command, so the two must not share a namespace).
+ *
+ * The set starts with N − (warm-up + changes) members (Calico caps a list at 100,000 entries), so
+ * the last change brings it to exactly N.
  *
  * Each change: members.yaml rewritten with one more member (temporary file renamed over it, as
  * editors do), then the agent's next `"ruleset in force"` line. Two spans:
@@ -59,19 +63,27 @@ async function measure(size: number, f: Flavour, dir: string): Promise<SizeResul
   await writeFile(join(res, 'policy-set.yaml'), policySetYaml());
   const members = join(res, 'members.yaml');
   const membersText = (n: number) => memberSetYaml(n) + memberPolicyYaml();
-  await writeFile(members, membersText(size));
-  const floorFile = join(dir, `floor-${size}.nft`);
-  const elems = Array.from({ length: size }, (_, i) => memberAddr(i)).join(', ');
-  await writeFile(floorFile, `table inet bench {\n set iv { type ipv4_addr; flags interval; elements = { ${elems} } }\n set h { type ipv4_addr; elements = { ${elems} } }\n}\n`);
+  // Calico's lists stop at 100,000 entries (MAX_COLLECTION_ITEMS): start below the size so the
+  // last change reaches it exactly.
+  const base = size - WARMUP - CHANGES;
+  await writeFile(members, membersText(base));
+  // One namespace per floor set: an element command makes nft fetch the elements of every
+  // interval set it can see, so a big interval set beside the hash set would slow the hash floor too.
+  const elems = Array.from({ length: base }, (_, i) => memberAddr(i)).join(', ');
+  const ivFile = join(dir, `floor-iv-${size}.nft`);
+  const hFile = join(dir, `floor-h-${size}.nft`);
+  await writeFile(ivFile, `table inet bench {\n set iv { type ipv4_addr; flags interval; elements = { ${elems} } }\n}\n`);
+  await writeFile(hFile, `table inet bench {\n set h { type ipv4_addr; elements = { ${elems} } }\n}\n`);
 
   const out: SizeResult = { size, flavour: f, total: [], work: [], interval: [], hash: [], trivial: [] };
-  return withFreshHost((floor) =>
+  return withFreshHost((ivHost) => withFreshHost((floor) =>
     withFreshHost(async (gw) => {
-      await floor.exec(['nft', '-f', floorFile]);
+      await ivHost.exec(['nft', '-f', ivFile]);
+      await floor.exec(['nft', '-f', hFile]);
       const p = gw.spawn(localAgentArgv(outpostArgv(f), res, join(dir, `state-${size}-${f}`), false));
       await waitInForce(p, 1, 300_000);
       await idle(p.pid!);
-      let n = size;
+      let n = base;
       for (let c = 0; c < WARMUP + CHANGES; c++) {
         const before = count(p.stderr);
         const text = membersText(n + 1);
@@ -81,10 +93,11 @@ async function measure(size: number, f: Flavour, dir: string): Promise<SizeResul
         const line = logLines(p.stderr).filter((l) => l.msg === 'ruleset in force')[before]!;
         const inForce = logTime(line);
         const read = await firstReadAt(members);
-        const failed = failedApplies(p.stderr);
+        // A refused file keeps its last valid version: an error line voids the run.
+        const failed = [...failedApplies(p.stderr), ...logLines(p.stderr).filter((l) => Number(l['level']) >= 50)];
         if (failed.length) throw new Error(`the agent logged a failed apply: ${JSON.stringify(failed[0])}`);
         const addr = memberAddr(n - 1);
-        const iv = await floor.time(['nft', 'add', 'element', 'inet', 'bench', 'iv', `{ ${addr} }`]);
+        const iv = await ivHost.time(['nft', 'add', 'element', 'inet', 'bench', 'iv', `{ ${addr} }`]);
         const h = await floor.time(['nft', 'add', 'element', 'inet', 'bench', 'h', `{ ${addr} }`]);
         const t = await floor.time(['nft', 'add', 'table', 'inet', 'bench']);
         if (c >= WARMUP) {
@@ -108,7 +121,7 @@ async function measure(size: number, f: Flavour, dir: string): Promise<SizeResul
       await p.stop();
       return out;
     }),
-  );
+  ));
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-members-'));
