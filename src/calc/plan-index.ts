@@ -26,7 +26,7 @@ import type { Tier } from '../model/tier.ts';
 import type { FelixConfiguration } from '../model/felix-configuration.ts';
 import type { NetworkSet } from '../model/network-set.ts';
 import type { WorkloadEndpoint } from '../model/workload-endpoint.ts';
-import type { Selector } from '../selector/index.ts';
+import { parseSelectorTree, type Labels, type Selector, type SelectorNode } from '../selector/index.ts';
 import { computeNodePlan, preparePlanContext, selectorParser, sortPolicies, type NodePlanResult, type PlanContext, type PlanView } from './node-plan.ts';
 import { endpointLabels, globalNetworkSetMember, hepMember, memberParents, networkSetMember, workloadMember, type Member } from './members.ts';
 import { normaliseHostEndpoint } from './host-endpoints.ts';
@@ -68,6 +68,10 @@ export class PlanIndex {
   /** HEP name → names of the policies whose selector matches it; and the reverse. */
   private readonly matches = new Map<string, Set<string>>();
   private readonly policyHeps = new Map<string, Set<string>>();
+  /** Each HEP's labels (own and inherited), and label → value → HEPs: a policy selector that
+   * requires `k == v` (or `k in {...}`) is evaluated only against the HEPs that have it. */
+  private readonly hepLabels = new Map<string, Labels>();
+  private readonly labelIndex = new Map<string, Map<string, Set<string>>>();
   /** Profile name → keys of the HEPs, NetworkSets and WEPs that inherit its labels. */
   private readonly children = new Map<string, Set<string>>();
   private parseCache = selectorParser();
@@ -220,6 +224,7 @@ export class PlanIndex {
             relabel.add(name);
           } else {
             this.heps.delete(name);
+            this.setLabels(name, undefined);
             for (const p of this.matches.get(name) ?? []) this.policyHeps.get(p)?.delete(name);
             this.matches.delete(name);
           }
@@ -267,6 +272,11 @@ export class PlanIndex {
       this.rank = new Map(sortPolicies(policies, tiers).map((p, i) => [p.metadata.name, i]));
     }
 
+    for (const h of relabel) {
+      const hep = this.heps.get(h);
+      if (hep) this.setLabels(h, endpointLabels(hep, this.profiles));
+    }
+
     for (const name of changedPolicies) {
       const before = this.policyHeps.get(name) ?? new Set<string>();
       for (const h of before) {
@@ -286,19 +296,19 @@ export class PlanIndex {
       }
       this.policySel.set(name, s.selector);
       const hit = new Set<string>();
-      for (const hep of this.heps.values()) {
-        if (!s.selector.evaluate(endpointLabels(hep, this.profiles))) continue;
-        hit.add(hep.metadata.name);
-        this.matchSet(hep.metadata.name).add(name);
-        if (hep.spec.node) dirty.add(hep.spec.node);
+      for (const h of this.candidates(s.error === undefined ? parseSelectorTree(policySelectorText(p.spec)) : undefined)) {
+        if (!s.selector.evaluate(this.hepLabels.get(h)!)) continue;
+        hit.add(h);
+        this.matchSet(h).add(name);
+        const node = this.heps.get(h)!.spec.node;
+        if (node) dirty.add(node);
       }
       this.policyHeps.set(name, hit);
     }
 
     for (const h of relabel) {
-      const hep = this.heps.get(h);
-      if (!hep) continue;
-      const labels = endpointLabels(hep, this.profiles);
+      const labels = this.hepLabels.get(h);
+      if (!labels) continue;
       const mine = this.matchSet(h);
       for (const p of mine) this.policyHeps.get(p)?.delete(h);
       mine.clear();
@@ -317,6 +327,31 @@ export class PlanIndex {
     const reach = new Set<string>();
     for (const n of dirty) if (nodes.has(n)) reach.add(n);
     return { nodes, dirty: reach, all: false };
+  }
+
+  private setLabels(hep: string, labels: Labels | undefined): void {
+    for (const [k, v] of Object.entries(this.hepLabels.get(hep) ?? {})) this.labelIndex.get(k)?.get(v)?.delete(hep);
+    if (!labels) {
+      this.hepLabels.delete(hep);
+      return;
+    }
+    this.hepLabels.set(hep, labels);
+    for (const [k, v] of Object.entries(labels)) {
+      let byValue = this.labelIndex.get(k);
+      if (!byValue) this.labelIndex.set(k, (byValue = new Map()));
+      let set = byValue.get(v);
+      if (!set) byValue.set(v, (set = new Set()));
+      set.add(hep);
+    }
+  }
+
+  /** The HEPs a selector can match: those with a label value it requires, or every HEP. */
+  private candidates(tree: SelectorNode | undefined): Iterable<string> {
+    const req = tree && requiredValues(tree);
+    if (!req) return this.hepLabels.keys();
+    const out = new Set<string>();
+    for (const v of req.values) for (const h of this.labelIndex.get(req.label)?.get(v) ?? []) out.add(h);
+    return out;
   }
 
   private matchSet(hep: string): Set<string> {
@@ -348,6 +383,19 @@ export class PlanIndex {
       s.add(key);
     }
   }
+}
+
+/** A label and the values one of which any match must have (`k == v`, `k in {…}`, or such a term of an `&&`). */
+function requiredValues(n: SelectorNode): { label: string; values: readonly string[] } | undefined {
+  if (n.kind === 'value' && n.op === '==') return { label: n.label, values: [n.value] };
+  if (n.kind === 'set' && n.op === 'in') return { label: n.label, values: n.values };
+  if (n.kind === 'and') {
+    for (const o of n.operands) {
+      const r = requiredValues(o);
+      if (r) return r;
+    }
+  }
+  return undefined;
 }
 
 /** Members are told apart in the set index by their resource key. */
