@@ -7,22 +7,32 @@ export type IPVersion = 4 | 6;
 export type ParsedIP = { version: IPVersion; bytes: Uint8Array };
 export type ParsedCIDR = { version: IPVersion; ip: Uint8Array; prefix: number };
 
-const V4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const HEX_GROUP_RE = /^[0-9a-fA-F]{1,4}$/;
 
+/**
+ * Four decimal parts of 1-3 digits, each at most 255, no leading zero (Go rejects those because
+ * some parsers read them as octal). A character loop, not a regex: render and validation parse
+ * every CIDR of a 10,000-rule node several times.
+ */
 function parseV4(s: string): Uint8Array | undefined {
-  const m = V4_RE.exec(s);
-  if (!m) return undefined;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = m[i + 1] ?? '';
-    // Go rejects leading zeros because some parsers read them as octal.
-    if (part.length > 1 && part.startsWith('0')) return undefined;
-    const n = Number(part);
-    if (n > 255) return undefined;
-    out[i] = n;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0x2e;
+    if (c >= 0x30 && c <= 0x39) {
+      if (digits === 3 || (digits === 1 && value === 0)) return undefined;
+      value = value * 10 + (c - 0x30);
+      digits++;
+      continue;
+    }
+    if (c !== 0x2e || digits === 0 || value > 255 || part === 4) return undefined;
+    out[part++] = value;
+    value = 0;
+    digits = 0;
   }
-  return out;
+  return part === 4 ? out : undefined;
 }
 
 function parseV6(s: string): Uint8Array | undefined {
@@ -81,9 +91,16 @@ export function parseCIDR(s: string): ParsedCIDR | undefined {
   const slash = s.indexOf('/');
   if (slash < 0) return undefined;
   const ip = parseIP(s.slice(0, slash));
-  const prefixText = s.slice(slash + 1);
-  if (!ip || !/^\d{1,3}$/.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
+  if (!ip) return undefined;
+  // 1-3 decimal digits (leading zeros allowed, as Go's ParseCIDR does).
+  const digits = s.length - slash - 1;
+  if (digits < 1 || digits > 3) return undefined;
+  let prefix = 0;
+  for (let i = slash + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return undefined;
+    prefix = prefix * 10 + (c - 0x30);
+  }
   if (prefix > (ip.version === 4 ? 32 : 128)) return undefined;
   return { version: ip.version, ip: ip.bytes, prefix };
 }

@@ -16,26 +16,19 @@ const payload = (protocol: string, field: string): NftExpr => ({ payload: { prot
 const match = (left: NftExpr, right: unknown, op: '==' | '!=' | 'in' = '=='): NftExpr => ({ match: { op, left, right } });
 
 /**
- * One frozen object per distinct leaf expression, shared by every rule that uses it: a 10,000-rule
- * node repeats the same few (family, protocol, address and port fields, mark verdicts) tens of
- * thousands of times, and JSON output does not care that they are shared. Frozen, so a consumer
- * that tried to edit one in place would fail loudly instead of changing every rule.
+ * One object per distinct leaf expression, shared by every rule that uses it: a 10,000-rule node
+ * repeats the same few (family, protocol, address and port fields, mark verdicts) tens of
+ * thousands of times, and JSON output does not care that they are shared. Rendered expressions
+ * are never edited in place (not frozen: JSON.stringify walks frozen objects about 20% slower).
  */
 const shared = new Map<string, NftExpr>();
 function once(key: string, make: () => NftExpr): NftExpr {
   let e = shared.get(key);
   if (e === undefined) {
-    e = deepFreeze(make());
+    e = make();
     shared.set(key, e);
   }
   return e;
-}
-function deepFreeze<T>(o: T): T {
-  if (typeof o === 'object' && o !== null) {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
 }
 
 export const addrOf = (family: Family, side: 'saddr' | 'daddr'): NftExpr => once(`a${family}${side}`, () => payload(family === 4 ? 'ip' : 'ip6', side));

@@ -74,3 +74,36 @@ describe('CIDRs', () => {
     });
   }
 });
+
+describe('IPv4 and prefix parsing without regexes', () => {
+  // The regex form the character loops replaced, as the reference.
+  const refV4 = (s: string): number[] | undefined => {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+    if (!m) return undefined;
+    const parts = m.slice(1).map((p) => (p.length > 1 && p.startsWith('0') ? NaN : Number(p)));
+    return parts.every((n) => n <= 255) ? parts : undefined;
+  };
+  const refCIDR = (s: string): string | undefined => {
+    const slash = s.indexOf('/');
+    const ip = slash < 0 ? undefined : refV4(s.slice(0, slash));
+    const text = s.slice(slash + 1);
+    if (!ip || !/^\d{1,3}$/.test(text) || Number(text) > 32) return undefined;
+    return `${ip.join('.')}/${Number(text)}`;
+  };
+
+  test('accept and reject exactly what the regex form did, on edge cases and random strings', () => {
+    const edges = ['0.0.0.0', '255.255.255.255', '256.0.0.0', '1.2.3', '1.2.3.4.', '.1.2.3', '1..2.3', '01.2.3.4', '1.2.3.00', '1.2.3.0',
+      '1.2.3.4a', '١.2.3.4', '1.2.3.1234', '', '....', '1.2.3.4/', '1.2.3.4/0', '1.2.3.4/32', '1.2.3.4/33', '1.2.3.4/032', '1.2.3.4/0032', '1.2.3.4/-1', '1.2.3.4/ 1', '1.2.3.4/1a'];
+    let seed = 99;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const alphabet = '0123456789../ a';
+    const randoms = Array.from({ length: 20_000 }, () => Array.from({ length: 1 + rnd(14) }, () => alphabet[rnd(alphabet.length)]).join(''));
+    const dotted = Array.from({ length: 5_000 }, () => `${rnd(300)}.${rnd(300)}.0${rnd(10)}.${rnd(256)}/${rnd(40)}`.replace(/\.0(\d)\./, rnd(2) ? '.$1.' : '.0$1.'));
+    for (const s of [...edges, ...randoms, ...dotted]) {
+      const ip = parseIP(s);
+      expect({ s, ip: ip ? Array.from(ip.bytes) : undefined }).toEqual({ s, ip: refV4(s) });
+      const c = parseCIDR(s);
+      expect({ s, c: c && c.version === 4 ? `${Array.from(c.ip).join('.')}/${c.prefix}` : undefined }).toEqual({ s, c: refCIDR(s) });
+    }
+  });
+});
