@@ -95,6 +95,8 @@ export class Enforcer {
     }
     let problem = await this.write(w);
     if (problem && w.kind === 'delta') {
+      // Counted (the recovery is logged as one), but retried at once as a re-create, not after a backoff.
+      this.failures++;
       this.log.warn({ err: problem }, 'incremental ruleset update failed; re-creating the table');
       const again = this.writer.prepare(want.table, true);
       problem = again ? await this.write(again) : undefined;
@@ -122,7 +124,7 @@ export class Enforcer {
     const stamp = stampOf(await this.runner.listSet(STAMP_SET));
     if (stamp !== w.stamp) {
       this.writer.forget();
-      return `proof failed: the table's stamp is ${stamp ?? 'missing'} right after committing ${w.stamp}`;
+      return `read-back verification failed: the stamp is ${stamp ?? 'missing'} right after committing ${w.stamp}`;
     }
     return undefined;
   }
