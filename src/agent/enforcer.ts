@@ -11,8 +11,9 @@
  * - Proof after every commit: the stamp (nft/stamp.ts) written in the same transaction is read
  *   back with a listing of that one small set; a different or missing stamp counts as a failure.
  * - Audit: the full structural read-back (nft/verify.ts: chains, rule counts, sets and their
- *   sizes, the stamp) runs a few seconds after the last change once nothing is pending, and
- *   then periodically; a problem forgets what is in force and re-creates the table.
+ *   sizes, the stamp) runs a few seconds after the last change once nothing is pending (at most
+ *   once a minute: a listing costs about what a full apply does), then every ten minutes, and
+ *   when drift-watch asks; a problem forgets what is in force and re-creates the table.
  */
 import type { NftRunner } from '../nft/runner.ts';
 import { verifyListing } from '../nft/verify.ts';
@@ -31,6 +32,8 @@ export interface EnforcerOptions {
   readonly auditAfterMs?: number;
   /** Audit again this often while nothing changes (default 10 min; 0: never). */
   readonly auditEveryMs?: number;
+  /** At most one audit per this long after changes (default 60 s): a listing costs as much as a full apply. */
+  readonly auditGapMs?: number;
   /** Passed to the table writer (share of a full re-create above which it re-creates). */
   readonly fullAbove?: number;
 }
@@ -51,6 +54,8 @@ export class Enforcer {
   private readonly backoff: { readonly initialMs: number; readonly maxMs: number };
   private readonly auditAfterMs: number;
   private readonly auditEveryMs: number;
+  private readonly auditGapMs: number;
+  private lastAuditAt = Number.NEGATIVE_INFINITY;
   /** What the last transactions were, for tests and benchmarks. */
   readonly writes: { kind: 'full' | 'delta'; ok: boolean }[] = [];
 
@@ -62,6 +67,7 @@ export class Enforcer {
     this.backoff = opts.backoff ?? { initialMs: 500, maxMs: 30_000 };
     this.auditAfterMs = opts.auditAfterMs ?? 3_000;
     this.auditEveryMs = opts.auditEveryMs ?? 600_000;
+    this.auditGapMs = opts.auditGapMs ?? 60_000;
     this.writer = new TableWriter(opts.fullAbove === undefined ? {} : { fullAbove: opts.fullAbove });
   }
 
@@ -106,7 +112,7 @@ export class Enforcer {
     if (this.failures) this.log.info({ after: this.failures }, 'ruleset applied after earlier failures');
     this.failures = 0;
     this.listeners.forEach((cb) => cb({ ok: true }));
-    this.scheduleAudit(this.auditAfterMs);
+    if (this.auditAfterMs > 0) this.scheduleAudit(Math.max(this.auditAfterMs, this.lastAuditAt + this.auditGapMs - Date.now()));
   }
 
   /** One transaction and its proof; a problem, or undefined when committed and proven. */
@@ -160,6 +166,7 @@ export class Enforcer {
     const want = this.desired;
     if (this.stopped || !want || this.inForce !== want.table) return [];
     const expectedStamp = this.writer.stamp;
+    this.lastAuditAt = Date.now();
     const listing = await this.runner.listTable();
     // A change arrived while the table was listed: its own proof covers it, audit later.
     if (this.running || this.inForce !== want.table) return (this.scheduleAudit(this.auditAfterMs), []);
