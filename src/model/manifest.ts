@@ -70,13 +70,14 @@ function parseDocuments(text: string, yamlFast: boolean): Parsed {
   if (markers > MAX_DOCUMENTS_PER_FILE) {
     return { ok: false, error: `the file has ${markers} documents; at most ${MAX_DOCUMENTS_PER_FILE} are allowed (limit)` };
   }
+  // Bun's parser where it gives the same values; the yaml package for the rest and for every
+  // error, whose messages carry the line and column. Bun's parser needs no prescan: it refuses
+  // deep nesting with an exception, not a crash, and its values are checked against the depth
+  // and size limits (boundsProblem's) before they are used; what fails goes the slow way.
+  const fast = looksLikeJSON || !yamlFast ? undefined : fastYAMLDocuments(text);
+  if (fast) return { ok: true, documents: fast.map((value): Document => ({ ok: true, value, withinBounds: true })) };
   const deep = prescanYAML(text);
   if (deep) return { ok: false, error: textProblem(lang, deep) };
-  // Bun's parser where it gives the same values; the yaml package for the rest and for every
-  // error, whose messages carry the line and column.
-  const fast = looksLikeJSON || !yamlFast ? undefined : fastYAMLDocuments(text);
-  // Its check of the values covered the depth and size limits (boundsProblem's).
-  if (fast) return { ok: true, documents: fast.map((value): Document => ({ ok: true, value, withinBounds: true })) };
   const lines = new LineCounter();
   // Duplicate keys are found by checkYAMLDocument, worded as for JSON.
   const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false });

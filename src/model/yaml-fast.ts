@@ -21,8 +21,12 @@ interface TextScan {
   readonly keyCount: number;
 }
 
-/** Plain keys the two parsers read the same way: names, never null, numbers or indicators. */
-const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
+/**
+ * Plain keys the two parsers read the same way: names (a letter or "_", then letters, digits
+ * and "_./-"), never null, numbers or indicators.
+ */
+const isKeyStart = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+const isKeyChar = (c: number) => isKeyStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2f || c === 0x2d;
 const NULL_WORDS = new Set(['null', 'Null', 'NULL']);
 /** A plain scalar the yaml package keeps as a string and Bun reads as a number. */
 const SIGNED_RADIX = /^[-+]0[xXoObB]/;
@@ -63,8 +67,9 @@ export function scanYAMLText(text: string): TextScan | undefined {
     const indent = j - lineStart;
     i = eol + 1;
     if (blockParent >= 0) {
-      const blank = text.slice(j, eol).trim() === '';
-      if (blank || indent > blockParent) continue;
+      let k = j;
+      while (k < eol && isBlank(text.charCodeAt(k))) k++;
+      if (k === eol || indent > blockParent) continue;
       blockParent = -1;
     }
     if (indent === 0 && flow === 0) {
@@ -151,9 +156,12 @@ export function scanYAMLText(text: string): TextScan | undefined {
       // Anchors, aliases, tags, explicit keys, reserved indicators, an empty key.
       if (c === 0x26 || c === 0x2a || c === 0x21 || c === 0x25 || c === 0x40 || c === 0x60) return undefined;
       if ((c === 0x3f /* ? */ || c === 0x3a /* : */) && (endsToken(next) || (flow > 0 && isFlowIndicator(next)))) return undefined;
-      // A plain scalar: up to ": ", " #", the line end, or (in flow) a flow indicator.
+      // A plain scalar: up to ": ", " #", the line end, or (in flow) a flow indicator. While
+      // scanning, whether it could be a plain key (isKeyStart, isKeyChar; trailing blanks allowed).
       let k = j;
       let key = false;
+      let name = isKeyStart(c);
+      let nameEnd = -1;
       for (; k < eol; k++) {
         const d = text.charCodeAt(k);
         if (d === 0x3a) {
@@ -162,18 +170,23 @@ export function scanYAMLText(text: string): TextScan | undefined {
             key = true;
             break;
           }
+          name = false;
         } else if (d === 0x23 && isBlank(text.charCodeAt(k - 1))) break;
         else if (flow > 0 && isFlowIndicator(d)) break;
+        else if (isBlank(d)) {
+          if (nameEnd < 0) nameEnd = k;
+        } else if (nameEnd >= 0 || !isKeyChar(d)) name = false;
       }
-      const word = text.slice(j, k).trimEnd();
       if (key) {
-        if (!PLAIN_KEY.test(word) || NULL_WORDS.has(word)) return undefined;
+        const word = text.slice(j, nameEnd < 0 ? k : nameEnd);
+        if (!name || NULL_WORDS.has(word)) return undefined;
         addKey(word);
         owner = j - lineStart;
         j = k + 1;
         continue;
       }
-      if (SIGNED_RADIX.test(word)) return undefined;
+      // "-0x1", "+0o7", "-0b1": numbers to Bun, strings to the yaml package.
+      if ((c === 0x2d || c === 0x2b) && next === 0x30 && SIGNED_RADIX.test(text.slice(j, j + 3))) return undefined;
       if (k < eol && text.charCodeAt(k) === 0x23) break;
       j = k;
     }
