@@ -61,14 +61,14 @@ import type { DatastoreSource, DatastoreState } from '../datastore/source.ts';
 import type { MqttLink } from '../mqtt/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { NodePlan } from '../plan/schema.ts';
-import { PlanIndex } from '../calc/plan-index.ts';
-import { deepEqual } from '../calc/deep-equal.ts';
+import { NodePlans } from './node-plans.ts';
 import { compareRevisions, contentHash, decodeSnapshot, encodeSnapshot } from '../protocol/snapshot.ts';
 import type { RevisionStore } from './revision-store.ts';
 import { decodeStatus } from '../protocol/status.ts';
 import { nodeFromTopic, snapshotTopic, snapshotWildcard, statusWildcard } from '../protocol/topics.ts';
 import { Coalescer } from './coalescer.ts';
 import { PublishWindow } from './publish-window.ts';
+import { RetainedReader } from './retained-reader.ts';
 
 export interface RelayOptions {
   readonly source: DatastoreSource;
@@ -115,27 +115,19 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const retainedSeen = new Set<string>();
   /** The hash each agent last reported enforcing (its status). */
   const statusHashes = new Map<string, string>();
-  const index = new PlanIndex();
+  const plans = new NodePlans(log);
   let latest: DatastoreState | undefined;
-  /** The state the index holds. */
-  let indexed: DatastoreState | undefined;
   let computedOnce = false;
-  const lastWarnings = new Map<string, string>();
-  /** Nodes with a HEP, including those whose plan failed: never cleared. */
-  let known: ReadonlySet<string> = new Set<string>();
-  /** Nodes whose plan failed or whose snapshot was refused: computed again on the next run. */
-  const retry = new Set<string>();
   /** The next computation publishes every node (the revision was raised, the content is the same). */
   let forceAll = false;
   const window = new PublishWindow(opts.publishWindow ?? 64);
-  const canUnsubscribe = typeof link.unsubscribe === 'function';
 
   const source = opts.source;
   const floorSource = source.raiseRevisionFloor ? source : undefined;
   /** No publication while the retained snapshots are read (folder datastore). */
   let syncing = floorSource !== undefined;
-  /** Set while subscribed to the snapshot wildcard for a scan or an audit. */
-  let watch: { lastAt: number; lastRetainedAt: number; max: bigint | undefined; scan: boolean; touched: Set<string>; retained: Set<string> } | undefined;
+  const reader = new RetainedReader(link, snapshotWildcard(prefix));
+  const canUnsubscribe = reader.canUnsubscribe;
   let computing = false;
   const publicKey = createPublicKey(opts.signingKey);
   let stored = opts.revisionStore?.read();
@@ -152,8 +144,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     }
   };
   const publishRetained = (node: string, payload: Uint8Array) => {
-    // What the broker sent at subscribe time is older than this: not a replay (the next audit checks it).
-    watch?.touched.add(node);
+    reader.touch(node);
     return window.submit(() => publish(snapshotTopic(prefix, node), payload, true));
   };
 
@@ -161,13 +152,13 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     // Signed "no endpoints" first, so an agent that is listening stops enforcing this node's policy.
     let tomb: Uint8Array;
     try {
-      const { plan } = index.plan(node);
+      const { plan } = plans.plan(node);
       tomb = encodeSnapshot({ node, revision, plan, issuedAt: Date.now() }, opts.signingKey);
     } catch (e) {
       log.error({ node, revision, err: (e as Error).message }, 'cannot build the empty snapshot of a node without host endpoints; its retained snapshot stays');
       return;
     }
-    watch?.touched.add(node);
+    reader.touch(node);
     await window.submit(async () => {
       if ((await publish(snapshotTopic(prefix, node), tomb, false)) && (await publish(snapshotTopic(prefix, node), '', true))) {
         toClear.delete(node);
@@ -192,45 +183,13 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     const state = latest;
     if (!state) return;
     const t0 = performance.now();
-    let dirty: ReadonlySet<string> = new Set();
-    if (state !== indexed) {
-      const u = index.update(state.resources);
-      indexed = state;
-      known = u.nodes;
-      dirty = u.dirty;
-    }
-    const toCompute = [...new Set([...dirty, ...[...retry].filter((n) => known.has(n))])].sort();
-    retry.clear();
-    const fresh = new Map<string, NodePlan>();
-    for (const node of toCompute) {
-      let plan: NodePlan;
-      let warnings: string[];
-      try {
-        ({ plan, warnings } = index.plan(node));
-      } catch (e) {
-        log.error({ node, revision: state.revision, err: e instanceof Error ? e.message : String(e) }, 'cannot compute this node\'s plan; it keeps the snapshot it has');
-        retry.add(node);
-        continue;
-      }
-      fresh.set(node, plan);
-      const w = warnings.join('\n');
-      if (w && lastWarnings.get(node) !== w) warnings.forEach((m) => log.warn({ node }, m));
-      lastWarnings.set(node, w);
-    }
+    const fresh = plans.compute(state);
+    const known = plans.known;
     const planMs = performance.now() - t0;
     let encodeMs = 0;
-    const changed: string[] = [];
-    if (forceAll) {
-      for (const node of [...known].sort()) if (fresh.has(node) || published.has(node)) changed.push(node);
-    } else {
-      for (const [node, plan] of fresh) {
-        const p = published.get(node);
-        if (!p || !deepEqual(p.plan, plan)) changed.push(node);
-      }
-    }
+    const changed = plans.changed(fresh, published, forceAll);
     forceAll = false;
     const removed = [...published.keys()].filter((n) => !known.has(n)).sort();
-    for (const node of lastWarnings.keys()) if (!known.has(node)) lastWarnings.delete(node);
     // Recorded before anything carrying it goes out: a crash in between must not let a restart go below.
     if (changed.length || removed.length) recordRevision(state.revision);
     const refused: string[] = [];
@@ -247,7 +206,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         // snapshot (tried again on the next change); every other node goes on.
         log.error({ node, revision: state.revision, err: (e as Error).message }, 'snapshot refused; this node keeps the snapshot it has');
         refused.push(node);
-        retry.add(node);
+        plans.retryLater(node);
         continue;
       } finally {
         encodeMs += performance.now() - te;
@@ -287,10 +246,10 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   /** A node without HEPs whose agent reports enforcing something else: it missed its tombstone. */
   const staleWithoutHep = (node: string): boolean => {
     const hash = statusHashes.get(node);
-    if (!indexed || hash === undefined || published.has(node) || known.has(node)) return false;
+    if (!plans.ready || hash === undefined || published.has(node) || plans.known.has(node)) return false;
     try {
       // No HEP: the plan is failsafes and settings only, a few lines from the index.
-      return hash !== contentHash(index.plan(node).plan);
+      return hash !== contentHash(plans.plan(node).plan);
     } catch {
       return false;
     }
@@ -367,56 +326,30 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       return;
     }
     if (t?.kind !== 'snapshot') return;
-    if (watch) {
-      watch.lastAt = performance.now();
-      if (retained) {
-        watch.lastRetainedAt = watch.lastAt;
-        if (payload.length > 0) watch.retained.add(t.node);
-      }
-    }
+    reader.note(t.node, payload, retained);
     const mine = published.get(t.node);
-    if (mine && !watch?.touched.has(t.node) && !acceptable(t.node, payload, mine)) {
+    if (mine && !reader.touched(t.node) && !acceptable(t.node, payload, mine)) {
       if (!overwrite.has(t.node)) log.warn({ node: t.node, bytes: payload.length }, 'a snapshot this relay did not publish is on the node\'s topic (a replay, a forgery or a clear); publishing the current one again');
       overwrite.add(t.node);
       overwriteTimer ??= setTimeout(republishCurrent, 50);
     }
     if (payload.length === 0) return;
-    if (watch?.scan) {
+    if (reader.scanning) {
       // Only our own signature counts: anyone else could push the revisions to the end of the range.
       const d = decodeSnapshot(payload, { publicKey, node: t.node });
-      if (d.ok && (watch.max === undefined || BigInt(d.snapshot.revision) > watch.max)) watch.max = BigInt(d.snapshot.revision);
+      if (d.ok) reader.count(BigInt(d.snapshot.revision));
     }
     if (!retained) return;
     retainedSeen.add(t.node);
-    if (computedOnce && !known.has(t.node)) {
+    if (computedOnce && !plans.known.has(t.node)) {
       toClear.add(t.node);
       coalescer.trigger();
     }
   });
 
-  /**
-   * Subscribes to every node's snapshot topic until the retained messages stop coming (`quiet`
-   * ms without one, at most `maxMs`), then unsubscribes; returns the highest revision signed by
-   * our key among them when `scan`, and how long the reading took.
-   */
-  const readRetained = async (scan: boolean, quiet: number, maxMs: number) => {
-    const started = performance.now();
-    const w = { lastAt: started, lastRetainedAt: started, max: undefined as bigint | undefined, scan, touched: new Set<string>(), retained: new Set<string>() };
-    watch = w;
-    try {
-      await link.subscribe([snapshotWildcard(prefix)], 1);
-      while (performance.now() - w.lastAt < quiet && performance.now() - started < maxMs) await Bun.sleep(Math.min(50, quiet));
-    } finally {
-      if (watch === w) watch = undefined;
-      if (canUnsubscribe) await link.unsubscribe!([snapshotWildcard(prefix)]).catch((e: Error) => log.warn({ err: e.message }, 'unsubscribe failed'));
-    }
-    // The cost is the retained burst; live messages in the window (an attacker's, an echo) are not.
-    return { max: w.max, readMs: w.lastRetainedAt - started, retained: w.retained, touched: w.touched, complete: performance.now() - w.lastAt >= quiet };
-  };
-
   /** Reads the retained snapshots and raises the folder's revisions above ours among them; true when raised. */
   const syncFloor = async (): Promise<boolean> => {
-    const { max } = await readRetained(true, opts.retainedQuietMs ?? 300, opts.retainedMaxMs ?? 3000);
+    const { max } = await reader.read(true, opts.retainedQuietMs ?? 300, opts.retainedMaxMs ?? 3000);
     if (max === undefined || !(await floorSource!.raiseRevisionFloor!(max))) return false;
     log.info({ retained: max.toString(), revision: latest?.revision }, 'the broker holds snapshots of a newer revision than the files\' times; publishing above it');
     return true;
@@ -435,10 +368,10 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     auditTimer = undefined;
     if (!link.connected || stopped) return;
     // Not while a fan-out is going out: its echo would be read back for nothing.
-    if (syncing || watch || computing || window.outstanding > 0 || resigning) return scheduleAudit(auditMinMs);
+    if (syncing || reader.reading || computing || window.outstanding > 0 || resigning) return scheduleAudit(auditMinMs);
     let readMs = 0;
     try {
-      const read = await readRetained(false, opts.retainedQuietMs ?? 300, 600_000);
+      const read = await reader.read(false, opts.retainedQuietMs ?? 300, 600_000);
       readMs = read.readMs;
       // A node whose topic holds nothing (cleared by someone, or lost by the broker): put back.
       const missing = read.complete && link.connected ? [...published.keys()].filter((n) => !read.retained.has(n) && !read.touched.has(n)) : [];
