@@ -44,7 +44,7 @@ async function relayProcess(args: Map<string, string | true>): Promise<void> {
     link,
     signingKey: generateSigningKeyPair().privateKey,
     topicPrefix: PREFIX,
-    log: pino({ level: process.env['OUTPOST_BENCH_RELAY_LOG'] ?? 'warn' }, pino.destination(2)),
+    log: pino({ level: process.env['OUTPOST_BENCH_RELAY_LOG'] ?? 'info' }, pino.destination(2)),
     resignIntervalMs: 0,
   });
   while (!link.connected) await Bun.sleep(20);
@@ -170,6 +170,8 @@ interface Run {
   readonly startMs: number;
   readonly one: number[];
   readonly every: number[];
+  readonly oneSplit: { plan: number; encode: number; total: number }[];
+  readonly everySplit: { plan: number; encode: number; total: number }[];
   readonly rt: number[];
   readonly plain: number[];
   readonly size: number;
@@ -186,7 +188,26 @@ const rssOf = async (pid: number) => {
 async function measure(url: string, nodes: number, rounds: number): Promise<Run> {
   const loadBefore = loadavg();
   const sub = await Subscriber.connect(url);
-  const child = Bun.spawn([process.execPath, import.meta.path, 'relay', '--nodes', String(nodes), '--broker', url], { stdin: 'pipe', stdout: 'pipe', stderr: 'inherit' });
+  const child = Bun.spawn([process.execPath, import.meta.path, 'relay', '--nodes', String(nodes), '--broker', url], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
+  // The relay's own account of each publication: time to plan, to encode, and in all (its log line).
+  const relayMs = new Map<string, { plan: number; encode: number; total: number }>();
+  void (async () => {
+    let buf = '';
+    for await (const chunk of child.stderr) {
+      buf += new TextDecoder().decode(chunk);
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (!line.includes('"snapshots published"')) {
+          if (!line.includes('"level":30')) console.error(line.slice(0, 300));
+          continue;
+        }
+        const l = JSON.parse(line) as { revision: string; ms: { plan: number; encode: number; total: number } };
+        relayMs.set(l.revision, l.ms);
+      }
+    }
+  })();
   const lines = (async function* () {
     let buf = '';
     for await (const chunk of child.stdout) {
@@ -211,10 +232,13 @@ async function measure(url: string, nodes: number, rounds: number): Promise<Run>
       const times = await sub.waitFor(kind === 'one' ? ['n0'] : all, String(started['revision']), 300_000);
       const done = await next();
       if (done['revision'] !== started['revision']) throw new Error('relay process out of step');
+      const split = relayMs.get(String(started['revision']));
+      if (split) (kind === 'one' ? r.oneSplit : r.everySplit).push(split);
       return Math.max(...times) - Number(started['t0']);
     };
+    const r: Omit<Run, 'peakMiB' | 'loadAfter' | 'size'> = { nodes, startMs: Number(ready['startMs']), one: [], every: [], oneSplit: [], everySplit: [], rt: [], plain: [], loadBefore };
     await change('one');
-    const r: Omit<Run, 'peakMiB' | 'loadAfter' | 'size'> = { nodes, startMs: Number(ready['startMs']), one: [], every: [], rt: [], plain: [], loadBefore };
+    r.oneSplit.length = 0;
     const size = median(sub.sizes);
     for (let i = 0; i < rounds; i++) {
       const o = await change('one');
@@ -271,6 +295,19 @@ async function main(): Promise<void> {
     '| nodes | one-node change → received (ms) | every-node change → all received (ms) | one / every | floor: MQTT round trip (ms) | floor: N plain publishes (ms) | snapshot bytes (median) | relay peak RSS (MiB) | relay start-up to all published (s) | load average before → after |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
+    '',
+    "Where the relay's time goes (its own log line per publication, medians, ms): plan = diff the state, find the nodes it reaches, compute and compare their plans; encode = `encodeSnapshot` for each changed node; total = until the broker acknowledged the last publication.",
+    '',
+    '| nodes | change | plan | encode | total |',
+    '|---:|---|---:|---:|---:|',
+    ...runs.flatMap((r) =>
+      (
+        [
+          ['one-node', r.oneSplit],
+          ['every-node', r.everySplit],
+        ] as const
+      ).map(([label, xs]) => `| ${r.nodes.toLocaleString('en')} | ${label} | ${xs.length ? ms(median(xs.map((x) => x.plan))) : 'n/a'} | ${xs.length ? ms(median(xs.map((x) => x.encode))) : 'n/a'} | ${xs.length ? ms(median(xs.map((x) => x.total))) : 'n/a'} |`),
+    ),
     '',
     'Targets:',
     ...targets,
