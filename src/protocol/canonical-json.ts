@@ -21,10 +21,19 @@ export class CanonicalJsonError extends Error {
   readonly code = 'CANONICAL_JSON' as const;
 }
 
+/**
+ * Texts of objects already written, keyed by identity: for values that share sub-objects (the
+ * relay's node plans share each compiled policy between nodes). Only objects two levels down are
+ * looked up (a plan's policies, sets, endpoints), so a lookup costs nothing measurable. An object
+ * must never change after it was written with a memo: its first text would be reused.
+ */
+export type CanonicalMemo = WeakMap<object, string>;
+const MEMO_DEPTH = 2;
+
 /** The canonical JSON text of `value`; throws CanonicalJsonError for anything outside the subset. */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown, memo?: CanonicalMemo): string {
   try {
-    return fast(value, 0);
+    return fast(value, 0, memo);
   } catch (e) {
     if (!(e instanceof Refused)) throw e;
   }
@@ -36,16 +45,21 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** UTF-8 bytes of `canonicalJson(value)`. */
-export function canonicalBytes(value: unknown): Uint8Array {
-  return new TextEncoder().encode(canonicalJson(value));
+export function canonicalBytes(value: unknown, memo?: CanonicalMemo): Uint8Array {
+  return new TextEncoder().encode(canonicalJson(value, memo));
 }
 
 class Refused extends Error {}
 const REFUSED = new Refused();
 
 /** The hot path: string concatenation (cheaper than parts and join here), no path kept. */
-function fast(value: unknown, depth: number): string {
+function fast(value: unknown, depth: number, memo: CanonicalMemo | undefined): string {
   if (depth > MAX_CANONICAL_DEPTH) throw REFUSED;
+  if (memo !== undefined && depth === MEMO_DEPTH && typeof value === 'object' && value !== null) {
+    let text = memo.get(value);
+    if (text === undefined) memo.set(value, (text = fast(value, depth, undefined)));
+    return text;
+  }
   switch (typeof value) {
     case 'string':
       return JSON.stringify(value);
@@ -58,7 +72,7 @@ function fast(value: unknown, depth: number): string {
       if (value === null) return 'null';
       if (Array.isArray(value)) {
         let s = '[';
-        for (let i = 0; i < value.length; i++) s += (i > 0 ? ',' : '') + fast(value[i], depth + 1);
+        for (let i = 0; i < value.length; i++) s += (i > 0 ? ',' : '') + fast(value[i], depth + 1, memo);
         return `${s}]`;
       }
       if (!isPlainObject(value)) throw REFUSED;
@@ -66,7 +80,7 @@ function fast(value: unknown, depth: number): string {
       let s = '{';
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i]!;
-        s += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:${fast((value as Record<string, unknown>)[k], depth + 1)}`;
+        s += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:${fast((value as Record<string, unknown>)[k], depth + 1, memo)}`;
       }
       return `${s}}`;
     }

@@ -60,13 +60,14 @@
 import { sign, type KeyObject } from 'node:crypto';
 import * as v from 'valibot';
 import { NodePlanSchema, type NodePlan } from '../plan/schema.ts';
-import { CanonicalJsonError, canonicalBytes } from './canonical-json.ts';
+import { CanonicalJsonError, canonicalBytes, type CanonicalMemo } from './canonical-json.ts';
 import { isEd25519, keyId } from './key-id.ts';
 import { v1Payload, v1Signed, v2Payload, v2Signed } from './snapshot-envelope.ts';
 import { DECODE_REFUSALS, MAX_PLAN_BYTES, MAX_SNAPSHOT_BYTES, isIssueTime, isRevision, issueText, sha256, v1BodyAround, v2HeaderText } from './snapshot-format.ts';
 import { nodeNameProblem } from './topics.ts';
 
 export { FORMAT_V1, FORMAT_V2 } from './snapshot-envelope.ts';
+export type { CanonicalMemo } from './canonical-json.ts';
 export { DECODE_REFUSALS, MAX_PLAN_BYTES, MAX_SNAPSHOT_BYTES, isRevision } from './snapshot-format.ts';
 export type { DecodeOptions, DecodeRefusal, DecodeResult, Snapshot } from './snapshot-format.ts';
 export { claimedNode, decodeSnapshot, decodeSnapshotHeader, verifySnapshotSignature, type SnapshotHeader } from './snapshot-decode.ts';
@@ -119,10 +120,15 @@ export interface CanonicalPlan {
   readonly hash: string;
 }
 
-/** The plan's canonical JSON bytes and its content hash; throws SnapshotEncodeError when it has no canonical form. */
-export function canonicalPlan(plan: NodePlan): CanonicalPlan {
+/**
+ * The plan's canonical JSON bytes and its content hash; throws SnapshotEncodeError when it has no
+ * canonical form. `memo` (one WeakMap kept across calls) reuses the text of policies, sets and
+ * endpoints that several plans share by identity, as the relay's compiled policies are; those
+ * objects must never be mutated afterwards.
+ */
+export function canonicalPlan(plan: NodePlan, memo?: CanonicalMemo): CanonicalPlan {
   try {
-    const bytes = canonicalBytes(plan);
+    const bytes = canonicalBytes(plan, memo);
     return { bytes, hash: sha256(bytes) };
   } catch (e) {
     if (e instanceof CanonicalJsonError) throw new SnapshotEncodeError(`plan cannot be encoded: ${e.message.replace(/^\$/, 'plan')}`, { cause: e });

@@ -77,3 +77,28 @@ describe('canonicalJson', () => {
     }
   });
 });
+
+describe('canonicalJson with a memo', () => {
+  test('gives the same text, and reuses the text of objects shared two levels down', () => {
+    const shared = { name: 'p', rules: [{ b: 2, a: 1 }] };
+    const one = { node: 'a', policies: [shared, { name: 'q' }] };
+    const two = { node: 'b', policies: [{ name: 'r' }, shared] };
+    const memo = new WeakMap<object, string>();
+    for (const v of [one, two, one]) expect(canonicalJson(v, memo)).toBe(canonicalJson(v));
+    expect(memo.get(shared)).toBe('{"name":"p","rules":[{"a":1,"b":2}]}');
+    // Keyed by identity: why a memoised object must never change afterwards.
+    shared.name = 'changed';
+    expect(canonicalJson(two, memo)).toContain('"name":"p"');
+    expect(canonicalJson(two)).toContain('"name":"changed"');
+  });
+
+  test('still refuses what canonical JSON cannot say, with the path, and is not poisoned by it', () => {
+    const memo = new WeakMap<object, string>();
+    const bad = { policies: [{ x: 1.5 }] };
+    expect(() => canonicalJson(bad, memo)).toThrow('$.policies[0].x: only safe integers');
+    expect(memo.has(bad.policies[0]!)).toBeFalse();
+    let deep: unknown = 1;
+    for (let i = 0; i <= MAX_CANONICAL_DEPTH; i++) deep = [deep];
+    expect(() => canonicalJson({ a: [deep] }, memo)).toThrow('nested deeper than');
+  });
+});

@@ -73,6 +73,11 @@ describe('v2 envelope', () => {
     expect(canonical.hash).toBe(contentHash(plan));
     expect(encodeSnapshot({ ...input, canonical }, relay.privateKey, { checkPlan: false })).toEqual(good);
     expect(encodeSnapshot({ ...input, canonical }, relay.privateKey, { format: 1 })).toEqual(encodeSnapshot(input, relay.privateKey, { format: 1 }));
+    // The relay's memo (policies shared between nodes by identity) changes nothing in the bytes.
+    const memo = new WeakMap<object, string>();
+    canonicalPlan(planFor('other'), memo);
+    expect(canonicalPlan(plan, memo)).toEqual(canonical);
+    expect(encodeSnapshot({ ...input, canonical: canonicalPlan(plan, memo) }, relay.privateKey)).toEqual(good);
   });
 
   test('a 1,000-policy × 10-rule node stays far below Mosquitto 2.1\'s 2,000,000-byte default packet limit', () => {
