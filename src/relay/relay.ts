@@ -52,9 +52,9 @@
  *   revision is also kept on disk, for a broker that lost its retained messages with the relay
  *   (the embedded one).
  *
- * Note for src/protocol/snapshot.ts: encodeSnapshot still serialises the plan three times
- * (canonical bytes for the hash, inside the signed body, inside the envelope) and runs the plan
- * schema again; the relay calls it once per published node and nothing else serialises plans.
+ * - Encoding: each changed node's plan is serialised once (canonicalPlan, with a memo for the
+ *   compiled policies and sets that plans share by identity), then signed; nothing else in the
+ *   relay serialises plans (change detection compares them structurally).
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { DatastoreSource, DatastoreState } from '../datastore/source.ts';
@@ -62,7 +62,7 @@ import type { MqttLink } from '../mqtt/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { NodePlan } from '../plan/schema.ts';
 import { NodePlans } from './node-plans.ts';
-import { compareRevisions, contentHash, decodeSnapshot, encodeSnapshot } from '../protocol/snapshot.ts';
+import { canonicalPlan, compareRevisions, contentHash, decodeSnapshot, encodeSnapshot, type CanonicalMemo } from '../protocol/snapshot.ts';
 import type { RevisionStore } from './revision-store.ts';
 import { decodeStatus } from '../protocol/status.ts';
 import { nodeFromTopic, snapshotTopic, snapshotWildcard, statusWildcard } from '../protocol/topics.ts';
@@ -133,6 +133,15 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   let stored = opts.revisionStore?.read();
   if (stored !== undefined) await floorSource?.raiseRevisionFloor?.(stored);
 
+  /**
+   * The plan is serialised once per snapshot; the text of objects plans share (compiled
+   * policies, sets) once per object, through the memo. The schema check is skipped: these plans
+   * come from the same code agents run.
+   */
+  const canonicalMemo: CanonicalMemo = new WeakMap();
+  const sign = (node: string, revision: string, plan: NodePlan, issuedAt: number) =>
+    encodeSnapshot({ node, revision, plan, issuedAt, canonical: canonicalPlan(plan, canonicalMemo) }, opts.signingKey, { checkPlan: false });
+
   const publish = async (topic: string, payload: Uint8Array | string, retain: boolean) => {
     if (!link.connected || syncing) return false;
     try {
@@ -153,7 +162,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     let tomb: Uint8Array;
     try {
       const { plan } = plans.plan(node);
-      tomb = encodeSnapshot({ node, revision, plan, issuedAt: Date.now() }, opts.signingKey);
+      tomb = sign(node, revision, plan, Date.now());
     } catch (e) {
       log.error({ node, revision, err: (e as Error).message }, 'cannot build the empty snapshot of a node without host endpoints; its retained snapshot stays');
       return;
@@ -200,7 +209,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       const te = performance.now();
       try {
         issuedAt = Date.now();
-        payload = encodeSnapshot({ node, revision: state.revision, plan, issuedAt }, opts.signingKey);
+        payload = sign(node, state.revision, plan, issuedAt);
       } catch (e) {
         // Over the size agents accept, or a plan the schema refuses: this node keeps its last
         // snapshot (tried again on the next change); every other node goes on.
@@ -270,7 +279,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         const issuedAt = Math.max(Date.now(), p.issuedAt + 1);
         let payload: Uint8Array;
         try {
-          payload = encodeSnapshot({ node, revision: p.revision, plan: p.plan, issuedAt }, opts.signingKey);
+          payload = sign(node, p.revision, p.plan, issuedAt);
         } catch (e) {
           log.error({ node, err: (e as Error).message }, 'cannot re-sign the snapshot of this node; its agent will report stale');
           continue;
