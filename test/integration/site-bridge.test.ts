@@ -76,7 +76,7 @@ describe.skipIf(!isRoot)('a site broker bridged to the central one, over a link 
     // The central broker listens on the hub's own address; the site reaches it over the WAN link.
     await lab.route('site', '198.18.4.2/32', HUB_WAN);
     site = await Mosquitto.start(lab, 'site', h.dir, [SITE.lan, '127.0.0.1'], 1883, undefined, {
-      bridge: { name: 'central', address: '198.18.4.2:1883', topics: [`${PREFIX}/nodes/+/snapshot in 1`, `${PREFIX}/nodes/+/status out 1`], keepaliveS: 3 },
+      bridge: { name: 'central', address: '198.18.4.2:1883', topics: [`${PREFIX}/nodes/+/snapshot in 1`, `${PREFIX}/nodes/+/status out 1`], keepaliveS: 5 },
     });
     await h.apply('heps.yaml', hep('gw-eth1', { iface: 'eth1', labels: { role: 'gw' } }));
     await h.apply('gw-policy.yaml', allowOnGw(80));
@@ -98,7 +98,7 @@ describe.skipIf(!isRoot)('a site broker bridged to the central one, over a link 
   test('link cut: the policy changes centrally, the site keeps enforcing A; link back: it converges to B', async () => {
     const a = inForceRevision();
     await h.lab.exec('site', ['nft', CUT]);
-    // The central broker notices the bridge is gone (keepalive 3 s): from here on it queues
+    // The central broker notices the bridge is gone (keepalive 5 s): from here on it queues
     // for the bridge's persistent session instead of sending into the void.
     await waitFor(() => /central-bridge.*(exceeded timeout|disconnect)/i.test(h.mosquitto.log), 30_000, 'the central broker never dropped the bridge session');
 
