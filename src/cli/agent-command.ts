@@ -28,10 +28,11 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   if (extra['check-config'] === true) return checkConfig(config, io);
   // The agent spends its life idle, and its per-change work is small next to nft's: JIT-compiled
   // code (about 9 MiB resident, docs/benchmarks.md "Idle memory") is not worth keeping. The
-  // relay, whose per-change computation is hot, keeps the normal policy. It no longer slows the
-  // first apply: with the yaml package's parser it cost ~1.7x the CPU of a 1,000 x 10 local
-  // apply, with Bun's (native) parser the same CPU either way, and ~18 MiB less peak RSS
-  // (docs/benchmarks.md, "Full apply: parsing, rendering and nft's input").
+  // relay, whose per-change computation is hot, keeps the normal policy. With the yaml
+  // package's parser it made a 1,000 x 10 local first apply cost 1.7x the CPU; with Bun's
+  // (native) YAML parser the difference is within the noise of a shared machine (at most about
+  // 1 s of 5), while the agent's peak RSS is 25-35 MiB lower (docs/benchmarks.md, "Full apply:
+  // parsing, rendering and nft's input").
   Bun.unsafe.setJITPolicy(1000);
   const once = extra.once === true;
   if (once && !config.resources) throw new UsageError('--once works in local mode (--resources) only');
