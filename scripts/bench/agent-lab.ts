@@ -6,7 +6,7 @@
  * Everything goes through the process boundary (the outpost CLI, nft, log lines), so these
  * scripts keep working while the agent's internals change.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Lab } from '../../test/lab/lab.ts';
@@ -164,6 +164,65 @@ export async function firstReadAt(file: string): Promise<number> {
 
 export async function cleanup(...paths: string[]): Promise<void> {
   for (const p of paths) await rm(p, { recursive: true, force: true });
+}
+
+/** A child process of the agent as seen in /proc: its command line and when it was first and last seen. */
+export interface ChildSeen {
+  cmd: string;
+  first: number;
+  last: number;
+}
+
+/**
+ * Watches `pid`'s child processes every millisecond until `stop()`: how long each nft the agent
+ * runs lives, seen from outside (±1–2 ms), so the nft part of a change can be told apart
+ * without the agent's help. The drift watch's long-lived `nft monitor` is left out.
+ */
+export function watchChildren(pid: number): { stop: () => ChildSeen[] } {
+  const seen = new Map<number, ChildSeen>();
+  const look = () => {
+    const now = performance.now();
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return;
+    }
+    for (const t of tasks) {
+      let kids: string[] = [];
+      try {
+        kids = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      } catch {
+        continue;
+      }
+      for (const k of kids) {
+        const c = seen.get(Number(k)) ?? { cmd: '', first: now, last: now };
+        c.last = now;
+        // A fresh child shows the parent's command line until it execs; read it until it is nft.
+        if (!c.cmd.startsWith('nft')) {
+          try {
+            c.cmd = readFileSync(`/proc/${k}/cmdline`, 'utf8').split('\0').join(' ').trim();
+          } catch {
+            // gone
+          }
+        }
+        seen.set(Number(k), c);
+      }
+    }
+  };
+  const timer = setInterval(look, 1);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return [...seen.values()].filter((c) => /(^|\/)nft /.test(c.cmd) && !c.cmd.includes(' monitor'));
+    },
+  };
+}
+
+/** Total lifetime (ms) of the nft processes first seen before the wall time `until` (a log line's time). */
+export function nftBefore(kids: readonly ChildSeen[], until: number): number {
+  const limit = until - performance.timeOrigin + 1;
+  return kids.filter((c) => c.first <= limit).reduce((t, c) => t + (c.last - c.first), 0);
 }
 
 const IN_FORCE = '"msg":"ruleset in force"';

@@ -12,7 +12,8 @@
  * 100 policies) is rewritten (temporary file renamed over it). Timed as in set-member-change.ts:
  * write → the agent's next "ruleset in force" line (includes the folder source's 0.5–0.75 s of
  * polling and quiet wait), and the agent's work from its first read of the file (atime) to that
- * line. Then one run of each floor; the agent is left to go idle before the next change. At the
+ * line, and within it the lifetime of the agent's nft processes that started before the line
+ * (watched in /proc every millisecond). Then one run of each floor; the agent is left to go idle before the next change. At the
  * end the kernel's chain is checked for the last port.
  *
  * usage: bun scripts/bench/policy-change.ts [--changes 5] [--warmup 1] [--policies 1000] [--peers 500] [--sets 100]
@@ -21,7 +22,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { countInForce, failedApplies, firstReadAt, idle, localAgentArgv, ratio, renderCompact, replaceFile, waitInForce, withFreshHost } from './agent-lab.ts';
+import { nftBefore, watchChildren, countInForce, failedApplies, firstReadAt, idle, localAgentArgv, ratio, renderCompact, replaceFile, waitInForce, withFreshHost } from './agent-lab.ts';
 import { LABEL, commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 import { POLICIES_PER_FILE, describeLarge, largePolicy, largeSizeFromArgs, policyFile, policyFileYaml, policyName, writeLargeSet } from './policy-set-large.ts';
 
@@ -64,14 +65,16 @@ try {
         const p = gw.spawn(localAgentArgv(outpostArgv(f), resources, join(dir, `state-${f}`), false));
         await waitInForce(p, 1, 300_000);
         await idle(p.pid!, 180_000);
-        const out = { total: [] as number[], work: [] as number[], chain: [] as number[], trivial: [] as number[] };
+        const out = { total: [] as number[], work: [] as number[], nft: [] as number[], chain: [] as number[], trivial: [] as number[] };
         let port = 0;
         for (let c = 0; c < WARMUP + CHANGES; c++) {
           port = 30000 + c + (f === 'dist' ? 1000 : 0);
           const before = countInForce(p.stderr);
+          const kids = watchChildren(p.pid!);
           const tWrite = await replaceFile(file, policyFileYaml(first, size, (i) => (i === P ? largePolicy(P, port) : undefined)));
           await waitInForce(p, before + 1, 300_000);
           const inForce = logTime(logLines(p.stderr).filter((l) => l.msg === 'ruleset in force')[before]!);
+          const nft = nftBefore(kids.stop(), inForce);
           const read = await firstReadAt(file);
           const failed = failedApplies(p.stderr);
           if (failed.length) throw new Error(`the agent logged a failed apply: ${JSON.stringify(failed[0])}`);
@@ -80,10 +83,11 @@ try {
           if (c >= WARMUP) {
             out.total.push(inForce - tWrite);
             out.work.push(inForce - read);
+            out.nft.push(nft);
             out.chain.push(chain);
             out.trivial.push(trivial);
           }
-          console.error(`${LABEL[f]} change ${c + 1}: write → in force ${ms(inForce - tWrite)} ms, agent's work ${ms(inForce - read)} ms; floor: chains ${ms(chain)} ms, trivial ${ms(trivial)} ms (load ${load()})`);
+          console.error(`${LABEL[f]} change ${c + 1}: write → in force ${ms(inForce - tWrite)} ms, agent's work ${ms(inForce - read)} ms (its nft ${ms(nft)} ms); floor: chains ${ms(chain)} ms, trivial ${ms(trivial)} ms (load ${load()})`);
           await idle(p.pid!, 180_000);
         }
         const listed = await gw.exec(['nft', 'list', 'chain', 'inet', 'outpost', `pi-${NAME}`]);
@@ -100,6 +104,7 @@ try {
   for (const [f, x] of results) {
     rows.push([`${LABEL[f]}: write → "ruleset in force"`, stats(x.total)]);
     rows.push([`${LABEL[f]}: the agent's work (first read of the file → in force)`, stats(x.work)]);
+    rows.push([`${LABEL[f]}: of which its nft processes (seen in /proc, up to the line)`, stats(x.nft)]);
   }
   const all = [...results.values()];
   const chainMed = median(all.flatMap((x) => x.chain));
@@ -115,7 +120,7 @@ try {
     '',
     statsTable(rows, ['n', 'min', 'p50', 'max']),
     '',
-    ...[...results].map(([f, x]) => `- ${LABEL[f]}: the agent's work over the chain floor (medians) **${ratio(median(x.work), chainMed)}**, over a trivial transaction ${ratio(median(x.work), trivialMed)}.`),
+    ...[...results].map(([f, x]) => `- ${LABEL[f]}: the agent's work over the chain floor (medians) **${ratio(median(x.work), chainMed)}**, over a trivial transaction ${ratio(median(x.work), trivialMed)}; its nft part over the chain floor ${ratio(median(x.nft), chainMed)}.`),
   ].join('\n');
   console.log(md);
   if (!args.has('no-write')) writeResults(`policy-change${suffix}`, md);
