@@ -38,7 +38,7 @@ type AnySchema = v.GenericSchema & { readonly type: string } & Record<string, un
 
 /** The structure that matters for field names; everything else is a leaf. */
 type Shape =
-  | { readonly kind: 'object'; readonly entries: Readonly<Record<string, AnySchema>>; readonly loose: boolean }
+  | { readonly kind: 'object'; readonly entries: Readonly<Record<string, AnySchema>>; readonly loose: boolean; readonly names: readonly string[] }
   | { readonly kind: 'record'; readonly value: AnySchema }
   | { readonly kind: 'array'; readonly item: AnySchema }
   | { readonly kind: 'variant'; readonly key: string; readonly options: readonly AnySchema[] }
@@ -77,6 +77,7 @@ function computeShape(schema: AnySchema): Shape {
         kind: 'object',
         entries: schema['entries'] as Record<string, AnySchema>,
         loose: schema.type !== 'object' && schema.type !== 'strict_object',
+        names: Object.keys(schema['entries'] as Record<string, AnySchema>),
       };
     case 'exact_optional':
     case 'optional':
@@ -107,7 +108,7 @@ function unionShape(options: readonly AnySchema[]): Shape {
   if (structured.every((s) => s.kind === 'object')) {
     const entries: Record<string, AnySchema> = {};
     for (const s of structured) Object.assign(entries, s.entries);
-    return { kind: 'object', entries, loose: structured.some((s) => s.loose) };
+    return { kind: 'object', entries, loose: structured.some((s) => s.loose), names: Object.keys(entries) };
   }
   return structured[0] ?? LEAF;
 }
@@ -163,10 +164,22 @@ function unknownFieldMessage(key: string, known: readonly string[]): string {
 }
 
 /** Exact name first, then the first name equal ignoring case (Go's encoding/json order). */
-function canonicalName(key: string, names: readonly string[]): string | undefined {
-  if (names.includes(key)) return key;
+function canonicalName(key: string, names: readonly string[], entries: Readonly<Record<string, unknown>>): string | undefined {
+  if (Object.hasOwn(entries, key)) return key;
   const lower = key.toLowerCase();
   return names.find((n) => n.toLowerCase() === lower);
+}
+
+/**
+ * Where the walker is, as a chain from the leaf up: built as it descends at the cost of one
+ * small object per level, turned into a path array only for a problem.
+ */
+type At = { readonly up: At; readonly key: string | number } | undefined;
+const at = (up: At, key: string | number): At => ({ up, key });
+function pathOf(a: At): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (let x = a; x; x = x.up) out.push(x.key);
+  return out.reverse();
 }
 
 class Walker {
@@ -176,16 +189,22 @@ class Walker {
 
   constructor(private readonly mode: DecodeMode) {}
 
-  walk(schema: AnySchema, value: unknown, path: (string | number)[]): unknown {
+  walk(schema: AnySchema, value: unknown, path: At): unknown {
     const shape = shapeOf(schema);
     switch (shape.kind) {
       case 'object':
         return isPlainObject(value) ? this.object(shape, value, path) : value;
-      case 'record':
+      case 'record': {
         if (!isPlainObject(value)) return value;
-        return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, this.walk(shape.value, x, [...path, k])]));
+        const out: Record<string, unknown> = {};
+        for (const k of Object.keys(value)) out[k] = this.walk(shape.value, value[k], at(path, k));
+        return out;
+      }
       case 'array':
-        return Array.isArray(value) ? value.map((x, i) => this.walk(shape.item, x, [...path, i])) : value;
+        if (!Array.isArray(value)) return value;
+        // Arrays of leaves (ports, nets, types): a copy, without a walk per entry.
+        if (shapeOf(shape.item).kind === 'leaf') return value.slice();
+        return value.map((x, i) => this.walk(shape.item, x, at(path, i)));
       case 'variant':
         return this.variant(shape, value, path);
       default:
@@ -196,38 +215,40 @@ class Walker {
   private object(
     shape: Extract<Shape, { kind: 'object' }>,
     value: Record<string, unknown>,
-    path: (string | number)[],
+    path: At,
   ): Record<string, unknown> {
-    const names = Object.keys(shape.entries);
+    const names = shape.names;
     const out: Record<string, unknown> = {};
-    const from = new Map<string, string>();
-    for (const [key, x] of Object.entries(value)) {
-      const name = canonicalName(key, names);
+    let from: Map<string, string> | undefined;
+    for (const key of Object.keys(value)) {
+      const x = value[key];
+      const name = canonicalName(key, names, shape.entries);
       if (name === undefined) {
         if (shape.loose) out[key] = x;
         else if (this.mode === 'manifest') {
           // 100,000 unknown keys must not cost 100,000 nearest-name searches.
           if (this.errors.length < MAX_ERRORS_PER_RESOURCE) {
-            this.errors.push({ path: [...path, key], message: unknownFieldMessage(key, names) });
+            this.errors.push({ path: pathOf(at(path, key)), message: unknownFieldMessage(key, names) });
           } else this.omitted++;
         } else if (this.notices.length < MAX_ERRORS_PER_RESOURCE) {
-          this.notices.push({ path: [...path, key], message: 'unknown field ignored' });
+          this.notices.push({ path: pathOf(at(path, key)), message: 'unknown field ignored' });
         }
         continue;
       }
-      const first = from.get(name);
+      // A second key naming the same field: only possible when one of them differs in case.
+      const first = Object.hasOwn(out, name) ? from?.get(name) ?? name : undefined;
       if (first !== undefined) {
         if (this.errors.length >= MAX_ERRORS_PER_RESOURCE) this.omitted++;
-        else this.errors.push({ path: [...path, key], message: `\`${clip(first)}\` and \`${clip(key)}\` both set the field \`${name}\`; keep one` });
+        else this.errors.push({ path: pathOf(at(path, key)), message: `\`${clip(first)}\` and \`${clip(key)}\` both set the field \`${name}\`; keep one` });
         continue;
       }
-      from.set(name, key);
-      out[name] = this.walk(shape.entries[name]!, x, [...path, name]);
+      if (key !== name) (from ??= new Map()).set(name, key);
+      out[name] = this.walk(shape.entries[name]!, x, at(path, name));
     }
     return out;
   }
 
-  private variant(shape: Extract<Shape, { kind: 'variant' }>, value: unknown, path: (string | number)[]): unknown {
+  private variant(shape: Extract<Shape, { kind: 'variant' }>, value: unknown, path: At): unknown {
     if (!isPlainObject(value)) return value;
     // The discriminant itself may be spelled in another case (`Kind:`).
     const keyInInput = Object.keys(value).find((k) => k === shape.key) ??
@@ -244,7 +265,7 @@ class Walker {
 /** Canonicalises the field names of `value` against `schema` (see the file comment). */
 export function decodeFields(schema: v.GenericSchema, value: unknown, mode: DecodeMode): Decoded {
   const walker = new Walker(mode);
-  const out = walker.walk(schema as AnySchema, value, []);
+  const out = walker.walk(schema as AnySchema, value, undefined);
   return { value: out, errors: walker.errors, notices: walker.notices, omitted: walker.omitted };
 }
 
