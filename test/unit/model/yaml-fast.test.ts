@@ -102,6 +102,7 @@ describe('YAML fast path (Bun.YAML) against the yaml package', () => {
       'a: b\n  c\nd: e\n', 'v: [0x1F, 0o17, 1e3, .5, +12, 1_000, yes, ~, Null, .inf, -.Inf, .NaN, 2024-01-01, "12"]\n',
       '"q": 1\n\'r\': 2\n', 'a: 1\r\nb: [1,\r\n 2]\r\n', 'selector: role == \'gw\' && !has(x) || a in {\'b\', \'c\'}\n',
       'url: http://x:80/y\nlist: [a:b, c]\n', 'a: "multi\n  line"\nb: 2\n', 'k: v # c: d\n', '__proto__: {polluted: true}\nb: 2\n',
+      'a: b#c\nd: e # f\n', '- x # y\n- "q" # r\n- \'s\'\n', 'a#b: 1\n', 'k:  # only a comment\n', 'a: x\n  # indented comment\nb: y\n',
     ];
     for (const text of cases) {
       const fast = fastYAMLDocuments(text);
