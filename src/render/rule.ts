@@ -11,6 +11,8 @@
  *   with a code is split into two disjoint rules (icmpAlternatives).
  * - Verdicts: Allow/Pass set their mark bit and return to the endpoint chain (which decides);
  *   Deny drops at once; Log logs and falls through.
+ * - Short lists become no nft set: positive ones one rule per element (EXPAND_LIMIT), negated
+ *   ones chained "!=" matches (CHAIN_NEGATION_LIMIT); the kernel pays dearly for every set.
  */
 import type { NftExpr } from '../nft/json-types.ts';
 import type { EntityMatch, Family, PlanRule } from '../plan/schema.ts';
@@ -72,7 +74,7 @@ export const CHAIN_NEGATION_LIMIT = 8;
 type Slot = NftExpr | { readonly alternatives: { readonly left: NftExpr; readonly elems: readonly unknown[] } };
 const isDim = (s: Slot): s is Extract<Slot, { alternatives: unknown }> => typeof s === 'object' && s !== null && 'alternatives' in s;
 
-/** Positive list: a dimension for expandChoices; negated: chained "!=" matches, or an anonymous set when long. */
+/** Positive list: a dimension for expandSlots; negated: chained "!=" matches, or an anonymous set when long. */
 function listSlots(left: NftExpr, elems: readonly unknown[], op: '==' | '!='): Slot[] {
   if (op === '==') return elems.length === 1 ? [x.elemMatch(left, elems[0])] : [{ alternatives: { left, elems } }];
   if (elems.length <= CHAIN_NEGATION_LIMIT) return elems.map((e) => x.elemMatch(left, e, '!='));
