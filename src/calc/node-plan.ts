@@ -74,12 +74,16 @@ export interface PlanContext {
   readonly setMemo: SetMemo;
 }
 
-/** A memoising selector parser; text that does not parse matches nothing and carries its error. */
-export function selectorParser(): PlanContext['parse'] {
+/**
+ * A memoising selector parser; text that does not parse matches nothing and carries its error.
+ * With `limit`, the memo starts over once it holds that many texts (a long-lived caller).
+ */
+export function selectorParser(limit = Infinity): PlanContext['parse'] {
   const parsed = new Map<string, { selector: Selector; error?: string }>();
   return (text: string) => {
     let s = parsed.get(text);
     if (!s) {
+      if (parsed.size >= limit) parsed.clear();
       const r = parseSelector(text);
       // Validation rejects bad selectors; if one slips through it must match nothing, never everything.
       s = r.ok ? { selector: r.selector } : { selector: (parseSelector('!all()') as { ok: true; selector: Selector }).selector, error: r.error };

@@ -47,7 +47,7 @@ export interface PlanUpdate {
 
 type MemberResource = HostEndpoint | NetworkSet | WorkloadEndpoint;
 const byName = (a: { metadata: { name: string } }, b: { metadata: { name: string } }) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0);
-/** Parsed selectors kept at most this many before the cache starts over (selectors come and go with edits). */
+/** Distinct selector texts kept parsed. */
 const PARSE_CACHE_LIMIT = 50_000;
 
 export class PlanIndex {
@@ -74,8 +74,8 @@ export class PlanIndex {
   private readonly labelIndex = new Map<string, Map<string, Set<string>>>();
   /** Profile name → keys of the HEPs, NetworkSets and WEPs that inherit its labels. */
   private readonly children = new Map<string, Set<string>>();
-  private parseCache = selectorParser();
-  private parsedCount = 0;
+  /** Parsed selectors, started over past a bound (selectors come and go with edits). */
+  private readonly parseCache = selectorParser(PARSE_CACHE_LIMIT);
   private readonly sets = new SetIndex();
   /** Set when the resource list had two resources under one key: everything from scratch. */
   private fallback: { resources: readonly Resource[]; shared?: PlanContext } | undefined;
@@ -160,10 +160,6 @@ export class PlanIndex {
   }))(this);
 
   private parse(text: string) {
-    if (++this.parsedCount > PARSE_CACHE_LIMIT) {
-      this.parseCache = selectorParser();
-      this.parsedCount = 0;
-    }
     return this.parseCache(text);
   }
 
@@ -330,7 +326,15 @@ export class PlanIndex {
   }
 
   private setLabels(hep: string, labels: Labels | undefined): void {
-    for (const [k, v] of Object.entries(this.hepLabels.get(hep) ?? {})) this.labelIndex.get(k)?.get(v)?.delete(hep);
+    for (const [k, v] of Object.entries(this.hepLabels.get(hep) ?? {})) {
+      const byValue = this.labelIndex.get(k);
+      const set = byValue?.get(v);
+      if (!set) continue;
+      set.delete(hep);
+      // Label values come and go with HEPs (a host name each): no empty entry is kept.
+      if (set.size === 0) byValue!.delete(v);
+      if (byValue!.size === 0) this.labelIndex.delete(k);
+    }
     if (!labels) {
       this.hepLabels.delete(hep);
       return;
