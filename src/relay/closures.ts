@@ -1,6 +1,7 @@
 /**
  * Each node's closure: the plan computed by the same code the agent runs in local mode, for
- * every node that has at least one HostEndpoint. Pure.
+ * every node that has at least one HostEndpoint, from scratch. Pure. `outpost bundle` uses it;
+ * the running relay keeps the same plans up to date incrementally (calc/plan-index.ts).
  */
 import { computeNodePlan, preparePlanContext } from '../calc/node-plan.ts';
 import type { Resource } from '../model/resource.ts';
@@ -39,9 +40,9 @@ export function computeClosures(resources: readonly Resource[], failed?: Map<str
 }
 
 /**
- * A cheap change detector for one relay process: plans are built by the same code in the same
- * key order, so plain JSON of equal plans is equal. Three to four times faster than the
- * canonical content hash, which is then computed only for the nodes that changed.
+ * A cheap change detector within one process: plans are built by the same code in the same key
+ * order, so plain JSON of equal plans is equal. (The relay no longer uses it: it compares the
+ * plans it recomputed structurally, calc/deep-equal.ts.)
  */
 export function planFingerprint(plan: NodePlan): string {
   return createHash('sha256').update(JSON.stringify(plan)).digest('base64');
