@@ -6,7 +6,7 @@
  * Pure. Parsing is ip.ts's (exactly Go's rules); here addresses are bigints so v4 and v6 share one code path.
  */
 import type { Family } from '../plan/schema.ts';
-import { formatIP, parseCIDROrIP, parseIP } from './ip.ts';
+import { formatIP, formatNetwork, parseCIDROrIP, parseIP } from './ip.ts';
 
 export interface Cidr {
   readonly family: Family;
@@ -145,6 +145,9 @@ function v4IntervalStrings(cidrs: readonly string[]): string[] {
 /** intervalStrings for an array: IPv4 with plain numbers, IPv6 (rarer in rules) with bigints. */
 export function intervalStringsOf(cidrs: readonly string[], family: Family): string[] {
   if (family === 4) return v4IntervalStrings(cidrs);
+  // One IPv6 net (the usual rule): its network, without the bigint round trip.
+  const only = cidrs.length === 1 ? parseCIDROrIP(cidrs[0]!) : undefined;
+  if (only?.version === 6 && only.prefix > 0) return [formatNetwork(only)];
   const parsed: Cidr[] = [];
   for (const s of cidrs) {
     if (!s.includes(':')) continue;

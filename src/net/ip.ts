@@ -131,9 +131,9 @@ export function isStrictlyMasked(c: ParsedCIDR): boolean {
 
 /** Formats an address like Go: dotted quad, or RFC 5952 compressed lower-case IPv6. */
 export function formatIP(bytes: Uint8Array): string {
-  if (bytes.length === 4) return Array.from(bytes).join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const groups = new Array<number>(8);
+  for (let i = 0; i < 8; i++) groups[i] = ((bytes[2 * i] ?? 0) << 8) | (bytes[2 * i + 1] ?? 0);
   // Compress the longest run of at least two zero groups (the first one on a tie).
   let bestStart = -1;
   let bestLen = 1;
@@ -150,9 +150,17 @@ export function formatIP(bytes: Uint8Array): string {
     }
     i = j;
   }
-  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (out !== '' && !out.endsWith(':')) out += ':';
+    out += groups[i]!.toString(16);
+  }
+  return out;
 }
 
 /** The masked network in canonical form, e.g. "10.0.0.1/8" → "10.0.0.0/8". */

@@ -107,3 +107,35 @@ describe('IPv4 and prefix parsing without regexes', () => {
     }
   });
 });
+
+describe('formatIP', () => {
+  // The array-and-join form it replaced, as the reference (RFC 5952: longest zero run of 2+, first on a tie).
+  const ref = (bytes: Uint8Array): string => {
+    const groups: number[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+    let bestStart = -1;
+    let bestLen = 1;
+    for (let i = 0; i < 8;) {
+      if (groups[i] !== 0) { i++; continue; }
+      let j = i;
+      while (j < 8 && groups[j] === 0) j++;
+      if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+      i = j;
+    }
+    const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
+    return bestStart < 0 ? hex(groups) : `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  };
+
+  test('IPv6 text equals the reference for every zero-group pattern and random groups', () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    for (let mask = 0; mask < 256; mask++) {
+      for (let k = 0; k < 4; k++) {
+        const b = new Uint8Array(16);
+        for (let g = 0; g < 8; g++) if (mask & (1 << g)) { b[2 * g] = rnd(2) ? rnd(256) : 0; b[2 * g + 1] = 1 + rnd(255); }
+        expect(formatIP(b)).toBe(ref(b));
+      }
+    }
+    expect(formatIP(new Uint8Array([198, 18, 0, 1]))).toBe('198.18.0.1');
+  });
+});
