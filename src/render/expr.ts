@@ -42,11 +42,23 @@ export const ifname = (dir: 'iifname' | 'oifname', literal: string): NftExpr => 
 export const ctEstablished: NftExpr = match({ ct: { key: 'state' } }, ['established', 'related'], 'in');
 export const ctInvalid: NftExpr = match({ ct: { key: 'state' } }, ['invalid'], 'in');
 
-/** A canonical CIDR as an nft set element: a bare address for a host route, else a prefix. */
+/** Elements already built, by CIDR text (bounded like the leaf expressions' map: cleared when full). */
+const elems = new Map<string, unknown>();
+const ELEMS_MAX = 16_384;
+
+/** A canonical CIDR as an nft set element: a bare address for a host route, else a prefix (shared, never edited). */
 export function prefixElem(cidr: string): unknown {
-  const [addr, len] = cidr.split('/');
-  const full = cidr.includes(':') ? 128 : 32;
-  return Number(len) === full ? addr : { prefix: { addr, len: Number(len) } };
+  let e = elems.get(cidr);
+  if (e === undefined) {
+    const slash = cidr.indexOf('/');
+    const addr = slash < 0 ? cidr : cidr.slice(0, slash);
+    const len = slash < 0 ? NaN : Number(cidr.slice(slash + 1));
+    const full = cidr.includes(':') ? 128 : 32;
+    e = len === full ? addr : { prefix: { addr, len } };
+    if (elems.size >= ELEMS_MAX) elems.clear();
+    elems.set(cidr, e);
+  }
+  return e;
 }
 
 /** An anonymous set, or the bare value when there is one element (nft needs no set then). */
