@@ -34,6 +34,13 @@ import { policySelectorText } from './selector-conversion.ts';
 import { compileCached, type CompileCache } from './compile-cache.ts';
 
 export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
+/** One object for every plan that uses it (plans share it; nothing may change it). */
+const DEFAULT_ALLOW_PLAN: PlanPolicy = Object.freeze({
+  key: `profile/${DEFAULT_ALLOW_PROFILE}`,
+  name: DEFAULT_ALLOW_PROFILE,
+  ingress: [{ action: 'Allow', src: {}, dst: {}, origin: `profile ${DEFAULT_ALLOW_PROFILE} ingress[0]` }],
+  egress: [{ action: 'Allow', src: {}, dst: {}, origin: `profile ${DEFAULT_ALLOW_PROFILE} egress[0]` }],
+}) as PlanPolicy;
 
 export interface NodePlanInput {
   readonly node: string;
@@ -256,7 +263,7 @@ export function planFromView(input: NodePlanInput, view: PlanView): NodePlanResu
   const planProfiles: PlanPolicy[] = [];
   for (const name of [...usedProfiles].sort()) {
     if (name === DEFAULT_ALLOW_PROFILE) {
-      planProfiles.push({ key: `profile/${name}`, name, ingress: [{ action: 'Allow', src: {}, dst: {}, origin: `profile ${name} ingress[0]` }], egress: [{ action: 'Allow', src: {}, dst: {}, origin: `profile ${name} egress[0]` }] });
+      planProfiles.push(DEFAULT_ALLOW_PLAN);
       continue;
     }
     const p = profiles.get(name);
