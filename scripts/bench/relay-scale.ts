@@ -176,13 +176,16 @@ interface Run {
   readonly plain: number[];
   readonly size: number;
   readonly peakMiB: number;
+  readonly endMiB: number;
   readonly loadBefore: number[];
   readonly loadAfter: number[];
 }
 
+/** VmHWM (the peak) and VmRSS (now) of a process, MiB. */
 const rssOf = async (pid: number) => {
   const s = await Bun.file(`/proc/${pid}/status`).text();
-  return Number(/VmHWM:\s*(\d+) kB/.exec(s)?.[1] ?? 0) / 1024;
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s*(\\d+) kB`).exec(s)?.[1] ?? 0) / 1024;
+  return { peak: kb('VmHWM'), now: kb('VmRSS') };
 };
 
 async function measure(url: string, nodes: number, rounds: number): Promise<Run> {
@@ -232,11 +235,13 @@ async function measure(url: string, nodes: number, rounds: number): Promise<Run>
       const times = await sub.waitFor(kind === 'one' ? ['n0'] : all, String(started['revision']), 300_000);
       const done = await next();
       if (done['revision'] !== started['revision']) throw new Error('relay process out of step');
+      // The log line (stderr) may be read after the reply (stdout): wait for it a little.
+      for (let i = 0; i < 100 && !relayMs.has(String(started['revision'])); i++) await Bun.sleep(10);
       const split = relayMs.get(String(started['revision']));
       if (split) (kind === 'one' ? r.oneSplit : r.everySplit).push(split);
       return Math.max(...times) - Number(started['t0']);
     };
-    const r: Omit<Run, 'peakMiB' | 'loadAfter' | 'size'> = { nodes, startMs: Number(ready['startMs']), one: [], every: [], oneSplit: [], everySplit: [], rt: [], plain: [], loadBefore };
+    const r: Omit<Run, 'peakMiB' | 'endMiB' | 'loadAfter' | 'size'> = { nodes, startMs: Number(ready['startMs']), one: [], every: [], oneSplit: [], everySplit: [], rt: [], plain: [], loadBefore };
     await change('one');
     r.oneSplit.length = 0;
     const size = median(sub.sizes);
@@ -249,7 +254,8 @@ async function measure(url: string, nodes: number, rounds: number): Promise<Run>
       r.plain.push(await sub.plainPublishes(url, nodes, size));
       console.error(`${nodes} nodes, round ${i + 1}/${rounds}: one-node ${ms(o)} ms, every-node ${ms(e)} ms, plain ${ms(r.plain.at(-1)!)} ms`);
     }
-    return { ...r, size, peakMiB: await rssOf(child.pid), loadAfter: loadavg() };
+    const mem = await rssOf(child.pid);
+    return { ...r, size, peakMiB: mem.peak, endMiB: mem.now, loadAfter: loadavg() };
   } finally {
     child.kill();
     await child.exited;
@@ -276,7 +282,7 @@ async function main(): Promise<void> {
   const rows = runs.map((r) => {
     const one = median(r.one);
     const every = median(r.every);
-    return `| ${r.nodes.toLocaleString('en')} | ${ms(one)} | ${ms(every)} | ${((100 * one) / every).toFixed(1)} % | ${ms(median(r.rt))} | ${ms(median(r.plain))} | ${r.size} | ${Math.round(r.peakMiB)} | ${(r.startMs / 1000).toFixed(1)} | ${la(r.loadBefore)} → ${la(r.loadAfter)} |`;
+    return `| ${r.nodes.toLocaleString('en')} | ${ms(one)} | ${ms(every)} | ${((100 * one) / every).toFixed(1)} % | ${ms(median(r.rt))} | ${ms(median(r.plain))} | ${r.size} | ${Math.round(r.peakMiB)} / ${Math.round(r.endMiB)} | ${(r.startMs / 1000).toFixed(1)} | ${la(r.loadBefore)} → ${la(r.loadAfter)} |`;
   });
   const targets = runs.flatMap((r) => {
     const one = median(r.one);
@@ -292,7 +298,7 @@ async function main(): Promise<void> {
     '',
     `Datastore: N nodes with one HEP each, ${POLICIES.toLocaleString('en')} policies (about 5 select each node), ${SETS} GlobalNetworkSets × ${SET_SIZE} addresses = ${(SETS * SET_SIZE).toLocaleString('en')} set members. Mosquitto ${'2'} on 127.0.0.1, the relay in its own process, one subscriber on every node's topic.`,
     '',
-    '| nodes | one-node change → received (ms) | every-node change → all received (ms) | one / every | floor: MQTT round trip (ms) | floor: N plain publishes (ms) | snapshot bytes (median) | relay peak RSS (MiB) | relay start-up to all published (s) | load average before → after |',
+    '| nodes | one-node change → received (ms) | every-node change → all received (ms) | one / every | floor: MQTT round trip (ms) | floor: N plain publishes (ms) | snapshot bytes (median) | relay RSS peak / at the end (MiB) | relay start-up to all published (s) | load average before → after |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
     '',
