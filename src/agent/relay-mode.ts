@@ -259,7 +259,8 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       log.info({ node }, 'retained snapshot cleared by the relay');
       return { ok: true, message: 'cleared' };
     }
-    const r = decodeSnapshot(payload, { publicKey: trustKeys, node });
+    // The held snapshot lets a few changed set members be decoded without the rest (plan-splice.ts).
+    const r = decodeSnapshot(payload, { publicKey: trustKeys, node, ...(held ? { previous: held } : {}) });
     if (!r.ok) return refuse(r.reason, r.message, origin);
     const snap = r.snapshot;
     // Nothing held, so no revision to compare with: only the age stops a replayed old snapshot.
@@ -284,7 +285,8 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     if (rolledBack?.revision === snap.revision && rolledBack.hash === snap.hash) {
       return refuse('stale', `revision ${snap.revision} was rolled back (${problems.rollback ?? 'a probe failed after it was applied'}); it is applied again only when a newer revision arrives`);
     }
-    const prepared = await confirm.prepare(inForceNow());
+    // Without commit confirmed nothing is ever restored: no need to read the cached bytes back.
+    const prepared = await confirm.prepare(confirm.enabled ? inForceNow() : undefined);
     delete problems.rollback;
     store.write('snapshot', (c) => c.save(node, { revision: snap.revision, hash: snap.hash, payload }));
     held = snap;

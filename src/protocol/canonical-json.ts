@@ -71,6 +71,10 @@ function fast(value: unknown, depth: number, memo: CanonicalMemo | undefined): s
     case 'object': {
       if (value === null) return 'null';
       if (Array.isArray(value)) {
+        // A list of strings (set members, the bulk of a large plan) is written by the engine in one
+        // call: JSON.stringify escapes each string exactly as this writer does, and adds no space.
+        // (Not at the depth limit, where the strings themselves are too deep; not with a toJSON.)
+        if (depth < MAX_CANONICAL_DEPTH && allStrings(value) && !('toJSON' in value)) return JSON.stringify(value);
         let s = '[';
         for (let i = 0; i < value.length; i++) s += (i > 0 ? ',' : '') + fast(value[i], depth + 1, memo);
         return `${s}]`;
@@ -87,6 +91,12 @@ function fast(value: unknown, depth: number, memo: CanonicalMemo | undefined): s
     default:
       throw REFUSED;
   }
+}
+
+/** True for a dense array whose every entry is a string (a hole reads as undefined: false). */
+function allStrings(list: readonly unknown[]): boolean {
+  for (let i = 0; i < list.length; i++) if (typeof list[i] !== 'string') return false;
+  return true;
 }
 
 function write(value: unknown, out: string[], path: string, depth: number): void {

@@ -4,13 +4,14 @@
  */
 import { verify, type KeyObject } from 'node:crypto';
 import * as v from 'valibot';
-import { NodePlanSchema } from '../plan/schema.ts';
+import { NodePlanSchema, type NodePlan } from '../plan/schema.ts';
+import { planBasis, splicePlan, type PlanBasis } from './plan-splice.ts';
 import { MAX_CANONICAL_DEPTH, canonicalJson, jsonDepthExceeds } from './canonical-json.ts';
 import { KEY_ID_LENGTH, keyId } from './key-id.ts';
 import { type Envelope, FORMAT_V1, FORMAT_V2, V2_HEADER_MAX, envelopeOf, inflateBounded, namedFormat, v2Parts } from './snapshot-envelope.ts';
 import {
   MAX_PLAN_BYTES, MAX_SNAPSHOT_BYTES, V1BodySchema, V2HeaderSchema, isObject, issueText, refuse, sha256, v1BodyAround, v2HeaderText,
-  type DecodeOptions, type DecodeResult, type Header, type Refusal,
+  type DecodeOptions, type DecodeResult, type Header, type Refusal, type Snapshot,
 } from './snapshot-format.ts';
 
 const SIG_BYTES = 64;
@@ -89,7 +90,8 @@ function decodeV1(env: Envelope, payload: Uint8Array, options: DecodeOptions, he
   if (before + planText.text + after !== text) return refuse('malformed', 'payload is not canonical JSON (key order, spacing, escapes or duplicate keys)');
   const actual = sha256(planText.text);
   if (actual !== header.hash) return hashMismatch(header.hash, actual);
-  return checkedPlan(rawPlan, header, env.keyId, payload);
+  const checked = checkedPlan(rawPlan, header);
+  return 'reason' in checked ? checked : accepted(checked, header, env.keyId, payload);
 }
 
 function decodeV2(env: Envelope, payload: Uint8Array, options: DecodeOptions, headerOnly: boolean): Decoded {
@@ -112,6 +114,11 @@ function decodeV2(env: Envelope, payload: Uint8Array, options: DecodeOptions, he
   // The hash covers the bytes as inflated, so it is checked before they are even decoded.
   const actual = sha256(inflated.bytes);
   if (actual !== header.hash) return hashMismatch(header.hash, actual);
+  // A plan that differs from the previous one only in some members of one set (plan-splice.ts):
+  // only those are parsed and validated. Anything else, refusals included, takes the full path.
+  const previous = options.previous === undefined ? undefined : bases.get(options.previous);
+  const spliced = previous === undefined ? undefined : splicePlan(previous, inflated.bytes);
+  if (spliced !== undefined && spliced.plan.node === header.node) return accepted(spliced.plan, header, env.keyId, payload, spliced.basis);
   const planText = utf8(inflated.bytes);
   if (planText === undefined) return refuse('malformed', 'body.plan: not UTF-8');
   const plan = parseJson(planText);
@@ -119,15 +126,29 @@ function decodeV2(env: Envelope, payload: Uint8Array, options: DecodeOptions, he
   const canonical = canonicalText(plan.value);
   if (!canonical.ok) return canonical;
   if (canonical.text !== planText) return refuse('malformed', 'body.plan: not canonical JSON (key order, spacing, escapes or duplicate keys)');
-  return checkedPlan(plan.value, header, env.keyId, payload);
+  const valid = checkedPlan(plan.value, header);
+  if ('reason' in valid) return valid;
+  return accepted(valid, header, env.keyId, payload, planBasis(inflated.bytes, planText, plan.value, valid));
 }
 
-function checkedPlan(rawPlan: unknown, header: Header, signer: string, payload: Uint8Array): DecodeResult {
+/**
+ * What a verified v2 plan leaves for decoding the next one (plan-splice.ts), by snapshot: kept
+ * out of Snapshot itself, which stays plain data, and dropped with it.
+ */
+const bases = new WeakMap<Snapshot, PlanBasis>();
+
+function checkedPlan(rawPlan: unknown, header: Header): NodePlan | Refusal {
   const plan = v.safeParse(NodePlanSchema, rawPlan, { abortEarly: true });
   if (!plan.success) return refuse('malformed', issueText('body.plan', plan.issues[0]));
+  if (plan.output.node !== header.node) return refuse('malformed', `body.plan.node: ${JSON.stringify(plan.output.node)} does not match body.node ${JSON.stringify(header.node)}`);
+  return plan.output;
+}
+
+function accepted(plan: NodePlan, header: Header, signer: string, payload: Uint8Array, basis?: PlanBasis): DecodeResult {
   const { node, revision, hash, issuedAt } = header;
-  if (plan.output.node !== node) return refuse('malformed', `body.plan.node: ${JSON.stringify(plan.output.node)} does not match body.node ${JSON.stringify(node)}`);
-  return { ok: true, snapshot: { node, revision, hash, issuedAt, keyId: signer, plan: plan.output, payload: new Uint8Array(payload) } };
+  const snapshot: Snapshot = { node, revision, hash, issuedAt, keyId: signer, plan, payload: new Uint8Array(payload) };
+  if (basis !== undefined) bases.set(snapshot, basis);
+  return { ok: true, snapshot };
 }
 
 const wrongNode = (node: string, mine: string) => refuse('wrong-node', `snapshot is for node ${JSON.stringify(node)}, this is ${JSON.stringify(mine)}`);

@@ -43,6 +43,12 @@ export interface DecodeOptions {
   readonly publicKey: KeyObject | readonly KeyObject[];
   /** This agent's node name: snapshots for any other node are refused. */
   readonly node: string;
+  /**
+   * The snapshot held now, as decodeSnapshot returned it: a v2 plan that differs from its plan
+   * only in some members of one set is decoded from it (plan-splice.ts), at a cost that follows
+   * the change, not the set. Same result, same checks on everything new; never required.
+   */
+  readonly previous?: Snapshot;
 }
 
 const INT64_MAX = (1n << 63n) - 1n;

@@ -101,4 +101,17 @@ describe('canonicalJson with a memo', () => {
     for (let i = 0; i <= MAX_CANONICAL_DEPTH; i++) deep = [deep];
     expect(() => canonicalJson({ a: [deep] }, memo)).toThrow('nested deeper than');
   });
+
+  test('a list of strings (written in one engine call) is spelled and depth-limited like any value', () => {
+    const members = ['198.18.0.1/32', 'a"b', 'c\\d', '\u0001\u001f', 'é', '\ud800', 'x'.repeat(50)];
+    expect(canonicalJson(members)).toBe(`[${members.map((m) => JSON.stringify(m)).join(',')}]`);
+    expect(canonicalJson({ b: members, a: [] })).toBe(`{"a":[],"b":${JSON.stringify(members)}}`);
+    // A toJSON on the list is not called (nor on any other value), and a hole is still refused.
+    expect(canonicalJson(Object.assign(['a'], { toJSON: () => 'nope' }))).toBe('["a"]');
+    expect(() => canonicalJson(['a', , 'b'])).toThrow(CanonicalJsonError);
+    let ok: unknown = ['s'];
+    for (let i = 1; i < MAX_CANONICAL_DEPTH; i++) ok = [ok];
+    expect(canonicalJson(ok)).toContain('"s"');
+    expect(() => canonicalJson([ok])).toThrow('nested deeper than');
+  });
 });
