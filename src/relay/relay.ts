@@ -31,16 +31,20 @@
  *   audits. MQTT 5's no-local would keep a live subscription without the echo, but the embedded
  *   broker (Aedes) speaks MQTT 3.1.1 only.
  * - Replay: an audit reads every retained snapshot. One that is not what this relay published
- *   (an older genuine one re-retained by someone, a forgery, or an empty payload clearing it)
- *   makes the relay publish its current snapshot again at once. Another relay's re-signature of
- *   the same or a newer revision (our key, issued no earlier than ours) is left alone, so two
- *   relays do not take turns overwriting each other. The trade-off: a replay is found within an
- *   audit period instead of at once. Audits run at least `auditIntervalMs` apart (default 2 s)
- *   and at least 20× the time the last one spent reading (so reading the retained snapshots is
- *   at most about 5 % of the relay's time): about every 2 s for a site, every minute or so at
- *   10,000 nodes. Agents holding a snapshot refuse an older revision regardless; the window
- *   matters only to an agent starting from nothing, which also refuses an expired one.
- *   A link that cannot unsubscribe (tests' in-memory broker) stays subscribed and hears its echo.
+ *   (an older genuine one re-retained by someone, a forgery) makes the relay publish its current
+ *   snapshot again at once; so does a node whose topic holds nothing once the retained messages
+ *   stopped (cleared by someone, or lost by the broker). Another relay's re-signature of the same
+ *   or a newer revision (our key, issued no earlier than ours) is left alone, so two relays do
+ *   not take turns overwriting each other. A node the relay publishes while an audit is reading
+ *   is skipped by that audit (what the broker sent it is older; the next audit looks again).
+ *   The trade-off: a replay is found within an audit period instead of at once. Audits never
+ *   start during a computation or a fan-out, run at least `auditIntervalMs` apart (default 2 s)
+ *   and at least 20× the time the last one spent reading (reading the retained snapshots stays
+ *   at most about 5 % of the relay's time): every 2 s for a site, every 20 s if reading the
+ *   fleet's snapshots takes a second. Agents holding a snapshot refuse an older revision
+ *   regardless; the period matters only to an agent starting from nothing, which also refuses
+ *   an expired one. A link that cannot unsubscribe (tests' in-memory broker) stays subscribed,
+ *   hears its echo and needs no audits.
  * - One node never holds back the others: a node whose plan cannot be computed, or whose
  *   snapshot is refused (over the size agents accept), is logged with its name and keeps the
  *   snapshot it has (never cleared), and is tried again on the next change; every other node is
@@ -51,7 +55,6 @@
  *   agents never see an older revision after a restart. With a RevisionStore (--state) the last
  *   revision is also kept on disk, for a broker that lost its retained messages with the relay
  *   (the embedded one).
- *
  * - Encoding: each changed node's plan is serialised once (the compiled policies and sets that
  *   plans share, once per object) and signed; nothing else in the relay serialises plans
  *   (change detection compares them structurally).
