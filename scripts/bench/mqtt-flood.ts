@@ -2,10 +2,13 @@
 /**
  * Floods an agent's snapshot topic with hostile payloads and reports the agent's memory.
  *
- *   bun scripts/bench/mqtt-flood.ts publish URL TOPIC [--forged N] [--nested N] [--huge N] [--mb 15] [--huge-mb 40] [--key-id HEX]
- *       publishes, QoS 1 each and awaited: N forged snapshots of --mb MiB in the canonical envelope
- *       (random key id and signature), N nested-JSON payloads (--mb MiB of "["), N payloads of
- *       --huge-mb MiB (over the agent's 16 MiB packet limit); prints a JSON summary line
+ *   bun scripts/bench/mqtt-flood.ts publish URL TOPIC [--forged N] [--forged-v1 N] [--nested N] [--huge N] [--mb 15] [--huge-mb 40] [--key-id HEX]
+ *       publishes, QoS 1 each and awaited: N forged snapshots of --mb MiB in the v2 envelope
+ *       (what relays send today: clear line, signed header, then a deflate bomb padded with
+ *       random bytes; random key id unless --key-id, random signature), N forged ones in the v1
+ *       JSON envelope (still read from old caches and relays), N nested-JSON payloads (--mb MiB
+ *       of "["), N payloads of --huge-mb MiB (over the agent's 16 MiB packet limit); prints a
+ *       JSON summary line
  *   bun scripts/bench/mqtt-flood.ts measure
  *       the whole run in a lab: Mosquitto and a relay-mode agent in namespaces, the agent's
  *       VmRSS/VmHWM sampled before, during and after a long flood; prints the figures as JSON
@@ -15,6 +18,7 @@
  */
 import mqtt from 'mqtt';
 import { randomBytes } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
 
 const MiB = 1024 * 1024;
 
@@ -29,6 +33,24 @@ export function forgedSnapshot(bytes: number, keyId = randomBytes(8).toString('h
   const tail = Buffer.from(`},"keyId":"${keyId}","sig":"${randomBytes(64).toString('base64')}"}`);
   const body = Buffer.alloc(Math.max(0, bytes - head.length - tail.length), 0x20);
   return Buffer.concat([head, body, tail]);
+}
+
+/** Where a v2 forgery's signature starts: after "outpost.snapshot/v2 <16 hex> ". */
+const V2_SIG_AT = 'outpost.snapshot/v2 '.length + 17;
+/** 16 MiB + 1 of spaces, deflated (about 16 KiB): over the agent's inflation cap, were it ever inflated. */
+let bomb: Buffer | undefined;
+
+/**
+ * The v2 envelope as a relay writes it, with a random signature: the clear line, a canonical
+ * header for gw, then a deflate bomb padded with random bytes to `bytes`. Passes every check in
+ * front of the signature (so each one costs the agent an ed25519 verify over `bytes`); a decoder
+ * that inflated or parsed before verifying would pay for the bomb.
+ */
+export function forgedSnapshotV2(bytes: number, keyId = randomBytes(8).toString('hex')): Buffer {
+  bomb ??= deflateRawSync(Buffer.alloc(16 * MiB + 1, 0x20));
+  const header = `{"format":"outpost.snapshot/v2","hash":"sha256:${randomBytes(32).toString('hex')}","issuedAt":${Date.now()},"node":"gw","revision":"9223372036854775807"}`;
+  const head = Buffer.from(`outpost.snapshot/v2 ${keyId} ${randomBytes(64).toString('base64')}\n${header}\n`);
+  return Buffer.concat([head, bomb, randomBytes(Math.max(0, bytes - head.length - bomb.length))]);
 }
 
 export function nestedJson(bytes: number): Buffer {
@@ -46,7 +68,8 @@ async function publish(args: string[]): Promise<void> {
   if (!url || !topic) throw new Error('usage: mqtt-flood.ts publish URL TOPIC [options]');
   const mb = arg(args, '--mb', 15);
   const plan: [string, number, () => Buffer][] = [
-    ['forged', arg(args, '--forged', 10), () => forgedSnapshot(mb * MiB, keyIdArg(args))],
+    ['forged', arg(args, '--forged', 10), () => forgedSnapshotV2(mb * MiB, keyIdArg(args))],
+    ['forged-v1', arg(args, '--forged-v1', 0), () => forgedSnapshot(mb * MiB, keyIdArg(args))],
     ['nested', arg(args, '--nested', 10), () => nestedJson(mb * MiB)],
     ['huge', arg(args, '--huge', 1), () => Buffer.alloc(arg(args, '--huge-mb', 40) * MiB, 0x7b)],
   ];
@@ -57,7 +80,8 @@ async function publish(args: string[]): Promise<void> {
     const payload = n > 0 ? make() : Buffer.alloc(0);
     for (let i = 0; i < n; i++) {
       // A fresh signature per forged message, so no two are the same bytes.
-      if (kind === 'forged') payload.set(Buffer.from(randomBytes(64).toString('base64')), payload.length - 2 - 88);
+      if (kind === 'forged') payload.set(Buffer.from(randomBytes(64).toString('base64')), V2_SIG_AT);
+      if (kind === 'forged-v1') payload.set(Buffer.from(randomBytes(64).toString('base64')), payload.length - 2 - 88);
       await client.publishAsync(topic, payload, { qos: 1, retain: false });
       sent[kind] = (sent[kind] ?? 0) + 1;
     }
@@ -87,10 +111,11 @@ async function measure(): Promise<void> {
     let peak = before.rss;
     const sampler = setInterval(() => void read().then((r) => (peak = Math.max(peak, r.rss))), 100);
     const forged = Number(process.env['FLOOD_FORGED'] ?? 100);
+    const forgedV1 = Number(process.env['FLOOD_FORGED_V1'] ?? 20);
     const nested = Number(process.env['FLOOD_NESTED'] ?? 100);
     const huge = Number(process.env['FLOOD_HUGE'] ?? 3);
     const { keyId } = await import('../../src/protocol/key-id.ts');
-    const r = await h.lab.exec('hub', [process.execPath, import.meta.path, 'publish', `mqtt://127.0.0.1:1883`, 'outpost/v1/nodes/gw/snapshot', '--key-id', keyId(h.keys.relay.publicKey), '--forged', String(forged), '--nested', String(nested), '--huge', String(huge), '--huge-mb', '250'], { timeoutMs: 900_000 });
+    const r = await h.lab.exec('hub', [process.execPath, import.meta.path, 'publish', `mqtt://127.0.0.1:1883`, 'outpost/v1/nodes/gw/snapshot', '--key-id', keyId(h.keys.relay.publicKey), '--forged', String(forged), '--forged-v1', String(forgedV1), '--nested', String(nested), '--huge', String(huge), '--huge-mb', '250'], { timeoutMs: 900_000 });
     await Bun.sleep(3000);
     clearInterval(sampler);
     const after = await read();
@@ -106,7 +131,7 @@ if (import.meta.main) {
   if (cmd === 'publish') await publish(rest);
   else if (cmd === 'measure') await measure();
   else {
-    console.error('usage: mqtt-flood.ts publish URL TOPIC [--forged N] [--nested N] [--huge N] [--mb M] [--huge-mb M] | measure');
+    console.error('usage: mqtt-flood.ts publish URL TOPIC [--forged N] [--forged-v1 N] [--nested N] [--huge N] [--mb M] [--huge-mb M] | measure');
     process.exit(2);
   }
 }
