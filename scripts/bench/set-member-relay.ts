@@ -13,7 +13,9 @@
  * - relay: its first read of the file (atime) → "snapshots published" (parse, plan for every
  *   node, encode, sign, publish);
  * - agent: "snapshots published" → "ruleset in force" (MQTT delivery, verify, store, render,
- *   apply; log clocks, whole ms).
+ *   apply; log clocks, whole ms), and the agent's own steps as its "ruleset in force" line
+ *   reports them (decode, store, render, enforce: performance.now() in the agent, so no MQTT
+ *   hop and no clock rounding).
  * The agent is left to go idle after each change. The set starts at N − (warm-up + changes) so
  * the last change reaches N (Calico caps a list at 100,000 entries).
  *
@@ -33,7 +35,9 @@ const CHANGES = Number(args.get('changes') ?? 5);
 const WARMUP = Number(args.get('warmup') ?? 1);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
 
-interface Result { size: number; total: number[]; relay: number[]; agent: number[]; snapshotKiB: number }
+interface Result { size: number; total: number[]; relay: number[]; agent: number[]; steps: Record<string, number[]>; snapshotKiB: number }
+/** The agent's own steps, as its "ruleset in force" line reports them (relay-mode.ts). */
+const STEPS = ['decode', 'store', 'render', 'enforce'] as const;
 
 async function measure(size: number): Promise<Result> {
   const h = await SyncLab.create({ etcd: false });
@@ -57,7 +61,7 @@ async function measure(size: number): Promise<Result> {
     };
     await waitFor(1);
     await idle(agent.pid!, 120_000);
-    const out: Result = { size, total: [], relay: [], agent: [], snapshotKiB: 0 };
+    const out: Result = { size, total: [], relay: [], agent: [], steps: {}, snapshotKiB: 0 };
     for (let c = 0; c < WARMUP + CHANGES; c++) {
       const before = inForce().length;
       const tWrite = await replaceFile(members, memberSetYaml(base + c + 1) + memberPolicyYaml());
@@ -76,8 +80,13 @@ async function measure(size: number): Promise<Result> {
       const total = logTime(line) - tWrite;
       const relayMs = logTime(published) - read;
       const agentMs = logTime(line) - logTime(published);
-      if (c >= WARMUP) (out.total.push(total), out.relay.push(relayMs), out.agent.push(agentMs));
-      console.error(`${size} members, change ${c + 1}: write → agent in force ${ms(total)} ms; relay ${ms(relayMs)} ms; published → agent in force ${agentMs} ms (load ${load()})`);
+      const steps = (line['ms'] ?? {}) as Record<string, number>;
+      if (c >= WARMUP) {
+        out.total.push(total), out.relay.push(relayMs), out.agent.push(agentMs);
+        for (const k of STEPS) if (typeof steps[k] === 'number') (out.steps[k] ??= []).push(steps[k]);
+        (out.steps['own'] ??= []).push(STEPS.reduce((sum, k) => sum + (steps[k] ?? 0), 0));
+      }
+      console.error(`${size} members, change ${c + 1}: write → agent in force ${ms(total)} ms; relay ${ms(relayMs)} ms; published → agent in force ${agentMs} ms; agent's steps ${JSON.stringify(steps)} (load ${load()})`);
       await idle(agent.pid!, 120_000);
     }
     const retained = await h.retained('outpost/v1/nodes/gw/snapshot').catch(() => undefined);
@@ -95,6 +104,9 @@ const rows: [string, Stats][] = results.flatMap((r) => [
   [`${r.size} members: relay, first read of the file → "snapshots published"`, stats(r.relay)],
   [`${r.size} members: agent, "snapshots published" → "ruleset in force"`, stats(r.agent)],
 ] as [string, Stats][]);
+const stepRows: [string, Stats][] = results.flatMap((r) =>
+  [...STEPS, 'own'].filter((k) => r.steps[k]?.length).map((k) => [`${r.size} members: ${k === 'own' ? 'all four (the agent\'s own part)' : k}`, stats(r.steps[k]!)] as [string, Stats]),
+);
 const lo = results[0]!;
 const hi = results.at(-1)!;
 const md = [
@@ -106,7 +118,11 @@ const md = [
   '',
   statsTable(rows, ['n', 'min', 'p50', 'max']),
   '',
-  lo !== hi ? `Agent's part at ${hi.size} / at ${lo.size} members (medians): **${(median(hi.agent) / Math.max(1, median(lo.agent))).toFixed(2)}**; relay's part: ${(median(hi.relay) / median(lo.relay)).toFixed(2)}.` : '',
+  'The agent\'s own steps, from its "ruleset in force" line (decode: verify, inflate, hash, parse, validate; store: the SQLite write; render: plan → ruleset; enforce: diff, `nft -j -f`, stamp read-back):',
+  '',
+  stepRows.length ? statsTable(stepRows, ['n', 'min', 'p50', 'max']) : '(this agent does not report its steps)',
+  '',
+  lo !== hi ? `Agent's part at ${hi.size} / at ${lo.size} members (medians): **${(median(hi.agent) / Math.max(1, median(lo.agent))).toFixed(2)}** (published → in force), ${hi.steps['own']?.length && lo.steps['own']?.length ? `**${(median(hi.steps['own']) / median(lo.steps['own'])).toFixed(2)}** (its own four steps)` : 'n/a (its own steps)'}; relay's part: ${(median(hi.relay) / median(lo.relay)).toFixed(2)}.` : '',
 ].join('\n');
 console.log(md);
 if (!args.has('no-write')) writeResults('set-member-change-relay', md);
