@@ -44,8 +44,8 @@ interface MemberList {
   readonly start: number;
   /** Bytes from '[' to ']' inclusive. */
   readonly length: number;
-  /** ends[i]: offset from `start` of the byte after member i's closing quote (a ',' or the ']'). */
-  readonly ends: Int32Array;
+  /** Strictly increasing (what the relay sends: sorted, unique): a member's text gives its index. */
+  readonly sorted: boolean;
 }
 
 /** What a verified v2 plan leaves behind for the next decode. */
@@ -94,37 +94,28 @@ function setsLayout(sets: readonly unknown[], start: number, plan: NodePlan, lis
     Object.keys(set).sort().forEach((field, n) => {
       pos += (n > 0 ? 1 : 0) + JSON.stringify(field).length + 1;
       const list = set[field];
-      if ((field === 'v4' || field === 'v6') && Array.isArray(list) && list.every((m) => typeof m === 'string')) {
-        const ends = memberEnds(list as string[]);
-        const length = ends.length ? ends[ends.length - 1]! + 1 : 2;
-        if (plan.ipSets[k]?.[field]?.length !== ends.length) throw new Error('the validated plan has another shape');
-        lists.push({ set: k, family: field, start: pos, length, ends });
-        pos += length;
-      } else {
-        pos += canonicalJson(list).length;
+      const length = canonicalJson(list).length;
+      const out = field === 'v4' || field === 'v6' ? plan.ipSets[k]?.[field] : undefined;
+      if (out !== undefined && Array.isArray(list) && out.length === list.length) {
+        lists.push({ set: k, family: field as Family, start: pos, length, sorted: increasing(out, 0, out.length) });
       }
+      pos += length;
     });
     pos += 1;
   });
   return pos + 1 - start;
 }
 
-/** Offsets (from the '[') of the byte after each member's closing quote, in canonical form. */
-function memberEnds(list: readonly string[]): Int32Array {
-  const ends = new Int32Array(list.length);
-  let pos = 1;
-  for (let i = 0; i < list.length; i++) {
-    pos += JSON.stringify(list[i]).length;
-    ends[i] = pos;
-    pos += 1;
-  }
-  return ends;
+/** True when list[from..to) is strictly increasing in string order. */
+function increasing(list: readonly string[], from: number, to: number): boolean {
+  for (let i = from + 1; i < to; i++) if (!(list[i - 1]! < list[i]!)) return false;
+  return true;
 }
 
 /**
  * The plan for `bytes` (already hash-checked against a signed header) derived from `basis`, with
- * the basis for the next decode; undefined when the change is not a run of members of one list
- * (the caller then decodes in full).
+ * the basis for the next decode; undefined when the change is not a run of members of one sorted
+ * list (the caller then decodes in full).
  */
 export function splicePlan(basis: PlanBasis, bytes: Uint8Array): { plan: NodePlan; basis: PlanBasis } | undefined {
   const old = basis.bytes;
@@ -134,52 +125,85 @@ export function splicePlan(basis: PlanBasis, bytes: Uint8Array): { plan: NodePla
   const q = old.length - commonSuffix(old, bytes, Math.min(old.length, bytes.length) - p);
   const at = basis.lists.findIndex((l) => l.start < p && q < l.start + l.length);
   const list = basis.lists[at];
-  if (list === undefined) return undefined;
-  const { ends } = list;
-  const n = ends.length;
-  const rp = p - list.start;
-  const rq = q - list.start;
-  // Members i..j of the old list cover the changed bytes: [segStart, segEnd) from the '['.
-  let i = 0;
-  let j = -1;
-  let segStart = 1;
-  let segEnd = 1;
-  if (n > 0) {
-    i = firstAtLeast(ends, rp);
-    j = Math.min(firstAtLeast(ends, rq), n - 1);
-    segStart = i === 0 ? 1 : ends[i - 1]! + 1;
-    segEnd = ends[j]!;
-  }
-  const from = list.start + segStart;
-  const to = list.start + segEnd + delta;
-  if (to < from) return undefined;
-  const added = members(bytes.subarray(from, to), i === 0 && j === n - 1);
-  if (added === undefined) return undefined;
+  const set = list === undefined ? undefined : basis.plan.ipSets[list.set];
+  const was = list === undefined ? undefined : set?.[list.family];
+  if (list === undefined || set === undefined || was === undefined || !list.sorted) return undefined;
+  // The old members that cover the changed bytes: from the start of the one holding p to the
+  // end of the one holding q (a short scan in the verified bytes, see memberStart/memberEnd).
+  const from = memberStart(old, list, p);
+  const to = memberEnd(old, list, q);
+  if (from === undefined || to === undefined || to + delta < from) return undefined;
+  const whole = from === list.start + 1 && to === list.start + list.length - 1;
+  const gone = members(old.subarray(from, to), whole);
+  const added = members(bytes.subarray(from, to + delta), whole);
+  if (gone === undefined || added === undefined) return undefined;
   const checked = v.safeParse(IpSetPlanSchema.entries[list.family], added, { abortEarly: true });
   if (!checked.success) return undefined;
-  const set = basis.plan.ipSets[list.set];
-  const was = set?.[list.family];
-  if (set === undefined || was === undefined || was.length !== n) return undefined;
-
-  const m = checked.output.length;
-  const nextEnds = new Int32Array(n - (j - i + 1) + m);
-  nextEnds.set(ends.subarray(0, i));
-  let pos = segStart;
-  for (let t = 0; t < m; t++) {
-    pos += JSON.stringify(checked.output[t]).length;
-    nextEnds[i + t] = pos;
-    pos += 1;
-  }
-  // NEW's members must fill exactly the bytes they replaced (else an offset is wrong somewhere).
-  if (m > 0 ? pos - 1 !== segEnd + delta : list.length + delta !== 2) return undefined;
-  for (let t = j + 1; t < n; t++) nextEnds[t - (j + 1) + i + m] = ends[t]! + delta;
+  // Sorted and unique: the first member gone says where the run is; all of it must be there.
+  const i = gone.length ? firstNotBelow(was, gone[0]!) : 0;
+  if (gone.length === 0 && was.length !== 0) return undefined;
+  for (let t = 0; t < gone.length; t++) if (was[i + t] !== gone[t]) return undefined;
+  const m = checked.output;
+  const after = i + gone.length;
+  const sorted = increasing(m, 0, m.length) && (m.length === 0 || ((i === 0 || was[i - 1]! < m[0]!) && (after === was.length || m[m.length - 1]! < was[after]!)));
   const lists = basis.lists.map((l, k) =>
-    k === at ? { ...l, length: l.length + delta, ends: nextEnds } : l.start > list.start ? { ...l, start: l.start + delta } : l,
+    k === at ? { ...l, length: l.length + delta, sorted } : l.start > list.start ? { ...l, start: l.start + delta } : l,
   );
   const ipSets = basis.plan.ipSets.slice();
-  ipSets[list.set] = { ...set, [list.family]: was.slice(0, i).concat(checked.output, was.slice(j + 1)) };
+  ipSets[list.set] = { ...set, [list.family]: was.slice(0, i).concat(m, was.slice(after)) };
   const plan: NodePlan = { ...basis.plan, ipSets };
   return { plan, basis: { bytes, plan, lists } };
+}
+
+/**
+ * Where the member holding byte `at` of a list in verified canonical bytes starts (its opening
+ * quote), or the list's first byte after '['. A member starts after '","' whose first quote is
+ * not escaped: that quote closes the member before (were it an opening one, the next quote
+ * would close a one-character member, and the plan schema's members are at least 3 long).
+ * Members are short (at most 43 characters, a few hundred bytes escaped), so the scan is too.
+ */
+function memberStart(b: Uint8Array, list: MemberList, at: number): number | undefined {
+  const first = list.start + 1;
+  for (let y = at; y >= first && at - y <= SCAN_MAX; y--) {
+    if (y === first) return y;
+    if (b[y] === QUOTE && b[y - 1] === COMMA && b[y - 2] === QUOTE && unescaped(b, y - 2)) return y;
+  }
+  return undefined;
+}
+
+/** Where the member holding byte `at` ends (the ',' or ']' after its closing quote); see memberStart. */
+function memberEnd(b: Uint8Array, list: MemberList, at: number): number | undefined {
+  const close = list.start + list.length - 1;
+  for (let y = at; y <= close && y - at <= SCAN_MAX; y++) {
+    if (y === close) return y;
+    if (b[y] === COMMA && b[y - 1] === QUOTE && b[y + 1] === QUOTE && unescaped(b, y - 1)) return y;
+  }
+  return undefined;
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const BACKSLASH = 0x5c;
+/** Far beyond the longest member's text (43 characters of six-byte escapes). */
+const SCAN_MAX = 1024;
+
+/** True when the quote at `at` is preceded by an even number of backslashes (it is a delimiter). */
+function unescaped(b: Uint8Array, at: number): boolean {
+  let n = 0;
+  while (at - n - 1 >= 0 && b[at - n - 1] === BACKSLASH) n++;
+  return n % 2 === 0;
+}
+
+/** First index whose member is ≥ x in string order (the list is strictly increasing). */
+function firstNotBelow(list: readonly string[], x: string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -198,18 +222,6 @@ function members(run: Uint8Array, whole: boolean): string[] | undefined {
   }
   if (!Array.isArray(value) || value.length === 0 || !value.every((m) => typeof m === 'string')) return undefined;
   return JSON.stringify(value) === text ? (value as string[]) : undefined;
-}
-
-/** First index whose value is ≥ x (the array is increasing); ends.length when none is. */
-function firstAtLeast(ends: Int32Array, x: number): number {
-  let lo = 0;
-  let hi = ends.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ends[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);

@@ -101,7 +101,7 @@ function material(key: KeyObject): Material {
     return v.ok ? [v.resource] : [];
   });
   const computed = computeNodePlan({ node: 'gw', resources }).plan;
-  const plan: NodePlan = { ...computed, ipSets: [...computed.ipSets, { id: 'fuzz-members', selector: "fuzz == 'x'", v4: Array.from({ length: 64 }, (_, i) => member(i * 2)), v6: ['fd00::1/128'] }] };
+  const plan: NodePlan = { ...computed, ipSets: [...computed.ipSets, { id: 'fuzz-members', selector: "fuzz == 'x'", v4: Array.from({ length: 64 }, (_, i) => member(i * 2)).sort(), v6: ['fd00::1/128'] }] };
   const input = { node: 'gw', revision: '7', plan, issuedAt: Date.UTC(2026, 11, 1) };
   const v2 = encodeSnapshot(input, key);
   const lf1 = v2.indexOf(0x0a);
