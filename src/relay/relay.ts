@@ -65,13 +65,14 @@ import type { MqttLink } from '../mqtt/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { NodePlan } from '../plan/schema.ts';
 import { NodePlans } from './node-plans.ts';
-import { canonicalPlan, compareRevisions, contentHash, decodeSnapshot, encodeSnapshot } from '../protocol/snapshot.ts';
+import { canonicalPlan, contentHash, decodeSnapshot, encodeSnapshot } from '../protocol/snapshot.ts';
 import type { RevisionStore } from './revision-store.ts';
 import { decodeStatus } from '../protocol/status.ts';
 import { nodeFromTopic, snapshotTopic, snapshotWildcard, statusWildcard } from '../protocol/topics.ts';
 import { Coalescer } from './coalescer.ts';
 import { PublishWindow } from './publish-window.ts';
-import { RetainedReader } from './retained-reader.ts';
+import { AuditSchedule, RetainedReader } from './retained-reader.ts';
+import { ReplayGuard, acceptable } from './replay-guard.ts';
 
 export interface RelayOptions {
   readonly source: DatastoreSource;
@@ -121,8 +122,6 @@ class SharedTextMemo extends WeakMap<object, string> {
   }
 }
 
-/** An audit spends at most about 1/AUDIT_SHARE of the relay's time reading retained snapshots. */
-const AUDIT_SHARE = 20;
 
 export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const { link, log, topicPrefix: prefix } = opts;
@@ -314,29 +313,12 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const resignMs = opts.resignIntervalMs ?? 3_600_000;
   const resignTimer = resignMs > 0 ? setInterval(() => void resignAll().catch((e: Error) => log.error({ err: e.message }, 're-signing failed')), resignMs) : undefined;
 
-  /** Nodes whose topic holds something this relay did not publish; republished after a short pause (a flood costs one publication). */
-  const overwrite = new Set<string>();
-  let overwriteTimer: ReturnType<typeof setTimeout> | undefined;
-  const republishCurrent = () => {
-    overwriteTimer = undefined;
-    const nodes = [...overwrite];
-    overwrite.clear();
-    void (async () => {
-      for (const node of nodes) {
-        const p = published.get(node);
-        // The current bytes, not a new signature: their echo is byte-identical, so this cannot loop.
-        if (p) await publishRetained(node, p.payload);
-      }
-    })();
-  };
-  /** What arrived on a node's snapshot topic is ours, or another relay's signature of the same or a newer state. */
-  const acceptable = (node: string, payload: Uint8Array, mine: Published): boolean => {
-    if (Buffer.from(payload).equals(mine.payload)) return true;
-    if (payload.length === 0) return false;
-    const d = decodeSnapshot(payload, { publicKey, node });
-    if (!d.ok || d.snapshot.issuedAt === undefined) return false;
-    return compareRevisions(d.snapshot.revision, mine.revision) >= 0 && d.snapshot.issuedAt >= mine.issuedAt;
-  };
+  const replays = new ReplayGuard(async (nodes) => {
+    for (const node of nodes) {
+      const p = published.get(node);
+      if (p) await publishRetained(node, p.payload);
+    }
+  }, log);
 
   link.onMessage((topic, payload, retained) => {
     const t = nodeFromTopic(prefix, topic);
@@ -353,11 +335,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     if (t?.kind !== 'snapshot') return;
     reader.note(t.node, payload, retained);
     const mine = published.get(t.node);
-    if (mine && !reader.touched(t.node) && !acceptable(t.node, payload, mine)) {
-      if (!overwrite.has(t.node)) log.warn({ node: t.node, bytes: payload.length }, 'a snapshot this relay did not publish is on the node\'s topic (a replay, a forgery or a clear); publishing the current one again');
-      overwrite.add(t.node);
-      overwriteTimer ??= setTimeout(republishCurrent, 50);
-    }
+    if (mine && !reader.touched(t.node) && !acceptable(t.node, payload, mine, publicKey)) replays.foreign(t.node, payload.length);
     if (payload.length === 0) return;
     if (reader.scanning) {
       // Only our own signature counts: anyone else could push the revisions to the end of the range.
@@ -381,35 +359,20 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   };
 
   /** Audits: the retained snapshots read in a window, spaced so reading them stays a small share of the relay's time. */
-  const auditMinMs = canUnsubscribe ? (opts.auditIntervalMs ?? 2000) : 0;
-  let auditTimer: ReturnType<typeof setTimeout> | undefined;
-  let stopped = false;
-  const scheduleAudit = (delayMs: number) => {
-    if (auditMinMs <= 0 || stopped) return;
-    if (auditTimer) clearTimeout(auditTimer);
-    auditTimer = setTimeout(() => void audit(), delayMs);
-  };
-  const audit = async () => {
-    auditTimer = undefined;
-    if (!link.connected || stopped) return;
+  const audits = new AuditSchedule(canUnsubscribe ? (opts.auditIntervalMs ?? 2000) : 0, async () => {
+    if (!link.connected) return 'off';
     // Not while a fan-out is going out: its echo would be read back for nothing.
-    if (syncing || reader.reading || computing || window.outstanding > 0 || resigning) return scheduleAudit(auditMinMs);
-    let readMs = 0;
+    if (syncing || reader.reading || computing || window.outstanding > 0 || resigning) return 'busy';
     try {
       const read = await reader.read(false, opts.retainedQuietMs ?? 300, 600_000);
-      readMs = read.readMs;
       // A node whose topic holds nothing (cleared by someone, or lost by the broker): put back.
-      const missing = read.complete && link.connected ? [...published.keys()].filter((n) => !read.retained.has(n) && !read.touched.has(n)) : [];
-      if (missing.length) {
-        log.warn({ nodes: missing.length > 20 ? missing.length : missing }, 'the broker holds no snapshot for these nodes (cleared, or lost); publishing the current ones again');
-        for (const n of missing) overwrite.add(n);
-        overwriteTimer ??= setTimeout(republishCurrent, 50);
-      }
+      if (read.complete && link.connected) replays.missing([...published.keys()].filter((n) => !read.retained.has(n) && !read.touched.has(n)));
+      return read.readMs;
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'cannot read the retained snapshots (audit)');
+      return 0;
     }
-    scheduleAudit(Math.max(auditMinMs, AUDIT_SHARE * readMs));
-  };
+  });
 
   const onConnected = () => {
     log.info('connected to broker; republishing every snapshot');
@@ -430,7 +393,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         if (raised) {
           forceAll = true;
           coalescer.trigger();
-          scheduleAudit(auditMinMs);
+          audits.schedule(audits.minMs);
           return;
         }
       }
@@ -438,7 +401,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       await window.drain();
       if (!canUnsubscribe && !floorSource) await link.subscribe([snapshotWildcard(prefix), statusWildcard(prefix)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
       // The etcd relay has not read the retained snapshots yet (left-over nodes to clear): at once.
-      scheduleAudit(floorSource ? auditMinMs : 0);
+      audits.schedule(floorSource ? audits.minMs : 0);
       if (toClear.size) coalescer.trigger();
     })();
   };
@@ -464,10 +427,9 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       await window.drain();
     },
     stop: async () => {
-      stopped = true;
       if (resignTimer) clearInterval(resignTimer);
-      if (overwriteTimer) clearTimeout(overwriteTimer);
-      if (auditTimer) clearTimeout(auditTimer);
+      replays.stop();
+      audits.stop();
       coalescer.stop();
       await coalescer.idle();
       await window.drain();

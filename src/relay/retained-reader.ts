@@ -91,3 +91,40 @@ export class RetainedReader {
     return { max: w.max, readMs: w.lastRetainedAt - started, retained: w.retained, touched: w.touched, complete: performance.now() - w.lastAt >= quiet };
   }
 }
+
+/** An audit spends at most about 1/AUDIT_SHARE of the relay's time reading retained snapshots. */
+const AUDIT_SHARE = 20;
+
+/**
+ * When audits run: at least `minMs` apart (0: never), and at least AUDIT_SHARE × the time the
+ * last one spent reading. `run` returns that time, 'busy' to try again after `minMs`, or
+ * 'off' (not connected: the next connect schedules again).
+ */
+export class AuditSchedule {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+
+  constructor(
+    readonly minMs: number,
+    private readonly run: () => Promise<number | 'busy' | 'off'>,
+  ) {}
+
+  schedule(delayMs: number): void {
+    if (this.minMs <= 0 || this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.fire(), delayMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private async fire(): Promise<void> {
+    this.timer = undefined;
+    if (this.stopped) return;
+    const r = await this.run().catch(() => 0);
+    if (r === 'off') return;
+    this.schedule(r === 'busy' ? this.minMs : Math.max(this.minMs, AUDIT_SHARE * r));
+  }
+}
