@@ -179,7 +179,7 @@ function run(seed: number, steps: number): { applied: number; recomputed: number
 }
 
 const envSeed = process.env['OUTPOST_DIFF_SEED'];
-const SEEDS = envSeed ? [Number(envSeed)] : [1, 2, 3, 4, 5, 6, 7, 8];
+const SEEDS = envSeed ? [Number(envSeed)] : [1, 2, 3, 4, 5];
 const STEPS = Number(process.env['OUTPOST_DIFF_STEPS'] ?? 120);
 
 describe('indexed plans match the from-scratch computation', () => {
