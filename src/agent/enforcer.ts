@@ -117,9 +117,19 @@ export class Enforcer {
 
   /** One transaction and its proof; a problem, or undefined when committed and proven. */
   private async write(w: Write): Promise<string | undefined> {
-    this.recent.push(w.stamp);
-    if (this.recent.length > RECENT_STAMPS) this.recent.shift();
-    const r = await this.runner.apply(w.document);
+    const recent = this.recent;
+    // The stamp is known once the pieces are written (a full write computes it last), and it is
+    // remembered before nft runs: drift-watch may read the commit's monitor lines before nft exits.
+    function* pieces() {
+      yield* w.json();
+      if (!recent.includes(w.stamp)) recent.push(w.stamp);
+      if (recent.length > RECENT_STAMPS) recent.shift();
+    }
+    // A full re-create writes the whole table (11 MiB of JSON at 25,000 rules): collect what the
+    // render left behind first, so the serialiser reuses that memory instead of growing the peak.
+    // Rare (start-up, recovery) and small next to the nft run that follows.
+    if (w.kind === 'full') Bun.gc(true);
+    const r = await this.runner.applyJson(pieces);
     this.writes.push({ kind: w.kind, ok: r.ok });
     if (this.writes.length > 100) this.writes.shift();
     if (!r.ok) {

@@ -43,15 +43,48 @@ export interface MemFile {
   close(): void;
 }
 
-/** The bytes in a fresh memfd, or an Error saying why there is none. Close-on-exec: nft opens the path. */
-export async function memFile(bytes: string): Promise<MemFile | Error> {
+/** Bytes per write(2); one buffer, reused for every write. */
+const CHUNK = 256 * 1024;
+
+/**
+ * Writes the concatenation of `pieces` to `fd` as UTF-8, through one reused buffer: the whole
+ * text is never one string, and no buffer per chunk is left for the collector (the caller's
+ * pieces come from a generator, fullDocumentJson, at 25,000 rules 11 MiB of them).
+ */
+export function writePieces(fd: number, pieces: Iterable<string>): void {
+  const buf = new Uint8Array(CHUNK);
+  const enc = new TextEncoder();
+  let used = 0;
+  let flushes = 0;
+  const flush = () => {
+    for (let off = 0; off < used; ) off += writeSync(fd, buf, off, used - off);
+    used = 0;
+    // Each chunk leaves ~256 KiB of small strings behind; a young-generation collection every
+    // other chunk keeps them from piling up to the size of the document (measured at 25,000
+    // rules: +5 MiB of peak RSS instead of +25, for a few ms).
+    if (++flushes % 2 === 0) Bun.gc(false);
+  };
+  for (let p of pieces) {
+    for (;;) {
+      const { read, written } = enc.encodeInto(p, buf.subarray(used));
+      used += written;
+      if (read === p.length) break;
+      // The buffer is full (or too full for the next character): write it, go on with the rest.
+      p = p.slice(read);
+      flush();
+    }
+  }
+  flush();
+}
+
+/** The text `pieces()` yields in a fresh memfd, or an Error saying why there is none. Close-on-exec: nft opens the path. */
+export async function memFile(pieces: () => Iterable<string>): Promise<MemFile | Error> {
   const create = await memfdCreate();
   if (!create) return new Error('memfd_create is not available');
   const fd = create(new TextEncoder().encode('outpost-ruleset\0'), MFD_CLOEXEC);
   if (fd < 0) return new Error('memfd_create failed');
   try {
-    const buf = Buffer.from(bytes);
-    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+    writePieces(fd, pieces());
   } catch (e) {
     closeSync(fd);
     return e as Error;

@@ -10,11 +10,12 @@
  * working directory has gone or is hidden.
  */
 import { execa } from 'execa';
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { chmod, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NftDocument } from './json-types.ts';
 import { TABLE } from '../render/naming.ts';
-import { memFile, type MemFile } from './memfd.ts';
+import { memFile, writePieces, type MemFile } from './memfd.ts';
 
 export class NftApplyError extends Error {
   readonly code = 'NFT_APPLY' as const;
@@ -38,9 +39,18 @@ export class NftRunner {
   }
 
   /** Applies the document atomically: nft commits all of it or none of it. */
-  async apply(doc: NftDocument | string, check = false): Promise<NftResult> {
-    const bytes = typeof doc === 'string' ? doc : JSON.stringify(doc);
-    const input = await this.inputFile(bytes, check);
+  apply(doc: NftDocument | string, check = false): Promise<NftResult> {
+    const text = typeof doc === 'string' ? doc : JSON.stringify(doc);
+    return this.applyJson(() => [text], check);
+  }
+
+  /**
+   * Applies the JSON document whose text is the concatenation of the pieces `pieces()` yields
+   * (fullDocumentJson), written to nft's input a chunk at a time so the whole text is never held
+   * in memory. `pieces` may be called twice (the memfd, then the fallback file).
+   */
+  async applyJson(pieces: () => Iterable<string>, check = false): Promise<NftResult> {
+    const input = await this.inputFile(pieces, check);
     if (input instanceof Error) return { ok: false, error: new NftApplyError(input.message, undefined, '') };
     try {
       const args = check ? ['-c', '-j', '-f', input.path] : ['-j', '-f', input.path];
@@ -86,14 +96,19 @@ export class NftRunner {
     return execa(this.nftBin, args, { reject: false, timeout: this.timeoutMs, forceKillAfterDelay: 2_000, stdin: 'ignore', cwd: '/' });
   }
 
-  private async inputFile(bytes: string, check: boolean): Promise<MemFile | Error> {
-    const m = await memFile(bytes);
+  private async inputFile(pieces: () => Iterable<string>, check: boolean): Promise<MemFile | Error> {
+    const m = await memFile(pieces);
     if (!(m instanceof Error)) return m;
     const file = join(this.workDir, check ? 'ruleset.check.json' : 'ruleset.next.json');
     const tmp = `${file}.tmp`;
     try {
       await mkdir(this.workDir, { recursive: true, mode: 0o700 });
-      await writeFile(tmp, bytes, { mode: 0o600 });
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        writePieces(fd, pieces());
+      } finally {
+        closeSync(fd);
+      }
       await chmod(tmp, 0o600);
       await rename(tmp, file);
     } catch (e) {

@@ -17,13 +17,11 @@ import { createHash } from 'node:crypto';
 import type { NftCommand } from './json-types.ts';
 import type { DesiredTable, TableRule } from '../render/table-model.ts';
 import { TABLE } from '../render/naming.ts';
-import { rulesKey } from './table-delta.ts';
+import { rulesKey } from '../render/chain-key.ts';
 
 export const STAMP_SET = 'stamp';
 const family = 'inet' as const;
 
-const digests = new WeakMap<object, string>();
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
 // Two independent 32-bit member hashes, summed per set: 64 bits of digest, updatable per member.
 type SetSum = readonly [number, number, number];
@@ -49,14 +47,8 @@ function setSum(m: readonly string[]): SetSum {
 
 const membersDigest = (m: readonly string[]): string => setSum(m).join(':');
 
-function rulesDigest(r: readonly TableRule[]): string {
-  let d = digests.get(r);
-  if (d === undefined) {
-    d = sha(rulesKey(r));
-    digests.set(r, d);
-  }
-  return d;
-}
+/** A chain's digest: its key (chain-key.ts, a SHA-256 of its rules, computed once per rules array). */
+const rulesDigest = (r: readonly TableRule[]): string => rulesKey(r);
 
 /** The delta found `next` to be `inForce` minus `removed` plus `added`: derive its digest from the one in force. */
 export function carryDigest(inForce: readonly string[], next: readonly string[], removed: readonly string[], added: readonly string[]): void {

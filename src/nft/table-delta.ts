@@ -17,6 +17,7 @@
 import type { NftCommand } from './json-types.ts';
 import { addChain, addRule, addSet, elementOf, type DesiredTable, type TableChain, type TableRule, type TableSet } from '../render/table-model.ts';
 import { TABLE } from '../render/naming.ts';
+import { rulesKey } from '../render/chain-key.ts';
 
 const family = 'inet' as const;
 
@@ -29,16 +30,7 @@ export interface Delta {
 /** Above this share of a full re-create's weight, a full re-create is done instead. */
 export const FULL_IF_ABOVE = 0.5;
 
-const chainKeys = new WeakMap<readonly TableRule[], string>();
-/** A chain's rules as one comparable string, computed once per rules array. */
-export function rulesKey(rules: readonly TableRule[]): string {
-  let k = chainKeys.get(rules);
-  if (k === undefined) {
-    k = JSON.stringify(rules);
-    chainKeys.set(rules, k);
-  }
-  return k;
-}
+export { rulesKey };
 
 export function sameRules(a: readonly TableRule[], b: readonly TableRule[]): boolean {
   return a === b || (a.length === b.length && rulesKey(a) === rulesKey(b));

@@ -8,13 +8,16 @@
  * Pure bookkeeping: the enforcer runs nft and tells the writer what was committed.
  */
 import type { NftDocument } from './json-types.ts';
-import { fullDocument, type DesiredTable } from '../render/table-model.ts';
+import { fullDocument, fullDocumentJson, type DesiredTable } from '../render/table-model.ts';
 import { tableDelta, FULL_IF_ABOVE } from './table-delta.ts';
 import { carryDigest, createStamp, nextStamp, tableStamp } from './stamp.ts';
 
 export interface Write {
   readonly kind: 'full' | 'delta';
+  /** The transaction (for a full re-create, built only when asked for: the enforcer uses `json`). */
   readonly document: NftDocument;
+  /** The document's JSON text in pieces (runner.applyJson); may be called more than once. */
+  readonly json: () => Iterable<string>;
   readonly stamp: string;
   readonly table: DesiredTable;
   /** The stamp generations in the stamp set once this is committed. */
@@ -63,11 +66,28 @@ export class TableWriter {
         const deletesAnyway = delta.commands.some((c) => 'delete' in c || 'flush' in c);
         const drop = deletesAnyway || prev.generations.length >= MAX_STAMPS ? prev.generations : [];
         const generations = [...prev.generations.filter((g) => !drop.includes(g)), last + 1];
-        return { kind: 'delta', document: { nftables: [...delta.commands, ...nextStamp(last + 1, stamp, drop)] }, stamp, table: next, generations };
+        const document: NftDocument = { nftables: [...delta.commands, ...nextStamp(last + 1, stamp, drop)] };
+        return { kind: 'delta', document, json: () => [JSON.stringify(document)], stamp, table: next, generations };
       }
     }
-    const stamp = tableStamp(next);
-    return { kind: 'full', document: fullDocument(next, [createStamp(stamp)]), stamp, table: next, generations: [1] };
+    // The stamp last, computed once the serialiser has the chain keys (every rule stringified
+    // once); asked for earlier, it computes them itself.
+    let stamp: string | undefined;
+    const stampNow = () => (stamp ??= tableStamp(next));
+    const extra = () => [createStamp(stampNow())];
+    let document: NftDocument | undefined;
+    return {
+      kind: 'full',
+      get document() {
+        return (document ??= fullDocument(next, extra));
+      },
+      json: () => fullDocumentJson(next, extra),
+      get stamp() {
+        return stampNow();
+      },
+      table: next,
+      generations: [1],
+    };
   }
 
   /** nft committed `w`: it is the table in force now. */

@@ -62,7 +62,8 @@ export function utf8Prefix(text: string, max: number): string {
 /** nft rule comments are capped at 128 bytes (NFTNL_UDATA_COMMENT_MAXLEN, with its NUL); bytes, not characters. */
 export const MAX_COMMENT_BYTES = 127;
 export function comment(text: string): string {
-  return new TextEncoder().encode(text).length <= MAX_COMMENT_BYTES ? text : `${utf8Prefix(text, MAX_COMMENT_BYTES - 3)}...`;
+  // Every UTF-16 unit is at most 3 UTF-8 bytes: most comments need no encoding to know they fit.
+  return text.length * 3 <= MAX_COMMENT_BYTES || new TextEncoder().encode(text).length <= MAX_COMMENT_BYTES ? text : `${utf8Prefix(text, MAX_COMMENT_BYTES - 3)}...`;
 }
 
 /** nft log prefixes are capped at 128 bytes with their NUL (NF_LOG_PREFIXLEN). */

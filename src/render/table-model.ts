@@ -11,6 +11,7 @@
  */
 import type { NftCommand, NftDocument, NftExpr } from '../nft/json-types.ts';
 import { comment, TABLE } from './naming.ts';
+import { ChainKeyHasher, hasRulesKey } from './chain-key.ts';
 
 export type SetKind = 'host' | 'prefix' | 'port';
 
@@ -81,18 +82,55 @@ export function addRule(chain: string, r: TableRule): NftCommand {
   return { add: { rule: { family, table: TABLE, chain, expr: r.expr as NftExpr[], ...(r.comment ? { comment: comment(r.comment) } : {}) } } };
 }
 
+/** Commands that go after everything else: given, or computed once the rest is written. */
+export type ExtraCommands = readonly NftCommand[] | (() => readonly NftCommand[]);
+
 /**
  * The whole table in one document that re-creates it in a single transaction (add table;
  * delete table; add table; sets; chains; rules), so nft commits all of it or none of it.
- * `extra` commands (the writer's stamp) go right after the table is created.
+ * `extra` commands (the writer's stamp) go last: a transaction commits as a whole, so where
+ * they stand in it does not matter, and last lets the serialiser compute the stamp from the
+ * chain keys it found while writing the rules.
  */
-export function fullDocument(t: DesiredTable, extra: readonly NftCommand[] = []): NftDocument {
+export function fullDocument(t: DesiredTable, extra: ExtraCommands = []): NftDocument {
   const tableRef = { family, name: TABLE };
-  const commands: NftCommand[] = [{ add: { table: tableRef } }, { delete: { table: tableRef } }, { add: { table: tableRef } }, ...extra];
+  const commands: NftCommand[] = [{ add: { table: tableRef } }, { delete: { table: tableRef } }, { add: { table: tableRef } }];
   for (const s of t.sets) commands.push(addSet(s));
   for (const c of t.chains) commands.push(addChain(c));
   for (const c of t.chains) for (const r of c.rules) commands.push(addRule(c.name, r));
+  commands.push(...(typeof extra === 'function' ? extra() : extra));
   return { nftables: commands };
+}
+
+/**
+ * fullDocument as JSON text, in pieces whose concatenation is exactly
+ * `JSON.stringify(fullDocument(t, extra))`, without building that document: at 25,000 rules the
+ * document is about 25 MiB of objects and its text 11 MiB, and the runner writes these pieces
+ * straight to nft's input (runner.ts), so neither is ever whole in memory. Rules, the bulk, are
+ * written by hand around JSON.stringify of their expressions, and a chain without a key yet
+ * (chain-key.ts) gets it from the same expression text, so every rule is stringified once.
+ */
+export function* fullDocumentJson(t: DesiredTable, extra: ExtraCommands = []): Generator<string> {
+  const tableRef = { family, name: TABLE };
+  yield '{"nftables":[';
+  yield [{ add: { table: tableRef } }, { delete: { table: tableRef } }, { add: { table: tableRef } }].map((c) => JSON.stringify(c)).join(',');
+  for (const s of t.sets) yield `,${JSON.stringify(addSet(s))}`;
+  for (const c of t.chains) yield `,${JSON.stringify(addChain(c))}`;
+  const head = `,{"add":{"rule":{"family":${JSON.stringify(family)},"table":${JSON.stringify(TABLE)},"chain":`;
+  for (const c of t.chains) {
+    const key = hasRulesKey(c.rules) ? undefined : new ChainKeyHasher();
+    const prefix = `${head}${JSON.stringify(c.name)},"expr":`;
+    for (const r of c.rules) {
+      const expr = JSON.stringify(r.expr);
+      key?.add(expr, r.comment);
+      yield prefix;
+      yield expr;
+      yield r.comment ? `,"comment":${JSON.stringify(comment(r.comment))}}}}` : '}}}';
+    }
+    key?.done(c.rules);
+  }
+  for (const c of typeof extra === 'function' ? extra() : extra) yield `,${JSON.stringify(c)}`;
+  yield ']}';
 }
 
 /** Chain name → rule count and the set names, for the structural read-back (nft/verify.ts). */
