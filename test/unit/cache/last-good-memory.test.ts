@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { DB_FILE, SnapshotCache } from '../../../src/cache/snapshot-cache.ts';
 import { lastGoodMemory } from '../../../src/cache/last-good-memory.ts';
 import { validateResource, type Resource } from '../../../src/model/index.ts';
+import { FileResourceSource } from '../../../src/datastore/file-source.ts';
+import { writeFileSync, mkdirSync } from 'node:fs';
 
 let dir: string;
 let logs: string[];
@@ -49,6 +51,62 @@ describe('last valid resources in the state dir', () => {
     expect(mem.load().get('/r/a.yaml')?.size).toBe(0);
     expect(logs.join('\n')).toContain('HostEndpoint/a (/r/a.yaml) is not JSON');
     expect(logs.join('\n')).toContain('HostEndpoint/x (/r/a.yaml) no longer validates');
+    cache.close();
+  });
+
+  test('rows are validated when first used, not when loaded; a row stored under another key is dropped', () => {
+    const cache = SnapshotCache.open(dir);
+    const mem = lastGoodMemory(cache, (m) => logs.push(m));
+    mem.save('/r/a.yaml', new Map([['HostEndpoint/a', hep('a')], ['HostEndpoint/y', hep('y')]]));
+    const raw = new Database(join(dir, DB_FILE));
+    raw.run(`UPDATE last_good SET resource = '{not json' WHERE key = 'HostEndpoint/a'`);
+    // Valid on its own, but recorded under another resource's key: a swapped row.
+    raw.run(`UPDATE last_good SET resource = ? WHERE key = 'HostEndpoint/y'`, [JSON.stringify(hep('z'))]);
+    raw.close();
+    const loaded = mem.load();
+    const a = loaded.get('/r/a.yaml')!;
+    expect(logs).toEqual([]);
+    expect(a.get('HostEndpoint/a')).toBeUndefined();
+    expect(a.get('HostEndpoint/y')).toBeUndefined();
+    expect([...a]).toEqual([]);
+    expect(logs.join('\n')).toContain('HostEndpoint/y (/r/a.yaml) no longer validates; dropped (it is HostEndpoint/z)');
+    expect(logs).toHaveLength(2);
+    cache.close();
+  });
+
+  test('through the folder datastore: a tampered row never stands in for a broken file; a readable file needs no row', async () => {
+    const res = join(dir, 'res');
+    mkdirSync(res);
+    const file = join(res, 'a.yaml');
+    const yaml = (name: string) => `apiVersion: projectcalico.org/v3\nkind: HostEndpoint\nmetadata: {name: ${name}}\nspec: {node: gw, interfaceName: eth1}\n`;
+    const state = join(dir, 'state');
+    let cache = SnapshotCache.open(state);
+    lastGoodMemory(cache, () => undefined).save(file, new Map([['HostEndpoint/a', hep('a')], ['HostEndpoint/b', hep('b')]]));
+    cache.close();
+    const raw = new Database(join(state, DB_FILE));
+    raw.run(`UPDATE last_good SET resource = '{"kind":"HostEndpoint","apiVersion":"projectcalico.org/v3","metadata":{"name":"b"},"spec":{"node":"gw","interfaceName":"eth1","expectedIPs":["not an ip"]}}' WHERE key = 'HostEndpoint/b'`);
+    raw.close();
+
+    // The file is broken now: its remembered resources stand in, minus the tampered one.
+    writeFileSync(file, 'kind: [unclosed');
+    cache = SnapshotCache.open(state);
+    let source = new FileResourceSource([res], lastGoodMemory(cache, (m) => logs.push(m)));
+    await source.load();
+    expect(source.current().map((r) => r.metadata.name)).toEqual(['a']);
+    expect(logs.join('\n')).toContain('HostEndpoint/b');
+    cache.close();
+
+    // The file is fine: what it holds is in force, and the stored rows were never needed.
+    logs = [];
+    writeFileSync(file, yaml('c'));
+    cache = SnapshotCache.open(state);
+    const raw2 = new Database(join(state, DB_FILE));
+    raw2.run(`UPDATE last_good SET resource = '{not json'`);
+    raw2.close();
+    source = new FileResourceSource([res], lastGoodMemory(cache, (m) => logs.push(m)));
+    await source.load();
+    expect(source.current().map((r) => r.metadata.name)).toEqual(['c']);
+    expect(logs).toEqual([]);
     cache.close();
   });
 });
