@@ -301,7 +301,11 @@ export class FileResourceSource {
     }
     const now = this.now();
     const cand = this.candidates.get(file);
-    if (this.quietMs > 0 && !(cand && cand.signature === st.signature && now - cand.since >= this.quietMs)) {
+    // A file whose ctime is quietMs old already has stayed unchanged that long (an agent starting
+    // on manifests written earlier need not watch them for quietMs first); the read below still
+    // refuses one that moves while it is read.
+    const quietByCtime = Date.now() - st.ctimeMs >= this.quietMs;
+    if (this.quietMs > 0 && !quietByCtime && !(cand && cand.signature === st.signature && now - cand.since >= this.quietMs)) {
       return this.waitForQuiet(file, st.signature, now);
     }
     const maxBytes = this.options.maxFileBytes ?? MAX_FILE_BYTES;

@@ -77,9 +77,10 @@ export function signatureOf(st: { size: bigint; mtimeNs: bigint; ctimeNs: bigint
   return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.dev}`;
 }
 
-export async function statSignature(path: string): Promise<{ signature: string; size: bigint; isFile: boolean }> {
+export async function statSignature(path: string): Promise<{ signature: string; size: bigint; isFile: boolean; ctimeMs: number }> {
   const st = await stat(path, { bigint: true });
-  return { signature: signatureOf(st), size: st.size, isFile: st.isFile() };
+  // ctime (not settable from user space, moved by every write, truncate, chmod, rename): when the file last changed.
+  return { signature: signatureOf(st), size: st.size, isFile: st.isFile(), ctimeMs: Number(st.ctimeNs / 1_000_000n) };
 }
 
 export type FileRead =
