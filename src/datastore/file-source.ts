@@ -303,8 +303,8 @@ export class FileResourceSource {
     const cand = this.candidates.get(file);
     // A file whose ctime is quietMs old already has stayed unchanged that long (an agent starting
     // on manifests written earlier need not watch them for quietMs first); the read below still
-    // refuses one that moves while it is read.
-    const quietByCtime = Date.now() - st.ctimeMs >= this.quietMs;
+    // refuses one that moves while it is read. ctime is wall-clock time: not with a test's clock.
+    const quietByCtime = this.options.now === undefined && Date.now() - st.ctimeMs >= this.quietMs;
     if (this.quietMs > 0 && !quietByCtime && !(cand && cand.signature === st.signature && now - cand.since >= this.quietMs)) {
       return this.waitForQuiet(file, st.signature, now);
     }
