@@ -2,7 +2,7 @@
 /**
  * Benchmark: snapshot size and codec cost, v1 (canonical JSON) against v2 (deflated plan inside
  * the signed envelope), for the standard set's node and the issue's large node (1,000
- * policies × 10 rules, large-node.ts).
+ * policies × 10 rules, policy-set-large.ts, the node the agent benchmarks apply).
  *
  * Per node and format: payload bytes; encode as the relay does (its own computed plan: no schema
  * check) and as a generic caller does (schema check); decode as an agent does (verify, inflate,
@@ -22,7 +22,7 @@ import { canonicalBytes } from '../../src/protocol/canonical-json.ts';
 import { keyId } from '../../src/protocol/key-id.ts';
 import { canonicalPlan, decodeSnapshot, encodeSnapshot } from '../../src/protocol/snapshot.ts';
 import { generateSigningKeyPair } from '../../src/platform/signing.ts';
-import { describeLargeNode, largeNodeYaml } from './large-node.ts';
+import { describeLarge, largeSetFiles } from './policy-set-large.ts';
 import { describeSet, policySetYaml } from './policy-set.ts';
 import { commandLine, machine, ms, parseArgs, stats, writeResults } from './lib.ts';
 
@@ -80,7 +80,7 @@ function measure(short: string, name: string, plan: NodePlan): Row {
   return { name, short, bytes: { v1: payload.v1.length, v2: payload.v2.length }, planBytes: text.length, t };
 }
 
-const rows = [measure('standard set', `standard set (${describeSet()})`, planOf(policySetYaml())), measure('1,000 × 10', describeLargeNode(), planOf(largeNodeYaml()))];
+const rows = [measure('standard set', `standard set (${describeSet()})`, planOf(policySetYaml())), measure('1,000 × 10', describeLarge(), planOf([...largeSetFiles().values()].join('\n---\n')))];
 const kb = (n: number) => `${(n / 1000).toFixed(1)} kB`;
 const labels = Object.keys(rows[0]!.t);
 const md = `
