@@ -6,7 +6,6 @@
 import { computeNodePlan, preparePlanContext } from '../calc/node-plan.ts';
 import type { Resource } from '../model/resource.ts';
 import type { NodePlan } from '../plan/schema.ts';
-import { createHash } from 'node:crypto';
 
 export interface NodeClosure {
   readonly plan: NodePlan;
@@ -37,15 +36,6 @@ export function computeClosures(resources: readonly Resource[], failed?: Map<str
     }
   }
   return out;
-}
-
-/**
- * A cheap change detector within one process: plans are built by the same code in the same key
- * order, so plain JSON of equal plans is equal. (The relay no longer uses it: it compares the
- * plans it recomputed structurally, calc/deep-equal.ts.)
- */
-export function planFingerprint(plan: NodePlan): string {
-  return createHash('sha256').update(JSON.stringify(plan)).digest('base64');
 }
 
 /** What changed between two publications: nodes to (re)publish and nodes that lost every HEP. */
