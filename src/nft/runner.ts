@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { NftDocument } from './json-types.ts';
 import { TABLE } from '../render/naming.ts';
 import { memFile, writePieces, type MemFile } from './memfd.ts';
+import { parseListing } from './listing.ts';
 
 export class NftApplyError extends Error {
   readonly code = 'NFT_APPLY' as const;
@@ -64,15 +65,14 @@ export class NftRunner {
     }
   }
 
-  /** The table as nft lists it (JSON), or null when it does not exist (or nft cannot say). */
+  /**
+   * The table as nft lists it (JSON) with each rule reduced to its chain (listing.ts: what the
+   * structural read-back counts), or null when it does not exist (or nft cannot say).
+   */
   async listTable(): Promise<unknown | null> {
     const r = await this.run(['-j', 'list', 'table', 'inet', TABLE]);
     if (r.exitCode !== 0) return null;
-    try {
-      return JSON.parse(String(r.stdout));
-    } catch {
-      return null;
-    }
+    return parseListing(String(r.stdout));
   }
 
   /** One set of our table as nft lists it (JSON), or null (absent, or nft cannot say). Cheap: nft fetches only that set. */
