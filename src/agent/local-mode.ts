@@ -37,13 +37,15 @@ export async function startLocalMode(config: AgentConfig & { resources: string[]
   let lastWarnings = '';
   let ifaces: InterfaceWatch | undefined;
 
+  // Only the counts of the plan leave this function: the enforcer collects before a full write,
+  // and the plan (several MiB at 1,000 policies) should be garbage by then.
+  const build = () => {
+    const { rendered, warnings, plan } = buildRuleset(config, source.current(), ifaces?.current ?? readHostInterfaces());
+    return { rendered, warnings, counts: { endpoints: plan.endpoints.length, policies: plan.policies.length } };
+  };
   const recompute = async (): Promise<boolean> => {
     if (!source.ready) return false;
-    const built = buildRuleset(config, source.current(), ifaces?.current ?? readHostInterfaces());
-    const { rendered, warnings } = built;
-    // Only the counts of the plan are kept while nft runs: the enforcer collects before a full
-    // write, and the plan (several MiB at 1,000 policies) is garbage by then.
-    const counts = { endpoints: built.plan.endpoints.length, policies: built.plan.policies.length };
+    const { rendered, warnings, counts } = build();
     const w = warnings.join('\n');
     if (w !== lastWarnings) warnings.forEach((m) => log.warn(m));
     lastWarnings = w;

@@ -3,7 +3,7 @@
  * set member or one policy does not render the other few thousand rules again, and an unchanged
  * chain comes back as the SAME array (the table writer then compares it by identity).
  *
- * Keyed by the plan rules' JSON plus everything else the rendering depends on (direction,
+ * Keyed by (a digest of) the plan rules' JSON plus everything else the rendering depends on (direction,
  * marks, IPv6); only entries used by the latest render are kept (bounded by the plan's size).
  */
 import type { TableRule } from './table-model.ts';

@@ -83,7 +83,10 @@ const NO_RULES: readonly TableRule[] = Object.freeze([]);
 function policyRules(p: PlanPolicy, dir: 'in' | 'out', marks: x.Marks, ipv6: boolean): readonly TableRule[] {
   const rules = dir === 'in' ? p.ingress : p.egress;
   if (!rules.length) return NO_RULES;
-  return cache.rules(`${dir}|${ipv6 ? 6 : 4}|${marks.accept}|${marks.pass}|${JSON.stringify(rules)}`, () =>
+  // Keyed by a SHA-256 of the plan rules' JSON, not the JSON itself: the cache keeps a key per
+  // policy and direction for the agent's life (at 1,000 policies the JSON is several MiB).
+  const key = new Bun.CryptoHasher('sha256').update(JSON.stringify(rules)).digest('hex');
+  return cache.rules(`${dir}|${ipv6 ? 6 : 4}|${marks.accept}|${marks.pass}|${key}`, () =>
     rules.flatMap((r) => renderRule(r, marks, `outpost ${r.origin}: `, ipv6).map((expr) => ({ expr, comment: r.origin }))));
 }
 
