@@ -67,22 +67,29 @@ export function planBasis(bytes: Uint8Array, text: string, value: unknown, plan:
   if (text.length !== bytes.length || !isRecord(value) || !Array.isArray(value['ipSets'])) return undefined;
   try {
     const lists: MemberList[] = [];
-    // Offsets by the lengths of the canonical texts before each list (the plan's keys sort as
-    // …, endpoints, failsafes, ipSets, …: only small parts come before the sets).
+    // Offsets by the lengths of the canonical texts before each list: the plan's keys sort as
+    // …, endpoints, failsafes, ipSets, …, so only small parts come before the sets, and the
+    // policies after them are not written again.
     let pos = 1;
-    Object.keys(value).sort().forEach((key, n) => {
+    for (const [n, key] of Object.keys(value).sort().entries()) {
       pos += (n > 0 ? 1 : 0) + JSON.stringify(key).length + 1;
-      pos += key === 'ipSets' ? setsLayout(value[key] as unknown[], pos, plan, lists) : canonicalJson(value[key]).length;
-    });
-    // The walk must land exactly on the end of the text, or an offset is wrong: no basis then.
-    return pos + 1 === text.length ? { bytes, plan, lists } : undefined;
+      if (key === 'ipSets') {
+        setsLayout(value[key] as unknown[], pos, plan, lists, text);
+        break;
+      }
+      pos += canonicalJson(value[key]).length;
+    }
+    return { bytes, plan, lists };
   } catch {
     return undefined;
   }
 }
 
-/** The length of the ipSets text that starts at `start`; records its member lists in `lists`. */
-function setsLayout(sets: readonly unknown[], start: number, plan: NodePlan, lists: MemberList[]): number {
+/**
+ * Records the member lists of the ipSets text that starts at `start`. Each list's text is checked
+ * to be where the walk says (throws otherwise: no basis), so a wrong offset cannot go unnoticed.
+ */
+function setsLayout(sets: readonly unknown[], start: number, plan: NodePlan, lists: MemberList[], text: string): void {
   let pos = start + 1;
   sets.forEach((set, k) => {
     if (k > 0) pos += 1;
@@ -94,16 +101,17 @@ function setsLayout(sets: readonly unknown[], start: number, plan: NodePlan, lis
     Object.keys(set).sort().forEach((field, n) => {
       pos += (n > 0 ? 1 : 0) + JSON.stringify(field).length + 1;
       const list = set[field];
-      const length = canonicalJson(list).length;
+      const listText = canonicalJson(list);
       const out = field === 'v4' || field === 'v6' ? plan.ipSets[k]?.[field] : undefined;
       if (out !== undefined && Array.isArray(list) && out.length === list.length) {
-        lists.push({ set: k, family: field as Family, start: pos, length, sorted: increasing(out, 0, out.length) });
+        if (!text.startsWith(listText, pos)) throw new Error('a member list is not where the walk says');
+        lists.push({ set: k, family: field as Family, start: pos, length: listText.length, sorted: increasing(out, 0, out.length) });
       }
-      pos += length;
+      pos += listText.length;
     });
     pos += 1;
   });
-  return pos + 1 - start;
+  if (text.charCodeAt(pos) !== 0x5d) throw new Error('the ipSets list does not end where the walk says');
 }
 
 /** True when list[from..to) is strictly increasing in string order. */
