@@ -44,6 +44,21 @@ export function canonicalJson(value: unknown, memo?: CanonicalMemo): string {
   return parts.join('');
 }
 
+/**
+ * The canonical text of `value` as it is written `depth` levels down in a larger value (the depth
+ * limit counts from there): lets a caller write a value part by part. Throws like canonicalJson.
+ */
+export function canonicalJsonAt(value: unknown, depth: number): string {
+  try {
+    return fast(value, depth, undefined);
+  } catch (e) {
+    if (!(e instanceof Refused)) throw e;
+  }
+  const parts: string[] = [];
+  write(value, parts, '$', depth);
+  return parts.join('');
+}
+
 /** UTF-8 bytes of `canonicalJson(value)`. */
 export function canonicalBytes(value: unknown, memo?: CanonicalMemo): Uint8Array {
   return new TextEncoder().encode(canonicalJson(value, memo));

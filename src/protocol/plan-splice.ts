@@ -13,6 +13,9 @@
  * validated; the new plan is the previous one with those members replaced, sharing every other
  * object with it.
  *
+ * A change inside the policies or profiles is handled the same way one level up, element by
+ * element (plan-parts.ts).
+ *
  * Review notes (why the result is exactly what the full decode would give):
  * - N is B with one run of members of one list replaced. When `[NEW]` is, on its own, a JSON array
  *   of strings in canonical form (it equals JSON.stringify of what it parses to), N is canonical
@@ -33,6 +36,7 @@
 import * as v from 'valibot';
 import { IpSetPlanSchema, type NodePlan } from '../plan/schema.ts';
 import { canonicalJson } from './canonical-json.ts';
+import { spliceParts, type PartList } from './plan-parts.ts';
 
 type Family = 'v4' | 'v6';
 
@@ -56,6 +60,8 @@ export interface PlanBasis {
   readonly plan: NodePlan;
   /** The member lists of plan.ipSets, in byte order. */
   readonly lists: readonly MemberList[];
+  /** Where each policy and profile is (plan-parts.ts). */
+  readonly parts: readonly PartList[];
 }
 
 /**
@@ -63,8 +69,9 @@ export interface PlanBasis {
  * canonical `text` of `bytes`, `plan` its validated form. Undefined when the plan is not ASCII or
  * has an unexpected shape (the next decode is then a full one).
  */
-export function planBasis(bytes: Uint8Array, text: string, value: unknown, plan: NodePlan): PlanBasis | undefined {
+export function planBasis(bytes: Uint8Array, text: string, value: unknown, plan: NodePlan, parts: readonly PartList[]): PlanBasis | undefined {
   if (text.length !== bytes.length || !isRecord(value) || !Array.isArray(value['ipSets'])) return undefined;
+  if (parts.some((l) => plan[l.key].length !== l.ends.length)) return undefined;
   try {
     const lists: MemberList[] = [];
     // Offsets by the lengths of the canonical texts before each list: the plan's keys sort as
@@ -79,7 +86,7 @@ export function planBasis(bytes: Uint8Array, text: string, value: unknown, plan:
       }
       pos += canonicalJson(value[key]).length;
     }
-    return { bytes, plan, lists };
+    return { bytes, plan, lists, parts };
   } catch {
     return undefined;
   }
@@ -131,7 +138,18 @@ export function splicePlan(basis: PlanBasis, bytes: Uint8Array): { plan: NodePla
   const p = commonPrefix(old, bytes);
   if (p === old.length && delta === 0) return { plan: basis.plan, basis: { ...basis, bytes } };
   const q = old.length - commonSuffix(old, bytes, Math.min(old.length, bytes.length) - p);
-  const at = basis.lists.findIndex((l) => l.start < p && q < l.start + l.length);
+  const inside = (l: { start: number; length: number }) => l.start < p && q < l.start + l.length;
+  const shift = <T extends { start: number }>(l: T, after: number): T => (l.start > after ? { ...l, start: l.start + delta } : l);
+  const part = basis.parts.findIndex(inside);
+  if (part >= 0) {
+    // Inside the policies or profiles: the changed elements alone (plan-parts.ts).
+    const at = basis.parts[part]!;
+    const r = spliceParts(at, basis.plan, old, bytes, p, q);
+    if (r === undefined) return undefined;
+    const parts = basis.parts.map((l, k) => (k === part ? r.list : shift(l, at.start)));
+    return { plan: r.plan, basis: { bytes, plan: r.plan, lists: basis.lists.map((l) => shift(l, at.start)), parts } };
+  }
+  const at = basis.lists.findIndex(inside);
   const list = basis.lists[at];
   const set = list === undefined ? undefined : basis.plan.ipSets[list.set];
   const was = list === undefined ? undefined : set?.[list.family];
@@ -154,13 +172,11 @@ export function splicePlan(basis: PlanBasis, bytes: Uint8Array): { plan: NodePla
   const m = checked.output;
   const after = i + gone.length;
   const sorted = increasing(m, 0, m.length) && (m.length === 0 || ((i === 0 || was[i - 1]! < m[0]!) && (after === was.length || m[m.length - 1]! < was[after]!)));
-  const lists = basis.lists.map((l, k) =>
-    k === at ? { ...l, length: l.length + delta, sorted } : l.start > list.start ? { ...l, start: l.start + delta } : l,
-  );
+  const lists = basis.lists.map((l, k) => (k === at ? { ...l, length: l.length + delta, sorted } : shift(l, list.start)));
   const ipSets = basis.plan.ipSets.slice();
   ipSets[list.set] = { ...set, [list.family]: was.slice(0, i).concat(m, was.slice(after)) };
   const plan: NodePlan = { ...basis.plan, ipSets };
-  return { plan, basis: { bytes, plan, lists } };
+  return { plan, basis: { bytes, plan, lists, parts: basis.parts.map((l) => shift(l, list.start)) } };
 }
 
 /**

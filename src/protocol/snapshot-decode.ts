@@ -5,6 +5,7 @@
 import { verify, type KeyObject } from 'node:crypto';
 import * as v from 'valibot';
 import { NodePlanSchema, type NodePlan } from '../plan/schema.ts';
+import { planLayout } from './plan-parts.ts';
 import { planBasis, splicePlan, type PlanBasis } from './plan-splice.ts';
 import { MAX_CANONICAL_DEPTH, canonicalJson, jsonDepthExceeds } from './canonical-json.ts';
 import { KEY_ID_LENGTH, keyId } from './key-id.ts';
@@ -123,12 +124,15 @@ function decodeV2(env: Envelope, payload: Uint8Array, options: DecodeOptions, he
   if (planText === undefined) return refuse('malformed', 'body.plan: not UTF-8');
   const plan = parseJson(planText);
   if (!plan.ok) return plan;
-  const canonical = canonicalText(plan.value);
+  // Written part by part (plan-parts.ts) so the next decode knows where each policy is; what
+  // that writer cannot write, canonicalJson refuses with the reason.
+  const layout = planLayout(plan.value);
+  const canonical = layout === undefined ? canonicalText(plan.value) : { ok: true as const, text: layout.text };
   if (!canonical.ok) return canonical;
   if (canonical.text !== planText) return refuse('malformed', 'body.plan: not canonical JSON (key order, spacing, escapes or duplicate keys)');
   const valid = checkedPlan(plan.value, header);
   if ('reason' in valid) return valid;
-  return accepted(valid, header, env.keyId, payload, planBasis(inflated.bytes, planText, plan.value, valid));
+  return accepted(valid, header, env.keyId, payload, planBasis(inflated.bytes, planText, plan.value, valid, layout?.parts ?? []));
 }
 
 /**

@@ -5,8 +5,9 @@
  * key spliced where members go, each against the full decode of the same payload.
  */
 import { describe, expect, test } from 'bun:test';
-import { canonicalBytes } from '../../../src/protocol/canonical-json.ts';
+import { canonicalBytes, canonicalJson } from '../../../src/protocol/canonical-json.ts';
 import { commonPrefix, commonSuffix } from '../../../src/protocol/plan-splice.ts';
+import { planLayout } from '../../../src/protocol/plan-parts.ts';
 import { contentHash, decodeSnapshot, encodeSnapshot, type DecodeResult, type Snapshot } from '../../../src/protocol/snapshot.ts';
 import { sha256 } from '../../../src/protocol/snapshot-format.ts';
 import type { NodePlan } from '../../../src/plan/schema.ts';
@@ -48,7 +49,7 @@ function agree(held: Snapshot, payload: Uint8Array): { r: DecodeResult; spliced:
     expect(fast.snapshot.payload).toEqual(new Uint8Array(payload));
     expect({ ...fast.snapshot, plan: undefined }).toEqual({ ...full.snapshot, plan: undefined });
     // Only a spliced plan shares its untouched parts with the held one.
-    return { r: fast, spliced: fast.snapshot.plan.policies === held.plan.policies };
+    return { r: fast, spliced: fast.snapshot.plan.endpoints === held.plan.endpoints };
   }
   expect(fast).toEqual(full);
   return { r: fast, spliced: false };
@@ -201,3 +202,101 @@ describe('common prefix and suffix', () => {
     }
   });
 });
+
+describe('decoding a changed policy or profile from the held snapshot', () => {
+  const policy = base.policies[0]!;
+  const many = (n: number, port = (i: number) => 1000 + i): NodePlan['policies'] =>
+    Array.from({ length: n }, (_, i) => ({ ...policy, key: `default/p${i}`, name: `p${i}`, ingress: policy.ingress.map((r) => ({ ...r, dst: { ...r.dst, ports: [[port(i), port(i)]] as [number, number][] } })) }));
+  const withPolicies = (policies: NodePlan['policies'], profiles = base.profiles): NodePlan => ({ ...withSets([host(1), host(2)]), policies, profiles });
+
+  test('random edits of 200 policies and the profiles: same plan as the full decode, and spliced', () => {
+    const rand = prng(21);
+    let policies = many(200);
+    let profiles = base.profiles;
+    let held = ok(decodeSnapshot(encode(withPolicies(policies, profiles)), opts));
+    let spliced = 0;
+    for (let step = 0; step < 200; step++) {
+      const next = [...policies];
+      const at = Math.floor(rand() * next.length);
+      const k = Math.floor(rand() * 5);
+      if (k === 0) next[at] = many(1, () => 20_000 + step)[0]!;
+      else if (k === 1 && next.length > 1) next.splice(at, 1);
+      else if (k === 2) next.splice(at, 0, { ...many(1, () => 30_000 + step)[0]!, key: `default/new${step}`, name: `new${step}` });
+      else if (k === 3) next.splice(at, Math.floor(rand() * 3), ...many(Math.floor(rand() * 3), () => 40_000 + step));
+      else next[at] = { ...next[at]!, egress: [] };
+      const nextProfiles = step % 13 === 0 ? [...profiles, { ...policy, key: `profile/x${step}`, name: `x${step}` }] : profiles;
+      const { r, spliced: s } = agree(held, encode(withPolicies(next, nextProfiles)));
+      // One list changed: spliced; both: decoded in full.
+      expect(s).toBe(nextProfiles === profiles || next.length === policies.length && next.every((p, i) => p === policies[i]));
+      held = ok(r);
+      policies = next;
+      profiles = nextProfiles;
+      if (s) spliced++;
+    }
+    expect(spliced).toBeGreaterThan(170);
+    expect(held.plan).toEqual(withPolicies(policies, profiles));
+  });
+
+  test('all policies removed and added again; a member change after a policy change', () => {
+    let held = ok(decodeSnapshot(encode(withPolicies(many(3))), opts));
+    for (const plan of [withPolicies([]), withPolicies(many(2)), { ...withPolicies(many(2)), ipSets: withSets([host(1), host(2), host(3)]).ipSets }]) {
+      const { r, spliced } = agree(held, encode(plan));
+      expect(spliced).toBe(true);
+      held = ok(r);
+      expect(held.plan).toEqual(plan);
+    }
+  });
+
+  test('hostile policy text: refused or accepted exactly as the full decode does', () => {
+    const policies = many(20);
+    const plan = withPolicies(policies);
+    const held = ok(decodeSnapshot(encode(plan), opts));
+    const text = new TextDecoder().decode(canonicalBytes(plan));
+    const one = canonicalJson(policies[7]);
+    expect(text.includes(one)).toBe(true);
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    const hostile = [
+      one.replace('"name":"p7"', '"name":""'), // fails the schema
+      one.replace('"name":"p7"', '"name":"p7","zz":1'), // an extra key, canonical: stripped as in the full decode
+      one.replace('"name":"p7"', '"zz":1,"name":"p7"'), // keys out of order
+      one.replace('{', '{ '), // a space
+      `${one},${one}`, // a duplicate (the schema allows it; the full decode too)
+      `${one}],"x":[${one}`, // breaks out of the list
+      one.replace('"name":"p7"', `"name":"p7","zz":${deep(62)}`), // as deep as the limit allows
+      one.replace('"name":"p7"', `"name":"p7","zz":${deep(63)}`), // one over the limit, counted from the plan
+      one.replace('"name":"p7"', '"name":"p\u0037"'), // an escape where none is needed
+      one.replace('"name":"p7"', '"name":"p7é"'), // non-ASCII
+      '', // nothing where the policy was (a double comma)
+    ];
+    let splicedSome = false;
+    for (const h of hostile) {
+      const bytes = new TextEncoder().encode(text.replace(one, h));
+      if (agree(held, signedBytes(bytes)).spliced) splicedSome = true;
+    }
+    expect(splicedSome).toBe(true);
+  });
+
+  test('the plan is written part by part exactly as canonicalJson writes it, depth limit included', () => {
+    const deep = (n: number): unknown => (n === 0 ? [] : [deep(n - 1)]);
+    const plan = withPolicies(many(3));
+    const cases: unknown[] = [
+      plan,
+      { ...plan, policies: [{ ...plan.policies[0]!, zz: deep(62) }] }, // innermost list at depth 64: allowed
+      { ...plan, policies: [{ ...plan.policies[0]!, zz: deep(63) }] }, // at depth 65: refused
+      { ...plan, profiles: [{ ...plan.policies[0]!, zz: deep(63) }] },
+      { ...plan, policies: 'not a list' },
+      { ...plan, policies: [1.5] },
+      { ...plan, policies: [undefined] },
+    ];
+    for (const value of cases) {
+      let expected: string | undefined;
+      try {
+        expected = canonicalJson(value);
+      } catch {
+        expected = undefined;
+      }
+      expect(planLayout(value)?.text).toBe(expected);
+    }
+  });
+});
+
