@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { NftDocument } from './json-types.ts';
 import { TABLE } from '../render/naming.ts';
 import { memFile, writePieces, type MemFile } from './memfd.ts';
-import { parseListing } from './listing.ts';
+import { ListingScanner, parseListing, type Listing } from './listing.ts';
 
 export class NftApplyError extends Error {
   readonly code = 'NFT_APPLY' as const;
@@ -67,12 +67,49 @@ export class NftRunner {
 
   /**
    * The table as nft lists it (JSON) with each rule reduced to its chain (listing.ts: what the
-   * structural read-back counts), or null when it does not exist (or nft cannot say).
+   * structural read-back counts), or null when it does not exist (or nft cannot say). nft's
+   * output is scanned as it arrives, never held whole; output laid out otherwise is listed again
+   * and parsed whole.
    */
   async listTable(): Promise<unknown | null> {
-    const r = await this.run(['-j', 'list', 'table', 'inet', TABLE]);
+    const args = ['-j', 'list', 'table', 'inet', TABLE];
+    const scanned = await this.scanListing(args);
+    if (scanned !== undefined) return scanned;
+    const r = await this.run(args);
     if (r.exitCode !== 0) return null;
     return parseListing(String(r.stdout));
+  }
+
+  /** The reduced listing; null when nft fails; undefined when the scan gave up (or could not run). */
+  private async scanListing(args: string[]): Promise<Listing | null | undefined> {
+    let proc;
+    try {
+      proc = Bun.spawn([this.nftBin, ...args], { stdin: 'ignore', stdout: 'pipe', stderr: 'ignore', cwd: '/' });
+    } catch {
+      return undefined;
+    }
+    const timer = setTimeout(() => proc.kill('SIGKILL'), this.timeoutMs);
+    try {
+      const scanner = new ListingScanner();
+      const decoder = new TextDecoder();
+      let sinceGc = 0;
+      for await (const chunk of proc.stdout) {
+        scanner.push(decoder.decode(chunk, { stream: true }));
+        // Each chunk leaves its bytes and strings behind: a young-generation collection per MiB
+        // keeps an 11 MiB listing from piling up as garbage (as writePieces does for the input).
+        if ((sinceGc += chunk.length) >= 1 << 20) {
+          sinceGc = 0;
+          Bun.gc(false);
+        }
+      }
+      scanner.push(decoder.decode());
+      if ((await proc.exited) !== 0) return null;
+      return scanner.end();
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** One set of our table as nft lists it (JSON), or null (absent, or nft cannot say). Cheap: nft fetches only that set. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { parseListing } from '../../../src/nft/listing.ts';
+import { ListingScanner, parseListing } from '../../../src/nft/listing.ts';
 import { verifyListing } from '../../../src/nft/verify.ts';
 
 /** JSON the way nft (jansson, no JSON_COMPACT) prints it: ", " and ": " separators. */
@@ -47,5 +47,17 @@ describe('parseListing', () => {
     expect(parseListing('')).toBeNull();
     expect(parseListing('{"nftables": [{"rule": {"family": "inet", "table": "outpost", "chain": "x"')).toBeNull();
     expect(parseListing('Error: No such file or directory')).toBeNull();
+  });
+
+  test('fed in chunks of any size, the scanner gives the same reduced listing', () => {
+    const text = `${nftJson(LISTING)}\n`;
+    for (const size of [1, 2, 3, 7, 13, 64, 100, 1000]) {
+      const s = new ListingScanner();
+      for (let i = 0; i < text.length; i += size) s.push(text.slice(i, i + size));
+      expect(s.end()).toEqual(reduced(LISTING));
+    }
+    const cut = new ListingScanner();
+    cut.push(text.slice(0, text.length - 20));
+    expect(cut.end()).toBeUndefined();
   });
 });
