@@ -9,9 +9,10 @@
  *
  * The common head and tail are found by comparing bytes (native memcmp in chunks). When the
  * bytes between them lie inside one ipSets[k].v4 or .v6 list of B, they are widened to whole
- * members (by the member end offsets kept from B), and only NEW is parsed, checked and
- * validated; the new plan is the previous one with those members replaced, sharing every other
- * object with it.
+ * members (a short scan of B's bytes), and only NEW is parsed, checked and validated; the new
+ * plan is the previous one with those members replaced, sharing every other object with it. The
+ * list must be sorted and unique, as the relay writes it: then OLD's first member, found by
+ * binary search, says where the run is in the validated list (and all of OLD must be there).
  *
  * A change inside the policies or profiles is handled the same way one level up, element by
  * element (plan-parts.ts).
@@ -26,8 +27,11 @@
  *   schema (IpSetPlanSchema.entries) and keeping the rest of B's validated plan is the same as
  *   validating N. test/unit/protocol/plan-splice.test.ts compares both on random and hostile edits.
  * - Anything else (a change elsewhere, NEW that is not a canonical list of strings or fails the
- *   schema, non-ASCII bytes, any inconsistency) returns undefined and the caller runs the full
- *   decode, which names the reason of a refusal: this path only ever accepts.
+ *   schema, non-ASCII bytes, an unsorted list, any inconsistency) returns undefined and the caller
+ *   runs the full decode, which names the reason of a refusal: this path only ever accepts.
+ * - Belt and braces: a wrongly found member boundary would leave OLD with an odd number of
+ *   delimiting quotes (it would not parse) or with members that are not in the list at that
+ *   place; either way the full decode runs.
  * - Offsets are byte offsets, valid because a basis is only kept for an all-ASCII plan (the
  *   canonical text's length equals its UTF-8 length) and NEW must be ASCII too.
  * - Plans are shared between successive snapshots, so nothing may mutate a decoded plan (nothing
@@ -130,7 +134,7 @@ function increasing(list: readonly string[], from: number, to: number): boolean 
 /**
  * The plan for `bytes` (already hash-checked against a signed header) derived from `basis`, with
  * the basis for the next decode; undefined when the change is not a run of members of one sorted
- * list (the caller then decodes in full).
+ * list or a run of policies or profiles (the caller then decodes in full).
  */
 export function splicePlan(basis: PlanBasis, bytes: Uint8Array): { plan: NodePlan; basis: PlanBasis } | undefined {
   const old = basis.bytes;
