@@ -27,6 +27,21 @@ export interface HostRuleset {
   readonly rendered: RenderResult;
 }
 
+let collected = false;
+
+/**
+ * Start-up leaves its biggest garbage behind (every manifest parsed, or the snapshot decompressed
+ * and decoded): collected once, the plan and render reuse that memory instead of growing the
+ * peak past it (1,000 x 10 node: relay mode 139 -> 122 MiB peak). Local mode calls this right
+ * after loading its manifests (collecting again before the render measured 6 MiB worse there);
+ * otherwise the first render does. Later renders follow small changes and skip it.
+ */
+export function collectStartupGarbage(): void {
+  if (collected) return;
+  collected = true;
+  Bun.gc(true);
+}
+
 /** Renders a plan for this host; `always` failsafes (the broker path) survive any local override. */
 export function renderForHost(
   plan: NodePlan,
@@ -34,6 +49,7 @@ export function renderForHost(
   interfaces: readonly HostInterface[],
   always: { outbound?: readonly FailsafePlanRule[] } = {},
 ): HostRuleset {
+  collectStartupGarbage();
   const final: NodePlan = { ...plan, failsafes: withLocalFailsafes(plan.failsafes, localFailsafes(config), always) };
   const dispatch = resolveDispatch(final.endpoints, interfaces);
   return { plan: final, rendered: renderRuleset(final, dispatch, { ...DEFAULT_RENDER_OPTIONS, loopback: config.loopback }) };

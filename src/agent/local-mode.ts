@@ -16,7 +16,7 @@ import { formatResourceError } from '../model/validate.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Enforcer } from './enforcer.ts';
-import { buildRuleset } from './host-ruleset.ts';
+import { buildRuleset, collectStartupGarbage } from './host-ruleset.ts';
 import { readHostInterfaces, watchInterfaces, type InterfaceWatch } from './host-interfaces.ts';
 import type { RunningAgent } from './agent.ts';
 
@@ -55,10 +55,9 @@ export async function startLocalMode(config: AgentConfig & { resources: string[]
   };
 
   const first = await source.load();
-  // Parsing every manifest at start leaves tens of MiB of garbage (texts, parsed documents,
-  // validation copies); collected now, the render reuses that memory instead of growing the
-  // heap past it (measured at 1,000 x 10 policies: about 8 MiB less peak RSS, ~20 ms).
-  Bun.gc(true);
+  // Parsing every manifest leaves tens of MiB of garbage (texts, parsed documents, validation
+  // copies): collected before the plan, not only before the render (about 8 MiB less peak).
+  collectStartupGarbage();
   reportLoad(log, first);
   const firstApply = first.fatal ? Promise.resolve(false) : recompute();
   if (opts.once) {

@@ -95,9 +95,9 @@ export class NftRunner {
       let sinceGc = 0;
       for await (const chunk of proc.stdout) {
         scanner.push(decoder.decode(chunk, { stream: true }));
-        // Each chunk leaves its bytes and strings behind: a young-generation collection per MiB
+        // Each chunk leaves its bytes and strings behind: a young-generation collection per 256 KiB
         // keeps an 11 MiB listing from piling up as garbage (as writePieces does for the input).
-        if ((sinceGc += chunk.length) >= 1 << 20) {
+        if ((sinceGc += chunk.length) >= 1 << 18) {
           sinceGc = 0;
           Bun.gc(false);
         }
