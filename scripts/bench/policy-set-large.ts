@@ -24,12 +24,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sizeFromArgs, type PolicySetSize } from './policy-set.ts';
 
-export interface LargeSetSize {
-  readonly policies: number;
-  readonly peers: number;
-  readonly sets: number;
-}
+export type LargeSetSize = PolicySetSize;
 
 export const LARGE_SIZE: LargeSetSize = { policies: 1000, peers: 500, sets: 100 };
 export const RULES_PER_POLICY = 10;
@@ -158,16 +155,7 @@ export function describeLarge(size: LargeSetSize = LARGE_SIZE): string {
 
 /** `--policies/--peers/--sets` over LARGE_SIZE, and a suffix naming a non-default size (for result blocks). */
 export function largeSizeFromArgs(args: ReadonlyMap<string, string | true>): { size: LargeSetSize; suffix: string } {
-  const size = { ...LARGE_SIZE };
-  let suffix = '';
-  for (const k of ['policies', 'peers', 'sets'] as const) {
-    const v = args.get(k);
-    if (v === undefined) continue;
-    if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new Error(`--${k} needs a whole number`);
-    size[k] = Number(v);
-    if (size[k] !== LARGE_SIZE[k]) suffix += `-${k}${v}`;
-  }
-  return { size, suffix };
+  return sizeFromArgs(args, LARGE_SIZE);
 }
 
 if (import.meta.main) {

@@ -20,16 +20,19 @@ export interface PolicySetSize {
 
 export const DEFAULT_SIZE: PolicySetSize = { policies: 50, peers: 200, sets: 20 };
 
-/** The size from `--policies/--peers/--sets`, and a suffix naming a non-default one (for result blocks). */
-export function sizeFromArgs(args: ReadonlyMap<string, string | true>): { size: PolicySetSize; suffix: string } {
-  const size = { ...DEFAULT_SIZE };
+/**
+ * `--policies/--peers/--sets` over `defaults`, and a suffix naming a non-default size (for result
+ * blocks, so the standard figures are kept).
+ */
+export function sizeFromArgs(args: ReadonlyMap<string, string | true>, defaults: PolicySetSize = DEFAULT_SIZE): { size: PolicySetSize; suffix: string } {
+  const size = { ...defaults };
   let suffix = '';
   for (const k of ['policies', 'peers', 'sets'] as const) {
     const v = args.get(k);
     if (v === undefined) continue;
     if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new Error(`--${k} needs a whole number`);
     size[k] = Number(v);
-    if (size[k] !== DEFAULT_SIZE[k]) suffix += `-${k}${v}`;
+    if (size[k] !== defaults[k]) suffix += `-${k}${v}`;
   }
   return { size, suffix };
 }

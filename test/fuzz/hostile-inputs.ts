@@ -9,19 +9,9 @@
  * reliability script runs them at the sizes the issue names.
  */
 
-export type Rand = () => number;
+import { prng, type Rand } from '../lab/prng.ts';
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-export function prng(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng, type Rand };
 
 const pick = <T>(rand: Rand, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
 

@@ -15,6 +15,7 @@ import type { Logger } from '../../src/platform/logger.ts';
 import { STAMP_SET, stampOf } from '../../src/nft/stamp.ts';
 import type { Lab } from '../lab/lab.ts';
 import type { HostInterface } from '../../src/calc/dispatch.ts';
+import { prng } from '../lab/prng.ts';
 
 export async function nftIn(lab: Lab, host: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'outpost-tw-'));
@@ -97,14 +98,5 @@ export function renderYaml(yaml: string, interfaces: readonly HostInterface[] = 
 export const resource = (kind: string, name: string, spec: unknown, labels?: Record<string, string>): string =>
   JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind, metadata: labels ? { name, labels } : { name }, spec });
 
-/** mulberry32: a small seeded generator, so a failing sequence can be replayed from its seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failing sequence can be replayed from its seed. */
+export const seeded = prng;

@@ -17,17 +17,11 @@ import { computeNodePlan, preparePlanContext, type NodePlanResult } from '../../
 import { PlanIndex } from '../../../src/calc/plan-index.ts';
 import { nodesWithEndpoints } from '../../../src/relay/closures.ts';
 import { canonicalJson } from '../../../src/protocol/canonical-json.ts';
+import { prng as seededRandom } from '../../lab/prng.ts';
 
-/** mulberry32: small, seeded, good enough to pick changes. */
+/** A seeded generator with the helpers that pick changes. */
 function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const some = <T>(xs: readonly T[], max = xs.length): T[] => xs.filter(() => next() < max / xs.length / 2);
