@@ -82,3 +82,12 @@ export class FakeLink implements MqttLink {
     this.broker.links.delete(this);
   }
 }
+
+/** Polls `cond` every 10 ms; throws naming `what` after `ms`. */
+export async function until(what: string, cond: () => boolean, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}

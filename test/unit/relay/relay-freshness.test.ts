@@ -13,7 +13,7 @@ import { computeNodePlan } from '../../../src/calc/node-plan.ts';
 import { generateSigningKeyPair } from '../../../src/platform/signing.ts';
 import { startRelay } from '../../../src/relay/relay.ts';
 import { gnp, hep } from '../../integration/fixtures.ts';
-import { FakeBroker } from './fake-link.ts';
+import { FakeBroker, until } from './fake-link.ts';
 
 const PREFIX = 'outpost/v1';
 const TOPIC = `${PREFIX}/nodes/a/snapshot`;
@@ -33,13 +33,6 @@ const decode = (p: Uint8Array | undefined) => {
   const d = p ? decodeSnapshot(p, { publicKey: keys.publicKey, node: 'a' }) : undefined;
   return d?.ok ? d.snapshot : undefined;
 };
-async function until(what: string, cond: () => boolean, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
 async function relayOn(broker: FakeBroker, resignIntervalMs: number) {
   const link = broker.link();
   link.connect();

@@ -17,7 +17,7 @@ import { FolderSource } from '../../../src/datastore/folder-source.ts';
 import { generateSigningKeyPair } from '../../../src/platform/signing.ts';
 import { fileRevisionStore } from '../../../src/relay/revision-store.ts';
 import { gnp, hep } from '../../integration/fixtures.ts';
-import { FakeBroker } from './fake-link.ts';
+import { FakeBroker, until } from './fake-link.ts';
 
 // Node "big" gets a snapshot over the size agents accept; node "crash"'s plan throws.
 const realEncode = snapshot.encodeSnapshot;
@@ -72,13 +72,6 @@ const decode = (payload: Uint8Array | undefined, node: string) => {
 const heps = (...nodes: string[]) => nodes.map((n) => hep(`${n}-eth0`, { iface: 'eth0', node: n, labels: { role: 'gw' } })).join('');
 const policy = (port: number) => gnp('web', `selector: role == 'gw'\ningress: [{action: Allow, protocol: TCP, destination: {ports: [${port}]}}]`);
 
-async function until(what: string, cond: () => boolean, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
 
 describe('one node never holds back the others', () => {
   test('a node whose snapshot is refused (oversized) and one whose plan throws are logged by name; every other node is published, and theirs stay', async () => {

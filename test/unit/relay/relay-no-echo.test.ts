@@ -13,7 +13,7 @@ import { computeNodePlan } from '../../../src/calc/node-plan.ts';
 import { generateSigningKeyPair } from '../../../src/platform/signing.ts';
 import { startRelay } from '../../../src/relay/relay.ts';
 import { gnp, hep } from '../../integration/fixtures.ts';
-import { FakeBroker, FakeLink } from './fake-link.ts';
+import { FakeBroker, FakeLink, until } from './fake-link.ts';
 
 const PREFIX = 'outpost/v1';
 const topic = (n: string) => `${PREFIX}/nodes/${n}/snapshot`;
@@ -49,13 +49,6 @@ const decode = (p: Uint8Array | undefined, node: string) => {
   const d = p ? decodeSnapshot(p, { publicKey: keys.publicKey, node }) : undefined;
   return d?.ok ? d.snapshot : undefined;
 };
-async function until(what: string, cond: () => boolean, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
 
 async function relayOn(broker: FakeBroker, text: string, auditIntervalMs: number) {
   const link = new UnsubscribingLink(broker);
