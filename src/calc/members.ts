@@ -22,7 +22,8 @@
  * Label inheritance is Felix's: own labels first, then each parent's in list order, the first
  * one that has a key wins. A missing profile contributes nothing.
  */
-import { formatCidr, parseCidr, type Cidr } from '../net/cidr.ts';
+import { parseCidr, type Cidr } from '../net/cidr.ts';
+import { canonicalCidrs, unionSorted } from './canonical-cidrs.ts';
 import { protocolNumber } from './protocol.ts';
 import type { GlobalNetworkSet } from '../model/global-network-set.ts';
 import type { HostEndpoint } from '../model/host-endpoint.ts';
@@ -34,7 +35,11 @@ import { namespaceOf } from '../model/namespaced.ts';
 export interface Member {
   readonly key: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** Parsed on first use (named-port sets, the selector command): the plan's IP sets use v4/v6. */
   readonly cidrs: readonly Cidr[];
+  /** The canonical CIDR strings of its addresses by family, sorted and unique (canonical-cidrs.ts). */
+  readonly v4: readonly string[];
+  readonly v6: readonly string[];
   /** Named ports: name, protocol number, port. */
   readonly ports: readonly { name: string; protocol: number; port: number }[];
 }
@@ -95,33 +100,31 @@ export interface NamespacedMembers {
   readonly workloadEndpoints?: readonly WorkloadEndpoint[];
 }
 
-export const hepMember = (hep: HostEndpoint, profiles: ReadonlyMap<string, Profile>): Member => ({
-  key: `HostEndpoint/${hep.metadata.name}`,
-  labels: endpointLabels(hep, profiles),
-  cidrs: cidrsOf(hep.spec.expectedIPs ?? [], true),
-  ports: namedPorts(hep.spec.ports),
-});
+function member(key: string, labels: Member['labels'], texts: readonly string[], hostRoutes: boolean, ports: Member['ports']): Member {
+  const { v4, v6 } = canonicalCidrs(texts, hostRoutes);
+  let cidrs: Cidr[] | undefined;
+  return {
+    key,
+    labels,
+    get cidrs() {
+      return (cidrs ??= cidrsOf(texts, hostRoutes));
+    },
+    v4,
+    v6,
+    ports,
+  };
+}
 
-export const globalNetworkSetMember = (gns: GlobalNetworkSet): Member => ({
-  key: `GlobalNetworkSet/${gns.metadata.name}`,
-  labels: gns.metadata.labels ?? {},
-  cidrs: cidrsOf(gns.spec.nets ?? [], false),
-  ports: [],
-});
+export const hepMember = (hep: HostEndpoint, profiles: ReadonlyMap<string, Profile>): Member =>
+  member(`HostEndpoint/${hep.metadata.name}`, endpointLabels(hep, profiles), hep.spec.expectedIPs ?? [], true, namedPorts(hep.spec.ports));
 
-export const networkSetMember = (set: NetworkSet, profiles: ReadonlyMap<string, Profile>): Member => ({
-  key: `NetworkSet/${namespaceOf(set)}/${set.metadata.name}`,
-  labels: networkSetLabels(set, profiles),
-  cidrs: cidrsOf(set.spec.nets ?? [], false),
-  ports: [],
-});
+export const globalNetworkSetMember = (gns: GlobalNetworkSet): Member => member(`GlobalNetworkSet/${gns.metadata.name}`, gns.metadata.labels ?? {}, gns.spec.nets ?? [], false, []);
 
-export const workloadMember = (wep: WorkloadEndpoint, profiles: ReadonlyMap<string, Profile>): Member => ({
-  key: `WorkloadEndpoint/${namespaceOf(wep)}/${wep.metadata.name}`,
-  labels: workloadLabels(wep, profiles),
-  cidrs: cidrsOf(wep.spec.ipNetworks ?? [], true),
-  ports: namedPorts(wep.spec.ports),
-});
+export const networkSetMember = (set: NetworkSet, profiles: ReadonlyMap<string, Profile>): Member =>
+  member(`NetworkSet/${namespaceOf(set)}/${set.metadata.name}`, networkSetLabels(set, profiles), set.spec.nets ?? [], false, []);
+
+export const workloadMember = (wep: WorkloadEndpoint, profiles: ReadonlyMap<string, Profile>): Member =>
+  member(`WorkloadEndpoint/${namespaceOf(wep)}/${wep.metadata.name}`, workloadLabels(wep, profiles), wep.spec.ipNetworks ?? [], true, namedPorts(wep.spec.ports));
 
 /** The profiles whose labelsToApply a member inherits (a change to one of them changes its labels). */
 export function memberParents(r: HostEndpoint | NetworkSet | WorkloadEndpoint): readonly string[] {
@@ -143,13 +146,18 @@ export function buildMembers(
   ];
 }
 
-/** CIDRs of every member a selector matches, as canonical strings split by family. */
+/**
+ * CIDRs of every member a selector matches, as canonical strings split by family, sorted and
+ * unique. One matching member (a big GlobalNetworkSet) gives its own lists, no copy.
+ */
 export function selectCidrs(members: Iterable<Member>, sel: (labels: Member['labels']) => boolean): { v4: string[]; v6: string[] } {
-  const v4 = new Set<string>();
-  const v6 = new Set<string>();
+  const v4: (readonly string[])[] = [];
+  const v6: (readonly string[])[] = [];
   for (const m of members) {
     if (!sel(m.labels)) continue;
-    for (const c of m.cidrs) (c.family === 4 ? v4 : v6).add(formatCidr(c));
+    if (m.v4.length) v4.push(m.v4);
+    if (m.v6.length) v6.push(m.v6);
   }
-  return { v4: [...v4].sort(), v6: [...v6].sort() };
+  // Shared, never mutated: the plan is read-only from here on.
+  return { v4: unionSorted(v4) as string[], v6: unionSorted(v6) as string[] };
 }

@@ -7,35 +7,13 @@
  * Canonical IPv4 host routes ("a.b.c.d/32", what the relay sends) are recognised by a regular
  * expression and never parsed; anything else goes through the CIDR parser once and the result
  * is remembered, so a set of 100,000 addresses costs a string walk per render, not 100,000
- * parses. Members of the wrong family or that do not parse are dropped, as before.
+ * parses; a list the plan computation already knows to be canonical hosts, or one split before,
+ * costs nothing. Members of the wrong family or that do not parse are dropped, as before.
  */
 import { formatCidr, intervalStrings, parseCidr } from '../net/cidr.ts';
+import { isCanonicalV4Host, isKnownV4HostList, sortedUnique } from '../calc/canonical-cidrs.ts';
 
-/** True for canonical "a.b.c.d/32" (no leading zeros, each octet ≤ 255): a char walk, no parse. */
-export function isCanonicalV4Host(s: string): boolean {
-  const n = s.length;
-  if (n < 10 || n > 18 || s.charCodeAt(n - 3) !== 47 || s.charCodeAt(n - 2) !== 51 || s.charCodeAt(n - 1) !== 50) return false;
-  let octets = 0;
-  let i = 0;
-  const end = n - 3;
-  while (i < end) {
-    const start = i;
-    let v = 0;
-    while (i < end) {
-      const c = s.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      i++;
-    }
-    const len = i - start;
-    if (len === 0 || len > 3 || v > 255 || (len > 1 && s.charCodeAt(start) === 48)) return false;
-    octets++;
-    if (i === end) break;
-    if (s.charCodeAt(i) !== 46 || octets === 4) return false;
-    i++;
-  }
-  return octets === 4 && i === end;
-}
+export { isCanonicalV4Host, sortedUnique };
 
 type Canon = { host: string } | { prefix: string } | null;
 const slow = new Map<string, Canon>();
@@ -58,26 +36,28 @@ function canonical(cidr: string, family: 4 | 6): Canon {
   return out;
 }
 
-/** Sorted and de-duplicated: the same array when it already is (the usual case), else a sorted copy. */
-export function sortedUnique(list: readonly string[]): readonly string[] {
-  let sorted = true;
-  for (let i = 1; i < list.length; i++) {
-    if (list[i - 1]! >= list[i]!) {
-      sorted = false;
-      break;
-    }
-  }
-  if (sorted) return list;
-  const copy = [...list].sort();
-  return copy.filter((m, i) => i === 0 || m !== copy[i - 1]);
-}
-
 /**
  * Hosts are kept in CIDR form ("198.18.0.1/32", "fd00::1/128"; table-model.ts strips the length
  * when it writes the element), so a set of canonical IPv4 hosts, what the relay sends, is used
  * as it is: one walk to check it, no copy.
  */
-export function splitMembers(cidrs: readonly string[], family: 4 | 6): { hosts: readonly string[]; prefixes: readonly string[] } {
+type Split = { hosts: readonly string[]; prefixes: readonly string[] };
+const splits: [WeakMap<readonly string[], Split>, WeakMap<readonly string[], Split>] = [new WeakMap(), new WeakMap()];
+const NO_PREFIXES: readonly string[] = [];
+
+export function splitMembers(cidrs: readonly string[], family: 4 | 6): Split {
+  // A list the plan computation built from canonical hosts (calc/canonical-cidrs.ts), or one split
+  // before (the same array again: an unchanged set on a re-render), costs nothing here.
+  if (family === 4 && isKnownV4HostList(cidrs)) return { hosts: cidrs, prefixes: NO_PREFIXES };
+  const memo = splits[family === 4 ? 0 : 1];
+  const hit = memo.get(cidrs);
+  if (hit) return hit;
+  const out = split(cidrs, family);
+  memo.set(cidrs, out);
+  return out;
+}
+
+function split(cidrs: readonly string[], family: 4 | 6): Split {
   if (family === 4 && cidrs.every(isCanonicalV4Host)) return { hosts: sortedUnique(cidrs), prefixes: [] };
   const hosts: string[] = [];
   const wide: string[] = [];

@@ -1,0 +1,112 @@
+/**
+ * A member's addresses as the canonical CIDR strings the plan carries, computed without parsing
+ * the common case: a GlobalNetworkSet of 100,000 "a.b.c.d/32" entries is a string walk (a few ms),
+ * not 100,000 parses into bigints and back (≈400 ms per plan on this machine, measured).
+ * Anything else goes through the CIDR parser once and the result is remembered.
+ */
+import { formatCidr, parseCidr } from '../net/cidr.ts';
+
+/** True for canonical "a.b.c.d/32" (no leading zeros, each octet ≤ 255): a char walk, no parse. */
+export function isCanonicalV4Host(s: string): boolean {
+  const n = s.length;
+  if (n < 10 || n > 18 || s.charCodeAt(n - 3) !== 47 || s.charCodeAt(n - 2) !== 51 || s.charCodeAt(n - 1) !== 50) return false;
+  let octets = 0;
+  let i = 0;
+  const end = n - 3;
+  while (i < end) {
+    const start = i;
+    let v = 0;
+    while (i < end) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    const len = i - start;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && s.charCodeAt(start) === 48)) return false;
+    octets++;
+    if (i === end) break;
+    if (s.charCodeAt(i) !== 46 || octets === 4) return false;
+    i++;
+  }
+  return octets === 4 && i === end;
+}
+
+/**
+ * Arrays known to hold only canonical IPv4 host routes, sorted and unique (string order): the
+ * renderer's set split (render/set-members.ts) takes them as they are, without walking them again.
+ */
+const knownHosts = new WeakSet<readonly string[]>();
+export const isKnownV4HostList = (list: readonly string[]): boolean => knownHosts.has(list);
+
+/** Sorted and de-duplicated: the same array when it already is (the usual case), else a sorted copy. */
+export function sortedUnique(list: readonly string[]): readonly string[] {
+  let sorted = true;
+  for (let i = 1; i < list.length; i++) {
+    if (list[i - 1]! >= list[i]!) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return list;
+  const copy = [...list].sort();
+  return copy.filter((m, i) => i === 0 || m !== copy[i - 1]);
+}
+
+type Parsed = { family: 4 | 6; text: string } | null;
+const slow = new Map<string, Parsed>();
+const SLOW_CACHE_MAX = 250_000;
+
+function parsed(text: string, hostRoute: boolean): Parsed {
+  const key = hostRoute ? `h|${text}` : text;
+  const hit = slow.get(key);
+  if (hit !== undefined) return hit;
+  const c = parseCidr(text);
+  const out: Parsed = c ? { family: c.family, text: formatCidr(hostRoute ? { ...c, len: c.family === 4 ? 32 : 128 } : c) } : null;
+  if (slow.size >= SLOW_CACHE_MAX) slow.clear();
+  slow.set(key, out);
+  return out;
+}
+
+/**
+ * The canonical CIDR strings of `texts` by family, each sorted and unique: exactly
+ * formatCidr(parseCidr(t)) (with the length of a host route when `hostRoutes`), unparseable
+ * entries dropped.
+ */
+export function canonicalCidrs(texts: readonly string[], hostRoutes: boolean): { v4: readonly string[]; v6: readonly string[] } {
+  let i = 0;
+  while (i < texts.length && isCanonicalV4Host(texts[i]!)) i++;
+  if (i === texts.length) {
+    const v4 = sortedUnique(texts);
+    knownHosts.add(v4);
+    return { v4, v6: [] };
+  }
+  const v4: string[] = texts.slice(0, i);
+  const v6: string[] = [];
+  let hostsOnly = true;
+  for (; i < texts.length; i++) {
+    const t = texts[i]!;
+    if (isCanonicalV4Host(t)) {
+      v4.push(t);
+      continue;
+    }
+    const p = parsed(t, hostRoutes);
+    if (!p) continue;
+    if (p.family === 4) {
+      v4.push(p.text);
+      hostsOnly &&= isCanonicalV4Host(p.text);
+    } else v6.push(p.text);
+  }
+  const out4 = sortedUnique(v4);
+  if (hostsOnly) knownHosts.add(out4);
+  return { v4: out4, v6: sortedUnique(v6) };
+}
+
+/** The sorted union of sorted, unique lists: the one list itself when there is only one. */
+export function unionSorted(parts: readonly (readonly string[])[]): readonly string[] {
+  if (parts.length === 0) return [];
+  if (parts.length === 1) return parts[0]!;
+  const out = sortedUnique(parts.flat());
+  if (parts.every(isKnownV4HostList)) knownHosts.add(out);
+  return out;
+}
