@@ -115,9 +115,18 @@ export const objectMessage = (what: string) => (issue: v.BaseIssue<unknown>) => 
  * so that a bad value does not mark the enclosing object untyped, which would skip
  * that object's cross-field checks and hide their errors.
  */
+/**
+ * A string or a number (not NaN), failing with `message` like `v.union([v.number(), v.string()],
+ * message)` does, but one check instead of a union: a union builds an issue for each option its
+ * input fails on the way (a string port or protocol fails v.number() first), and the hot fields
+ * of a manifest (actions, protocols, ports) are all of this type.
+ */
+export const numberOrString = (message: (issue: v.BaseIssue<unknown>) => string) =>
+  v.custom<number | string>((x) => typeof x === 'string' || (typeof x === 'number' && !Number.isNaN(x)), message);
+
 export const enumSchema = <const T extends readonly (string | number)[]>(values: T, what: string) =>
   v.pipe(
-    v.union([v.string(), v.number()], messageFor(`${what} must be one of ${values.join(', ')}`)),
+    numberOrString(messageFor(`${what} must be one of ${values.join(', ')}`)),
     v.transform((x) => x as T[number]),
     v.check(
       (x) => (values as readonly (string | number)[]).includes(x),

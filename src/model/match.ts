@@ -7,6 +7,7 @@ import {
   intInRange,
   isSubdomain,
   messageFor,
+  numberOrString,
   obj,
   portNameProblem,
   selectorProblem,
@@ -36,7 +37,7 @@ export function protocolSupportsPorts(p: string | number): boolean {
 }
 
 export const ProtocolSchema = v.pipe(
-  v.union([v.number(), v.string()], messageFor('protocol must be a name or a number')),
+  numberOrString(messageFor('protocol must be a name or a number')),
   // A string of digits is a number in the API (Uint8OrString), e.g. "6" is stored as 6.
   v.transform(
     (p) => (typeof p === 'string' && /^\d+$/.test(p) && Number(p) <= 255 ? Number(p) : p) as ProtocolName | number,
@@ -72,7 +73,7 @@ export function portProblem(p: number | string): string | undefined {
 export const isNamedPort = (p: number | string): boolean => typeof p === 'string' && !RANGE_RE.test(p);
 
 export const PortSchema = v.pipe(
-  v.union([v.number(), v.string()], messageFor('port must be a number, "min:max" or a port name')),
+  numberOrString(messageFor('port must be a number, "min:max" or a port name')),
   // "80" unmarshals to the single port 80 in Calico's numorstring.Port.
   v.transform((p) => (typeof p === 'string' && /^\d+$/.test(p) ? Number(p) : p)),
   v.rawCheck(({ dataset, addIssue }) => {

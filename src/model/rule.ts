@@ -124,20 +124,27 @@ export const RuleSchema = v.pipe(
     }
 
     // All nets of a rule must be one IP family, and match ipVersion if it is set.
-    const families = new Map<IPVersion, string>();
+    // Plain loops and a map made only for a rule with nets: every rule of a manifest runs this.
+    let families: Map<IPVersion, string> | undefined;
     for (const side of SIDES) {
+      const e = r[side];
+      if (e === undefined) continue;
       for (const f of NET_FIELDS) {
-        (r[side]?.[f] ?? []).forEach((net, i) => {
+        const nets = e[f];
+        if (nets === undefined) continue;
+        for (let i = 0; i < nets.length; i++) {
+          const net = nets[i]!;
           const c = parseCIDROrIP(net);
-          if (!c) return;
+          if (!c) continue;
           if (r.ipVersion !== undefined && c.version !== r.ipVersion) {
             at([side, f, i], `IPv${c.version} network ${net} does not match ipVersion ${r.ipVersion}`);
           }
+          families ??= new Map();
           if (!families.has(c.version)) families.set(c.version, `${side}.${f}[${i}] ${net}`);
-        });
+        }
       }
     }
-    if (r.ipVersion === undefined && families.size > 1) {
+    if (r.ipVersion === undefined && families !== undefined && families.size > 1) {
       at([], `rule mixes IPv4 and IPv6 networks (${families.get(4)} and ${families.get(6)})`);
     }
   }),

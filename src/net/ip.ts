@@ -105,8 +105,29 @@ export function parseCIDR(s: string): ParsedCIDR | undefined {
   return { version: ip.version, ip: ip.bytes, prefix };
 }
 
+/**
+ * Parsed CIDRs by text. Validation, plan and render each parse every net of every rule, and a
+ * large node repeats the same few nets thousands of times. Bounded (cleared when full) and only
+ * for texts as short as an address can be, so hostile input cannot grow it. The results are
+ * shared: callers never edit them (networkAddress copies).
+ */
+const parsed = new Map<string, ParsedCIDR | null>();
+const PARSED_MAX = 16_384;
+const PARSED_MAX_TEXT = 64;
+
 /** A CIDR, or a bare address taken as a full-length prefix (Calico's ParseCIDROrIP). */
 export function parseCIDROrIP(s: string): ParsedCIDR | undefined {
+  if (s.length > PARSED_MAX_TEXT) return parseCIDROrIPUncached(s);
+  let c = parsed.get(s);
+  if (c === undefined) {
+    c = parseCIDROrIPUncached(s) ?? null;
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    parsed.set(s, c);
+  }
+  return c ?? undefined;
+}
+
+function parseCIDROrIPUncached(s: string): ParsedCIDR | undefined {
   const cidr = parseCIDR(s);
   if (cidr) return cidr;
   if (s.includes('/')) return undefined;
