@@ -73,7 +73,71 @@ function parsed(text: string, hostRoute: boolean): Parsed {
  * formatCidr(parseCidr(t)) (with the length of a host route when `hostRoutes`), unparseable
  * entries dropped.
  */
-export function canonicalCidrs(texts: readonly string[], hostRoutes: boolean): { v4: readonly string[]; v6: readonly string[] } {
+export function canonicalCidrs(texts: readonly string[], hostRoutes: boolean, key?: string): { v4: readonly string[]; v6: readonly string[] } {
+  const prev = key !== undefined && texts.length >= EDIT_MIN ? edits.get(key) : undefined;
+  const edited = prev && editedHosts(prev, texts);
+  const out = edited ? { v4: edited, v6: [] } : fromScratch(texts, hostRoutes);
+  if (key !== undefined && texts.length >= EDIT_MIN) {
+    // Only an all-hosts, duplicate-free list is edited in place next time.
+    if (out.v6.length === 0 && isKnownV4HostList(out.v4) && out.v4.length === texts.length) {
+      if (edits.size >= EDIT_KEYS_MAX) edits.clear();
+      edits.set(key, { raw: texts, sorted: out.v4 });
+    } else edits.delete(key);
+  }
+  return out;
+}
+
+/**
+ * A big list edited in place (one member added or removed: the datastore's usual change) is
+ * re-sorted from its previous version instead of from scratch: one walk comparing the two raw
+ * lists from both ends, then a binary-search splice per changed entry. Sorting 100,000 addresses
+ * again measured ~11 ms here, the walk ~1 ms.
+ */
+const EDIT_MIN = 1024;
+const EDIT_MAX_CHANGED = 64;
+const EDIT_KEYS_MAX = 4096;
+const edits = new Map<string, { raw: readonly string[]; sorted: readonly string[] }>();
+
+function lowerBound(list: readonly string[], x: string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** `texts` sorted as an edit of `prev.raw` (all canonical hosts, no duplicates), or undefined. */
+function editedHosts(prev: { raw: readonly string[]; sorted: readonly string[] }, texts: readonly string[]): readonly string[] | undefined {
+  const old = prev.raw;
+  if (old === texts) return prev.sorted;
+  const n = Math.min(old.length, texts.length);
+  let head = 0;
+  while (head < n && old[head] === texts[head]) head++;
+  let tail = 0;
+  while (tail < n - head && old[old.length - 1 - tail] === texts[texts.length - 1 - tail]) tail++;
+  const removed = old.slice(head, old.length - tail);
+  const added = texts.slice(head, texts.length - tail);
+  if (removed.length > EDIT_MAX_CHANGED || added.length > EDIT_MAX_CHANGED || !added.every(isCanonicalV4Host)) return undefined;
+  const out = prev.sorted.slice();
+  for (const r of removed) {
+    const at = lowerBound(out, r);
+    if (out[at] !== r) return undefined;
+    out.splice(at, 1);
+  }
+  for (const a of added) {
+    const at = lowerBound(out, a);
+    // A duplicate: the list is no longer duplicate-free, so the caller's from-scratch path decides.
+    if (out[at] === a) return undefined;
+    out.splice(at, 0, a);
+  }
+  knownHosts.add(out);
+  return out;
+}
+
+function fromScratch(texts: readonly string[], hostRoutes: boolean): { v4: readonly string[]; v6: readonly string[] } {
   let i = 0;
   while (i < texts.length && isCanonicalV4Host(texts[i]!)) i++;
   if (i === texts.length) {

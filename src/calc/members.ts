@@ -101,7 +101,7 @@ export interface NamespacedMembers {
 }
 
 function member(key: string, labels: Member['labels'], texts: readonly string[], hostRoutes: boolean, ports: Member['ports']): Member {
-  const { v4, v6 } = canonicalCidrs(texts, hostRoutes);
+  const { v4, v6 } = canonicalCidrs(texts, hostRoutes, key);
   let cidrs: Cidr[] | undefined;
   return {
     key,
