@@ -39,6 +39,20 @@ export function isCanonicalV4Host(s: string): boolean {
 const knownHosts = new WeakSet<readonly string[]>();
 export const isKnownV4HostList = (list: readonly string[]): boolean => knownHosts.has(list);
 
+/** Records that `list` was checked: canonical IPv4 host routes only, strictly increasing. */
+export function markV4HostList(list: readonly string[]): void {
+  knownHosts.add(list);
+}
+
+/**
+ * `next` is `prev` (a known host list) with the run prev[from..to) replaced by `run`, and the
+ * caller checked `next` is strictly increasing: it is a known host list when `run` is all hosts.
+ * The relay-mode decoder's member splice uses this, so the renderer does not walk the list again.
+ */
+export function markSplicedV4HostList(prev: readonly string[], run: readonly string[], next: readonly string[]): void {
+  if (knownHosts.has(prev) && run.every(isCanonicalV4Host)) knownHosts.add(next);
+}
+
 /** Sorted and de-duplicated: the same array when it already is (the usual case), else a sorted copy. */
 export function sortedUnique(list: readonly string[]): readonly string[] {
   let sorted = true;

@@ -41,6 +41,7 @@ import * as v from 'valibot';
 import { IpSetPlanSchema, type NodePlan } from '../plan/schema.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { spliceParts, type PartList } from './plan-parts.ts';
+import { markSplicedV4HostList } from '../calc/canonical-cidrs.ts';
 
 type Family = 'v4' | 'v6';
 
@@ -178,7 +179,10 @@ export function splicePlan(basis: PlanBasis, bytes: Uint8Array): { plan: NodePla
   const sorted = increasing(m, 0, m.length) && (m.length === 0 || ((i === 0 || was[i - 1]! < m[0]!) && (after === was.length || m[m.length - 1]! < was[after]!)));
   const lists = basis.lists.map((l, k) => (k === at ? { ...l, length: l.length + delta, sorted } : shift(l, list.start)));
   const ipSets = basis.plan.ipSets.slice();
-  ipSets[list.set] = { ...set, [list.family]: was.slice(0, i).concat(m, was.slice(after)) };
+  const next = was.slice(0, i).concat(m, was.slice(after));
+  // The renderer takes a list of plain IPv4 hosts it has seen before without walking it again.
+  if (sorted && list.family === 'v4') markSplicedV4HostList(was, m, next);
+  ipSets[list.set] = { ...set, [list.family]: next };
   const plan: NodePlan = { ...basis.plan, ipSets };
   return { plan, basis: { bytes, plan, lists, parts: basis.parts.map((l) => shift(l, list.start)) } };
 }

@@ -11,7 +11,7 @@
  * costs nothing. Members of the wrong family or that do not parse are dropped, as before.
  */
 import { formatCidr, intervalStrings, parseCidr } from '../net/cidr.ts';
-import { isCanonicalV4Host, isKnownV4HostList, sortedUnique } from '../calc/canonical-cidrs.ts';
+import { isCanonicalV4Host, isKnownV4HostList, markV4HostList, sortedUnique } from '../calc/canonical-cidrs.ts';
 
 export { isCanonicalV4Host, sortedUnique };
 
@@ -58,7 +58,12 @@ export function splitMembers(cidrs: readonly string[], family: 4 | 6): Split {
 }
 
 function split(cidrs: readonly string[], family: 4 | 6): Split {
-  if (family === 4 && cidrs.every(isCanonicalV4Host)) return { hosts: sortedUnique(cidrs), prefixes: [] };
+  if (family === 4 && cidrs.every(isCanonicalV4Host)) {
+    const hosts = sortedUnique(cidrs);
+    // Known from now on: a decoded plan's list spliced from this one stays known (plan-splice.ts).
+    markV4HostList(hosts);
+    return { hosts, prefixes: NO_PREFIXES };
+  }
   const hosts: string[] = [];
   const wide: string[] = [];
   for (const cidr of cidrs) {
