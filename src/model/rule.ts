@@ -57,6 +57,7 @@ type Side = 'source' | 'destination';
 const SIDES: readonly Side[] = ['source', 'destination'];
 const PORT_FIELDS = ['ports', 'notPorts'] as const;
 const NET_FIELDS = ['nets', 'notNets'] as const;
+const PROTOCOL_FIELDS = ['protocol', 'notProtocol'] as const;
 
 const isICMP = (p: Protocol | undefined) => p === 'ICMP' || p === 1;
 const isICMPv6 = (p: Protocol | undefined) => p === 'ICMPv6' || p === 58;
@@ -99,16 +100,20 @@ export const RuleSchema = v.pipe(
     if (r.icmp !== undefined && !isICMP(r.protocol) && !isICMPv6(r.protocol)) {
       at(['icmp'], 'an icmp match requires protocol ICMP, ICMPv6, 1 or 58');
     }
-    for (const f of ['protocol', 'notProtocol'] as const) {
-      if (r.ipVersion === 6 && isICMP(r[f])) at([f], `${f} ${show(r[f])} requires ipVersion 4 (ipVersion is 6)`);
-      if (r.ipVersion === 4 && isICMPv6(r[f])) at([f], `${f} ${show(r[f])} requires ipVersion 6 (ipVersion is 4)`);
+    if (r.ipVersion !== undefined) {
+      for (const f of PROTOCOL_FIELDS) {
+        if (r.ipVersion === 6 && isICMP(r[f])) at([f], `${f} ${show(r[f])} requires ipVersion 4 (ipVersion is 6)`);
+        if (r.ipVersion === 4 && isICMPv6(r[f])) at([f], `${f} ${show(r[f])} requires ipVersion 6 (ipVersion is 4)`);
+      }
     }
 
     // Ports need a protocol that has ports (HEAD semantics: named-only lists may omit it).
     for (const side of SIDES) {
+      const e = r[side];
+      if (e === undefined) continue;
       for (const f of PORT_FIELDS) {
-        const ports = r[side]?.[f] ?? [];
-        if (ports.length === 0) continue;
+        const ports = e[f];
+        if (ports === undefined || ports.length === 0) continue;
         if (r.protocol === undefined) {
           const numeric = ports.filter((p) => !isNamedPort(p));
           if (numeric.length > 0) {

@@ -30,7 +30,7 @@
  * is rendered (Felix then programs no IPv6 dataplane at all).
  */
 import type { NftDocument, NftExpr } from '../nft/json-types.ts';
-import { dropsConntrackInvalid, governsIpv6, type EndpointPlan, type FailsafePlanRule, type NodePlan, type PlanPolicy } from '../plan/schema.ts';
+import { dropsConntrackInvalid, governsIpv6, type EndpointPlan, type FailsafePlanRule, type NodePlan, type PlanPolicy, type PlanRule } from '../plan/schema.ts';
 import type { Dispatch } from '../calc/dispatch.ts';
 import { familyOf } from '../net/cidr.ts';
 import * as x from './expr.ts';
@@ -80,14 +80,38 @@ function failsafeRules(rules: readonly FailsafePlanRule[], port: 'sport' | 'dpor
 
 const NO_RULES: readonly TableRule[] = Object.freeze([]);
 
-function policyRules(p: PlanPolicy, dir: 'in' | 'out', marks: x.Marks, ipv6: boolean): readonly TableRule[] {
+/**
+ * Plan rules rendered during one render, by content: policies written from a template differ in
+ * a port or a set and repeat the rest (the 1,000 x 10 benchmark node has 3,131 distinct rules in
+ * 10,000), and the marks and IPv6 choice are fixed for a render. The origin (the rule's comment)
+ * only enters the rendering as a Log rule's prefix, so it is in the key for Log rules only.
+ * Identical rules share their expression arrays, which nothing edits (see expr.ts).
+ */
+type RuleMemo = Map<string, NftExpr[][]>;
+
+function renderPlanRule(r: PlanRule, marks: x.Marks, ipv6: boolean, memo: RuleMemo): NftExpr[][] {
+  const { origin, ...content } = r;
+  const json = JSON.stringify(content);
+  const key = r.action === 'Log' ? `${JSON.stringify(origin)}${json}` : json;
+  let out = memo.get(key);
+  if (out === undefined) {
+    out = renderRule(r, marks, `outpost ${origin}: `, ipv6);
+    memo.set(key, out);
+  }
+  return out;
+}
+
+function policyRules(p: PlanPolicy, dir: 'in' | 'out', marks: x.Marks, ipv6: boolean, memo: RuleMemo): readonly TableRule[] {
   const rules = dir === 'in' ? p.ingress : p.egress;
   if (!rules.length) return NO_RULES;
   // Keyed by a SHA-256 of the plan rules' JSON, not the JSON itself: the cache keeps a key per
   // policy and direction for the agent's life (at 1,000 policies the JSON is several MiB).
   const key = new Bun.CryptoHasher('sha256').update(JSON.stringify(rules)).digest('hex');
-  return cache.rules(`${dir}|${ipv6 ? 6 : 4}|${marks.accept}|${marks.pass}|${key}`, () =>
-    rules.flatMap((r) => renderRule(r, marks, `outpost ${r.origin}: `, ipv6).map((expr) => ({ expr, comment: r.origin }))));
+  return cache.rules(`${dir}|${ipv6 ? 6 : 4}|${marks.accept}|${marks.pass}|${key}`, () => {
+    const out: TableRule[] = [];
+    for (const r of rules) for (const expr of renderPlanRule(r, marks, ipv6, memo)) out.push({ expr, comment: r.origin });
+    return out;
+  });
 }
 
 export interface RenderResult {
@@ -125,13 +149,14 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
   chains.set('failsafe-in-raw', [...failsafeRules(fs.inbound, 'dport', 'saddr', 'inbound'), ...failsafeRules(fs.outbound, 'sport', 'saddr', 'outbound reply')]);
   chains.set('failsafe-out-raw', [...failsafeRules(fs.outbound, 'dport', 'daddr', 'outbound'), ...failsafeRules(fs.inbound, 'sport', 'daddr', 'inbound reply')]);
 
+  const memo: RuleMemo = new Map();
   for (const p of plan.policies) {
-    chains.set(policyChain('in', p.name), policyRules(p, 'in', marks, ipv6));
-    chains.set(policyChain('out', p.name), policyRules(p, 'out', marks, ipv6));
+    chains.set(policyChain('in', p.name), policyRules(p, 'in', marks, ipv6, memo));
+    chains.set(policyChain('out', p.name), policyRules(p, 'out', marks, ipv6, memo));
   }
   for (const p of plan.profiles) {
-    chains.set(profileChain('in', p.name), policyRules(p, 'in', marks, ipv6));
-    chains.set(profileChain('out', p.name), policyRules(p, 'out', marks, ipv6));
+    chains.set(profileChain('in', p.name), policyRules(p, 'in', marks, ipv6, memo));
+    chains.set(profileChain('out', p.name), policyRules(p, 'out', marks, ipv6, memo));
   }
 
   // Dispatch: interface → endpoint chain, with the wildcard HEP as the fallback.
