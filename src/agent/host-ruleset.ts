@@ -3,7 +3,8 @@
  * interface dispatch, render. Shared by local mode (plan computed here) and relay mode (plan
  * received, signed, from the relay).
  */
-import { computeNodePlan } from '../calc/node-plan.ts';
+import { contextView, planFromView, preparePlanContext } from '../calc/node-plan.ts';
+import type { CompileCache } from '../calc/compile-cache.ts';
 import { resolveDispatch, type HostInterface } from '../calc/dispatch.ts';
 import { withLocalFailsafes, type LocalFailsafes } from '../calc/failsafes.ts';
 import { renderRuleset, DEFAULT_RENDER_OPTIONS, type RenderResult } from '../render/ruleset.ts';
@@ -56,8 +57,16 @@ export function renderForHost(
 }
 
 /** Local mode: compute the plan on this host from resources, then render it. */
+/**
+ * Local mode's compiled policies and profiles, by resource object (compile-cache.ts, as the relay
+ * shares them between nodes): the folder source hands back the same objects for every file that
+ * did not change, so a one-policy edit compiles only the policies of the file it is in (1,000 ×
+ * 10 node: the plan ~47 -> ~10 ms). A WeakMap: replaced resources are collected with their entry.
+ */
+const compiled: CompileCache = new WeakMap();
+
 export function buildRuleset(config: Pick<AgentConfig, 'node' | 'failsafeInbound' | 'failsafeOutbound' | 'loopback'>, resources: readonly Resource[], interfaces: readonly HostInterface[]) {
-  const { plan, warnings } = computeNodePlan({ node: config.node, resources });
+  const { plan, warnings } = planFromView({ node: config.node, resources }, { ...contextView(preparePlanContext(resources)), compiled });
   const host = renderForHost(plan, config, interfaces);
   return { ...host, warnings: [...warnings, ...host.rendered.unnameable.map((u) => `interface not governed by name: ${u}`)] };
 }
