@@ -30,7 +30,7 @@
  * is rendered (Felix then programs no IPv6 dataplane at all).
  */
 import type { NftDocument, NftExpr } from '../nft/json-types.ts';
-import { dropsConntrackInvalid, governsIpv6, type EndpointPlan, type FailsafePlanRule, type NodePlan, type PlanPolicy, type PlanRule } from '../plan/schema.ts';
+import { dropsConntrackInvalid, governsIpv6, type EndpointPlan, type FailsafePlanRule, type NodePlan, type PlanPolicy } from '../plan/schema.ts';
 import type { Dispatch } from '../calc/dispatch.ts';
 import { familyOf } from '../net/cidr.ts';
 import * as x from './expr.ts';
@@ -89,27 +89,34 @@ const NO_RULES: readonly TableRule[] = Object.freeze([]);
  */
 type RuleMemo = Map<string, NftExpr[][]>;
 
-function renderPlanRule(r: PlanRule, marks: x.Marks, ipv6: boolean, memo: RuleMemo): NftExpr[][] {
-  const { origin, ...content } = r;
-  const json = JSON.stringify(content);
-  const key = r.action === 'Log' ? `${JSON.stringify(origin)}${json}` : json;
-  let out = memo.get(key);
-  if (out === undefined) {
-    out = renderRule(r, marks, `outpost ${origin}: `, ipv6);
-    memo.set(key, out);
-  }
-  return out;
-}
-
 function policyRules(p: PlanPolicy, dir: 'in' | 'out', marks: x.Marks, ipv6: boolean, memo: RuleMemo): readonly TableRule[] {
   const rules = dir === 'in' ? p.ingress : p.egress;
   if (!rules.length) return NO_RULES;
-  // Keyed by a SHA-256 of the plan rules' JSON, not the JSON itself: the cache keeps a key per
-  // policy and direction for the agent's life (at 1,000 policies the JSON is several MiB).
-  const key = new Bun.CryptoHasher('sha256').update(JSON.stringify(rules)).digest('hex');
-  return cache.rules(`${dir}|${ipv6 ? 6 : 4}|${marks.accept}|${marks.pass}|${key}`, () => {
+  // Each rule's JSON without its origin keys the memo; with the origins (self-delimiting JSON
+  // strings) it is hashed into the chain cache's key, a SHA-256 rather than the JSON itself:
+  // the cache keeps a key per policy and direction for the agent's life (at 1,000 policies the
+  // JSON is several MiB).
+  const contents: string[] = [];
+  const hash = new Bun.CryptoHasher('sha256');
+  for (const r of rules) {
+    const { origin, ...content } = r;
+    const json = JSON.stringify(content);
+    contents.push(json);
+    hash.update(JSON.stringify(origin));
+    hash.update(json);
+  }
+  return cache.rules(`${dir}|${ipv6 ? 6 : 4}|${marks.accept}|${marks.pass}|${hash.digest('hex')}`, () => {
     const out: TableRule[] = [];
-    for (const r of rules) for (const expr of renderPlanRule(r, marks, ipv6, memo)) out.push({ expr, comment: r.origin });
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
+      const key = r.action === 'Log' ? `${JSON.stringify(r.origin)}${contents[i]}` : contents[i]!;
+      let exprs = memo.get(key);
+      if (exprs === undefined) {
+        exprs = renderRule(r, marks, `outpost ${r.origin}: `, ipv6);
+        memo.set(key, exprs);
+      }
+      for (const expr of exprs) out.push({ expr, comment: r.origin });
+    }
     return out;
   });
 }
