@@ -28,6 +28,7 @@
 import { parseManifest } from '../model/manifest.ts';
 import { resourceKey, type Resource } from '../model/resource.ts';
 import { isNamespacedKind } from '../model/namespaced.ts';
+import { deepEqual } from '../calc/deep-equal.ts';
 import type { ResourceError, ResourceWarning } from '../model/validate.ts';
 import { listManifestFiles, MAX_FILE_BYTES, readManifestFile, statSignature } from './manifest-files.ts';
 
@@ -355,7 +356,17 @@ export class FileResourceSource {
       return { errors: parsed.errors, warnings: parsed.warnings, unenforced: [], pending: false };
     }
     const next = new Map<string, Resource>();
-    for (const r of parsed.resources) next.set(resourceKey(r), r);
+    // An unchanged resource keeps its object: what is computed per object downstream (compiled
+    // policies, the renderer's chains) is reused, so editing one policy of a file of 100 costs
+    // one policy's work, not 100. Only a map this run parsed (a remembered one validates on
+    // first use, which costs more than it saves).
+    const before = this.files.get(file)?.resources;
+    const reuse = before?.constructor === Map ? before : undefined;
+    for (const r of parsed.resources) {
+      const key = resourceKey(r);
+      const old = reuse?.get(key);
+      next.set(key, old !== undefined && deepEqual(old, r) ? old : r);
+    }
     const unenforced: Unenforced[] = [];
     for (const e of parsed.errors) {
       if (e.kind === undefined || e.name === undefined) {
