@@ -12,7 +12,7 @@
  * Then where the time goes: agent-apply-phases.ts times the agent's steps one by one in a fresh
  * process and namespace (in-process timers).
  *
- * usage: bun scripts/bench/agent-apply.ts [--runs 3] [--warmup 1] [--phases 1] [--policies 1000] [--peers 500] [--sets 100]
+ * usage: bun scripts/bench/agent-apply.ts [--runs 3] [--warmup 1] [--phases 1 (0: no breakdown)] [--policies 1000] [--peers 500] [--sets 100]
  *        [--bin src|dist|both] [--no-build] [--no-write]     (default --bin src)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -101,8 +101,9 @@ try {
     const xs = agent.get(f)!;
     return `| ${LABEL[f]} | ${median(xs.map((o) => o.toStarting))} | ${median(xs.map((o) => o.toInForce))} | ${ms(median(xs.map((o) => o.afterInForce)))} |`;
   });
-  const stepNames = Object.keys(phases[0]!.steps);
-  const refNames = Object.keys(phases[0]!.reference);
+  // --phases 0: no breakdown (the quick ratio-and-RSS run).
+  const stepNames = phases.length ? Object.keys(phases[0]!.steps) : [];
+  const refNames = phases.length ? Object.keys(phases[0]!.reference) : [];
   const missing = [...new Set(phases.flatMap((p) => p.missing))];
   const md = [
     `Command: \`${commandLine(['OUTPOST_BENCH_BIN', 'OUTPOST_BENCH_DIST'])}\` — ${RUNS} runs of each after ${WARMUP} warm-up, agent and floor alternating, each in a fresh namespace.`,
@@ -122,17 +123,21 @@ try {
     '|---|---:|---:|---:|',
     ...split,
     '',
-    `Where the time goes: the agent's steps timed one by one in a fresh process and namespace (agent-apply-phases.ts, ${PHASES === 1 ? 'one pass' : `median of ${PHASES}`}):`,
-    '',
-    '| step | ms |',
-    '|---|---:|',
-    ...stepNames.map((k) => `| ${k} | ${ms(median(phases.map((p) => p.steps[k]!)))} |`),
-    '',
-    'References on the same text (not steps of the agent):',
-    '',
-    '| | ms |',
-    '|---|---:|',
-    ...refNames.map((k) => `| ${k} | ${ms(median(phases.map((p) => p.reference[k]!)))} |`),
+    ...(phases.length
+      ? [
+          `Where the time goes: the agent's steps timed one by one in a fresh process and namespace (agent-apply-phases.ts, ${PHASES === 1 ? 'one pass' : `median of ${PHASES}`}):`,
+          '',
+          '| step | ms |',
+          '|---|---:|',
+          ...stepNames.map((k) => `| ${k} | ${ms(median(phases.map((p) => p.steps[k]!)))} |`),
+          '',
+          'References on the same text (not steps of the agent):',
+          '',
+          '| | ms |',
+          '|---|---:|',
+          ...refNames.map((k) => `| ${k} | ${ms(median(phases.map((p) => p.reference[k]!)))} |`),
+        ]
+      : []),
     ...(missing.length ? ['', `Not found in src/ (moved or removed; not timed): ${missing.join(', ')}.`] : []),
   ].join('\n');
   console.log(md);
