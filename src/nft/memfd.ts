@@ -45,6 +45,8 @@ export interface MemFile {
 
 /** Bytes per write(2); one buffer, reused for every write. */
 const CHUNK = 256 * 1024;
+/** Characters joined before one encodeInto (well under CHUNK: a run is at most 3 bytes a character). */
+const BATCH = 16 * 1024;
 
 /**
  * Writes the concatenation of `pieces` to `fd` as UTF-8, through one reused buffer: the whole
@@ -64,7 +66,12 @@ export function writePieces(fd: number, pieces: Iterable<string>): void {
     // rules: +5 MiB of peak RSS instead of +25, for a few ms).
     if (++flushes % 2 === 0) Bun.gc(false);
   };
-  for (let p of pieces) {
+  // Pieces are short (a rule is three), and each encodeInto call costs more than the bytes it
+  // copies: they are joined into runs of about BATCH characters first.
+  const batch: string[] = [];
+  let batched = 0;
+  const put = (text: string) => {
+    let p = text;
     for (;;) {
       const { read, written } = enc.encodeInto(p, buf.subarray(used));
       used += written;
@@ -73,7 +80,24 @@ export function writePieces(fd: number, pieces: Iterable<string>): void {
       p = p.slice(read);
       flush();
     }
+  };
+  const putBatch = () => {
+    if (batch.length) put(batch.length === 1 ? batch[0]! : batch.join(''));
+    batch.length = 0;
+    batched = 0;
+  };
+  for (const p of pieces) {
+    // A long piece (a big set's elements) goes as it is, never copied into a run.
+    if (p.length >= BATCH) {
+      putBatch();
+      put(p);
+      continue;
+    }
+    batch.push(p);
+    batched += p.length;
+    if (batched >= BATCH) putBatch();
   }
+  putBatch();
   flush();
 }
 

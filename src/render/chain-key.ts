@@ -11,20 +11,28 @@
 import type { TableRule } from './table-model.ts';
 
 const keys = new WeakMap<readonly TableRule[], string>();
+const PENDING_MAX = 128;
 
 /** Hashes one chain's rules in order; each rule's expression JSON as the caller already has it. */
 export class ChainKeyHasher {
   private readonly h = new Bun.CryptoHasher('sha256');
+  /** Text not hashed yet: one update per PENDING_MAX pieces, not two per rule (each call costs more than hashing a rule's bytes). */
+  private pending: string[] = [];
 
   add(exprJson: string, comment: string | undefined): void {
     // JSON text holds no raw newline: the separators keep the encoding unambiguous.
-    // Two updates rather than one concatenation: no second copy of the text.
-    this.h.update(exprJson);
-    this.h.update(comment === undefined ? '\n\n' : `\n${JSON.stringify(comment)}\n`);
+    this.pending.push(exprJson, comment === undefined ? '\n\n' : `\n${JSON.stringify(comment)}\n`);
+    if (this.pending.length >= PENDING_MAX) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pending.length) this.h.update(this.pending.join(''));
+    this.pending = [];
   }
 
   /** The key, remembered for `rules` (the array whose rules were added, in order). */
   done(rules: readonly TableRule[]): string {
+    this.flush();
     const k = this.h.digest('hex');
     keys.set(rules, k);
     return k;
