@@ -197,7 +197,8 @@ class Walker {
       case 'record': {
         if (!isPlainObject(value)) return value;
         const out: Record<string, unknown> = {};
-        for (const k of Object.keys(value)) out[k] = this.walk(shape.value, value[k], at(path, k));
+        const leaf = shapeOf(shape.value) === LEAF;
+        for (const k of Object.keys(value)) out[k] = leaf ? value[k] : this.walk(shape.value, value[k], at(path, k));
         return out;
       }
       case 'array':
@@ -243,7 +244,9 @@ class Walker {
         continue;
       }
       if (key !== name) (from ??= new Map()).set(name, key);
-      out[name] = this.walk(shape.entries[name]!, x, at(path, name));
+      // A leaf is kept as it is: no walk and no path link for it (most fields of a manifest).
+      const entry = shape.entries[name]!;
+      out[name] = shapeOf(entry) === LEAF ? x : this.walk(entry, x, at(path, name));
     }
     return out;
   }

@@ -221,15 +221,25 @@ function matchesScan(docs: readonly unknown[], scan: TextScan): boolean {
   const left = new Map(scan.keys);
   let remaining = scan.keyCount;
   const seen = new Set<object>();
-  const stack: { v: unknown; depth: number }[] = docs.map((v) => ({ v, depth: 0 }));
+  // Only objects and arrays are stacked (scalars need no visit), with their depths alongside:
+  // no small object per node.
+  const stack: object[] = [];
+  const depths: number[] = [];
+  const push = (v: unknown, depth: number) => {
+    if (typeof v === 'object' && v !== null) {
+      stack.push(v);
+      depths.push(depth);
+    }
+  };
+  for (const d of docs) push(d, 0);
   while (stack.length > 0) {
-    const { v, depth } = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
+    const v = stack.pop()!;
+    const depth = depths.pop()!;
     if (seen.has(v) || depth + 1 > MAX_DEPTH) return false;
     seen.add(v);
     if (Array.isArray(v)) {
       if (v.length > MAX_COLLECTION_ITEMS) return false;
-      for (const item of v) stack.push({ v: item, depth: depth + 1 });
+      for (const item of v) push(item, depth + 1);
       continue;
     }
     if (Object.getPrototypeOf(v) !== Object.prototype) return false;
@@ -240,7 +250,7 @@ function matchesScan(docs: readonly unknown[], scan: TextScan): boolean {
       if (!count) return false;
       left.set(k, count - 1);
       remaining--;
-      stack.push({ v: (v as Record<string, unknown>)[k], depth: depth + 1 });
+      push((v as Record<string, unknown>)[k], depth + 1);
     }
   }
   return remaining === 0;
