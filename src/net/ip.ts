@@ -138,16 +138,20 @@ function parseCIDROrIPUncached(s: string): ParsedCIDR | undefined {
 /** The address with host bits cleared. */
 export function networkAddress(c: ParsedCIDR): Uint8Array {
   const out = new Uint8Array(c.ip);
-  for (let bit = c.prefix; bit < out.length * 8; bit++) {
-    const i = bit >> 3;
-    out[i] = (out[i] ?? 0) & ~(0x80 >> (bit & 7));
+  // Byte by byte: the partial byte masked, the ones after it cleared.
+  const whole = c.prefix >> 3;
+  const rest = c.prefix & 7;
+  if (whole < out.length) {
+    out[whole] = out[whole]! & ((0xff << (8 - rest)) & 0xff);
+    out.fill(0, whole + 1);
   }
   return out;
 }
 
 export function isStrictlyMasked(c: ParsedCIDR): boolean {
   const net = networkAddress(c);
-  return net.every((b, i) => b === c.ip[i]);
+  for (let i = 0; i < net.length; i++) if (net[i] !== c.ip[i]) return false;
+  return true;
 }
 
 /** Formats an address like Go: dotted quad, or RFC 5952 compressed lower-case IPv6. */
