@@ -4,6 +4,7 @@
 // Calico resources that never govern a host (NetworkPolicy, BGPPeer, IPPool, ...) are
 // skipped with one warning per file: a site's manifests mix them with host policy.
 import { LineCounter, parseAllDocuments } from 'yaml';
+import { rememberingRules } from './rule.ts';
 import { boundsProblem } from './bounds.ts';
 import { isOtherCalicoKind, unknownKindMessage } from './calico-kinds.ts';
 import { API_VERSION, show } from './common.ts';
@@ -199,18 +200,20 @@ function parseManifestText(text: string, source: string, yamlFast: boolean): Man
     const message = `the file holds ${candidates.length} resources; at most ${MAX_DOCUMENTS_PER_FILE} are allowed (limit)`;
     return { resources: [], errors: [...errors, { source, path: '', message }], warnings: [] };
   }
-  for (const candidate of candidates) {
-    if (isSkippedKind(candidate)) {
-      skipped.push(describe(candidate));
-      continue;
+  rememberingRules(() => {
+    for (const candidate of candidates) {
+      if (isSkippedKind(candidate)) {
+        skipped.push(describe(candidate));
+        continue;
+      }
+      // Every candidate is part of a document boundsProblem passed above.
+      const r = validateResource(candidate, source, { withinBounds: true });
+      if (r.ok) {
+        resources.push(r.resource);
+        warnings.push(...r.warnings);
+      } else errors.push(...r.errors);
     }
-    // Every candidate is part of a document boundsProblem passed above.
-    const r = validateResource(candidate, source, { withinBounds: true });
-    if (r.ok) {
-      resources.push(r.resource);
-      warnings.push(...r.warnings);
-    } else errors.push(...r.errors);
-  }
+  });
   if (skipped.length > 0) {
     const listed = skipped.length > LIST_SKIPPED_UP_TO ? [...skipped.slice(0, LIST_SKIPPED_UP_TO), `… and ${skipped.length - LIST_SKIPPED_UP_TO} more`] : skipped;
     const message = `skipped ${listed.join(', ')}: outpost does not use these Calico kinds (they never govern a host)`;
