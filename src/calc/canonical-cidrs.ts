@@ -5,67 +5,7 @@
  * Anything else goes through the CIDR parser once and the result is remembered.
  */
 import { formatCidr, parseCidr } from '../net/cidr.ts';
-
-/** True for canonical "a.b.c.d/32" (no leading zeros, each octet ≤ 255): a char walk, no parse. */
-export function isCanonicalV4Host(s: string): boolean {
-  const n = s.length;
-  if (n < 10 || n > 18 || s.charCodeAt(n - 3) !== 47 || s.charCodeAt(n - 2) !== 51 || s.charCodeAt(n - 1) !== 50) return false;
-  let octets = 0;
-  let i = 0;
-  const end = n - 3;
-  while (i < end) {
-    const start = i;
-    let v = 0;
-    while (i < end) {
-      const c = s.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      i++;
-    }
-    const len = i - start;
-    if (len === 0 || len > 3 || v > 255 || (len > 1 && s.charCodeAt(start) === 48)) return false;
-    octets++;
-    if (i === end) break;
-    if (s.charCodeAt(i) !== 46 || octets === 4) return false;
-    i++;
-  }
-  return octets === 4 && i === end;
-}
-
-/**
- * Arrays known to hold only canonical IPv4 host routes, sorted and unique (string order): the
- * renderer's set split (render/set-members.ts) takes them as they are, without walking them again.
- */
-const knownHosts = new WeakSet<readonly string[]>();
-export const isKnownV4HostList = (list: readonly string[]): boolean => knownHosts.has(list);
-
-/** Records that `list` was checked: canonical IPv4 host routes only, strictly increasing. */
-export function markV4HostList(list: readonly string[]): void {
-  knownHosts.add(list);
-}
-
-/**
- * `next` is `prev` (a known host list) with the run prev[from..to) replaced by `run`, and the
- * caller checked `next` is strictly increasing: it is a known host list when `run` is all hosts.
- * The relay-mode decoder's member splice uses this, so the renderer does not walk the list again.
- */
-export function markSplicedV4HostList(prev: readonly string[], run: readonly string[], next: readonly string[]): void {
-  if (knownHosts.has(prev) && run.every(isCanonicalV4Host)) knownHosts.add(next);
-}
-
-/** Sorted and de-duplicated: the same array when it already is (the usual case), else a sorted copy. */
-export function sortedUnique(list: readonly string[]): readonly string[] {
-  let sorted = true;
-  for (let i = 1; i < list.length; i++) {
-    if (list[i - 1]! >= list[i]!) {
-      sorted = false;
-      break;
-    }
-  }
-  if (sorted) return list;
-  const copy = [...list].sort();
-  return copy.filter((m, i) => i === 0 || m !== copy[i - 1]);
-}
+import { firstNotBelow, isCanonicalV4Host, isKnownV4HostList, markV4HostList, sortedUnique } from '../net/host-lists.ts';
 
 type Parsed = { family: 4 | 6; text: string } | null;
 const slow = new Map<string, Parsed>();
@@ -112,16 +52,6 @@ const EDIT_MAX_CHANGED = 64;
 const EDIT_KEYS_MAX = 4096;
 const edits = new Map<string, { raw: readonly string[]; sorted: readonly string[] }>();
 
-function lowerBound(list: readonly string[], x: string): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** `texts` sorted as an edit of `prev.raw` (all canonical hosts, no duplicates), or undefined. */
 function editedHosts(prev: { raw: readonly string[]; sorted: readonly string[] }, texts: readonly string[]): readonly string[] | undefined {
@@ -137,17 +67,17 @@ function editedHosts(prev: { raw: readonly string[]; sorted: readonly string[] }
   if (removed.length > EDIT_MAX_CHANGED || added.length > EDIT_MAX_CHANGED || !added.every(isCanonicalV4Host)) return undefined;
   const out = prev.sorted.slice();
   for (const r of removed) {
-    const at = lowerBound(out, r);
+    const at = firstNotBelow(out, r);
     if (out[at] !== r) return undefined;
     out.splice(at, 1);
   }
   for (const a of added) {
-    const at = lowerBound(out, a);
+    const at = firstNotBelow(out, a);
     // A duplicate: the list is no longer duplicate-free, so the caller's from-scratch path decides.
     if (out[at] === a) return undefined;
     out.splice(at, 0, a);
   }
-  knownHosts.add(out);
+  markV4HostList(out);
   return out;
 }
 
@@ -156,7 +86,7 @@ function fromScratch(texts: readonly string[], hostRoutes: boolean): { v4: reado
   while (i < texts.length && isCanonicalV4Host(texts[i]!)) i++;
   if (i === texts.length) {
     const v4 = sortedUnique(texts);
-    knownHosts.add(v4);
+    markV4HostList(v4);
     return { v4, v6: [] };
   }
   const v4: string[] = texts.slice(0, i);
@@ -176,7 +106,7 @@ function fromScratch(texts: readonly string[], hostRoutes: boolean): { v4: reado
     } else v6.push(p.text);
   }
   const out4 = sortedUnique(v4);
-  if (hostsOnly) knownHosts.add(out4);
+  if (hostsOnly) markV4HostList(out4);
   return { v4: out4, v6: sortedUnique(v6) };
 }
 
@@ -185,6 +115,6 @@ export function unionSorted(parts: readonly (readonly string[])[]): readonly str
   if (parts.length === 0) return [];
   if (parts.length === 1) return parts[0]!;
   const out = sortedUnique(parts.flat());
-  if (parts.every(isKnownV4HostList)) knownHosts.add(out);
+  if (parts.every(isKnownV4HostList)) markV4HostList(out);
   return out;
 }

@@ -5,6 +5,7 @@ import * as v from 'valibot';
 import { parseSelector } from '../selector/index.ts';
 import { parseCIDROrIP, parseIP } from '../net/ip.ts';
 import { MAX_SELECTOR_LENGTH, MAX_SHOWN_CHARS, clip } from './limits.ts';
+import { isCanonicalV4Host } from '../net/host-lists.ts';
 
 export const API_VERSION = 'projectcalico.org/v3';
 
@@ -239,7 +240,8 @@ export const ipAddressSchema = (what: string) =>
 export const looseCidrSchema = (what: string) =>
   v.pipe(
     stringSchema(what),
-    v.check((s) => parseCIDROrIP(s) !== undefined, messageFor(`${what} must be a CIDR or IP address`)),
+    // Canonical "a.b.c.d/32" (what big address lists are made of) passes on a character walk.
+    v.check((s) => isCanonicalV4Host(s) || parseCIDROrIP(s) !== undefined, messageFor(`${what} must be a CIDR or IP address`)),
   );
 
 // ---- issue paths ---------------------------------------------------------------

@@ -41,7 +41,7 @@ import * as v from 'valibot';
 import { IpSetPlanSchema, type NodePlan } from '../plan/schema.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { spliceParts, type PartList } from './plan-parts.ts';
-import { markSplicedV4HostList } from '../calc/canonical-cidrs.ts';
+import { firstNotBelow, markSplicedV4HostList } from '../net/host-lists.ts';
 
 type Family = 'v4' | 'v6';
 
@@ -226,17 +226,6 @@ function unescaped(b: Uint8Array, at: number): boolean {
   return n % 2 === 0;
 }
 
-/** First index whose member is ≥ x in string order (the list is strictly increasing). */
-function firstNotBelow(list: readonly string[], x: string): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /**
  * The members in `run` (ASCII bytes of zero or more canonical JSON strings separated by commas),

@@ -11,7 +11,7 @@
  * costs nothing. Members of the wrong family or that do not parse are dropped, as before.
  */
 import { formatCidr, intervalStrings, parseCidr } from '../net/cidr.ts';
-import { isCanonicalV4Host, isKnownV4HostList, markV4HostList, sortedUnique } from '../calc/canonical-cidrs.ts';
+import { isCanonicalV4Host, isKnownV4HostList, markV4HostList, sortedUnique } from '../net/host-lists.ts';
 
 export { isCanonicalV4Host, sortedUnique };
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { canonicalCidrs, isKnownV4HostList } from '../../../src/calc/canonical-cidrs.ts';
+import { canonicalCidrs } from '../../../src/calc/canonical-cidrs.ts';
+import { isKnownV4HostList } from '../../../src/net/host-lists.ts';
 import { formatCidr, parseCidr } from '../../../src/net/cidr.ts';
 
 /** The reference: parse every entry, format it, de-duplicate, sort (what the plan carried before). */
