@@ -54,12 +54,22 @@ export async function startLocalMode(config: AgentConfig & { resources: string[]
     return ok;
   };
 
+  // The SQLite records of this load are written while the first apply's nft runs (holdRecords).
+  source.holdRecords();
   const first = await source.load();
   // Parsing every manifest leaves tens of MiB of garbage (texts, parsed documents, validation
   // copies): collected before the plan, not only before the render (about 8 MiB less peak).
   collectStartupGarbage();
   reportLoad(log, first);
-  const firstApply = first.fatal ? Promise.resolve(false) : recompute();
+  let recorded = false;
+  const recordHeld = () => {
+    if (recorded) return;
+    recorded = true;
+    for (const problem of source.recordHeld()) log.error({ err: problem }, 'cannot record the last valid resources');
+  };
+  enforcer.duringNextApply(recordHeld);
+  // No nft run (nothing to apply, a failure before nft, a fatal load): recorded after the attempt.
+  const firstApply = (first.fatal ? Promise.resolve(false) : recompute()).finally(recordHeld);
   if (opts.once) {
     // A boot script's exit code covers the read-back check too.
     const checked = firstApply.then(async (ok) => ok && (await enforcer.settled(), enforcer.upToDate));

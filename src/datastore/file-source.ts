@@ -121,9 +121,16 @@ export class FileResourceSource {
   /** Files whose last valid resources could not be recorded yet. */
   private readonly unsaved = new Set<string>();
 
+  /** While set, records wait for recordHeld() (they stay in `unsaved`). */
+  private holding = false;
+
   /** Records a file's resources in the memory; the problem, if it could not (kept for a retry). */
   private record(file: string, resources: ReadonlyMap<string, Resource>): string | undefined {
     if (!this.memory) return undefined;
+    if (this.holding) {
+      this.unsaved.add(file);
+      return undefined;
+    }
     try {
       this.memory.save(file, resources);
       this.unsaved.delete(file);
@@ -143,6 +150,32 @@ export class FileResourceSource {
     this.quietMs = options.quietMs ?? 0;
     this.now = options.now ?? (() => performance.now());
     this.sleep = options.sleep ?? ((ms) => Bun.sleep(ms));
+  }
+
+  /**
+   * Records of last valid resources wait until recordHeld(). The agent's first apply holds them
+   * so the SQLite writes (tens of ms, hundreds when the disk is busy) run while nft applies
+   * instead of before it. What waits is only a copy of files still on disk: a crash before
+   * recordHeld() leaves the previous records, as a crash just before the load would have.
+   */
+  holdRecords(): void {
+    this.holding = true;
+  }
+
+  /** Writes the records held since holdRecords() and stops holding; the problems, if any (retried on every pass). */
+  recordHeld(): string[] {
+    this.holding = false;
+    const problems: string[] = [];
+    for (const f of [...this.unsaved]) {
+      const held = this.files.get(f);
+      if (!held) {
+        this.unsaved.delete(f);
+        continue;
+      }
+      const problem = this.record(f, held.resources);
+      if (problem) problems.push(`cannot record the last valid resources of ${f} (retried on every pass): ${problem}`);
+    }
+    return problems;
   }
 
   /** True once every path has been read successfully at least once. */
@@ -244,7 +277,8 @@ export class FileResourceSource {
     for (const f of [...this.candidates.keys()]) if (!seen.has(f)) this.candidates.delete(f);
     // Records that could not be written (a full or read-only state dir) are retried on every pass,
     // so a restart after the disk recovers does not bring back an older "last valid" version.
-    for (const f of [...this.unsaved]) {
+    // (Held records are not failures: they wait for recordHeld().)
+    for (const f of this.holding ? [] : [...this.unsaved]) {
       const held = this.files.get(f);
       if (!held) this.unsaved.delete(f);
       else if (this.record(f, held.resources) === undefined) this.unsaved.delete(f);
