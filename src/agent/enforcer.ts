@@ -56,8 +56,6 @@ export class Enforcer {
   private readonly auditEveryMs: number;
   private readonly auditGapMs: number;
   private lastAuditAt = Number.NEGATIVE_INFINITY;
-  /** Run once the next transaction's nft is running (duringNextApply). */
-  private readonly whileApplying: (() => void)[] = [];
   /** What the last transactions were, for tests and benchmarks. */
   readonly writes: { kind: 'full' | 'delta'; ok: boolean }[] = [];
 
@@ -76,25 +74,6 @@ export class Enforcer {
   /** Called after every attempt, including retries, so status can follow recovery. */
   onOutcome(cb: (r: ApplyOutcome) => void): void {
     this.listeners.push(cb);
-  }
-
-  /**
-   * Runs `task` once the next transaction's nft process is running: work that must not delay
-   * the apply (local mode's SQLite records) uses the time nft takes. Never run when no nft starts
-   * (nothing to change, or no input for it): the caller runs it itself after the apply.
-   */
-  duringNextApply(task: () => void): void {
-    this.whileApplying.push(task);
-  }
-
-  private startedApplying(): void {
-    for (const task of this.whileApplying.splice(0)) {
-      try {
-        task();
-      } catch (e) {
-        this.log.error({ err: (e as Error).message }, 'a task run while nft applies failed');
-      }
-    }
   }
 
   /** Sets the desired ruleset and applies it; resolves once it is committed and proven (or failed). */
@@ -150,7 +129,7 @@ export class Enforcer {
     // render left behind first, so the serialiser reuses that memory instead of growing the peak.
     // Rare (start-up, recovery) and small next to the nft run that follows.
     if (w.kind === 'full') Bun.gc(true);
-    const r = await this.runner.applyJson(pieces, false, () => this.startedApplying());
+    const r = await this.runner.applyJson(pieces);
     this.writes.push({ kind: w.kind, ok: r.ok });
     if (this.writes.length > 100) this.writes.shift();
     if (!r.ok) {

@@ -9,6 +9,7 @@ import { AGENT_SETTINGS, AgentConfigSchema } from '../config/agent-config.ts';
 import { loadCommandConfig } from '../config/settings.ts';
 import { createLogger } from '../platform/logger.ts';
 import { startAgent } from '../agent/agent.ts';
+import { AGENT_JIT_POLICY } from '../agent/local-mode.ts';
 import type { CliIO } from './io.ts';
 import { UsageError } from './io.ts';
 import { untilSignal } from './signals.ts';
@@ -33,7 +34,8 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   // (native) YAML parser the difference is within the noise of a shared machine (at most about
   // 1 s of 5), while the agent's peak RSS is 25-35 MiB lower (docs/benchmarks.md, "Full apply:
   // parsing, rendering and nft's input").
-  Bun.unsafe.setJITPolicy(1000);
+  // Local mode lowers it while it loads its manifests (local-mode.ts).
+  Bun.unsafe.setJITPolicy(AGENT_JIT_POLICY);
   const once = extra.once === true;
   if (once && !config.resources) throw new UsageError('--once works in local mode (--resources) only');
   const log = createLogger(config.logLevel);

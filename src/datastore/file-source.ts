@@ -154,9 +154,9 @@ export class FileResourceSource {
 
   /**
    * Records of last valid resources wait until recordHeld(). The agent's first apply holds them
-   * so the SQLite writes (tens of ms, hundreds when the disk is busy) run while nft applies
-   * instead of before it. What waits is only a copy of files still on disk: a crash before
-   * recordHeld() leaves the previous records, as a crash just before the load would have.
+   * so the SQLite writes (tens of ms, hundreds when the disk is busy) come after it instead of
+   * before it. What waits is only a copy of files still on disk: a crash before recordHeld()
+   * leaves the previous records, as a crash just before the load would have.
    */
   holdRecords(): void {
     this.holding = true;

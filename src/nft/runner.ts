@@ -48,17 +48,14 @@ export class NftRunner {
   /**
    * Applies the JSON document whose text is the concatenation of the pieces `pieces()` yields
    * (fullDocumentJson), written to nft's input a chunk at a time so the whole text is never held
-   * in memory. `pieces` may be called twice (the memfd, then the fallback file). `started` runs
-   * once nft is running (not when there is no input to give it): work that can wait goes there.
+   * in memory. `pieces` may be called twice (the memfd, then the fallback file).
    */
-  async applyJson(pieces: () => Iterable<string>, check = false, started?: () => void): Promise<NftResult> {
+  async applyJson(pieces: () => Iterable<string>, check = false): Promise<NftResult> {
     const input = await this.inputFile(pieces, check);
     if (input instanceof Error) return { ok: false, error: new NftApplyError(input.message, undefined, '') };
     try {
       const args = check ? ['-c', '-j', '-f', input.path] : ['-j', '-f', input.path];
-      const running = this.run(args);
-      if (started) setTimeout(started, 0);
-      const r = await running;
+      const r = await this.run(args);
       if (r.exitCode === 0) return { ok: true };
       const stderr = String(r.stderr ?? '').trim();
       const why = r.timedOut ? `timed out after ${this.timeoutMs} ms (killed)` : `exit ${r.exitCode ?? 'none'}`;
