@@ -23,22 +23,13 @@ import { isRoot } from './harness.ts';
 import { gnp, hep } from './fixtures.ts';
 import { HUB, SyncLab, inForce, logLines, waitLog } from './sync-harness.ts';
 import { Mosquitto } from '../lab/mosquitto.ts';
+import { README_ACL as ACL } from './readme-acl.ts';
 import type { LabProcess } from '../lab/lab.ts';
 
 const PKI = join(import.meta.dir, '../../scripts/pki.sh');
 const CLIENT = join(import.meta.dir, 'mqtt-tls-client.ts');
 const GW1 = '198.18.1.1';
 const URL_FROM_GW = `mqtts://${HUB.v4}:8883`;
-
-/** The README's ACL file. */
-const ACL = `pattern read outpost/v1/nodes/%u/snapshot
-pattern write outpost/v1/nodes/%u/status
-
-user relay
-topic write outpost/v1/nodes/+/snapshot
-topic read outpost/v1/nodes/+/snapshot
-topic read outpost/v1/nodes/+/status
-`;
 
 const site = (ports: number[]) =>
   hep('gw-eth1', { iface: 'eth1', node: 'gw', labels: { role: 'web' } }) + gnp('web', `selector: role == 'web'\ningress: [{action: Allow, protocol: TCP, destination: {ports: ${JSON.stringify(ports)}}}]`);

@@ -18,6 +18,7 @@ import { isRoot } from './harness.ts';
 import { hep } from './fixtures.ts';
 import { HUB, SyncLab, inForce, waitLog } from './sync-harness.ts';
 import { Mosquitto } from '../lab/mosquitto.ts';
+import { README_ACL as ACL } from './readme-acl.ts';
 import type { LabProcess } from '../lab/lab.ts';
 
 const PKI = join(import.meta.dir, '../../scripts/pki.sh');
@@ -26,16 +27,6 @@ const MOSQUITTO_URL = `mqtts://${HUB.v4}:8883`;
 const EMBEDDED_URL = `mqtts://${HUB.v4}:8884`;
 const snap = (n: string) => `outpost/v1/nodes/${n}/snapshot`;
 const status = (n: string) => `outpost/v1/nodes/${n}/status`;
-
-/** The README's ACL file. */
-const ACL = `pattern read outpost/v1/nodes/%u/snapshot
-pattern write outpost/v1/nodes/%u/status
-
-user relay
-topic write outpost/v1/nodes/+/snapshot
-topic read outpost/v1/nodes/+/snapshot
-topic read outpost/v1/nodes/+/status
-`;
 
 interface Session {
   connected: boolean;
