@@ -24,6 +24,17 @@ const hep = (name: string): Resource => {
   return r.resource;
 };
 
+/** Saves `names` for /r/a.yaml, then overwrites rows behind the memory's back (key → SQL value). */
+function savedThenTampered(names: string[], rows: Record<string, string>) {
+  const cache = SnapshotCache.open(dir);
+  const mem = lastGoodMemory(cache, (m) => logs.push(m));
+  mem.save('/r/a.yaml', new Map(names.map((n) => [`HostEndpoint/${n}`, hep(n)])));
+  const raw = new Database(join(dir, DB_FILE));
+  for (const [key, value] of Object.entries(rows)) raw.run(`UPDATE last_good SET resource = ? WHERE key = ?`, [value, key]);
+  raw.close();
+  return { cache, mem };
+}
+
 describe('last valid resources in the state dir', () => {
   test('survive a reopen; retain() forgets files that are gone', () => {
     let cache = SnapshotCache.open(dir);
@@ -41,13 +52,10 @@ describe('last valid resources in the state dir', () => {
   });
 
   test('a damaged or no longer valid row is dropped and logged, never trusted', () => {
-    const cache = SnapshotCache.open(dir);
-    const mem = lastGoodMemory(cache, (m) => logs.push(m));
-    mem.save('/r/a.yaml', new Map([['HostEndpoint/a', hep('a')], ['HostEndpoint/x', hep('x')]]));
-    const raw = new Database(join(dir, DB_FILE));
-    raw.run(`UPDATE last_good SET resource = '{not json' WHERE key = 'HostEndpoint/a'`);
-    raw.run(`UPDATE last_good SET resource = '{"kind":"HostEndpoint","apiVersion":"projectcalico.org/v3","metadata":{"name":"x"},"spec":{"node":"NOT A NAME","interfaceName":"eth1"}}' WHERE key = 'HostEndpoint/x'`);
-    raw.close();
+    const { cache, mem } = savedThenTampered(['a', 'x'], {
+      'HostEndpoint/a': '{not json',
+      'HostEndpoint/x': '{"kind":"HostEndpoint","apiVersion":"projectcalico.org/v3","metadata":{"name":"x"},"spec":{"node":"NOT A NAME","interfaceName":"eth1"}}',
+    });
     expect(mem.load().get('/r/a.yaml')?.size).toBe(0);
     expect(logs.join('\n')).toContain('HostEndpoint/a (/r/a.yaml) is not JSON');
     expect(logs.join('\n')).toContain('HostEndpoint/x (/r/a.yaml) no longer validates');
@@ -55,14 +63,11 @@ describe('last valid resources in the state dir', () => {
   });
 
   test('rows are validated when first used, not when loaded; a row stored under another key is dropped', () => {
-    const cache = SnapshotCache.open(dir);
-    const mem = lastGoodMemory(cache, (m) => logs.push(m));
-    mem.save('/r/a.yaml', new Map([['HostEndpoint/a', hep('a')], ['HostEndpoint/y', hep('y')]]));
-    const raw = new Database(join(dir, DB_FILE));
-    raw.run(`UPDATE last_good SET resource = '{not json' WHERE key = 'HostEndpoint/a'`);
-    // Valid on its own, but recorded under another resource's key: a swapped row.
-    raw.run(`UPDATE last_good SET resource = ? WHERE key = 'HostEndpoint/y'`, [JSON.stringify(hep('z'))]);
-    raw.close();
+    const { cache, mem } = savedThenTampered(['a', 'y'], {
+      'HostEndpoint/a': '{not json',
+      // Valid on its own, but recorded under another resource's key: a swapped row.
+      'HostEndpoint/y': JSON.stringify(hep('z')),
+    });
     const loaded = mem.load();
     const a = loaded.get('/r/a.yaml')!;
     expect(logs).toEqual([]);
