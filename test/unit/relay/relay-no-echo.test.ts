@@ -23,6 +23,11 @@ const policy = (node: string, port: number) => gnp(`p-${node}`, `selector: role 
 
 class UnsubscribingLink extends FakeLink {
   readonly heard: string[] = [];
+  subscribes = 0;
+  override async subscribe(topics: readonly string[]): Promise<void> {
+    this.subscribes++;
+    await super.subscribe(topics);
+  }
   async unsubscribe(topics: readonly string[]): Promise<void> {
     this.filters = this.filters.filter((f) => !topics.includes(f));
   }
@@ -97,6 +102,42 @@ describe('relay without echo', () => {
         await attacker.publish(topic('a'), bad, { retain: true, qos: 1 });
         await until('the current snapshot back', () => Buffer.from(broker.retained.get(topic('a')) ?? new Uint8Array()).equals(Buffer.from(current)));
       }
+    } finally {
+      await relay.stop();
+      await link.close();
+    }
+  });
+
+  test('an audit leaves alone another relay\'s signature of the same or a newer revision, and puts back one issued earlier', async () => {
+    const broker = new FakeBroker();
+    const text = heps('a') + policy('a', 80);
+    const { relay, link } = await relayOn(broker, text, 100);
+    try {
+      await until('published', () => broker.retained.has(topic('a')));
+      await relay.idle();
+      const current = broker.retained.get(topic('a'))!;
+      const mineAt = decode(current, 'a')!.issuedAt!;
+      const plan = computeNodePlan({ node: 'a', resources: parseManifest(text, 'x').resources }).plan;
+      const peer = broker.link();
+      peer.connect();
+      /** Plants `bytes` as a peer relay would and lets two audits run (the first may have subscribed before). */
+      const plantAndAudit = async (bytes: Uint8Array) => {
+        await peer.publish(topic('a'), bytes, { retain: true, qos: 1 });
+        const from = broker.log.length;
+        const n = link.subscribes;
+        await until('two audits after the peer\'s publication', () => link.subscribes >= n + 2 && !link.filters.some((f) => f.endsWith('/snapshot')));
+        await Bun.sleep(100);
+        return broker.log.slice(from).filter((e) => e.topic === topic('a'));
+      };
+      for (const [revision, issuedAt] of [['10', mineAt], ['10', mineAt + 1000], ['11', mineAt + 1000]] as const) {
+        const peers = encodeSnapshot({ node: 'a', revision, plan, issuedAt }, keys.privateKey);
+        expect(await plantAndAudit(peers)).toEqual([]);
+        expect(Buffer.from(broker.retained.get(topic('a'))!).equals(Buffer.from(peers))).toBeTrue();
+      }
+      // Control: the audits do look. The same revision issued earlier than ours is put back.
+      const older = encodeSnapshot({ node: 'a', revision: '10', plan, issuedAt: mineAt - 1000 }, keys.privateKey);
+      await peer.publish(topic('a'), older, { retain: true, qos: 1 });
+      await until('ours back', () => Buffer.from(broker.retained.get(topic('a')) ?? new Uint8Array()).equals(Buffer.from(current)));
     } finally {
       await relay.stop();
       await link.close();
