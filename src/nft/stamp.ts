@@ -66,7 +66,7 @@ export function tableStamp(t: DesiredTable): string {
 }
 
 /** Generation n as the stamp element's value (an IPv4 address is the cheapest key nft has). */
-export function generationValue(n: number): string {
+function generationValue(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 const valueGeneration = (v: string): number => v.split('.').reduce((n, b) => n * 256 + Number(b), 0);

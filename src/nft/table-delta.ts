@@ -30,13 +30,11 @@ export interface Delta {
 /** Above this share of a full re-create's weight, a full re-create is done instead. */
 export const FULL_IF_ABOVE = 0.5;
 
-export { rulesKey };
-
-export function sameRules(a: readonly TableRule[], b: readonly TableRule[]): boolean {
+function sameRules(a: readonly TableRule[], b: readonly TableRule[]): boolean {
   return a === b || (a.length === b.length && rulesKey(a) === rulesKey(b));
 }
 
-export function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -80,7 +78,7 @@ export function memberDiff(prev: readonly string[], next: readonly string[]): { 
 }
 
 /** What a full re-create writes, in the same units as Delta.weight. */
-export function fullWeight(t: DesiredTable): number {
+function fullWeight(t: DesiredTable): number {
   let n = 0;
   for (const s of t.sets) n += s.members.length + 1;
   for (const c of t.chains) n += c.rules.length + 1;

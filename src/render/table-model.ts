@@ -48,7 +48,7 @@ export interface DesiredTable {
 
 const family = 'inet' as const;
 
-export function setType(s: Pick<TableSet, 'kind' | 'family'>): string | string[] {
+function setType(s: Pick<TableSet, 'kind' | 'family'>): string | string[] {
   const addr = s.family === 4 ? 'ipv4_addr' : 'ipv6_addr';
   return s.kind === 'port' ? [addr, 'inet_proto', 'inet_service'] : addr;
 }
