@@ -18,7 +18,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FreshHost, failedApplies, kernelRuleCount, localAgentArgv, mib, ratio, renderCompact, withFreshHost } from './agent-lab.ts';
+import { FreshHost, alternate, failedApplies, kernelRuleCount, localAgentArgv, mib, ratio, renderCompact, withFreshHost } from './agent-lab.ts';
 import { LABEL, commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 import { describeLarge, largeSizeFromArgs, writeLargeSet } from './policy-set-large.ts';
 
@@ -57,21 +57,7 @@ try {
     });
   const floor = () => withFreshHost((h) => h.time(['nft', '-j', '-f', r.compact]));
 
-  for (let i = 0; i < WARMUP; i++) {
-    for (const f of which) await once(f);
-    await floor();
-  }
-  const agent = new Map<Flavour, Once[]>(which.map((f) => [f, []]));
-  const floors: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    for (const f of which) {
-      const o = await once(f);
-      agent.get(f)!.push(o);
-      console.error(`${LABEL[f]} #${i + 1}: ${ms(o.ms)} ms, VmHWM ${mib(o.hwmKiB)} MiB (load ${load()})`);
-    }
-    floors.push(await floor());
-    console.error(`nft -j -f #${i + 1}: ${ms(floors.at(-1)!)} ms`);
-  }
+  const { samples: agent, floors } = await alternate(which, once, floor, WARMUP, RUNS);
 
   const phases: { steps: Record<string, number>; reference: Record<string, number>; missing: string[] }[] = [];
   for (let i = 0; i < PHASES; i++) {

@@ -8,9 +8,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../../test/lab/lab.ts';
-import { logLines } from './lib.ts';
+import { LABEL, logLines, ms, type Flavour } from './lib.ts';
 import { NO_CONFIG, addStartHost } from './start-lab.ts';
 
 export const NODE = 'gw';
@@ -277,4 +278,30 @@ export async function waitInForce(p: ReturnType<FreshHost['spawn']>, n: number, 
 export const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
 export const secs = (x: number) => (x / 1000).toFixed(2);
 export const mib = (kib: number) => (kib / 1024).toFixed(0);
+
+/**
+ * Each flavour's agent run, then one floor run: `warmup` rounds unmeasured, then `runs` rounds
+ * kept. Alternating puts agent and floor under the same load, which moves from minute to minute.
+ */
+export async function alternate<S extends { ms: number; hwmKiB: number }>(
+  which: readonly Flavour[], agent: (f: Flavour) => Promise<S>, floor: () => Promise<number>, warmup: number, runs: number,
+): Promise<{ samples: Map<Flavour, S[]>; floors: number[] }> {
+  const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
+  for (let i = 0; i < warmup; i++) {
+    for (const f of which) await agent(f);
+    await floor();
+  }
+  const samples = new Map<Flavour, S[]>(which.map((f) => [f, []]));
+  const floors: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    for (const f of which) {
+      const s = await agent(f);
+      samples.get(f)!.push(s);
+      console.error(`${LABEL[f]} #${i + 1}: ${ms(s.ms)} ms, VmHWM ${mib(s.hwmKiB)} MiB (load ${load()})`);
+    }
+    floors.push(await floor());
+    console.error(`nft -j -f #${i + 1}: ${ms(floors.at(-1)!)} ms`);
+  }
+  return { samples, floors };
+}
 export { join };

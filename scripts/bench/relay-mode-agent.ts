@@ -18,10 +18,10 @@
  *        [--bin src|dist|both] [--no-build] [--no-write]     (default --bin src)
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $ } from 'bun';
-import { NO_CONFIG, NODE, failedApplies, idle, kernelRuleCount, mib, ratio, renderCompact, sampleHwm, withFreshHost } from './agent-lab.ts';
+import { NO_CONFIG, NODE, alternate, failedApplies, idle, kernelRuleCount, mib, ratio, renderCompact, sampleHwm, withFreshHost } from './agent-lab.ts';
 import { LABEL, commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 import { describeLarge, largeSizeFromArgs, writeLargeSet } from './policy-set-large.ts';
 
@@ -31,7 +31,6 @@ const RUNS = Number(args.get('runs') ?? 3);
 const WARMUP = Number(args.get('warmup') ?? 1);
 const { size, suffix } = largeSizeFromArgs(args);
 const which = await flavours(args);
-const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
 /** No route from gw: the agent starts with its broker unreachable. */
 const BROKER = 'mqtt://198.18.4.2:1883';
 
@@ -80,21 +79,7 @@ try {
     });
   const floor = () => withFreshHost((h) => h.time(['nft', '-j', '-f', r.compact]));
 
-  for (let i = 0; i < WARMUP; i++) {
-    for (const f of which) await start(f);
-    await floor();
-  }
-  const samples = new Map<Flavour, Start[]>(which.map((f) => [f, []]));
-  const floors: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    for (const f of which) {
-      const s = await start(f);
-      samples.get(f)!.push(s);
-      console.error(`${LABEL[f]} #${i + 1}: ${ms(s.ms)} ms, VmHWM ${mib(s.hwmKiB)} MiB (load ${load()})`);
-    }
-    floors.push(await floor());
-    console.error(`nft -j -f #${i + 1}: ${ms(floors.at(-1)!)} ms`);
-  }
+  const { samples, floors } = await alternate(which, start, floor, WARMUP, RUNS);
 
   // The agent's steps, with the script cached-start.ts uses; it imports agent internals, so it may lag behind a rework.
   let phases: string[];
