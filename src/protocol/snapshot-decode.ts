@@ -72,14 +72,10 @@ function decode(payload: Uint8Array, options: DecodeOptions, headerOnly: boolean
 }
 
 function decodeV1(env: Envelope, payload: Uint8Array, options: DecodeOptions, headerOnly: boolean): Decoded {
-  const text = utf8(env.signed);
-  if (text === undefined) return refuse('malformed', 'payload is not UTF-8');
-  const parsed = parseJson(text);
-  if (!parsed.ok) return parsed;
-  if (!isObject(parsed.value)) return refuse('malformed', 'body: must be an object');
-  const body = v.safeParse(V1BodySchema, parsed.value, { abortEarly: true });
-  if (!body.success) return refuse('malformed', issueText('body', body.issues[0]));
-  const { plan: rawPlan, node, revision, hash, issuedAt } = body.output;
+  const body = parsedBody(env.signed, V1BodySchema, 'payload');
+  if (!body.ok) return body;
+  const { text } = body;
+  const { plan: rawPlan, node, revision, hash, issuedAt } = body.value;
   const header: Header = { node, revision, hash, issuedAt };
   if (header.node !== options.node) return wrongNode(header.node, options.node);
   if (headerOnly) return { ok: true, header: { ...header, keyId: env.keyId } };
@@ -98,14 +94,9 @@ function decodeV1(env: Envelope, payload: Uint8Array, options: DecodeOptions, he
 function decodeV2(env: Envelope, payload: Uint8Array, options: DecodeOptions, headerOnly: boolean): Decoded {
   const parts = v2Parts(env.signed);
   if (parts === undefined) return refuse('malformed', `the header does not end within ${V2_HEADER_MAX} bytes`);
-  const text = utf8(parts.header);
-  if (text === undefined) return refuse('malformed', 'the header is not UTF-8');
-  const parsed = parseJson(text);
-  if (!parsed.ok) return parsed;
-  if (!isObject(parsed.value)) return refuse('malformed', 'body: must be an object');
-  const checked = v.safeParse(V2HeaderSchema, parsed.value, { abortEarly: true });
-  if (!checked.success) return refuse('malformed', issueText('body', checked.issues[0]));
-  const header = checked.output;
+  const body = parsedBody(parts.header, V2HeaderSchema, 'the header');
+  if (!body.ok) return body;
+  const { text, value: header } = body;
   if (v2HeaderText(header) !== text) return refuse('malformed', 'the header is not canonical JSON (key order, spacing, escapes or duplicate keys)');
   if (header.node !== options.node) return wrongNode(header.node, options.node);
   if (headerOnly) return { ok: true, header: { node: header.node, revision: header.revision, hash: header.hash, issuedAt: header.issuedAt, keyId: env.keyId } };
@@ -245,6 +236,18 @@ function trustedKey(options: DecodeOptions, signer: string): KeyObject | Refusal
 }
 
 /** Strict UTF-8 (a BOM stays in the text, so it fails as JSON instead of passing silently). */
+/** The signed JSON object (v1 body, v2 header) as text and as checked by `schema`. */
+function parsedBody<S extends v.GenericSchema>(bytes: Uint8Array, schema: S, what: string): { ok: true; text: string; value: v.InferOutput<S> } | Refusal {
+  const text = utf8(bytes);
+  if (text === undefined) return refuse('malformed', `${what} is not UTF-8`);
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  if (!isObject(parsed.value)) return refuse('malformed', 'body: must be an object');
+  const checked = v.safeParse(schema, parsed.value, { abortEarly: true });
+  if (!checked.success) return refuse('malformed', issueText('body', checked.issues[0]));
+  return { ok: true, text, value: checked.output };
+}
+
 function utf8(bytes: Uint8Array): string | undefined {
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
