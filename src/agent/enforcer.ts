@@ -181,7 +181,7 @@ export class Enforcer {
     // A change arrived while the table was listed: its own proof covers it, audit later.
     if (this.running || this.inForce !== want.table) return (this.scheduleAudit(this.auditAfterMs), []);
     const problems = verifyListing(listing, want, [STAMP_SET]);
-    const stamp = listing === null ? undefined : stampOf({ nftables: (listing as { nftables?: unknown[] }).nftables?.filter((i) => (i as { set?: { name?: string } })?.set?.name === STAMP_SET) });
+    const stamp = stampOf(listing);
     if (listing !== null && stamp !== expectedStamp) problems.push(`stamp is ${stamp ?? 'missing'}, expected ${expectedStamp}`);
     this.scheduleAudit(this.auditEveryMs);
     if (!problems.length) return [];
