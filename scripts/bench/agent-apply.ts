@@ -16,10 +16,10 @@
  *        [--bin src|dist|both] [--no-build] [--no-write]     (default --bin src)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FreshHost, alternate, failedApplies, kernelRuleCount, localAgentArgv, mib, ratio, renderCompact, withFreshHost } from './agent-lab.ts';
-import { LABEL, commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
+import { commandLine, flavours, LABEL, load, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 import { describeLarge, largeSizeFromArgs, writeLargeSet } from './policy-set-large.ts';
 
 const args = parseArgs(process.argv.slice(2));
@@ -29,7 +29,6 @@ const WARMUP = Number(args.get('warmup') ?? 1);
 const PHASES = Number(args.get('phases') ?? 1);
 const { size, suffix } = largeSizeFromArgs(args);
 const which = await flavours(args);
-const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
 
 const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-apply-'));
 const resources = join(dir, 'resources');

@@ -8,10 +8,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../../test/lab/lab.ts';
-import { LABEL, logLines, ms, type Flavour } from './lib.ts';
+import { LABEL, load, logLines, ms, type Flavour } from './lib.ts';
 import { NO_CONFIG, addStartHost } from './start-lab.ts';
 
 export const NODE = 'gw';
@@ -286,7 +285,6 @@ export const mib = (kib: number) => (kib / 1024).toFixed(0);
 export async function alternate<S extends { ms: number; hwmKiB: number }>(
   which: readonly Flavour[], agent: (f: Flavour) => Promise<S>, floor: () => Promise<number>, warmup: number, runs: number,
 ): Promise<{ samples: Map<Flavour, S[]>; floors: number[] }> {
-  const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
   for (let i = 0; i < warmup; i++) {
     for (const f of which) await agent(f);
     await floor();

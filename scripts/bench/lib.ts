@@ -9,6 +9,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, totalmem } from 'node:os';
 import { basename, join, relative } from 'node:path';
 
+/** The 1, 5 and 15 minute load averages, as the scripts print them beside each sample. */
+export const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
+
 export const ROOT = join(import.meta.dir, '..', '..');
 export const MAIN = join(ROOT, 'src', 'main.ts');
 export const DIST = join(ROOT, 'dist', 'outpost');
@@ -64,7 +67,7 @@ export function machine(): string {
     `- date: ${new Date().toISOString()}`,
     `- code: ${codeLine()}`,
     // The machine may be shared (other test runs); the load says how quiet it was.
-    `- load average at the end of the run: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`,
+    `- load average at the end of the run: ${load()}`,
   ].join('\n');
 }
 

@@ -15,17 +15,16 @@
  * usage: bun scripts/bench/nft-format.ts [--runs 3] [--replace] [--policies 1000] [--peers 500] [--sets 100] [--no-write]
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelRuleCount, ratio, renderCompact, withFreshHost } from './agent-lab.ts';
-import { MAIN, commandLine, machine, median, ms, parseArgs, stats, statsTable, writeResults, type Stats } from './lib.ts';
+import { commandLine, load, machine, MAIN, median, ms, parseArgs, stats, statsTable, writeResults, type Stats } from './lib.ts';
 import { describeLarge, largeSizeFromArgs, writeLargeSet } from './policy-set-large.ts';
 
 const args = parseArgs(process.argv.slice(2));
 const RUNS = Number(args.get('runs') ?? 3);
 const REPLACE = args.has('replace');
 const { size, suffix } = largeSizeFromArgs(args);
-const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
 
 const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-format-'));
 try {

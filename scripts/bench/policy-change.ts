@@ -20,10 +20,10 @@
  *        [--bin src|dist|both] [--no-build] [--no-write]     (default --bin src)
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nftBefore, watchChildren, countInForce, failedApplies, firstReadAt, idle, localAgentArgv, ratio, renderCompact, replaceFile, waitInForce, withFreshHost } from './agent-lab.ts';
-import { LABEL, commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
+import { commandLine, flavours, LABEL, load, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 import { POLICIES_PER_FILE, describeLarge, largePolicy, largeSizeFromArgs, policyFile, policyFileYaml, policyName, writeLargeSet } from './policy-set-large.ts';
 
 const args = parseArgs(process.argv.slice(2));
@@ -32,7 +32,6 @@ const CHANGES = Number(args.get('changes') ?? 5);
 const WARMUP = Number(args.get('warmup') ?? 1);
 const { size, suffix } = largeSizeFromArgs(args);
 const which = await flavours(args);
-const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
 const P = Math.floor(size.policies / 2);
 const NAME = policyName(P);
 

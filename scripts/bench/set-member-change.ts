@@ -34,10 +34,10 @@
  *        (default --bin src)
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { countInForce as count, nftBefore, watchChildren, failedApplies, firstReadAt, idle, localAgentArgv, ratio, replaceFile, waitInForce, withFreshHost } from './agent-lab.ts';
-import { LABEL, commandLine, flavours, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
+import { commandLine, flavours, LABEL, load, logLines, logTime, machine, median, ms, outpostArgv, parseArgs, stats, statsTable, writeResults, type Flavour, type Stats } from './lib.ts';
 import { memberAddr, memberPolicyYaml, memberSetYaml } from './policy-set-large.ts';
 import { describeSet, policySetYaml } from './policy-set.ts';
 
@@ -47,7 +47,6 @@ const SIZES = String(args.get('sizes') ?? '1000,100000').split(',').map(Number);
 const CHANGES = Number(args.get('changes') ?? 5);
 const WARMUP = Number(args.get('warmup') ?? 1);
 const which = await flavours(args);
-const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
 
 interface SizeResult {
   size: number;

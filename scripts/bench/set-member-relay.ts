@@ -22,10 +22,9 @@
  * usage: bun scripts/bench/set-member-relay.ts [--sizes 1000,100000] [--changes 5] [--warmup 1] [--no-write]   (bun src/main.ts)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
 import { SyncLab } from '../../test/integration/sync-harness.ts';
 import { firstReadAt, idle, replaceFile } from './agent-lab.ts';
-import { commandLine, logLines, logTime, machine, median, ms, parseArgs, stats, statsTable, writeResults, type Stats } from './lib.ts';
+import { commandLine, load, logLines, logTime, machine, median, ms, parseArgs, stats, statsTable, writeResults, type Stats } from './lib.ts';
 import { memberPolicyYaml, memberSetYaml } from './policy-set-large.ts';
 import { describeSet, policySetYaml } from './policy-set.ts';
 
@@ -33,7 +32,6 @@ const args = parseArgs(process.argv.slice(2));
 const SIZES = String(args.get('sizes') ?? '1000,100000').split(',').map(Number);
 const CHANGES = Number(args.get('changes') ?? 5);
 const WARMUP = Number(args.get('warmup') ?? 1);
-const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
 
 interface Result { size: number; total: number[]; relay: number[]; agent: number[]; steps: Record<string, number[]>; snapshotKiB: number }
 /** The agent's own steps, as its "ruleset in force" line reports them (relay-mode.ts). */
