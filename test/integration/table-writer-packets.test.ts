@@ -113,6 +113,12 @@ describe.skipIf(!isRoot)('table writer with packets', () => {
     expect(await reach(8080)).toBe(false);
     expect(await reach(443)).toBe(true);
     expect(kinds(enforcer).at(-1)).toBe('full');
+    // A newer stamp generation written by someone else: the structure is intact (the stamp set's
+    // size is not part of it), only the audit's stamp check sees it.
+    expect((await nft('add', 'element', 'inet', 'outpost', 'stamp', '{ 255.255.255.0 comment "not ours" }')).stderr).toBe('');
+    expect(await enforcer.audit()).toEqual([expect.stringMatching(/^stamp is not ours, expected [0-9a-f]{64}$/)]);
+    expect(kinds(enforcer).slice(-2)).toEqual(['full', 'full']);
+    expect(await enforcer.audit()).toEqual([]);
     enforcer.stop();
   });
 
