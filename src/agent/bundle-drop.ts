@@ -21,10 +21,10 @@ import { join } from 'node:path';
 import type { Logger } from '../platform/logger.ts';
 import { MAX_SNAPSHOT_BYTES } from '../protocol/snapshot.ts';
 
-export const INBOX_DIR = 'inbox';
+const INBOX_DIR = 'inbox';
 export const BUNDLE_SUFFIX = '.bundle';
 export const RESULT_SUFFIX = '.result';
-export const DEFAULT_BUNDLE_POLL_MS = 1000;
+const DEFAULT_BUNDLE_POLL_MS = 1000;
 
 export interface BundleOrigin {
   /** 'import': `outpost bundle import` (explicit); 'drop': found in the drop folder. */

@@ -25,7 +25,7 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-export const systemClock: Clock = {
+const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
@@ -37,7 +37,7 @@ export function brokenProbes(before: ProbeResults, now: ProbeResults): string[] 
 }
 
 /** Runs every probe at once; a probe that throws counts as failing. */
-export async function runProbes(probes: readonly Probe[]): Promise<ProbeResults> {
+async function runProbes(probes: readonly Probe[]): Promise<ProbeResults> {
   const results = await Promise.all(probes.map((p) => p.check().catch(() => false)));
   return Object.fromEntries(probes.map((p, i) => [p.name, results[i] === true]));
 }

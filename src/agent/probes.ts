@@ -46,7 +46,7 @@ export function tcpProbe(name: string, addr: string, port: number, timeoutMs: nu
 }
 
 /** How a TCP connect ended: completed, refused (an RST: the path works, nothing listens), or neither in time. */
-export function tcpConnect(addr: string, port: number, timeoutMs: number): Promise<'connected' | 'refused' | 'failed'> {
+function tcpConnect(addr: string, port: number, timeoutMs: number): Promise<'connected' | 'refused' | 'failed'> {
   return new Promise((resolve) => {
     const s = connect({ host: addr, port });
     const done = (r: 'connected' | 'refused' | 'failed') => {

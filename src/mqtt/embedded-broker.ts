@@ -68,10 +68,10 @@ function peerIdentity(socket: TLSSocket): string | undefined {
 }
 
 const SNAPSHOT_TOPIC = /\/nodes\/[^/]+\/snapshot$/;
-export const DEFAULT_BROKER_LIMITS = { maxPacketBytes: 16 * 1024 * 1024 + 64 * 1024, retainedMaxBytes: 16 * 1024, retainedMaxCount: 10_000 } as const;
+const DEFAULT_BROKER_LIMITS = { maxPacketBytes: 16 * 1024 * 1024 + 64 * 1024, retainedMaxBytes: 16 * 1024, retainedMaxCount: 10_000 } as const;
 
 /** Why a retained publish is refused, or undefined. Pure: `held` is topic → bytes retained now. */
-export function retainedRefusal(
+function retainedRefusal(
   topic: string,
   payload: Uint8Array,
   held: ReadonlyMap<string, number>,
