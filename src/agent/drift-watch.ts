@@ -29,7 +29,6 @@ import { TABLE } from '../render/naming.ts';
 
 /** What drift repair needs from the enforcer. */
 export interface DriftTarget {
-  onOutcome(cb: (r: { readonly ok: boolean }) => void): void;
   /** Resolves when no apply is in flight. */
   settled(): Promise<void>;
   /** True when the desired ruleset is committed (and proven). */
