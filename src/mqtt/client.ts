@@ -114,7 +114,7 @@ export interface MqttLink {
   close(graceful?: boolean): Promise<void>;
 }
 
-/** Full jitter: a uniform delay between 0 and the capped exponential step. */
+/** Jitter: a uniform delay between half the first step and the capped exponential step (never 0, so a fleet never reconnects in one instant). */
 export function backoffDelay(attempt: number, b: { initialMs: number; maxMs: number }, random: () => number = Math.random): number {
   const cap = backoffStep(attempt, b);
   return Math.round(b.initialMs / 2 + random() * (cap - b.initialMs / 2));
