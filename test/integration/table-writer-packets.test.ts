@@ -70,6 +70,13 @@ describe.skipIf(!isRoot)('table writer with packets', () => {
     expect([await reach(443), await reach(443, GW6)]).toEqual([true, false]);
     expect(await step(['198.18.50.1/32', '198.18.1.0/24'], 8080)).toBe('delta');
     expect([await reach(8080), await reach(443), await reach(80)]).toEqual([true, false, true]);
+    // The same desired table re-created from scratch lets the same packets through.
+    const probe = async () => [await reach(8080), await reach(443), await reach(80), await reach(8080, GW6), await reach(80, GW6)];
+    const byDelta = await probe();
+    expect(byDelta).toEqual([true, false, true, false, true]);
+    expect(await enforcer.reapply()).toBe(true);
+    expect(kinds(enforcer).at(-1)).toBe('full');
+    expect(await probe()).toEqual(byDelta);
     expect(await step([])).toBe('delta');
     expect([await reach(8080), await reach(80)]).toEqual([false, true]);
     expect(kinds(enforcer).filter((k) => k.includes('failed'))).toEqual([]);
