@@ -56,7 +56,6 @@ export function renderForHost(
   return { plan: final, rendered: renderRuleset(final, dispatch, { ...DEFAULT_RENDER_OPTIONS, loopback: config.loopback }) };
 }
 
-/** Local mode: compute the plan on this host from resources, then render it. */
 /**
  * Local mode's compiled policies and profiles, by resource object (compile-cache.ts, as the relay
  * shares them between nodes): the folder source hands back the same objects for every file that
@@ -65,6 +64,7 @@ export function renderForHost(
  */
 const compiled: CompileCache = new WeakMap();
 
+/** Local mode: compute the plan on this host from resources, then render it. */
 export function buildRuleset(config: Pick<AgentConfig, 'node' | 'failsafeInbound' | 'failsafeOutbound' | 'loopback'>, resources: readonly Resource[], interfaces: readonly HostInterface[]) {
   const { plan, warnings } = planFromView({ node: config.node, resources }, { ...contextView(preparePlanContext(resources)), compiled });
   const host = renderForHost(plan, config, interfaces);
