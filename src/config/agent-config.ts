@@ -13,7 +13,7 @@ import { isIP } from 'node:net';
 import { parseFailsafeString } from '../model/failsafe.ts';
 import { parseProbe } from '../agent/probes.ts';
 import type { Setting } from './settings.ts';
-import { parseDuration } from '../agent/freshness.ts';
+import { parseDuration } from './duration.ts';
 import { BrokerUrl, DnsName, NonEmpty, TopicPrefix } from './common-fields.ts';
 import { MQTT_TLS_SETTINGS, MqttTlsFields, mqttTlsProblems } from './mqtt-tls.ts';
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { describeAge, firstSnapshotProblem, freshness, isRefresh, msUntilStale, parseDuration } from '../../../src/agent/freshness.ts';
+import { describeAge, firstSnapshotProblem, freshness, isRefresh, msUntilStale } from '../../../src/agent/freshness.ts';
+import { parseDuration } from '../../../src/config/duration.ts';
 
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
 const DAY = 86_400_000;
