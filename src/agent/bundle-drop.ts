@@ -18,6 +18,7 @@
  */
 import { closeSync, mkdirSync, openSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as v from 'valibot';
 import type { Logger } from '../platform/logger.ts';
 import { MAX_SNAPSHOT_BYTES } from '../protocol/snapshot.ts';
 
@@ -34,10 +35,9 @@ export interface BundleOrigin {
   readonly explicit: boolean;
 }
 
-export interface BundleVerdict {
-  readonly ok: boolean;
-  readonly message: string;
-}
+/** What the agent writes to `<id>.result`; `bundle import` reads it back through this schema. */
+export const BundleVerdictSchema = v.object({ ok: v.boolean(), message: v.string() });
+export type BundleVerdict = Readonly<v.InferOutput<typeof BundleVerdictSchema>>;
 
 export interface BundleDropOptions {
   readonly node: string;

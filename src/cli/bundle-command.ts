@@ -16,7 +16,7 @@
  *   An explicit import is the one source exempt from the snapshot age rule.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { loadPrivateKey, loadPublicKeys, writeFileAtomic } from '../platform/signing.ts';
@@ -24,7 +24,8 @@ import { createLogger } from '../platform/logger.ts';
 import { claimedNode, decodeSnapshot, encodeSnapshot, revisionVerdict, type DecodeResult } from '../protocol/snapshot.ts';
 import { computeClosures } from '../relay/closures.ts';
 import type { DatastoreSource, DatastoreState } from '../datastore/source.ts';
-import { BUNDLE_SUFFIX, RESULT_SUFFIX, inboxOf, readBounded, writeByRename } from '../agent/bundle-drop.ts';
+import { BUNDLE_SUFFIX, BundleVerdictSchema, RESULT_SUFFIX, inboxOf, readBounded, writeByRename, type BundleVerdict } from '../agent/bundle-drop.ts';
+import * as v from 'valibot';
 import { lockStateDir } from '../agent/state-lock.ts';
 import { SnapshotCache } from '../cache/snapshot-cache.ts';
 import { loadAgentConfig } from './agent-command.ts';
@@ -236,8 +237,14 @@ async function importBundle(args: string[], io: CliIO): Promise<number> {
     }
     await Bun.sleep(100);
   }
-  const verdict = JSON.parse(readFileSync(resultPath, 'utf8')) as { ok: boolean; message: string };
-  unlinkSync(resultPath);
+  let verdict: BundleVerdict;
+  try {
+    const parsed = v.safeParse(BundleVerdictSchema, JSON.parse(readFileSync(resultPath, 'utf8')));
+    verdict = parsed.success ? parsed.output : { ok: false, message: `its verdict ${resultPath} is not {ok, message}: ${v.summarize(parsed.issues)}` };
+  } catch (e) {
+    verdict = { ok: false, message: `cannot read its verdict ${resultPath}: ${(e as Error).message}` };
+  }
+  rmSync(resultPath, { force: true });
   (verdict.ok ? io.out : io.err)(`the running agent: ${verdict.message}`);
   return verdict.ok ? 0 : 1;
 }
