@@ -45,6 +45,11 @@ const COMMANDS: Record<string, Command> = {
   render: lazy(async () => (await import('./cli/render-command.ts')).renderCommand),
   selector: lazy(async () => (await import('./cli/selector-command.ts')).selectorCommand),
   version: lazy(async () => (await import('./cli/version-command.ts')).versionCommand),
+  status: lazy(async () => (await import('./cli/status-command.ts')).statusCommand),
+  explain: lazy(async () => (await import('./cli/explain-command.ts')).explainCommand),
+  fleet: lazy(async () => (await import('./cli/fleet-command.ts')).fleetCommand),
+  test: lazy(async () => (await import('./cli/test-command.ts')).testCommand),
+  diff: lazy(async () => (await import('./cli/diff-command.ts')).diffCommand),
 };
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {

@@ -3,6 +3,9 @@
  *
  *   <prefix>/nodes/<node>/snapshot   retained, QoS 1, written by the relay (signed NodePlan)
  *   <prefix>/nodes/<node>/status     retained, written by the agent; its last will says "offline"
+ *   <prefix>/nodes/<node>/expected   retained, written by the relay: the revision and hash it wants the node to hold
+ *   <prefix>/nodes/<node>/interfaces retained, written by the agent (auto host endpoints): its interfaces and addresses
+ *   <prefix>/relay/held-back         retained, written by the relay: resources it holds back as invalid
  *
  * Broker ACLs give node N read on `<prefix>/nodes/N/snapshot` and write on `.../N/status` only,
  * which is why the node is a whole topic level and why node names may not contain `/`, `+` or `#`.
@@ -10,7 +13,8 @@
 
 export const DEFAULT_TOPIC_PREFIX = 'outpost/v1';
 
-export type TopicKind = 'snapshot' | 'status';
+export type TopicKind = 'snapshot' | 'status' | 'expected' | 'interfaces';
+const TOPIC_KINDS: readonly string[] = ['snapshot', 'status', 'expected', 'interfaces'];
 
 export class TopicError extends Error {
   readonly code = 'TOPIC' as const;
@@ -58,6 +62,32 @@ export function statusTopic(prefix: string, node: string): string {
   return `${prefix}/nodes/${node}/status`;
 }
 
+/** `<prefix>/nodes/<node>/expected`; throws TopicError on an invalid prefix or node. */
+export function expectedTopic(prefix: string, node: string): string {
+  checked(prefix, node);
+  return `${prefix}/nodes/${node}/expected`;
+}
+
+/** `<prefix>/nodes/<node>/interfaces`; throws TopicError on an invalid prefix or node. */
+export function interfacesTopic(prefix: string, node: string): string {
+  checked(prefix, node);
+  return `${prefix}/nodes/${node}/interfaces`;
+}
+
+/** `<prefix>/relay/held-back`; throws TopicError on an invalid prefix. */
+export function heldBackTopic(prefix: string): string {
+  const problem = topicPrefixProblem(prefix);
+  if (problem !== undefined) throw new TopicError(problem);
+  return `${prefix}/relay/held-back`;
+}
+
+/** `<prefix>/nodes/+/<kind>`: every node's topic of one kind. */
+export function nodesWildcard(prefix: string, kind: TopicKind): string {
+  const problem = topicPrefixProblem(prefix);
+  if (problem !== undefined) throw new TopicError(problem);
+  return `${prefix}/nodes/+/${kind}`;
+}
+
 /** The filter a relay subscribes to for every agent's status: `<prefix>/nodes/+/status`. */
 export function statusWildcard(prefix: string): string {
   const problem = topicPrefixProblem(prefix);
@@ -79,7 +109,7 @@ export function nodeFromTopic(prefix: string, topic: string): { node: string; ki
   const rest = topic.slice(head.length).split('/');
   if (rest.length !== 2) return undefined;
   const [node, kind] = rest as [string, string];
-  if (kind !== 'snapshot' && kind !== 'status') return undefined;
+  if (!TOPIC_KINDS.includes(kind)) return undefined;
   if (nodeNameProblem(node) !== undefined) return undefined;
-  return { node, kind };
+  return { node, kind: kind as TopicKind };
 }
