@@ -87,7 +87,7 @@ export const AGENT_SETTINGS: readonly Setting[] = [
   { key: 'bundleDir', env: 'OUTPOST_BUNDLE_DIR', flag: '--bundle-dir', kind: 'string', help: 'relay mode: a folder (e.g. a USB mount) polled for <node>.bundle, a signed offline bundle applied like a relay snapshot; with trustKey and no broker: an air-gapped agent on bundles alone', path: 'file' },
   { key: 'topicPrefix', env: 'OUTPOST_TOPIC_PREFIX', flag: '--topic-prefix', kind: 'string', help: 'MQTT topic prefix (default outpost/v1)' },
   { key: 'resources', env: 'OUTPOST_RESOURCES', flag: '--resources', kind: 'list', help: 'local mode: file or folder of resources (repeatable; env: comma-separated)', path: 'file' },
-  { key: 'state', env: 'OUTPOST_STATE', flag: '--state', kind: 'string', help: 'state directory: SQLite cache, nft work files (default /var/lib/outpost)', path: 'file' },
+  { key: 'state', env: 'OUTPOST_STATE', flag: '--state', kind: 'string', help: 'state directory: SQLite cache, nft work files (default /var/lib/outpost)', path: 'created' },
   { key: 'failsafeInbound', env: 'OUTPOST_FAILSAFE_INBOUND', flag: '--failsafe-inbound', kind: 'string', help: 'inbound failsafes, Felix format "tcp:22,udp:68" or "none"; overrides FelixConfiguration' },
   { key: 'failsafeOutbound', env: 'OUTPOST_FAILSAFE_OUTBOUND', flag: '--failsafe-outbound', kind: 'string', help: 'outbound failsafes, Felix format; overrides FelixConfiguration' },
   { key: 'loopback', env: 'OUTPOST_LOOPBACK', flag: '--loopback', kind: 'string', help: '"exempt" (default): lo is never governed by the * HEP; "policy": as Felix' },

@@ -20,8 +20,10 @@ export interface Setting {
    * A filesystem path: made absolute when the command starts, because the agent runs nft and
    * reopens files from `/` (a relative state dir would then name a different place). `command`
    * paths are resolved only when they contain a "/" (a bare name is looked up on PATH).
+   * `created`: a folder the command creates when missing (a state directory). `--check-config`
+   * checks each kind (path-checks.ts): `file` must exist and be readable (a file or a folder).
    */
-  readonly path?: 'file' | 'command';
+  readonly path?: 'file' | 'command' | 'created';
 }
 
 export type RawSettings = Record<string, unknown>;
