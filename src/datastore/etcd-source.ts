@@ -207,6 +207,7 @@ export class EtcdSource implements DatastoreSource {
   #revision = '0';
   /** key → the invalid revision whose history held no valid version (looked up once). */
   readonly #unrecoverable = new Map<string, string>();
+  #connected: (() => void) | undefined;
 
   constructor(options: EtcdSourceOptions) {
     this.#opts = options;
@@ -223,6 +224,7 @@ export class EtcdSource implements DatastoreSource {
     const report = (e: ResourceError) => listener.onError(`invalid resource: ${formatResourceError(e)}`, e);
     const index = new ResourceIndex(report, (w) => listener.onWarning?.(formatResourceError(w), w));
     const firstState = new Promise<void>((resolve, reject) => (this.#first = { resolve, reject }));
+    this.#connected = () => listener.onConnection?.(true);
     const emit = () => {
       listener.onState({ revision: this.#revision, resources: index.resources() });
       this.#first?.resolve();
@@ -231,6 +233,7 @@ export class EtcdSource implements DatastoreSource {
     const deadline = performance.now() + (this.#opts.startTimeoutMs ?? 10_000);
     this.#loop = this.#run(index, emit, (message) => {
       listener.onError(message);
+      listener.onConnection?.(false, message);
       if (this.#first && performance.now() > deadline) {
         this.#first.reject(new Error(`etcd never readable: ${message}`));
         this.#first = undefined;
@@ -314,6 +317,7 @@ export class EtcdSource implements DatastoreSource {
         for await (const msg of watch) {
           if (msg.type === 'created') {
             attempt = 0;
+            this.#connected?.();
             if (BigInt(msg.revision) < BigInt(this.#revision)) {
               // Restored from a backup, or another cluster: a watch from our revision would
               // wait for a future that already happened differently.

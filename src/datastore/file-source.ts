@@ -78,6 +78,8 @@ export interface LoadReport {
   readonly unenforced: readonly Unenforced[];
   /** Problems reading the path itself (missing folder, permission). */
   readonly fatal: string | undefined;
+  /** Files read again (or gone) in this report: their errors here replace the ones reported before. */
+  readonly reread?: readonly string[];
 }
 
 export interface FileSourceOptions {
@@ -109,6 +111,8 @@ export class FileResourceSource {
   private reportedProblems = new Map<string, string>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private loading = false;
+  /** The last pass's fatal problem, so a recovery is reported. */
+  private lastFatal: string | undefined;
   private loadedOnce = false;
   /** Set by every change to the resources in force, cleared by the pass that reports it. */
   private dirty = false;
@@ -192,9 +196,11 @@ export class FileResourceSource {
     const errors: ResourceError[] = [];
     const warnings: ResourceWarning[] = [];
     const unenforced: Unenforced[] = [];
+    const reread: string[] = [];
     let changed = false;
     for (;;) {
       const r = await this.pass();
+      reread.push(...r.reread);
       errors.push(...r.errors);
       warnings.push(...r.warnings);
       unenforced.push(...r.unenforced);
@@ -206,19 +212,20 @@ export class FileResourceSource {
           if (!this.files.has(file)) unenforced.push({ source: file, kind: 'file', name: file, why: 'is still being written' });
         }
         this.remembered.clear();
-        return { changed, errors, warnings, unenforced, fatal: r.fatal };
+        return { changed, errors, warnings, unenforced, fatal: r.fatal, reread };
       }
       await this.sleep(Math.max(this.quietMs, 1));
     }
   }
 
   /** One poll (what `watch` runs): loads what is new and has settled, without waiting for the rest. */
-  poll(): Promise<LoadReport & { pending: string[] }> {
+  poll(): Promise<LoadReport & { pending: string[]; reread: string[] }> {
     return this.pass();
   }
 
   /** One look at every path: loads what is new and settled; never throws for one file's sake. */
-  private async pass(): Promise<LoadReport & { pending: string[] }> {
+  private async pass(): Promise<LoadReport & { pending: string[]; reread: string[] }> {
+    const reread: string[] = [];
     const errors: ResourceError[] = [];
     const warnings: ResourceWarning[] = [];
     const unenforced: Unenforced[] = [];
@@ -255,6 +262,7 @@ export class FileResourceSource {
           r = this.refuse(file, `error:${message(e)}`, `cannot load file: ${message(e)}`);
         }
         if (r.gone) seen.delete(file);
+        if (r !== NOTHING && r !== PENDING && !r.pending) reread.push(file);
         errors.push(...r.errors);
         warnings.push(...r.warnings);
         unenforced.push(...r.unenforced);
@@ -268,6 +276,7 @@ export class FileResourceSource {
       const since = this.missingSince.get(f) ?? now;
       this.missingSince.set(f, since);
       if (now - since >= this.quietMs) {
+        reread.push(f);
         this.files.delete(f);
         this.missingSince.delete(f);
         this.dirty = true;
@@ -293,7 +302,7 @@ export class FileResourceSource {
     if (fatal.length === 0) this.loadedOnce = true;
     const changed = this.dirty;
     this.dirty = false;
-    return { changed, errors, warnings, unenforced, fatal: fatal.length ? fatal.join('; ') : undefined, pending };
+    return { changed, errors, warnings, unenforced, fatal: fatal.length ? fatal.join('; ') : undefined, pending, reread };
   }
 
   /** The state a file had before this change: in this run, or recorded by an earlier one. */
@@ -448,7 +457,10 @@ export class FileResourceSource {
       this.pass()
         .then(
           (r) => {
-            if (r.changed || r.fatal || r.errors.length || r.warnings.length || r.unenforced.length) onReport(r);
+            // A path readable again is news even when nothing in it changed (the datastore is back).
+            const recovered = this.lastFatal !== undefined && r.fatal === undefined;
+            this.lastFatal = r.fatal;
+            if (r.changed || r.fatal || recovered || r.errors.length || r.warnings.length || r.unenforced.length) onReport(r);
           },
           (e) => onReport({ changed: false, errors: [], warnings: [], unenforced: [], fatal: `unexpected error reading the resources: ${message(e)}` }),
         )

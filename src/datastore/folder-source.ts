@@ -106,6 +106,7 @@ export class FolderSource implements DatastoreSource {
   async start(listener: DatastoreListener): Promise<void> {
     const report = (r: LoadReport) => {
       if (r.fatal) listener.onError(`${r.fatal}; the last state read stays in force`);
+      listener.onConnection?.(r.fatal === undefined, r.fatal);
       for (const e of r.errors) listener.onError(`invalid resource: ${formatResourceError(e)}`, e);
       for (const w of r.warnings) listener.onWarning?.(formatResourceError(w), w);
       for (const u of r.unenforced) listener.onError(`NOT ENFORCED: ${unenforcedMessage(u)}; nothing of it is published until it is fixed`);

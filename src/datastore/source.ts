@@ -24,6 +24,8 @@ export interface DatastoreListener {
   onError(message: string, resource?: ResourceError): void;
   /** A valid resource with something outpost does not act on (an ignored field, a skipped kind). */
   onWarning?(message: string, resource?: ResourceError): void;
+  /** The datastore answers (true) or cannot be read (false, with why); called on changes, may repeat. */
+  onConnection?(connected: boolean, error?: string): void;
 }
 
 export interface DatastoreSource {

@@ -73,6 +73,7 @@ import { Coalescer } from './coalescer.ts';
 import { PublishWindow } from './publish-window.ts';
 import { AuditSchedule, RetainedReader } from './retained-reader.ts';
 import { ReplayGuard, acceptable } from './replay-guard.ts';
+import { notifyObservers, type RelayObserver } from './observations.ts';
 
 export interface RelayOptions {
   readonly source: DatastoreSource;
@@ -93,16 +94,21 @@ export interface RelayOptions {
   readonly auditIntervalMs?: number;
   /** Publications outstanding at once (default 64). */
   readonly publishWindow?: number;
+  /** Told about every computation, publication, connection change (metrics). */
+  readonly observers?: readonly RelayObserver[];
 }
 
 export interface RunningRelay {
   /** Resolves when no computation or publication is in flight (tests, benchmarks). */
   idle(): Promise<void>;
+  /** For /readyz: the datastore's first state was read and it answers; the broker link is up. */
+  health(): { readonly datastoreSynced: boolean; readonly brokerConnected: boolean };
   stop(): Promise<void>;
 }
 
 interface Published {
   readonly payload: Uint8Array;
+  readonly hash: string;
   readonly revision: string;
   readonly issuedAt: number;
   readonly plan: NodePlan;
@@ -125,6 +131,9 @@ class SharedTextMemo extends WeakMap<object, string> {
 
 export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const { link, log, topicPrefix: prefix } = opts;
+  const observers = opts.observers ?? [];
+  const notify = <K extends keyof RelayObserver>(event: K, ...args: Parameters<NonNullable<RelayObserver[K]>>) => notifyObservers(observers, log, event, ...args);
+  let datastoreUp = false;
   const published = new Map<string, Published>();
   /** Nodes whose retained snapshot must be cleared (removed while offline, or left from before). */
   const toClear = new Set<string>();
@@ -154,8 +163,10 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
    * (SharedTextMemo), and no second schema check: these plans come from the same code agents run.
    */
   const memo = new SharedTextMemo();
-  const sign = (node: string, revision: string, plan: NodePlan, issuedAt: number) =>
-    encodeSnapshot({ node, revision, plan, issuedAt, canonical: canonicalPlan(plan, memo) }, opts.signingKey, { checkPlan: false });
+  const sign = (node: string, revision: string, plan: NodePlan, issuedAt: number) => {
+    const canonical = canonicalPlan(plan, memo);
+    return { payload: encodeSnapshot({ node, revision, plan, issuedAt, canonical }, opts.signingKey, { checkPlan: false }), hash: canonical.hash };
+  };
 
   const publish = async (topic: string, payload: Uint8Array | string, retain: boolean) => {
     if (!link.connected || syncing) return false;
@@ -164,12 +175,16 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       return true;
     } catch (e) {
       log.warn({ topic, err: (e as Error).message }, 'publish failed; everything is republished on reconnect');
+      const t = nodeFromTopic(prefix, topic);
+      notify('publishFailed', { topic, ...(t ? { node: t.node } : {}), error: (e as Error).message });
       return false;
     }
   };
-  const publishRetained = (node: string, payload: Uint8Array) => {
+  const publishRetained = (node: string, p: Published) => {
     reader.touch(node);
-    return window.submit(() => publish(snapshotTopic(prefix, node), payload, true));
+    return window.submit(async () => {
+      if (await publish(snapshotTopic(prefix, node), p.payload, true)) notify('snapshotPublished', { node, revision: p.revision, hash: p.hash });
+    });
   };
 
   const clearNode = async (node: string, revision: string) => {
@@ -177,7 +192,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     let tomb: Uint8Array;
     try {
       const { plan } = plans.plan(node);
-      tomb = sign(node, revision, plan, Date.now());
+      tomb = sign(node, revision, plan, Date.now()).payload;
     } catch (e) {
       log.error({ node, revision, err: (e as Error).message }, 'cannot build the empty snapshot of a node without host endpoints; its retained snapshot stays');
       return;
@@ -219,12 +234,12 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     const refused: string[] = [];
     for (const node of changed) {
       const plan = fresh.get(node) ?? published.get(node)!.plan;
-      let payload: Uint8Array;
+      let signed: { payload: Uint8Array; hash: string };
       let issuedAt: number;
       const te = performance.now();
       try {
         issuedAt = Date.now();
-        payload = sign(node, state.revision, plan, issuedAt);
+        signed = sign(node, state.revision, plan, issuedAt);
       } catch (e) {
         // Over the size agents accept, or a plan the schema refuses: this node keeps its last
         // snapshot (tried again on the next change); every other node goes on.
@@ -235,8 +250,9 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       } finally {
         encodeMs += performance.now() - te;
       }
-      published.set(node, { payload, revision: state.revision, issuedAt, plan });
-      await publishRetained(node, payload);
+      const p: Published = { ...signed, revision: state.revision, issuedAt, plan };
+      published.set(node, p);
+      await publishRetained(node, p);
     }
     for (const node of removed) {
       published.delete(node);
@@ -253,6 +269,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     }
     await window.drain();
     const done = changed.filter((n) => !refused.includes(n));
+    notify('stateComputed', { revision: state.revision, durationMs: performance.now() - t0, nodesChanged: done.length + removed.length, nodes: known.size });
     if (done.length || removed.length) log.info({ revision: state.revision, published: done, removed, nodes: known.size, ...(refused.length ? { refused } : {}), ms: { plan: Math.round(planMs), encode: Math.round(encodeMs), total: Math.round(performance.now() - t0) } }, 'snapshots published');
   };
 
@@ -292,17 +309,18 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         if (!p) continue;
         // Never back in time, even if the clock is set back: agents only move issue times forward.
         const issuedAt = Math.max(Date.now(), p.issuedAt + 1);
-        let payload: Uint8Array;
+        let signed: { payload: Uint8Array; hash: string };
         try {
-          payload = sign(node, p.revision, p.plan, issuedAt);
+          signed = sign(node, p.revision, p.plan, issuedAt);
         } catch (e) {
           log.error({ node, err: (e as Error).message }, 'cannot re-sign the snapshot of this node; its agent will report stale');
           continue;
         }
         // A computation may have replaced it while we waited for room in the window: only ours is swapped.
         if (published.get(node) !== p) continue;
-        published.set(node, { ...p, payload, issuedAt });
-        await publishRetained(node, payload);
+        const next: Published = { ...p, ...signed, issuedAt };
+        published.set(node, next);
+        await publishRetained(node, next);
       }
       await window.drain();
       log.debug({ nodes: published.size }, 'snapshots re-signed');
@@ -316,7 +334,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const replays = new ReplayGuard(async (nodes) => {
     for (const node of nodes) {
       const p = published.get(node);
-      if (p) await publishRetained(node, p.payload);
+      if (p) await publishRetained(node, p);
     }
   }, log);
 
@@ -397,7 +415,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
           return;
         }
       }
-      for (const [node, p] of published) await publishRetained(node, p.payload);
+      for (const [node, p] of published) await publishRetained(node, p);
       await window.drain();
       if (!canUnsubscribe && !floorSource) await link.subscribe([snapshotWildcard(prefix), statusWildcard(prefix)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
       // The etcd relay has not read the retained snapshots yet (left-over nodes to clear): at once.
@@ -405,23 +423,40 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       if (toClear.size) coalescer.trigger();
     })();
   };
-  link.onConnect(onConnected);
-  // Connected before we were listening: the work of a connect is still due.
-  if (link.connected) onConnected();
-  link.onState((s) => {
-    if (!s.connected) log.warn({ err: s.error, retryInMs: s.retryInMs }, 'broker unreachable; will republish on reconnect');
+  link.onConnect(() => {
+    notify('brokerConnected');
+    onConnected();
   });
+  // Connected before we were listening: the work of a connect is still due.
+  if (link.connected) {
+    notify('brokerConnected');
+    onConnected();
+  }
+  link.onState((s) => {
+    if (s.connected) return;
+    log.warn({ err: s.error, retryInMs: s.retryInMs }, 'broker unreachable; will republish on reconnect');
+    notify('brokerDisconnected', s.error === undefined ? {} : { error: s.error });
+  });
+  const datastoreHealth = (up: boolean, error?: string) => {
+    if (up === datastoreUp) return;
+    datastoreUp = up;
+    if (up) notify('datastoreConnected');
+    else notify('datastoreDisconnected', { error: error ?? 'unreachable' });
+  };
 
   await source.start({
     onState: (s) => {
       latest = s;
+      datastoreHealth(true);
       coalescer.trigger();
     },
+    onConnection: (up, error) => datastoreHealth(up, error),
     onError: (message, resource) => log.error(resource ? { source: resource.source, kind: resource.kind, name: resource.name, path: resource.path } : {}, message),
     onWarning: (message, resource) => log.warn(resource ? { source: resource.source, kind: resource.kind, name: resource.name, path: resource.path } : {}, message),
   });
 
   return {
+    health: () => ({ datastoreSynced: latest !== undefined && datastoreUp, brokerConnected: link.connected }),
     idle: async () => {
       await coalescer.idle();
       await window.drain();
