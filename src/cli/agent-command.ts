@@ -8,8 +8,6 @@ import { hostname } from 'node:os';
 import { AGENT_SETTINGS, AgentConfigSchema } from '../config/agent-config.ts';
 import { loadCommandConfig } from '../config/settings.ts';
 import { createLogger } from '../platform/logger.ts';
-import { startAgent } from '../agent/agent.ts';
-import { AGENT_JIT_POLICY } from '../agent/local-mode.ts';
 import type { CliIO } from './io.ts';
 import { UsageError } from './io.ts';
 import { untilSignal } from './signals.ts';
@@ -35,6 +33,8 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   // 1 s of 5), while the agent's peak RSS is 25-35 MiB lower (docs/benchmarks.md, "Full apply:
   // parsing, rendering and nft's input").
   // Local mode lowers it while it loads its manifests (local-mode.ts).
+  // Loaded here, not at the top: --check-config (and --help) need none of the agent's machinery.
+  const [{ startAgent }, { AGENT_JIT_POLICY }] = await Promise.all([import('../agent/agent.ts'), import('../agent/local-mode.ts')]);
   Bun.unsafe.setJITPolicy(AGENT_JIT_POLICY);
   const once = extra.once === true;
   if (once && !config.resources) throw new UsageError('--once works in local mode (--resources) only');

@@ -41,3 +41,37 @@ export function wantsHelp(args: readonly string[]): boolean {
   }
   return false;
 }
+
+/** Levenshtein distance, case-insensitive: "loglevel" is one step from nothing but "logLevel". */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= y.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[y.length]!;
+}
+
+/**
+ * The candidate closest to `word`, when it is close enough to be what was meant (a typo, a
+ * missing letter, different case); undefined when nothing is (no suggestion beats a wrong one).
+ */
+export function nearest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const d = distance(word, c);
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  // Short words need a near-exact match, or every two-letter typo would "mean" something.
+  const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
+  return bestD <= limit ? best : undefined;
+}
+
+/** The flags a CommandHelp documents, as typed: "-o, --output FMT" gives --output and -o. */
+export function helpFlagNames(h: CommandHelp): string[] {
+  return h.flags.flatMap((f) => f.flag.split(/[ ,|]+/).filter((w) => /^--?[A-Za-z]/.test(w)).map((w) => w.replace(/[=\[].*$/, '')));
+}

@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import * as v from 'valibot';
 import { loadConfigFile } from './load-file.ts';
 import { UsageError, type CliIO } from '../cli/io.ts';
+import { nearest } from '../cli/help.ts';
 
 export interface Setting {
   readonly key: string;
@@ -54,6 +55,17 @@ export function mergeSettings(
   return merged;
 }
 
+/** Where each setting's value comes from, by the precedence mergeSettings applies. */
+function settingOrigins(table: readonly Setting[], file: RawSettings, env: Readonly<Record<string, string | undefined>>, flags: RawSettings, filePath: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of table) {
+    if (flags[s.key] !== undefined) out[s.key] = s.flag;
+    else if (env[s.env] !== undefined && env[s.env] !== '') out[s.key] = s.env;
+    else if (filePath && s.key in file) out[s.key] = filePath;
+  }
+  return out;
+}
+
 function resolvePath(s: Setting, val: string, base: string): string {
   if (val === '' || isAbsolute(val)) return val;
   if (s.path === 'command' && !val.includes('/')) return val;
@@ -76,11 +88,83 @@ export function resolvePaths(table: readonly Setting[], raw: RawSettings, base: 
   return out;
 }
 
-/** Validates merged settings; every problem names the config key. */
-export function parseSettings<S extends v.GenericSchema>(schema: S, raw: RawSettings): { ok: true; config: v.InferOutput<S> } | { ok: false; errors: string[] } {
+/** Where each setting's value came from, for error messages: "--log-level", "OUTPOST_LOG_LEVEL", a file path. */
+export interface SettingsOrigin {
+  /** The config file read, if any: unknown keys can only come from it. */
+  readonly file?: string;
+  readonly byKey?: Readonly<Record<string, string>>;
+}
+
+const shorten = (s: string) => (s.length > 60 ? `${s.slice(0, 57)}...` : s);
+
+/** valibot's `expected` for a type, as a user would say it. */
+function expectedWords(expected: string | null): string {
+  const words: Record<string, string> = { string: 'text', Array: 'a list', boolean: 'true or false', number: 'a number', Object: 'a mapping' };
+  const parts = (expected ?? '').replace(/^\(|\)$/g, '').split(' | ').map((p) => words[p] ?? p);
+  return parts.join(' or ');
+}
+
+/** One valibot issue as a plain sentence about the setting, its value and what is allowed. */
+function issueSentence(issue: v.BaseIssue<unknown>, key: string, known: readonly string[], origin: SettingsOrigin): string {
+  const value = issue.received === 'Object' ? 'a mapping' : issue.received === 'Array' ? 'a list' : shorten(issue.received);
+  const from = origin.byKey?.[key.split(/[.[]/)[0]!];
+  const where = from ? ` (from ${from})` : '';
+  // A message written for the setting (not valibot's generic "Invalid ...") says it best.
+  const custom = (m: string) => !/^Invalid \w+: /.test(m);
+  switch (issue.type) {
+    case 'strict_object': {
+      const name = issue.received.replace(/^"|"$/g, '');
+      const near = nearest(name, known);
+      return `${origin.file ?? 'config'}: unknown setting "${shorten(name)}"${near ? `; did you mean "${near}"?` : `; the settings are ${known.join(', ')}`}`;
+    }
+    case 'picklist': {
+      const allowed = [...(issue.expected ?? '').matchAll(/"([^"]*)"/g)].map((m) => m[1]);
+      return `${key}: ${value} is not allowed; use one of ${allowed.join(', ')}${where}`;
+    }
+    case 'union': {
+      // A value of the right type that failed a rule of one branch: that rule's words.
+      const rule = issue.issues?.find((i) => i.kind === 'validation' && custom(i.message));
+      if (rule) return `${key}: ${value} ${rule.message}${where}`;
+      return `${key}: must be ${expectedWords(issue.expected)}, not ${value}${where}`;
+    }
+  }
+  if (custom(issue.message)) {
+    if (issue.message.startsWith('must ') && (typeof issue.input === 'string' || typeof issue.input === 'number')) return `${key}: ${value} ${issue.message}${where}`;
+    const scalar = typeof issue.input === 'string' || typeof issue.input === 'number';
+    return `${key}: ${issue.message}${!scalar || issue.message.includes(String(issue.input)) ? '' : ` (got ${value})`}${where}`;
+  }
+  if (issue.kind === 'schema') return `${key}: must be ${expectedWords(issue.expected)}, not ${value}${where}`;
+  const bound = (issue.expected ?? '').replace(/^[<>]=?/, '');
+  if (issue.type === 'min_value') return `${key}: ${value} is too small; the least allowed is ${bound}${where}`;
+  if (issue.type === 'max_value') return `${key}: ${value} is too large; the most allowed is ${bound}${where}`;
+  if (issue.type === 'min_length') return `${key}: needs at least ${bound} ${Array.isArray(issue.input) ? 'item(s)' : 'character(s)'}${where}`;
+  if (issue.type === 'max_length') return `${key}: allows at most ${bound} ${Array.isArray(issue.input) ? 'item(s)' : 'character(s)'}, got ${value}${where}`;
+  if (issue.type === 'integer') return `${key}: ${value} must be a whole number${where}`;
+  return `${key}: ${value} is not allowed (${issue.message})${where}`;
+}
+
+/**
+ * Validates merged settings. Every problem is a sentence that names the setting, the value and
+ * what is allowed, and where the value came from when `origin` says; one problem per setting
+ * (the first: later ones on the same value are usually its consequences).
+ */
+export function parseSettings<S extends v.GenericSchema>(schema: S, raw: RawSettings, origin: SettingsOrigin = {}, known: readonly string[] = []): { ok: true; config: v.InferOutput<S> } | { ok: false; errors: string[] } {
   const r = v.safeParse(schema, raw);
   if (r.success) return { ok: true, config: r.output };
-  return { ok: false, errors: r.issues.map((i) => `${v.getDotPath(i) ?? '(config)'}: ${i.message}`) };
+  const seen = new Set<string>();
+  const errors: string[] = [];
+  for (const i of r.issues) {
+    const path = v.getDotPath(i);
+    if (path === null) {
+      // Cross-setting rules: their messages name the settings already.
+      errors.push(i.message);
+      continue;
+    }
+    if (seen.has(path)) continue;
+    seen.add(path);
+    errors.push(issueSentence(i, path, known, origin));
+  }
+  return { ok: false, errors };
 }
 
 type ExtraOptions = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
@@ -118,7 +202,8 @@ export async function loadCommandConfig<S extends v.GenericSchema>(opts: {
   const fileBase = configPath ?? opts.defaultConfigFile;
   const fileSettings = resolvePaths(opts.table, file.settings, dirname(resolve(fileBase)));
   const merged = resolvePaths(opts.table, mergeSettings(opts.table, fileSettings, opts.io.env, flags, opts.defaults), process.cwd());
-  const parsed = parseSettings(opts.schema, merged);
+  const fileRead = Object.keys(file.settings).length ? resolve(fileBase) : undefined;
+  const parsed = parseSettings(opts.schema, merged, { ...(fileRead ? { file: fileRead } : {}), byKey: settingOrigins(opts.table, file.settings, opts.io.env, flags, fileRead) }, opts.table.map((s) => s.key));
   if (!parsed.ok) throw new UsageError(`invalid ${opts.what} configuration:\n  ${parsed.errors.join('\n  ')}`);
   const extra: Record<string, unknown> = {};
   for (const k of Object.keys(opts.extra ?? {})) extra[k] = values[k];

@@ -42,7 +42,7 @@ describe('settings', () => {
     expect(err({ ...base }).join()).toContain('a source of policy is required');
     expect(err({ ...base, resources: ['/x'], broker: 'mqtt://h:1' , trustKey: '/k' }).join()).toContain('not both');
     expect(err({ ...base, broker: 'mqtt://h:1' }).join()).toContain('trustKey');
-    expect(err({ ...base, broker: 'http://h:1', trustKey: '/k' }).join()).toContain('broker: must be a broker URL');
+    expect(err({ ...base, broker: 'http://h:1', trustKey: '/k' }).join()).toContain('broker: "http://h:1" must be a broker URL');
     expect(err({ ...base, resources: ['/x'], brokr: 'typo' }).join()).toContain('brokr');
   });
 
