@@ -3,25 +3,38 @@
  * outpost: Calico host-endpoint policy for machines outside any cluster.
  * The composition root: picks the subcommand and maps errors to exit codes.
  */
-import { processIO, UsageError, type CliIO } from './cli/io.ts';
+import { endQuietlyOnBrokenPipe, processIO, UsageError, type CliIO } from './cli/io.ts';
+import { formatHelp, helpFlagNames, nearest, wantsHelp, type CommandHelp } from './cli/help.ts';
+
+/** One line per command; each command's own --help says the rest. */
+const COMMAND_LINES: readonly (readonly [string, string])[] = [
+  ['agent', 'enforce this node\'s policy: from a relay (--broker, --trust-key), bundles (--bundle-dir) or local files (--resources)'],
+  ['relay', 'publish each node\'s signed snapshot from etcd or a folder of manifests over MQTT'],
+  ['status', 'what this host enforces, from which source, whether it is in sync, with counters'],
+  ['explain', 'why a packet is allowed or denied: the verdict, then each step that decided it'],
+  ['fleet', 'one line per node: in sync, behind, offline, erroring or holding back invalid resources'],
+  ['test', 'check declared flows (from, to, port, expect allow|deny) against a set of resources'],
+  ['diff', 'what a change would do, per affected node, before it is applied'],
+  ['keygen', 'write an ed25519 signing key pair for a relay'],
+  ['bundle', 'signed offline bundles: export, verify, import'],
+  ['apply', 'create or update resources in etcd (Calico\'s layout)'],
+  ['create', 'create resources in etcd; fails for one that exists'],
+  ['replace', 'update resources in etcd (compare-and-swap on resourceVersion)'],
+  ['delete', 'delete resources from etcd'],
+  ['get', 'show resources stored in etcd'],
+  ['validate', 'check resources without applying them'],
+  ['render', 'print the nftables JSON the agent would apply for a node'],
+  ['selector', 'evaluate a selector against labels or resources'],
+  ['version', 'print version, git commit, build target and Bun version'],
+  ['help', 'print this list, or a command\'s help: outpost help COMMAND'],
+];
 
 const USAGE = `usage: outpost <command> [options]
 
 commands:
-  agent      enforce this node's policy, from a relay: --node NAME --broker URL --trust-key relay.pub [--state DIR]
-             or from local files: --node NAME --resources FILE|DIR [--once]; --check-config validates and exits
-  relay      publish each node's signed snapshot: --etcd URL | --resources DIR, --broker URL | --listen HOST:PORT, --signing-key relay.key
-  keygen     write an ed25519 signing key pair: --out relay (relay.key, relay.pub)
-  bundle     signed offline bundles: export --node N|--all ... --out FILE|--out-dir DIR, verify FILE --trust-key PUB, import FILE
-  apply      create or update resources in etcd (Calico's layout): -f FILE|DIR --etcd URL
-  create     create resources; fails if one exists: -f FILE|DIR --etcd URL
-  replace    update resources, compare-and-swap on resourceVersion: -f FILE|DIR --etcd URL
-  delete     delete resources: KIND NAME | -f FILE|DIR, --etcd URL
-  get        show resources: KIND [NAME] [-o yaml|json|wide] --etcd URL
-  validate   check resources without applying: -f FILE|DIR [-f ...]
-  render     print the nftables JSON the agent would apply: --node NAME --resources FILE|DIR [--plan]
-  selector   evaluate a selector: 'EXPR' --labels '{"k":"v"}' | --resources DIR
-  version    print version, git commit, build target and Bun version [-o json]
+${COMMAND_LINES.map(([name, line]) => `  ${name.padEnd(10)} ${line}`).join('\n')}
+
+Run 'outpost <command> --help' for a command's options and examples.
 `;
 
 type Command = (args: string[], io: CliIO) => Promise<number>;
@@ -52,22 +65,83 @@ const COMMANDS: Record<string, Command> = {
   diff: lazy(async () => (await import('./cli/diff-command.ts')).diffCommand),
 };
 
+// The commands written in their own files carry their help there; the others' is in help-texts.ts.
+const OWN_HELP: Record<string, () => Promise<CommandHelp>> = {
+  status: async () => (await import('./cli/status-command.ts')).statusHelp,
+  explain: async () => (await import('./cli/explain-command.ts')).explainHelp,
+  fleet: async () => (await import('./cli/fleet-command.ts')).fleetHelp,
+  test: async () => (await import('./cli/test-command.ts')).testHelp,
+  diff: async () => (await import('./cli/diff-command.ts')).diffHelp,
+};
+
+/** The help of `cmd` (or of `bundle <sub>`), and the name it goes by: "bundle export". */
+async function helpFor(cmd: string, sub: string | undefined): Promise<{ name: string; help: CommandHelp } | undefined> {
+  const own = OWN_HELP[cmd];
+  if (own) return { name: cmd, help: await own() };
+  const { HELP } = await import('./cli/help-texts.ts');
+  const nested = sub !== undefined ? HELP[`${cmd} ${sub}`] : undefined;
+  if (nested) return { name: `${cmd} ${sub}`, help: nested };
+  const help = HELP[cmd];
+  return help ? { name: cmd, help } : undefined;
+}
+
+function unknownCommand(cmd: string, io: CliIO): number {
+  const near = nearest(cmd, COMMAND_LINES.map(([name]) => name));
+  io.err(`unknown command '${cmd}'${near ? `; did you mean '${near}'?` : ''}\nRun 'outpost --help' for the list of commands.`);
+  return 2;
+}
+
+/** `outpost help [COMMAND [SUB]]`. */
+async function helpCommand(args: string[], io: CliIO): Promise<number> {
+  const [cmd, sub] = args;
+  if (cmd === undefined) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (!(cmd in COMMANDS)) return unknownCommand(cmd, io);
+  const h = await helpFor(cmd, sub);
+  io.out(formatHelp(h!.help));
+  return 0;
+}
+
+/** An unknown flag, with the nearest one the command has (from its help). */
+async function unknownFlag(flag: string, cmd: string, rest: string[], io: CliIO): Promise<number> {
+  const h = await helpFor(cmd, rest[0]);
+  const name = h?.name ?? cmd;
+  // One- and two-letter flags are one typo away from every other short flag: no guess then.
+  const near = h && flag.replace(/^-+/, '').length > 1 ? nearest(flag, helpFlagNames(h.help)) : undefined;
+  io.err(`unknown flag ${flag} for 'outpost ${name}'${near ? `; did you mean ${near}?` : ''}\nRun 'outpost ${name} --help' for its options.`);
+  return 2;
+}
+
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === '--version' || cmd === '-V') return COMMANDS.version!([], io);
-  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+  if (cmd === '-h' || cmd === '--help') {
     io.out(USAGE);
-    return cmd === undefined ? 2 : 0;
+    return 0;
   }
-  const run = COMMANDS[cmd];
-  if (!run) {
-    io.err(`unknown command '${cmd}'\n\n${USAGE}`);
+  if (cmd === undefined) {
+    io.err(USAGE);
     return 2;
+  }
+  if (cmd === 'help') return helpCommand(rest, io);
+  const run = COMMANDS[cmd];
+  if (!run) return unknownCommand(cmd, io);
+  if (wantsHelp(rest)) {
+    const h = await helpFor(cmd, rest[0]);
+    io.out(formatHelp(h!.help));
+    return 0;
   }
   try {
     return await run(rest, io);
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (e as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const flag = /Unknown option '([^']+)'/.exec((e as Error).message)?.[1];
+      if (flag !== undefined) return unknownFlag(flag, cmd, rest, io);
+    }
+    if (e instanceof UsageError || code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
       io.err(`outpost ${cmd}: ${(e as Error).message}`);
       return 2;
     }
@@ -76,6 +150,8 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
 }
 
 if (import.meta.main) {
+  // `outpost render ... | head -1`: the reader is gone, which is not an error of ours.
+  endQuietlyOnBrokenPipe();
   // Only the compiled binary: from source, `bun` itself was asked for whatever the variables say.
   if (Bun.isStandaloneExecutable) {
     await (await import('./platform/runtime-env.ts')).reexecWithoutRuntimeVariables((line) => processIO.err(line));

@@ -12,6 +12,7 @@ import type { CliIO } from './io.ts';
 import { UsageError } from './io.ts';
 import { untilSignal } from './signals.ts';
 import { loadPublicKeys } from '../platform/signing.ts';
+import { pathProblems } from '../config/path-checks.ts';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/outpost/agent.yaml';
 
@@ -55,6 +56,9 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
 }
 
 async function checkConfig(config: Awaited<ReturnType<typeof loadCommandConfig<typeof AgentConfigSchema>>>['config'], io: CliIO): Promise<number> {
+  // Files and folders first: a missing trust key is then named as missing, not as unparsable.
+  const missing = pathProblems(AGENT_SETTINGS, config);
+  if (missing.length) throw new UsageError(`files and folders named by the configuration are missing or unreadable:\n  ${missing.join('\n  ')}`);
   if (config.trustKey !== undefined) {
     const key = await loadPublicKeys(config.trustKey);
     if (!key.ok) throw new UsageError(key.message);

@@ -20,14 +20,35 @@ export interface CommandHelp {
   readonly examples: readonly string[];
 }
 
-/** The text `outpost <command> --help` prints. */
+const LINE = 100;
+
+/** Words of `text` in lines of at most `width` characters (a longer word stands alone). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (cur && cur.length + 1 + word.length > width) {
+      lines.push(cur);
+      cur = word;
+    } else cur = cur ? `${cur} ${word}` : word;
+  }
+  if (cur) lines.push(cur);
+  return lines;
+}
+
+/** The text `outpost <command> --help` prints: wrapped to 100 columns, each flag's help beside it. */
 export function formatHelp(h: CommandHelp): string {
   const width = Math.min(32, Math.max(0, ...h.flags.map((f) => f.flag.length)) + 2);
-  const lines = [`usage: ${h.usage}`, '', h.summary];
-  if (h.description) lines.push('', h.description);
+  const lines = [`usage: ${h.usage}`, '', ...wrap(h.summary, LINE)];
+  if (h.description) for (const para of h.description.split('\n')) lines.push('', ...wrap(para, LINE));
   if (h.flags.length) {
     lines.push('', 'options:');
-    for (const f of h.flags) lines.push(f.flag.length + 2 > width ? `  ${f.flag}\n  ${' '.repeat(width)}${f.help}` : `  ${f.flag.padEnd(width)}${f.help}`);
+    const pad = ' '.repeat(width + 2);
+    for (const f of h.flags) {
+      const text = wrap(f.help, LINE - width - 2);
+      if (f.flag.length + 2 > width) lines.push(`  ${f.flag}`, ...text.map((t) => pad + t));
+      else lines.push(`  ${f.flag.padEnd(width)}${text[0] ?? ''}`, ...text.slice(1).map((t) => pad + t));
+    }
   }
   if (h.examples.length) lines.push('', 'examples:', ...h.examples.map((e) => `  ${e}`));
   return `${lines.join('\n')}\n`;

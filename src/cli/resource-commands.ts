@@ -41,7 +41,6 @@ const COMMON = {
   recursive: { type: 'boolean', short: 'R' },
   ...ETCD_FLAGS,
   namespace: { type: 'string', short: 'n' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 const USAGE: Record<Action | 'get', string> = {
@@ -151,10 +150,6 @@ function summary(action: Action, targets: readonly Target[], done: number, failu
 async function writeCommand(action: Action, args: string[], io: ResourceIO): Promise<number> {
   const options = { ...COMMON, 'skip-exists': { type: 'boolean' }, 'skip-not-exists': { type: 'boolean' } } as const;
   const { values, positionals } = parseArgs({ args, options, allowPositionals: true });
-  if (values.help) {
-    io.out(USAGE[action]);
-    return 0;
-  }
   if (values['skip-exists'] && action !== 'create') throw new UsageError(`--skip-exists is an option of create\n${USAGE[action]}`);
   if (values['skip-not-exists'] && action !== 'delete') throw new UsageError(`--skip-not-exists is an option of delete\n${USAGE[action]}`);
   const files = values.filename ?? [];
@@ -210,10 +205,6 @@ const FORMATS: readonly string[] = ['ps', 'wide', 'yaml', 'yml', 'json'];
 async function getCommand(args: string[], io: ResourceIO): Promise<number> {
   const options = { ...COMMON, output: { type: 'string', short: 'o', default: 'ps' }, 'all-namespaces': { type: 'boolean', short: 'A' } } as const;
   const { values, positionals } = parseArgs({ args, options, allowPositionals: true });
-  if (values.help) {
-    io.out(USAGE.get);
-    return 0;
-  }
   if (!FORMATS.includes(values.output)) throw new UsageError(`unrecognized output format '${values.output}' (ps, wide, yaml, json)`);
   const format = (values.output === 'yml' ? 'yaml' : values.output) as OutputFormat;
   const files = values.filename ?? [];
