@@ -16,6 +16,7 @@ import type { Setting } from './settings.ts';
 import { parseDuration } from './duration.ts';
 import { BrokerUrl, DnsName, NonEmpty, TopicPrefix } from './common-fields.ts';
 import { MQTT_TLS_SETTINGS, MqttTlsFields, mqttTlsProblems } from './mqtt-tls.ts';
+import { MetricsListenSchema } from '../observe/listen-address.ts';
 
 const FailsafeString = v.pipe(
   v.string(),
@@ -41,6 +42,10 @@ export const AgentConfigSchema = v.pipe(
     failsafeOutbound: v.optional(FailsafeString),
     loopback: v.optional(v.picklist(['exempt', 'policy']), 'exempt'),
     logLevel: v.optional(v.picklist(['debug', 'info', 'warn', 'error']), 'info'),
+    logFormat: v.optional(v.picklist(['json', 'text']), 'json'),
+    // Off unless set: an agent exposes nothing on the network it was not told to.
+    metricsListen: v.optional(MetricsListenSchema),
+    metricsPolicyCounters: v.optional(v.boolean(), false),
     nft: v.optional(NonEmpty, 'nft'),
     resolvers: v.optional(v.array(v.pipe(v.string(), v.check((a) => isIP(a) !== 0, 'must be an IP address')))),
     confirmWindowMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(0), v.maxValue(3_600_000)), 60_000),
@@ -73,6 +78,7 @@ export const AgentConfigSchema = v.pipe(
     // Air-gapped (bundleDir alone): settings about a broker would be silently unused, so they are refused.
     if (!c.broker && c.bundleDir && (c.brokerCa || c.brokerCert || c.brokerKey)) addIssue({ message: 'brokerCa/brokerCert/brokerKey: only with a broker (this agent has bundleDir alone: no MQTT link)' });
     if (!c.broker && c.bundleDir && c.resolvers) addIssue({ message: 'resolvers: only with a broker (they are DNS servers on the broker path; this agent has bundleDir alone)' });
+    if (c.metricsPolicyCounters && !c.metricsListen) addIssue({ message: 'metricsPolicyCounters: only with metricsListen (the counters are served on its /metrics)' });
     for (const m of mqttTlsProblems(c)) addIssue({ message: m });
   }),
 );
@@ -92,6 +98,9 @@ export const AGENT_SETTINGS: readonly Setting[] = [
   { key: 'failsafeOutbound', env: 'OUTPOST_FAILSAFE_OUTBOUND', flag: '--failsafe-outbound', kind: 'string', help: 'outbound failsafes, Felix format; overrides FelixConfiguration' },
   { key: 'loopback', env: 'OUTPOST_LOOPBACK', flag: '--loopback', kind: 'string', help: '"exempt" (default): lo is never governed by the * HEP; "policy": as Felix' },
   { key: 'logLevel', env: 'OUTPOST_LOG_LEVEL', flag: '--log-level', kind: 'string', help: 'debug|info|warn|error' },
+  { key: 'logFormat', env: 'OUTPOST_LOG_FORMAT', flag: '--log-format', kind: 'string', help: 'json (default: one JSON object per line) or text (one readable line per record, for a terminal)' },
+  { key: 'metricsListen', env: 'OUTPOST_METRICS_LISTEN', flag: '--metrics-listen', kind: 'string', help: 'serve /metrics, /livez and /readyz on HOST:PORT, e.g. 127.0.0.1:9469 or [::1]:9469 (:PORT is every address); default off' },
+  { key: 'metricsPolicyCounters', env: 'OUTPOST_METRICS_POLICY_COUNTERS', flag: '--metrics-policy-counters', kind: 'boolean', help: 'also serve per-policy packet counters read from nft at each scrape (with metricsListen)' },
   { key: 'nft', env: 'OUTPOST_NFT', flag: '--nft', kind: 'string', help: 'the nft binary (default: nft on PATH)', path: 'command' },
   { key: 'nftTimeoutMs', env: 'OUTPOST_NFT_TIMEOUT_MS', flag: '--nft-timeout-ms', kind: 'string', help: 'an nft run that takes longer is killed, counted as failed and retried (default 30000)' },
   { key: 'confirmWindowMs', env: 'OUTPOST_CONFIRM_WINDOW_MS', flag: '--confirm-window-ms', kind: 'string', help: 'relay mode: after a new revision is applied, a probe that passed before and fails within this window restores the previous ruleset (default 60000; 0: off)' },

@@ -6,6 +6,7 @@ import * as v from 'valibot';
 import type { Setting } from './settings.ts';
 import { BrokerUrl, ListenAddress, NonEmpty, TopicPrefix } from './common-fields.ts';
 import { MQTT_TLS_SETTINGS, MqttTlsFields, mqttTlsProblems } from './mqtt-tls.ts';
+import { MetricsListenSchema } from '../observe/listen-address.ts';
 
 const EtcdUrl = v.pipe(
   v.string(),
@@ -40,6 +41,10 @@ export const RelayConfigSchema = v.pipe(
     topicPrefix: v.optional(TopicPrefix, 'outpost/v1'),
     coalesceMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(0), v.maxValue(10_000)), 20),
     logLevel: v.optional(v.picklist(['debug', 'info', 'warn', 'error']), 'info'),
+    logFormat: v.optional(v.picklist(['json', 'text']), 'json'),
+    // Unset: on, at DEFAULT_RELAY_METRICS_LISTEN (loopback), but a busy port there is a warning,
+    // not a failure (two relays on one host). Set: its bind failure stops the relay. 'off': none.
+    metricsListen: v.optional(MetricsListenSchema),
     // Re-signing keeps agents' snapshots fresh (their maxSnapshotAge, default 24 h): a third of
     // that or less survives a couple of missed rounds. 0: never (agents then go stale).
     resignIntervalMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(0), v.maxValue(7 * 86_400_000), v.check((n) => n === 0 || n >= 100, 'must be 0 (off) or at least 100 ms')), 3_600_000),
@@ -83,4 +88,6 @@ export const RELAY_SETTINGS: readonly Setting[] = [
   { key: 'coalesceMs', env: 'OUTPOST_COALESCE_MS', flag: '--coalesce-ms', kind: 'string', help: 'quiet time that ends a burst of datastore changes before publishing (default 20)' },
   { key: 'resignIntervalMs', env: 'OUTPOST_RESIGN_INTERVAL_MS', flag: '--resign-interval-ms', kind: 'string', help: 'how often every node\'s current snapshot is signed again with a new issue time, even unchanged, so agents can tell a live relay from a replay (default 3600000; keep it under a third of the agents\' maxSnapshotAge; 0: off)' },
   { key: 'logLevel', env: 'OUTPOST_LOG_LEVEL', flag: '--log-level', kind: 'string', help: 'debug|info|warn|error' },
+  { key: 'logFormat', env: 'OUTPOST_LOG_FORMAT', flag: '--log-format', kind: 'string', help: 'json (default: one JSON object per line) or text (one readable line per record, for a terminal)' },
+  { key: 'metricsListen', env: 'OUTPOST_METRICS_LISTEN', flag: '--metrics-listen', kind: 'string', help: 'serve /metrics, /livez and /readyz on HOST:PORT (default 127.0.0.1:9469; [::1]:PORT for IPv6, :PORT for every address; off: none)' },
 ];
