@@ -10,7 +10,7 @@ import { loadProm } from './prom.ts';
 import { createAgentMetrics, type PolicyPackets } from './agent-metrics.ts';
 import { createRelayMetrics } from './relay-metrics.ts';
 import { ListenError, startHealthServer, type HealthServer } from './health-server.ts';
-import { parseListenAddress } from './listen-address.ts';
+import { DEFAULT_RELAY_METRICS_LISTEN, parseListenAddress } from './listen-address.ts';
 
 export interface Endpoint<O> {
   /** Give it to the agent's / relay's observers. */
@@ -32,12 +32,24 @@ export async function startAgentEndpoint(opts: { readonly listen: string | undef
   return { observer: metrics.observer, server, stop: () => server.stop() };
 }
 
-/** The relay's endpoint, or undefined when `listen` is off (the relay's default is on, 127.0.0.1:9469). */
+/**
+ * The relay's endpoint: on by default. `listen` undefined (not configured) means
+ * DEFAULT_RELAY_METRICS_LISTEN, where a port already taken (a second relay on the host) is
+ * logged as a warning and the relay runs without the endpoint; a configured address that
+ * cannot be bound throws ListenError, like the agent's. 'off': undefined.
+ */
 export async function startRelayEndpoint(opts: { readonly listen: string | undefined; readonly log: Logger }): Promise<Endpoint<RelayObserver> | undefined> {
-  const address = off(opts.listen);
+  const address = off(opts.listen ?? DEFAULT_RELAY_METRICS_LISTEN);
   if (!address) return undefined;
   const metrics = createRelayMetrics(await loadProm());
-  const server = startHealthServer({ listen: address, registry: metrics.registry, ready: () => metrics.ready(), log: opts.log });
+  let server: HealthServer;
+  try {
+    server = startHealthServer({ listen: address, registry: metrics.registry, ready: () => metrics.ready(), log: opts.log });
+  } catch (e) {
+    if (opts.listen !== undefined || !(e instanceof ListenError)) throw e;
+    opts.log.warn({ err: e.message }, 'no metrics and health endpoint (set metricsListen to another address, or off)');
+    return undefined;
+  }
   return { observer: metrics.observer, server, stop: () => server.stop() };
 }
 
