@@ -18,6 +18,7 @@ export type ResourceIO = CliIO & { readonly stdin?: () => Promise<string> };
 const KIND_ALIASES: Readonly<Record<string, ResourceKind>> = {
   hostendpoint: 'HostEndpoint', hostendpoints: 'HostEndpoint', hep: 'HostEndpoint', heps: 'HostEndpoint',
   globalnetworkpolicy: 'GlobalNetworkPolicy', globalnetworkpolicies: 'GlobalNetworkPolicy', gnp: 'GlobalNetworkPolicy', gnps: 'GlobalNetworkPolicy',
+  stagedglobalnetworkpolicy: 'StagedGlobalNetworkPolicy', stagedglobalnetworkpolicies: 'StagedGlobalNetworkPolicy', sgnp: 'StagedGlobalNetworkPolicy', sgnps: 'StagedGlobalNetworkPolicy',
   profile: 'Profile', profiles: 'Profile', pro: 'Profile', pros: 'Profile',
   globalnetworkset: 'GlobalNetworkSet', globalnetworksets: 'GlobalNetworkSet', gnetsets: 'GlobalNetworkSet', gns: 'GlobalNetworkSet',
   tier: 'Tier', tiers: 'Tier',

@@ -57,6 +57,10 @@ const COLUMNS: Record<ResourceKind, readonly [readonly Column[], readonly Column
     [NAME, ['TIER', (o) => str(spec(o)['tier'])]],
     [NAME, ['TIER', (o) => str(spec(o)['tier'])], ['ORDER', (o) => pfloat(spec(o)['order'])], ['SELECTOR', (o) => str(spec(o)['selector'])]],
   ],
+  StagedGlobalNetworkPolicy: [
+    [NAME, ['TIER', (o) => str(spec(o)['tier'])]],
+    [NAME, ['TIER', (o) => str(spec(o)['tier'])], ['ORDER', (o) => pfloat(spec(o)['order'])], ['SELECTOR', (o) => str(spec(o)['selector'])]],
+  ],
   Profile: [[NAME], [NAME, ['LABELS', (o) => labels(spec(o)['labelsToApply'])]]],
   GlobalNetworkSet: [[NAME], [NAME, ['NETS', (o) => truncate(list(spec(o)['nets']), 80)]]],
   Tier: [

@@ -142,7 +142,7 @@ export class CalicoStore {
       throw new StoreError('AlreadyExists', `resource already exists: ${id(kind, name)} (the profile "${DEFAULT_ALLOW_PROFILE}" is provided by Calico)`);
     }
     this.#refuseWorkloadEndpoint(r, 'Create');
-    if (r.kind === 'GlobalNetworkPolicy') await this.#require('Tier', r.spec.tier || 'default');
+    if (r.kind === 'GlobalNetworkPolicy' || r.kind === 'StagedGlobalNetworkPolicy') await this.#require('Tier', r.spec.tier || 'default');
     const { labels, annotations, resourceVersion } = r.metadata;
     const namespace = nsFor(kind, r.metadata.namespace);
     const metadata = { name, ...(namespace === undefined ? {} : { namespace }), ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}), ...(resourceVersion ? { resourceVersion } : {}) };

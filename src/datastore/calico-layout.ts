@@ -34,6 +34,7 @@ export const KIND_PLURALS: Readonly<Record<ResourceKind, string>> = {
   HostEndpoint: 'hostendpoints',
   Profile: 'profiles',
   GlobalNetworkPolicy: 'globalnetworkpolicies',
+  StagedGlobalNetworkPolicy: 'stagedglobalnetworkpolicies',
   GlobalNetworkSet: 'globalnetworksets',
   Tier: 'tiers',
   FelixConfiguration: 'felixconfigurations',
@@ -77,7 +78,7 @@ export function resourceKey(kind: ResourceKind, name: string, namespace?: string
 
 /** The ≤3.31 key of a default-tier policy, or undefined when that layout never applied. */
 export function legacyPolicyKey(kind: ResourceKind, name: string): string | undefined {
-  if (kind !== 'GlobalNetworkPolicy' || name.startsWith(LEGACY_PREFIX)) return undefined;
+  if (!isPolicyKind(kind) || name.startsWith(LEGACY_PREFIX)) return undefined;
   return resourceKey(kind, `${LEGACY_PREFIX}${name}`);
 }
 
@@ -95,6 +96,9 @@ export function parseResourceKey(key: string): { kind: ResourceKind; keyName: st
   const kind = n ? KIND_BY_PLURAL.get(n[1]!) : undefined;
   return n && kind && isNamespacedKind(kind) ? { kind, namespace: n[2]!, keyName: n[3]! } : undefined;
 }
+
+/** Kinds Calico stores with the ≤3.31 tier prefix and the metadata annotation (etcdv3 defaultPolicyKey). */
+const isPolicyKind = (kind: string): boolean => kind === 'GlobalNetworkPolicy' || kind === 'StagedGlobalNetworkPolicy';
 
 export function isDefaultAllow(kind: string, name: string): boolean {
   return kind === 'Profile' && name === DEFAULT_ALLOW_PROFILE;
@@ -186,7 +190,7 @@ function decodeValue(
   // The key decides the type, as Calico's ParseValue does.
   const object: Obj = { ...value, kind, apiVersion: API_VERSION, metadata };
   let valueName = typeof storedName === 'string' && storedName !== '' ? storedName : keyName;
-  if (kind === 'GlobalNetworkPolicy') {
+  if (isPolicyKind(kind)) {
     const restored = restorePolicyName(object, metadata, valueName);
     if ('problem' in restored) return fail(`metadata.annotations[${JSON.stringify(METADATA_ANNOTATION)}]`, restored.problem);
     valueName = restored.name;
@@ -300,11 +304,13 @@ export function encodeForStorage(r: Resource, op: 'create' | 'update', ctx: Writ
   let keyName = name;
   const namespace = isNamespacedKind(r.kind) ? (typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : DEFAULT_NAMESPACE) : undefined;
   if (namespace !== undefined) meta['namespace'] = namespace;
-  if (r.kind === 'GlobalNetworkPolicy') {
+  if (r.kind === 'GlobalNetworkPolicy' || r.kind === 'StagedGlobalNetworkPolicy') {
     const tier = typeof spec['tier'] === 'string' && spec['tier'] !== '' ? spec['tier'] : 'default';
     spec['tier'] = tier; // the CRD default, applied in etcd mode
     const types = spec['types'];
-    if (!Array.isArray(types) || types.length === 0) spec['types'] = defaultPolicyTypes(r.spec);
+    // A staged delete stores no types (Calico's client clears them).
+    if (r.kind === 'StagedGlobalNetworkPolicy' && r.spec.stagedAction === 'Delete') delete spec['types'];
+    else if (!Array.isArray(types) || types.length === 0) spec['types'] = defaultPolicyTypes(r.spec);
     meta['labels'] = { ...(isObj(meta['labels']) ? meta['labels'] : {}), [TIER_LABEL]: tier };
     meta['annotations'] = { ...(isObj(meta['annotations']) ? meta['annotations'] : {}), [METADATA_ANNOTATION]: `{"name":${goQuote(name)}}` };
     if (options.legacyKey && tier === 'default') {

@@ -86,22 +86,25 @@ const HOST_ENDPOINT = object(
 
 const PROFILE = object(struct(e('ingress', slice(RULE)), e('egress', slice(RULE)), e('labelsToApply', map(S))));
 
-const GLOBAL_NETWORK_POLICY = object(
-  struct(
-    e('tier', S),
-    e('order', ptr(FLOAT)),
-    e('ingress', slice(RULE)),
-    e('egress', slice(RULE)),
-    e('selector', S),
-    e('types', slice(S)),
-    e('doNotTrack', BOOL),
-    e('preDNAT', BOOL),
-    e('applyOnForward', BOOL),
-    e('serviceAccountSelector', S),
-    e('namespaceSelector', S),
-    e('performanceHints', slice(S)),
-  ),
-);
+const POLICY_SPEC_FIELDS: Field[] = [
+  e('tier', S),
+  e('order', ptr(FLOAT)),
+  e('ingress', slice(RULE)),
+  e('egress', slice(RULE)),
+  e('selector', S),
+  e('types', slice(S)),
+  e('doNotTrack', BOOL),
+  e('preDNAT', BOOL),
+  e('applyOnForward', BOOL),
+  e('serviceAccountSelector', S),
+  e('namespaceSelector', S),
+  e('performanceHints', slice(S)),
+];
+
+const GLOBAL_NETWORK_POLICY = object(struct(...POLICY_SPEC_FIELDS));
+
+// StagedGlobalNetworkPolicySpec: stagedAction first, then the GlobalNetworkPolicySpec fields.
+const STAGED_GLOBAL_NETWORK_POLICY = object(struct(e('stagedAction', S), ...POLICY_SPEC_FIELDS));
 
 const GLOBAL_NETWORK_SET = object(struct(e('nets', slice(S))));
 
@@ -204,6 +207,7 @@ export const KIND_SHAPES: Readonly<Record<string, Shape>> = {
   HostEndpoint: HOST_ENDPOINT,
   Profile: PROFILE,
   GlobalNetworkPolicy: GLOBAL_NETWORK_POLICY,
+  StagedGlobalNetworkPolicy: STAGED_GLOBAL_NETWORK_POLICY,
   GlobalNetworkSet: GLOBAL_NETWORK_SET,
   Tier: TIER,
   FelixConfiguration: FELIX_CONFIGURATION,

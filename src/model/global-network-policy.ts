@@ -40,75 +40,81 @@ export function defaultPolicyTypes(spec: { ingress?: readonly Rule[]; egress?: r
   return hasIngress ? ['Ingress', 'Egress'] : ['Egress'];
 }
 
-export const GlobalNetworkPolicySpecSchema = v.pipe(
-  obj(
-    {
-      // A Tier's own name rule (DNS label, at most 63 characters): a longer or dotted tier name
-      // can never exist, and a policy naming it would silently deny.
-      tier: v.exactOptional(
-        v.pipe(
-          stringSchema('tier'),
-          v.rawCheck(({ dataset, addIssue }) => {
-            if (!dataset.typed) return;
-            const t = dataset.value;
-            if (tierNameRule.check(t) === undefined) return;
-            addIssue({
-              message:
-                t.length > 63
-                  ? `tier is ${t.length} characters; at most 63 are allowed (a Tier's name is a DNS label)`
-                  : `tier must be a lower-case DNS name of a Tier: a DNS label (alphanumerics and "-", no dots; got ${show(t)})`,
-            });
-          }),
-        ),
-        'default',
-      ),
-      order: v.exactOptional(finiteNumber('order')),
-      selector: v.exactOptional(selectorSchema('selector', true)),
-      types: v.exactOptional(uniqueList(enumSchema(POLICY_TYPES, 'types entry'), 'types', 2)),
-      ingress: v.exactOptional(rulesSchema('ingress')),
-      egress: v.exactOptional(rulesSchema('egress')),
-      doNotTrack: v.exactOptional(boolSchema('doNotTrack')),
-      preDNAT: v.exactOptional(boolSchema('preDNAT')),
-      applyOnForward: v.exactOptional(boolSchema('applyOnForward')),
-      serviceAccountSelector: v.exactOptional(selectorSchema('serviceAccountSelector', true)),
-      namespaceSelector: v.exactOptional(selectorSchema('namespaceSelector', true)),
-      performanceHints: v.exactOptional(
-        uniqueList(enumSchema(['AssumeNeededOnEveryNode'], 'performanceHints entry'), 'performanceHints'),
-      ),
-    },
-    'spec',
+/** The spec's fields, shared with StagedGlobalNetworkPolicy (staged-global-network-policy.ts). */
+export const POLICY_SPEC_ENTRIES = {
+  // A Tier's own name rule (DNS label, at most 63 characters): a longer or dotted tier name
+  // can never exist, and a policy naming it would silently deny.
+  tier: v.exactOptional(
+    v.pipe(
+      stringSchema('tier'),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        const t = dataset.value;
+        if (tierNameRule.check(t) === undefined) return;
+        addIssue({
+          message:
+            t.length > 63
+              ? `tier is ${t.length} characters; at most 63 are allowed (a Tier's name is a DNS label)`
+              : `tier must be a lower-case DNS name of a Tier: a DNS label (alphanumerics and "-", no dots; got ${show(t)})`,
+        });
+      }),
+    ),
+    'default',
   ),
-  v.rawCheck(({ dataset, addIssue }) => {
-    if (!dataset.typed) return;
-    const s = dataset.value;
-    const at = (path: (string | number)[], message: string) => addAt(addIssue, s, path, message);
-    if (s.doNotTrack && s.preDNAT) at(['preDNAT'], 'preDNAT and doNotTrack cannot both be true');
-    if (s.preDNAT && (s.egress?.length ?? 0) > 0) at(['egress'], 'a preDNAT policy cannot have egress rules');
-    if (s.preDNAT && s.types?.includes('Egress')) at(['types'], "a preDNAT policy cannot have type 'Egress'");
-    if ((s.doNotTrack || s.preDNAT) && !s.applyOnForward) {
-      at(['applyOnForward'], `applyOnForward must be true when ${s.doNotTrack ? 'doNotTrack' : 'preDNAT'} is true`);
+  order: v.exactOptional(finiteNumber('order')),
+  selector: v.exactOptional(selectorSchema('selector', true)),
+  types: v.exactOptional(uniqueList(enumSchema(POLICY_TYPES, 'types entry'), 'types', 2)),
+  ingress: v.exactOptional(rulesSchema('ingress')),
+  egress: v.exactOptional(rulesSchema('egress')),
+  doNotTrack: v.exactOptional(boolSchema('doNotTrack')),
+  preDNAT: v.exactOptional(boolSchema('preDNAT')),
+  applyOnForward: v.exactOptional(boolSchema('applyOnForward')),
+  serviceAccountSelector: v.exactOptional(selectorSchema('serviceAccountSelector', true)),
+  namespaceSelector: v.exactOptional(selectorSchema('namespaceSelector', true)),
+  performanceHints: v.exactOptional(
+    uniqueList(enumSchema(['AssumeNeededOnEveryNode'], 'performanceHints entry'), 'performanceHints'),
+  ),
+};
+
+type SpecIssue = Parameters<typeof addAt>[0];
+type SpecFields = v.InferOutput<ReturnType<typeof v.object<typeof POLICY_SPEC_ENTRIES>>>;
+
+/** The cross-field rules of a policy spec (also a staged policy's, unless it stages a delete). */
+export function checkPolicySpec(s: SpecFields, addIssue: SpecIssue): void {
+  const at = (path: (string | number)[], message: string) => addAt(addIssue, s, path, message);
+  if (s.doNotTrack && s.preDNAT) at(['preDNAT'], 'preDNAT and doNotTrack cannot both be true');
+  if (s.preDNAT && (s.egress?.length ?? 0) > 0) at(['egress'], 'a preDNAT policy cannot have egress rules');
+  if (s.preDNAT && s.types?.includes('Egress')) at(['types'], "a preDNAT policy cannot have type 'Egress'");
+  if ((s.doNotTrack || s.preDNAT) && !s.applyOnForward) {
+    at(['applyOnForward'], `applyOnForward must be true when ${s.doNotTrack ? 'doNotTrack' : 'preDNAT'} is true`);
+  }
+  (s.ingress ?? []).forEach((r, i) => {
+    if (r.destination?.services)
+      at(['ingress', i, 'destination', 'services'], 'services are not allowed in an ingress rule destination');
+    if (r.source?.services && !r.source.services.namespace) {
+      at(
+        ['ingress', i, 'source', 'services', 'namespace'],
+        'services in a GlobalNetworkPolicy must specify a namespace',
+      );
     }
-    (s.ingress ?? []).forEach((r, i) => {
-      if (r.destination?.services)
-        at(['ingress', i, 'destination', 'services'], 'services are not allowed in an ingress rule destination');
-      if (r.source?.services && !r.source.services.namespace) {
-        at(
-          ['ingress', i, 'source', 'services', 'namespace'],
-          'services in a GlobalNetworkPolicy must specify a namespace',
-        );
-      }
-    });
-    (s.egress ?? []).forEach((r, i) => {
-      if (r.source?.services)
-        at(['egress', i, 'source', 'services'], 'services are not allowed in an egress rule source');
-      if (r.destination?.services && !r.destination.services.namespace) {
-        at(
-          ['egress', i, 'destination', 'services', 'namespace'],
-          'services in a GlobalNetworkPolicy must specify a namespace',
-        );
-      }
-      if (r.http) at(['egress', i, 'http'], 'an HTTP match is not allowed in egress rules');
-    });
+  });
+  (s.egress ?? []).forEach((r, i) => {
+    if (r.source?.services)
+      at(['egress', i, 'source', 'services'], 'services are not allowed in an egress rule source');
+    if (r.destination?.services && !r.destination.services.namespace) {
+      at(
+        ['egress', i, 'destination', 'services', 'namespace'],
+        'services in a GlobalNetworkPolicy must specify a namespace',
+      );
+    }
+    if (r.http) at(['egress', i, 'http'], 'an HTTP match is not allowed in egress rules');
+  });
+}
+
+export const GlobalNetworkPolicySpecSchema = v.pipe(
+  obj(POLICY_SPEC_ENTRIES, 'spec'),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (dataset.typed) checkPolicySpec(dataset.value, addIssue);
   }),
 );
 export type GlobalNetworkPolicySpec = v.InferOutput<typeof GlobalNetworkPolicySpecSchema>;

@@ -17,6 +17,13 @@ export {
   type GlobalNetworkPolicySpec,
   type PolicyType,
 } from './global-network-policy.ts';
+export {
+  StagedGlobalNetworkPolicySchema,
+  STAGED_ACTIONS,
+  isMeasured,
+  type StagedAction,
+  type StagedGlobalNetworkPolicy,
+} from './staged-global-network-policy.ts';
 export { GlobalNetworkSetSchema, type GlobalNetworkSet } from './global-network-set.ts';
 export { TierSchema, BUILTIN_TIERS, type Tier } from './tier.ts';
 export {

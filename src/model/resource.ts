@@ -3,6 +3,7 @@
 import * as v from 'valibot';
 import { FelixConfigurationSchema, checkFelixConfiguration, type FelixConfiguration } from './felix-configuration.ts';
 import { GlobalNetworkPolicySchema, type GlobalNetworkPolicy } from './global-network-policy.ts';
+import { StagedGlobalNetworkPolicySchema, type StagedGlobalNetworkPolicy } from './staged-global-network-policy.ts';
 import { GlobalNetworkSetSchema, type GlobalNetworkSet } from './global-network-set.ts';
 import { HostEndpointSchema, type HostEndpoint } from './host-endpoint.ts';
 import { ProfileSchema, type Profile } from './profile.ts';
@@ -20,6 +21,7 @@ export const RESOURCE_KINDS: readonly string[] = Object.freeze([
   'FelixConfiguration',
   'NetworkSet',
   'WorkloadEndpoint',
+  'StagedGlobalNetworkPolicy',
 ]);
 
 export type Resource =
@@ -30,7 +32,8 @@ export type Resource =
   | Tier
   | FelixConfiguration
   | NetworkSet
-  | WorkloadEndpoint;
+  | WorkloadEndpoint
+  | StagedGlobalNetworkPolicy;
 export type ResourceKind = Resource['kind'];
 
 /**
@@ -49,6 +52,7 @@ export const ResourceSchema = v.pipe(
       FelixConfigurationSchema,
       NetworkSetSchema,
       WorkloadEndpointSchema,
+      StagedGlobalNetworkPolicySchema,
     ],
     (i) => `kind ${JSON.stringify(i.input)} is not supported by outpost`,
   ),

@@ -86,6 +86,10 @@ type Result =
 
 /** calicoctl's client fills in an absent or empty `types` before it stores a policy. */
 function applyManifestDefaults(r: Resource): Resource {
+  // A staged delete keeps no types (Calico's client clears them).
+  if (r.kind === 'StagedGlobalNetworkPolicy' && r.spec.stagedAction !== 'Delete' && (r.spec.types?.length ?? 0) === 0) {
+    return { ...r, spec: { ...r.spec, types: defaultPolicyTypes(r.spec) } };
+  }
   if (r.kind !== 'GlobalNetworkPolicy' || (r.spec.types?.length ?? 0) > 0) return r;
   return { ...r, spec: { ...r.spec, types: defaultPolicyTypes(r.spec) } };
 }
