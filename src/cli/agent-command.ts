@@ -39,7 +39,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   Bun.unsafe.setJITPolicy(AGENT_JIT_POLICY);
   const once = extra.once === true;
   if (once && !config.resources) throw new UsageError('--once works in local mode (--resources) only');
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   log.info({ node: config.node, source: config.broker ?? config.resources ?? { bundleDir: config.bundleDir }, state: config.state }, 'outpost agent starting');
 
   const agent = await startAgent(config, log, { once });

@@ -23,7 +23,7 @@ export const DEFAULT_RELAY_CONFIG = '/etc/outpost/relay.yaml';
 
 export async function relayCommand(args: string[], io: CliIO): Promise<number> {
   const { config } = await loadCommandConfig({ args, io, table: RELAY_SETTINGS, schema: RelayConfigSchema, defaultConfigFile: DEFAULT_RELAY_CONFIG, what: 'relay' });
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   const key = await loadPrivateKey(config.signingKey);
   if (!key.ok) throw new UsageError(key.message);
   if (key.warning) log.warn(key.warning);
