@@ -16,6 +16,7 @@ import type { Setting } from './settings.ts';
 import { parseDuration } from './duration.ts';
 import { BrokerUrl, DnsName, NonEmpty, TopicPrefix } from './common-fields.ts';
 import { MQTT_TLS_SETTINGS, MqttTlsFields, mqttTlsProblems } from './mqtt-tls.ts';
+import { AUTO_HEP_AGENT_SETTINGS, AutoHepAgentFields, autoHepAgentProblems } from '../autohep/config-fields.ts';
 import { MetricsListenSchema } from '../observe/listen-address.ts';
 
 const FailsafeString = v.pipe(
@@ -64,6 +65,7 @@ export const AgentConfigSchema = v.pipe(
     }), v.transform((s) => parseDuration(s) as number)), '24h'),
     // While stale: a folder of manifests computed on the host (src/agent/degraded-policy.ts).
     degradedPolicy: v.optional(v.pipe(v.array(NonEmpty), v.minLength(1))),
+    ...AutoHepAgentFields,
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
@@ -80,6 +82,7 @@ export const AgentConfigSchema = v.pipe(
     if (!c.broker && c.bundleDir && c.resolvers) addIssue({ message: 'resolvers: only with a broker (they are DNS servers on the broker path; this agent has bundleDir alone)' });
     if (c.metricsPolicyCounters && !c.metricsListen) addIssue({ message: 'metricsPolicyCounters: only with metricsListen (the counters are served on its /metrics)' });
     for (const m of mqttTlsProblems(c)) addIssue({ message: m });
+    for (const m of autoHepAgentProblems(c)) addIssue({ message: m });
   }),
 );
 
@@ -107,5 +110,6 @@ export const AGENT_SETTINGS: readonly Setting[] = [
   { key: 'probes', env: 'OUTPOST_PROBES', flag: '--probes', kind: 'list', help: 'health probes for the confirm window besides the broker link (if any): tcp:ADDR:PORT, icmp:ADDR (repeatable; env: comma-separated)' },
   { key: 'maxSnapshotAge', env: 'OUTPOST_MAX_SNAPSHOT_AGE', flag: '--max-snapshot-age', kind: 'string', help: 'relay mode: an agent with no state refuses a snapshot issued longer ago, and an agent whose snapshot gets older reports stale (keeps enforcing it); e.g. 24h (default), 90s; 0 or off: no age rule' },
   { key: 'degradedPolicy', env: 'OUTPOST_DEGRADED_POLICY', flag: '--degraded-policy', kind: 'list', help: 'relay mode: file or folder of manifests computed on this host and enforced instead of the snapshot while it is stale (maxSnapshotAge); the snapshot is enforced again when a fresh one arrives (repeatable; env: comma-separated)', path: 'file' },
+  ...AUTO_HEP_AGENT_SETTINGS,
   { key: 'resolvers', env: 'OUTPOST_RESOLVERS', flag: '--resolvers', kind: 'list', help: 'DNS servers on the broker path when the broker is a host name (default: the nameservers in /etc/resolv.conf)' },
 ];

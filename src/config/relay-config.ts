@@ -6,6 +6,7 @@ import * as v from 'valibot';
 import type { Setting } from './settings.ts';
 import { BrokerUrl, ListenAddress, NonEmpty, TopicPrefix } from './common-fields.ts';
 import { MQTT_TLS_SETTINGS, MqttTlsFields, mqttTlsProblems } from './mqtt-tls.ts';
+import { AUTO_HEP_RELAY_SETTINGS, AutoHepRelayFields, autoHepRelayProblems } from '../autohep/config-fields.ts';
 import { MetricsListenSchema } from '../observe/listen-address.ts';
 
 const EtcdUrl = v.pipe(
@@ -47,6 +48,7 @@ export const RelayConfigSchema = v.pipe(
     metricsListen: v.optional(MetricsListenSchema),
     // Re-signing keeps agents' snapshots fresh (their maxSnapshotAge, default 24 h): a third of
     // that or less survives a couple of missed rounds. 0: never (agents then go stale).
+    ...AutoHepRelayFields,
     resignIntervalMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(0), v.maxValue(7 * 86_400_000), v.check((n) => n === 0 || n >= 100, 'must be 0 (off) or at least 100 ms')), 3_600_000),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
@@ -55,6 +57,7 @@ export const RelayConfigSchema = v.pipe(
     if (!!(c.etcd || c.calicoctlConfig) === !!c.resources) addIssue({ message: 'give exactly one datastore: etcd (Calico\'s v3 layout; or calicoctlConfig) or resources (a folder of manifests)' });
     if (!!c.broker === !!c.listen) addIssue({ message: 'give exactly one of broker (an external MQTT broker) or listen (embed one on host:port)' });
     for (const m of mqttTlsProblems(c)) addIssue({ message: m });
+    for (const m of autoHepRelayProblems(c)) addIssue({ message: m });
     const tls = c.brokerCa !== undefined && c.brokerCert !== undefined && c.brokerKey !== undefined;
     // The embedded broker enforces mTLS and per-node ACLs unless told otherwise, explicitly.
     if (c.listen && !c.insecure && !tls) addIssue({ message: 'listen: the embedded broker requires client certificates: give brokerCa, brokerCert and brokerKey (scripts/pki.sh), or insecure: true for anonymous plain MQTT' });
@@ -87,6 +90,7 @@ export const RELAY_SETTINGS: readonly Setting[] = [
   { key: 'topicPrefix', env: 'OUTPOST_TOPIC_PREFIX', flag: '--topic-prefix', kind: 'string', help: 'MQTT topic prefix (default outpost/v1)' },
   { key: 'coalesceMs', env: 'OUTPOST_COALESCE_MS', flag: '--coalesce-ms', kind: 'string', help: 'quiet time that ends a burst of datastore changes before publishing (default 20)' },
   { key: 'resignIntervalMs', env: 'OUTPOST_RESIGN_INTERVAL_MS', flag: '--resign-interval-ms', kind: 'string', help: 'how often every node\'s current snapshot is signed again with a new issue time, even unchanged, so agents can tell a live relay from a replay (default 3600000; keep it under a third of the agents\' maxSnapshotAge; 0: off)' },
+  ...AUTO_HEP_RELAY_SETTINGS,
   { key: 'logLevel', env: 'OUTPOST_LOG_LEVEL', flag: '--log-level', kind: 'string', help: 'debug|info|warn|error' },
   { key: 'logFormat', env: 'OUTPOST_LOG_FORMAT', flag: '--log-format', kind: 'string', help: 'json (default: one JSON object per line) or text (one readable line per record, for a terminal)' },
   { key: 'metricsListen', env: 'OUTPOST_METRICS_LISTEN', flag: '--metrics-listen', kind: 'string', help: 'serve /metrics, /livez and /readyz on HOST:PORT (default 127.0.0.1:9469; [::1]:PORT for IPv6, :PORT for every address; off: none)' },
