@@ -10,7 +10,7 @@
  * node and a node must not be able to make it allocate without limit.
  */
 import * as v from 'valibot';
-import { qualifiedNameProblem, labelValueProblem } from '../model/common.ts';
+import { qualifiedNameProblem, labelValueProblem, noArray } from '../model/common.ts';
 import { nodeNameProblem } from '../protocol/topics.ts';
 import { parseIp, parseCidr, cidrContains, formatIp, type Cidr } from '../net/cidr.ts';
 
@@ -75,6 +75,10 @@ const AddressSchema = v.pipe(
   }),
 );
 
+/** The message for an object's own issues: an unknown key, a missing key, or not an object at all. */
+const objectIssue = (what: string) => (i: v.BaseIssue<unknown>) =>
+  i.expected === 'never' ? 'unknown field' : i.received === 'undefined' && (i.path?.length ?? 0) > 0 ? 'is required' : `must be ${what}`;
+
 const InterfaceSchema = v.strictObject(
   {
     name: InterfaceNameSchema,
@@ -84,11 +88,11 @@ const InterfaceSchema = v.strictObject(
       v.maxLength(MAX_ADDRESSES_PER_INTERFACE, `at most ${MAX_ADDRESSES_PER_INTERFACE} addresses per interface`),
     ),
   },
-  (i) => (i.expected === 'never' ? 'unknown field' : 'must be an object with name and addresses'),
+  objectIssue('an object with name and addresses'),
 );
 
 export const LabelsSchema = v.pipe(
-  v.record(
+  noArray(v.record(
     v.pipe(
       v.string(),
       v.rawCheck(({ dataset, addIssue }) => {
@@ -108,12 +112,12 @@ export const LabelsSchema = v.pipe(
       }),
     ),
     'must be a map of label keys to values',
-  ),
+  ), 'labels', 'a map of label keys to values'),
   v.check((m) => Object.keys(m).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`),
 );
 
 export const InterfacesReportSchema = v.pipe(
-  v.strictObject(
+  noArray(v.strictObject(
     {
       version: v.literal(REPORT_VERSION, `must be ${REPORT_VERSION}`),
       node: v.pipe(
@@ -124,11 +128,11 @@ export const InterfacesReportSchema = v.pipe(
           if (p) addIssue({ message: p });
         }),
       ),
-      interfaces: v.pipe(v.array(InterfaceSchema, 'must be a list'), v.maxLength(MAX_INTERFACES, `at most ${MAX_INTERFACES} interfaces`)),
+      interfaces: v.pipe(v.array(noArray(InterfaceSchema, 'each interface', 'an object with name and addresses'), 'must be a list'), v.maxLength(MAX_INTERFACES, `at most ${MAX_INTERFACES} interfaces`)),
       labels: LabelsSchema,
     },
-    (i) => (i.expected === 'never' ? 'unknown field' : 'must be an object with version, node, interfaces and labels'),
-  ),
+    objectIssue('an object with version, node, interfaces and labels'),
+  ), 'the report', 'an object with version, node, interfaces and labels'),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const r = dataset.value;
