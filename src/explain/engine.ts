@@ -59,6 +59,8 @@ export interface Step {
 export interface Explanation {
   readonly verdict: 'allow' | 'deny';
   readonly steps: readonly Step[];
+  /** True when untracked policy allowed it: conntrack never sees it, so its replies are not "established". */
+  readonly untracked?: boolean;
 }
 
 export interface ExplainOptions {
@@ -279,7 +281,7 @@ export function explainPacket(plan: NodePlan, dispatch: Dispatch, packet: Packet
   if (typeof p === 'string') throw new ExplainError(p);
   if (packet.direction === 'forward' && !packet.outIface) throw new ExplainError('a forwarded packet needs the interface it leaves by');
   const w = new Walk(plan, dispatch, p, packet.ct ?? 'new', options.loopback ?? 'exempt');
-  const allow = (): Explanation => ({ verdict: 'allow', steps: w.steps });
+  const allow = (): Explanation => ({ verdict: 'allow', steps: w.steps, ...(w.ct === 'untracked' ? { untracked: true } : {}) });
   const deny = (): Explanation => ({ verdict: 'deny', steps: w.steps });
   if (p.family === 6 && !governsIpv6(plan)) {
     w.step({ kind: 'ipv6', text: 'ipv6Support is false: IPv6 is not governed, accepted' });

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { standardLab, type StandardLab, type Probe, type LabProcess } from '../lab/lab.ts';
+import { enforcedLocalView, explainMismatches } from '../lab/explain-check.ts';
 
 export const MAIN = join(import.meta.dir, '../../src/main.ts');
 export const isRoot = process.getuid?.() === 0;
@@ -50,7 +51,11 @@ export class EnforcementHarness {
     for (const [name, text] of Object.entries(files)) await writeFile(join(this.dir, name), text);
   }
 
+  /** The agent's last argv: the explain check renders with the same settings. */
+  private lastAgentArgs: readonly string[] = [];
+
   agentArgs(extra: string[] = []): string[] {
+    this.lastAgentArgs = extra;
     return [process.execPath, MAIN, 'agent', '--config', '/dev/null', '--node', 'gw', '--resources', this.dir, '--state', this.state, ...extra];
   }
 
@@ -70,9 +75,13 @@ export class EnforcementHarness {
     const bySource = new Map<string, Flow[]>();
     for (const f of flows) bySource.set(f.from, [...(bySource.get(f.from) ?? []), f]);
     const out: string[] = [];
+    // Verdict = packet: explain must give every probed flow its real fate (test/lab/explain-check.ts).
+    const view = enforcedLocalView(this.s.lab, 'gw', { resources: this.dir, state: this.state, argv: this.lastAgentArgs });
     await Promise.all(
       [...bySource.entries()].map(async ([from, fs]) => {
-        const results = await this.s.lab.probe(from, fs.map(({ from: _f, allowed: _a, ...p }) => p as Probe));
+        const probes = fs.map(({ from: _f, allowed: _a, ...p }) => p as Probe);
+        const results = await this.s.lab.probe(from, probes);
+        out.push(...explainMismatches(await view, this.s, from, probes, results));
         fs.forEach((f, i) => {
           const r = results[i];
           const ok = r?.ok === true;

@@ -1,0 +1,217 @@
+/**
+ * Verdict = packet: after a batch of real probes through the standard lab's gateway, `explain`
+ * computes each flow's fate from the node plan the gateway enforces, and any flow whose real
+ * fate differs is reported with both and explain's steps.
+ *
+ * "The plan the gateway enforces" is proven, not assumed: the candidate plan (computed the way
+ * the agent computes it) is rendered for gw's live interfaces and its table digest must equal the
+ * stamp in gw's `inet outpost` table. When it does not (a test that corrupts the table, a refused
+ * apply, an agent mid-change), the batch is not checked and the reason is returned.
+ *
+ * A flow is the request and its reply; both must pass. The reply is conntrack "established"
+ * unless untracked policy let the request through (then conntrack never saw it).
+ */
+import { resolveDispatch, type Dispatch, type HostInterface } from "../../src/calc/dispatch.ts";
+import { computeNodePlan } from "../../src/calc/node-plan.ts";
+import { renderForHost } from "../../src/agent/host-ruleset.ts";
+import { SnapshotCache } from "../../src/cache/snapshot-cache.ts";
+import { lastGoodMemory } from "../../src/cache/last-good-memory.ts";
+import { FileResourceSource } from "../../src/datastore/file-source.ts";
+import { explainPacket, type Packet } from "../../src/explain/engine.ts";
+import { tableStamp, stampOf } from "../../src/nft/stamp.ts";
+import type { NodePlan } from "../../src/plan/schema.ts";
+import { cidrContains, parseCidr } from "../../src/net/cidr.ts";
+import type { Lab, Probe, ProbeResult, StandardLab } from "./lab.ts";
+
+const HOST_INTERFACES = new URL("../../src/agent/host-interfaces.ts", import.meta.url).pathname;
+
+export interface EnforcedView {
+  readonly plan: NodePlan;
+  readonly dispatch: Dispatch;
+  readonly loopback: "exempt" | "policy";
+}
+
+/** The agent settings that shape the rendered table beyond the resources (from its argv). */
+export function agentFlags(argv: readonly string[]): { failsafeInbound?: string; failsafeOutbound?: string; loopback: "exempt" | "policy"; node: string } {
+  const get = (flag: string): string | undefined => {
+    let v: string | undefined;
+    argv.forEach((a, i) => {
+      if (a === flag) v = argv[i + 1];
+      else if (a.startsWith(`${flag}=`)) v = a.slice(flag.length + 1);
+    });
+    return v;
+  };
+  const fi = get("--failsafe-inbound");
+  const fo = get("--failsafe-outbound");
+  return {
+    ...(fi !== undefined ? { failsafeInbound: fi } : {}),
+    ...(fo !== undefined ? { failsafeOutbound: fo } : {}),
+    loopback: get("--loopback") === "policy" ? "policy" : "exempt",
+    node: get("--node") ?? "gw",
+  };
+}
+
+/** gw's interfaces exactly as the agent reads them (its own function, run inside the namespace). */
+export async function labInterfaces(lab: Lab, host: string): Promise<HostInterface[]> {
+  const code = `import { readHostInterfaces } from ${JSON.stringify(HOST_INTERFACES)}; console.log(JSON.stringify(readHostInterfaces()));`;
+  const r = await lab.exec(host, [process.execPath, "-e", code]);
+  return JSON.parse(r.stdout.trim()) as HostInterface[];
+}
+
+/**
+ * The plan a local-mode agent with `argv` enforces on `host`, from its resources folder and the
+ * last valid versions in its state dir (read from a copy: the agent's lock is never taken), or
+ * why it cannot be proven.
+ */
+export async function enforcedLocalView(lab: Lab, host: string, o: { resources: string; state: string; argv: readonly string[] }): Promise<EnforcedView | string> {
+  const listing = await lab.exec(host, ["nft", "-j", "list", "set", "inet", "outpost", "stamp"], { reject: false });
+  if (listing.exitCode !== 0) return "no outpost table in force";
+  const stamp = stampOf(JSON.parse(listing.stdout) as unknown);
+  const flags = agentFlags(o.argv);
+  const copy = SnapshotCache.openCopy(o.state);
+  const source = new FileResourceSource([o.resources], copy ? lastGoodMemory(copy, () => undefined) : undefined);
+  await source.load();
+  const resources = source.current();
+  copy?.close();
+  const interfaces = await labInterfaces(lab, host);
+  const { plan } = computeNodePlan({ node: flags.node, resources });
+  const config = { failsafeInbound: flags.failsafeInbound, failsafeOutbound: flags.failsafeOutbound, loopback: flags.loopback };
+  const host2 = renderForHost(plan, config as Parameters<typeof renderForHost>[1], interfaces);
+  if (tableStamp(host2.rendered.table) !== stamp) return "the table in force is not the one the resources folder gives (changed, refused or tampered with)";
+  return { plan: host2.plan, dispatch: resolveDispatch(host2.plan.endpoints, interfaces), loopback: flags.loopback };
+}
+
+type Fate = "allow" | "deny";
+export interface FlowCheck {
+  readonly fate: Fate | undefined;
+  /** Why the fate is unknown, or the steps behind it. */
+  readonly detail: string[];
+}
+
+const EPHEMERAL = [32768, 46000, 60999];
+
+const inNet = (net: string, addr: string): boolean => {
+  const n = parseCidr(net);
+  const a = parseCidr(addr);
+  return !!n && !!a && cidrContains(n, a);
+};
+
+/** Where a probe from `from` meets gw: direction, interfaces, addresses. */
+function route(s: StandardLab, from: string, p: Probe): { dir: "in" | "out" | "forward" | "local"; iif: string; oif: string; src: string } | undefined {
+  const fam = p.host.includes(":") ? "v6" : "v4";
+  const gwAddrs = Object.values(s.addr.gw).map((a) => a[fam]);
+  const gwIfOf = (addr: string): string | undefined => (Object.keys(s.net) as (keyof StandardLab["net"])[]).filter((h) => inNet(s.net[h][fam], addr)).map((h) => s.gwIf[h])[0];
+  const isGw = gwAddrs.includes(p.host) || p.host === "127.0.0.1" || p.host === "::1";
+  if (from === "gw") {
+    if (isGw) return { dir: "local", iif: "lo", oif: "lo", src: p.srcAddr ?? p.host };
+    const oif = gwIfOf(p.host);
+    if (!oif) return undefined;
+    return { dir: "out", iif: "", oif, src: p.srcAddr ?? s.addr.gw[oif as "eth1"][fam] };
+  }
+  const hostAddr = (s.addr as unknown as Record<string, Record<string, string> | undefined>)[from];
+  const iif = (s.gwIf as Record<string, string>)[from];
+  if (!hostAddr || !iif) return undefined;
+  const src = p.srcAddr ?? hostAddr[fam]!;
+  if (isGw) return { dir: "in", iif, oif: "", src };
+  const oif = gwIfOf(p.host);
+  return oif ? { dir: "forward", iif, oif, src } : undefined;
+}
+
+function packetsOf(p: Probe, srcPort: number, r: NonNullable<ReturnType<typeof route>>): { req: Omit<Packet, "direction" | "iface">; reply: Omit<Packet, "direction" | "iface" | "ct">; echo: boolean } {
+  if (p.kind === "icmp") {
+    const v6 = p.host.includes(":");
+    const type = p.type ?? (v6 ? 128 : 8);
+    const proto = v6 ? 58 : 1;
+    const echo = type === (v6 ? 128 : 8);
+    return {
+      req: { src: r.src, dst: p.host, protocol: proto, icmpType: type, icmpCode: p.code ?? 0 },
+      reply: { src: p.host, dst: r.src, protocol: proto, icmpType: v6 ? 129 : 0, icmpCode: 0 },
+      echo,
+    };
+  }
+  const protocol = p.kind === "tcp" ? 6 : 17;
+  return {
+    req: { src: r.src, dst: p.host, protocol, srcPort: p.srcPort ?? srcPort, dstPort: p.port },
+    reply: { src: p.host, dst: r.src, protocol, srcPort: p.port, dstPort: p.srcPort ?? srcPort },
+    echo: true,
+  };
+}
+
+/** The fate explain gives one probe through gw, with its source port fixed. */
+function fateAt(view: EnforcedView, s: StandardLab, from: string, p: Probe, srcPort: number): FlowCheck {
+  const r = route(s, from, p);
+  if (!r) return { fate: undefined, detail: ["not a flow through the standard lab's gateway"] };
+  const { req, reply, echo } = packetsOf(p, srcPort, r);
+  const run = (pk: Packet) => explainPacket(view.plan, view.dispatch, pk, { loopback: view.loopback });
+  const legs: [string, Packet][] = [];
+  const steps: string[] = [];
+  const leg = (what: string, pk: Packet): ReturnType<typeof run> => {
+    const e = run(pk);
+    steps.push(`${what} (${pk.direction} ${pk.iface}${pk.outIface ? `->${pk.outIface}` : ""}, ct ${pk.ct ?? "new"}): ${e.verdict}`, ...e.steps.map((x) => `  ${x.text}`));
+    legs.push([what, pk]);
+    return e;
+  };
+  const replyCt = (untracked: boolean | undefined): Packet["ct"] => (untracked ? (p.kind === "udp" ? "new" : "invalid") : "established");
+  if (r.dir === "local") {
+    const out = leg("request", { ...req, direction: "out", iface: "lo" });
+    if (out.untracked) return { fate: undefined, detail: ["untracked policy on a local flow: conntrack state on lo not modelled"] };
+    if (out.verdict === "deny") return { fate: "deny", detail: steps };
+    const inn = leg("request", { ...req, direction: "in", iface: "lo" });
+    if (inn.verdict === "deny" || !echo) return { fate: inn.verdict === "deny" ? "deny" : undefined, detail: steps };
+    const back = [run({ ...reply, direction: "out", iface: "lo", ct: "established" }), run({ ...reply, direction: "in", iface: "lo", ct: "established" })];
+    return { fate: back.every((b) => b.verdict === "allow") ? "allow" : "deny", detail: steps };
+  }
+  const first: Packet = r.dir === "forward" ? { ...req, direction: "forward", iface: r.iif, outIface: r.oif } : r.dir === "in" ? { ...req, direction: "in", iface: r.iif } : { ...req, direction: "out", iface: r.oif };
+  const e = leg("request", first);
+  if (e.verdict === "deny") return { fate: "deny", detail: steps };
+  if (!echo) return { fate: undefined, detail: ["allowed one way; whether the target answers this ICMP type is not policy's"] };
+  const ct = replyCt(e.untracked);
+  const back: Packet = r.dir === "forward" ? { ...reply, direction: "forward", iface: r.oif, outIface: r.iif, ct } : r.dir === "in" ? { ...reply, direction: "out", iface: r.iif, ct } : { ...reply, direction: "in", iface: r.oif, ct };
+  const b = leg("reply", back);
+  return { fate: b.verdict, detail: steps };
+}
+
+/** Explain's fate for one probe, or undefined when it depends on the (random) source port. */
+export function explainFate(view: EnforcedView, s: StandardLab, from: string, p: Probe): FlowCheck {
+  const ports = p.kind !== "icmp" && p.srcPort === undefined ? EPHEMERAL : [0];
+  const all = ports.map((port) => fateAt(view, s, from, p, port));
+  if (all.some((a) => a.fate !== all[0]!.fate)) return { fate: undefined, detail: ["the fate depends on the ephemeral source port"] };
+  return all[0]!;
+}
+
+/** The real fate of a probe: reached the target (answered or refused), did not, or unclear. */
+export function observedFate(r: ProbeResult | undefined): Fate | undefined {
+  if (!r) return undefined;
+  if (r.ok || r.error === "refused") return "allow";
+  if (r.error === "timeout") return "deny";
+  return undefined;
+}
+
+/** Counts for the suites' logs (how many probes were checked against explain). */
+export const explainCheckStats = { checked: 0, unknownPlan: 0, unknownFlow: 0 };
+
+/**
+ * Compares explain with the real results of one probe batch from `from`; returns a line per
+ * disagreement. `view` is the proven plan, or why there is none (then nothing is compared).
+ */
+export function explainMismatches(view: EnforcedView | string, s: StandardLab, from: string, probes: readonly Probe[], results: readonly ProbeResult[]): string[] {
+  if (typeof view === "string") {
+    explainCheckStats.unknownPlan += probes.length;
+    return [];
+  }
+  const out: string[] = [];
+  probes.forEach((p, i) => {
+    const seen = observedFate(results[i]);
+    const want = explainFate(view, s, from, p);
+    if (seen === undefined || want.fate === undefined) {
+      explainCheckStats.unknownFlow++;
+      return;
+    }
+    explainCheckStats.checked++;
+    if (seen !== want.fate) {
+      const what = p.kind === "icmp" ? `icmp${p.type !== undefined ? ` type ${p.type}` : ""}` : `${p.kind}/${p.port}`;
+      out.push(`explain disagrees with the packet: ${from} -> ${p.host} ${what}: explain says ${want.fate}, the packet was ${seen === "allow" ? "allowed" : "denied"} (${JSON.stringify(results[i])})\n${want.detail.join("\n")}`);
+    }
+  });
+  return out;
+}
