@@ -10,6 +10,14 @@ import { UsageError } from '../cli/io.ts';
 import { Enforcer } from './enforcer.ts';
 import { startDriftWatch } from './drift-watch.ts';
 import { lockStateDir } from './state-lock.ts';
+import { fanOut, type AgentObserver } from './observations.ts';
+
+export interface AgentOptions {
+  /** Apply once and return (boot scripts): no drift watch. */
+  readonly once?: boolean;
+  /** Told about every apply, refusal, state change, snapshot and held-back change (observations.ts). */
+  readonly observers?: readonly AgentObserver[];
+}
 
 export interface RunningAgent {
   /** Resolves with true when the first ruleset was applied (or false when that failed or there was none). */
@@ -17,26 +25,28 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-export async function startAgent(config: AgentConfig, log: Logger, opts: { once?: boolean } = {}): Promise<RunningAgent> {
+export async function startAgent(config: AgentConfig, log: Logger, opts: AgentOptions = {}): Promise<RunningAgent> {
   // One agent per state dir, before anything is touched; the kernel drops the lock when we die.
   const lock = await lockStateDir(config.state);
   if (!lock.ok && lock.held) throw new UsageError(lock.message);
   if (!lock.ok) log.warn({ state: config.state }, `cannot lock the state dir (${lock.message}); a second agent on it would not be stopped`);
   const enforcer = new Enforcer(new NftRunner(config.state, config.nft, { timeoutMs: config.nftTimeoutMs }), log);
-  return withDriftRepair(await startMode(config, log, enforcer, opts), config, log, enforcer, opts);
+  const observe = fanOut(opts.observers ?? [], log);
+  const agent = withDriftRepair(await startMode(config, log, enforcer, opts, observe), config, log, enforcer, opts);
+  return { ...agent, stop: async () => (await agent.stop(), await observe.stopping()) };
 }
 
-async function startMode(config: AgentConfig, log: Logger, enforcer: Enforcer, opts: { once?: boolean }): Promise<RunningAgent> {
-  if (config.resources) return (await import('./local-mode.ts')).startLocalMode({ ...config, resources: config.resources }, log, enforcer, { once: opts.once ?? false });
+async function startMode(config: AgentConfig, log: Logger, enforcer: Enforcer, opts: AgentOptions, observe: Required<AgentObserver>): Promise<RunningAgent> {
+  if (config.resources) return (await import('./local-mode.ts')).startLocalMode({ ...config, resources: config.resources }, log, enforcer, { once: opts.once ?? false, observe });
   // Signed snapshots: from a relay (broker), offline bundles (bundleDir), or both; bundleDir alone is air-gapped.
   if ((!config.broker && !config.bundleDir) || !config.trustKey) throw new UsageError('trustKey and a broker or bundleDir are required in relay mode');
   const keys = await loadPublicKeys(config.trustKey);
   if (!keys.ok) throw new UsageError(keys.message);
-  return (await import('./relay-mode.ts')).startRelayMode({ ...config, trustKey: config.trustKey }, log, enforcer, keys.keys);
+  return (await import('./relay-mode.ts')).startRelayMode({ ...config, trustKey: config.trustKey }, log, enforcer, keys.keys, observe);
 }
 
 /** A long-running agent restores its table when someone else deletes, flushes or edits it (drift-watch.ts). */
-function withDriftRepair(agent: RunningAgent, config: AgentConfig, log: Logger, enforcer: Enforcer, opts: { once?: boolean }): RunningAgent {
+function withDriftRepair(agent: RunningAgent, config: AgentConfig, log: Logger, enforcer: Enforcer, opts: AgentOptions): RunningAgent {
   if (opts.once) return agent;
   const drift = startDriftWatch({ nft: config.nft, target: enforcer, log });
   return { ...agent, stop: async () => (await drift.stop(), await agent.stop()) };

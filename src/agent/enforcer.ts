@@ -24,7 +24,8 @@ import type { RenderResult } from '../render/ruleset.ts';
 import type { Logger } from '../platform/logger.ts';
 import { backoffStep } from '../platform/backoff.ts';
 
-export type ApplyOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string };
+/** `ms`: the attempt's nft transactions and proof (observers report it as the apply duration). */
+export type ApplyOutcome = { readonly ok: true; readonly ms: number } | { readonly ok: false; readonly error: string; readonly ms: number };
 
 export interface EnforcerOptions {
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
@@ -94,6 +95,7 @@ export class Enforcer {
     if (!want || this.stopped) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    const t0 = performance.now();
     const w = this.writer.prepare(want.table, full);
     if (!w) {
       this.inForce = want.table;
@@ -107,11 +109,12 @@ export class Enforcer {
       const again = this.writer.prepare(want.table, true);
       problem = again ? await this.write(again) : undefined;
     }
-    if (problem) return this.failed(problem);
+    if (problem) return this.failed(problem, performance.now() - t0);
     this.inForce = want.table;
     if (this.failures) this.log.info({ after: this.failures }, 'ruleset applied after earlier failures');
     this.failures = 0;
-    this.listeners.forEach((cb) => cb({ ok: true }));
+    const ms = performance.now() - t0;
+    this.listeners.forEach((cb) => cb({ ok: true, ms }));
     if (this.auditAfterMs > 0) this.scheduleAudit(Math.max(this.auditAfterMs, this.lastAuditAt + this.auditGapMs - Date.now()));
   }
 
@@ -145,12 +148,12 @@ export class Enforcer {
     return undefined;
   }
 
-  private failed(problem: string): void {
+  private failed(problem: string, ms: number): void {
     this.inForce = undefined;
     this.failures++;
     const delay = backoffStep(this.failures - 1, this.backoff);
     this.log.error({ err: problem, failures: this.failures, retryInMs: delay }, 'applying ruleset failed; previous ruleset stays in force');
-    this.listeners.forEach((cb) => cb({ ok: false, error: problem }));
+    this.listeners.forEach((cb) => cb({ ok: false, error: problem, ms }));
     this.retryTimer = setTimeout(() => {
       if (this.desired) void this.enforce(this.desired, true);
     }, delay);

@@ -5,7 +5,7 @@
  */
 import { contextView, planFromView, preparePlanContext } from '../calc/node-plan.ts';
 import type { CompileCache } from '../calc/compile-cache.ts';
-import { resolveDispatch, type HostInterface } from '../calc/dispatch.ts';
+import { resolveDispatch, type Dispatch, type HostInterface } from '../calc/dispatch.ts';
 import { withLocalFailsafes, type LocalFailsafes } from '../calc/failsafes.ts';
 import { renderRuleset, DEFAULT_RENDER_OPTIONS, type RenderResult } from '../render/ruleset.ts';
 import { parseFailsafeString } from '../model/failsafe.ts';
@@ -26,6 +26,8 @@ export function localFailsafes(config: Pick<AgentConfig, 'failsafeInbound' | 'fa
 export interface HostRuleset {
   readonly plan: NodePlan;
   readonly rendered: RenderResult;
+  /** Which HEP governs which interface (status shows it). */
+  readonly dispatch: Dispatch;
 }
 
 let collected = false;
@@ -53,7 +55,7 @@ export function renderForHost(
   collectStartupGarbage();
   const final: NodePlan = { ...plan, failsafes: withLocalFailsafes(plan.failsafes, localFailsafes(config), always) };
   const dispatch = resolveDispatch(final.endpoints, interfaces);
-  return { plan: final, rendered: renderRuleset(final, dispatch, { ...DEFAULT_RENDER_OPTIONS, loopback: config.loopback }) };
+  return { plan: final, dispatch, rendered: renderRuleset(final, dispatch, { ...DEFAULT_RENDER_OPTIONS, loopback: config.loopback }) };
 }
 
 /**

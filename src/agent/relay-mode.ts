@@ -34,6 +34,11 @@ import { brokerProbe, configuredProbes } from './probes.ts';
 import { startBundleDrop, type BundleVerdict } from './bundle-drop.ts';
 import { describeAge, firstSnapshotProblem, freshness, isRefresh, msUntilStale } from './freshness.ts';
 import { loadDegradedPlan } from './degraded-policy.ts';
+import type { AgentObserver, AgentSource } from './observations.ts';
+import { noEndpointWarning } from './no-endpoint.ts';
+import { heldBackTopic } from '../protocol/topics.ts';
+import { decodeHeldBack } from '../protocol/held-back-decode.ts';
+import { endpointSummary, type StatusExtras } from './status-extras.ts';
 
 /** `broker` absent: an air-gapped agent on signed bundles alone (bundleDir). */
 type RelayConfig = AgentConfig & { trustKey: readonly string[] };
@@ -51,8 +56,16 @@ export interface SnapshotOrigin {
 const FROM_RELAY: SnapshotOrigin = { from: 'relay', explicit: false };
 
 /** `trustKeys`: every key the agent trusts (several during a relay key rotation; matched by keyId). */
-export async function startRelayMode(config: RelayConfig, log: Logger, enforcer: Enforcer, trustKeys: readonly KeyObject[]): Promise<RunningAgent> {
+export async function startRelayMode(config: RelayConfig, log: Logger, enforcer: Enforcer, trustKeys: readonly KeyObject[], observe: Required<AgentObserver>): Promise<RunningAgent> {
   const node = config.node;
+  /** Where the snapshot in force came from (a cached one: from the relay when there is a broker). */
+  let heldSource: AgentSource = config.broker !== undefined ? 'relay' : 'bundle';
+  const sourceOf = (from: SnapshotOrigin['from']): AgentSource => (from === 'relay' ? 'relay' : 'bundle');
+  /** The compact facts the retained status carries besides the state (status-extras.ts). */
+  const extras: StatusExtras = {};
+  /** Set once a ruleset from a snapshot was put in force by this agent. */
+  let everApplied = false;
+  let lastNoEndpoint: string | undefined;
   const refused: Partial<Record<RefusalReason, number>> = {};
   let held: Snapshot | undefined;
   let state: StatusState = 'cached';
@@ -74,7 +87,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   let stopped = false;
   const publishStatus = () => {
     if (!link?.connected) return;
-    const payload = encodeStatus({ node, state, revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, staleCount, degraded: degraded !== undefined, lastError, refused, since });
+    const payload = encodeStatus({ node, state, revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, staleCount, degraded: degraded !== undefined, lastError, refused, since, source: heldSource, ...extras });
     link.publish(statusTopic(config.topicPrefix, node), payload, { retain: true, qos: 1 }).catch((e: Error) => log.warn({ err: e.message }, 'cannot publish status'));
   };
   /** No broker (air-gapped): a bundle applied is as current as this agent can be. */
@@ -84,8 +97,10 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     if (next !== state) since = new Date();
     // Without a broker there is no status topic: the status stays local, in the log.
     if (config.broker === undefined && (next !== state || (error !== undefined && error !== lastError))) log.info({ node, state: next, revision: held?.revision, lastError: error }, 'status');
+    const changed = next !== state || (next === 'error' && (error ?? lastError) !== lastError);
     state = next;
     lastError = error ?? (next === 'error' ? lastError : undefined);
+    if (changed) observe.stateChanged({ state, ...(state === 'error' && lastError !== undefined ? { reason: lastError } : {}), since });
     publishStatus();
   };
   /** After a fault clears: error while any remains, else in-sync or cached as the link says. */
@@ -215,22 +230,43 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     if (!held) return false;
     const t0 = performance.now();
     const always = target ? { outbound: brokerPathRules(target, brokerAddrs, resolvers) } : {};
-    const { rendered, plan } = renderForHost(degraded ?? held.plan, config, ifaces?.current ?? readHostInterfaces(), always);
+    const { rendered, plan, dispatch } = renderForHost(degraded ?? held.plan, config, ifaces?.current ?? readHostInterfaces(), always);
+    observe.rendered({ plan, dispatch, at: new Date() });
+    const none = plan.endpoints.length === 0 ? noEndpointWarning(node) : undefined;
+    if (none !== undefined && none !== lastNoEndpoint) log.warn({ node, revision: held.revision }, none);
+    lastNoEndpoint = none;
+    const summary = endpointSummary(plan, dispatch);
     const t1 = performance.now();
     const odd = rendered.unnameable.join('\n');
     if (odd !== lastUnnameable) rendered.unnameable.forEach((u) => log.warn({ node }, `interface not governed by name: ${u}`));
     lastUnnameable = odd;
     const ruleset = target && pathNeedsNeighbourDiscovery(target, brokerAddrs, resolvers) ? withNeighbourDiscovery(rendered) : rendered;
-    const ok = await enforcer.enforce(ruleset);
+    applying = true;
+    let ok: boolean;
+    try {
+      ok = await enforcer.enforce(ruleset);
+    } finally {
+      applying = false;
+    }
+    const at = new Date();
+    const durationMs = performance.now() - t0;
+    observe.applied({ revision: held.revision, hash: held.hash, source: heldSource, why, durationMs, ok, ...(ok ? {} : { error: problems.apply ?? 'nft failed' }), at });
+    if (ok) {
+      everApplied = true;
+      Object.assign(extras, { appliedAt: at, applyMs: durationMs, ...summary });
+    }
     // Where a change's time went on this host (the benchmarks read it; whole tenths of a ms).
     const steps = { ...ms, render: t1 - t0, enforce: performance.now() - t1 };
     const tenths = Object.fromEntries(Object.entries(steps).map(([k, x]) => [k, Math.round(x * 10) / 10]));
     if (ok) log.info({ node, revision: held.revision, hash: held.hash, endpoints: plan.endpoints.length, policies: plan.policies.length, from: why, ms: tenths, ...(degraded ? { degraded: true } : {}) }, 'ruleset in force');
     return ok;
   };
+  let applying = false;
   enforcer.onOutcome((r) => {
     if (!r.ok) problems.apply = r.error;
     else delete problems.apply;
+    // The enforcer's own retries and repairs (drift, audit) are applies too; apply() reports its own.
+    if (!applying && held) observe.applied({ revision: held.revision, hash: held.hash, source: heldSource, why: 'retry', durationMs: r.ms, ok: r.ok, ...(r.ok ? {} : { error: r.error }), at: new Date() });
     settle();
   });
 
@@ -252,6 +288,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   const refuse = (reason: RefusalReason, message: string, origin: SnapshotOrigin = FROM_RELAY): BundleVerdict => {
     refused[reason] = (refused[reason] ?? 0) + 1;
     lastError = `${reason}: ${message}`;
+    observe.refused({ reason, message, at: new Date() });
     log.warn({ node, reason, count: refused[reason], from: origin.from, ...(origin.file ? { file: origin.file } : {}) }, `snapshot refused (${reason}): ${message}; the state in force is kept`);
     publishStatus();
     return { ok: false, message: `refused (${reason}): ${message}` };
@@ -285,6 +322,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
         held = snap;
         checkFreshness();
       }
+      if (origin.from === 'relay') observe.synced({ revision: snap.revision, hash: snap.hash, at: new Date() });
       if ((state === 'cached' || state === 'stale') && origin.from === 'relay') setState('in-sync');
       return { ok: true, message: `revision ${snap.revision} (${snap.hash}) is already in force` };
     }
@@ -299,7 +337,9 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     const t1 = performance.now();
     store.write('snapshot', (c) => c.save(node, { revision: snap.revision, hash: snap.hash, payload }));
     const storeMs = performance.now() - t1;
+    observe.snapshotReceived({ revision: snap.revision, hash: snap.hash, ...(snap.issuedAt !== undefined ? { issuedAt: snap.issuedAt } : {}), source: sourceOf(origin.from), at: new Date() });
     held = snap;
+    heldSource = sourceOf(origin.from);
     checkFreshness();
     const ok = await apply(origin.from, { decode: decodeMs, store: storeMs });
     if (ok && problems.apply === undefined && problems.store === undefined) setState('in-sync');
@@ -319,6 +359,17 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     state = 'error';
     lastError = 'no snapshot yet';
   }
+  observe.stateChanged({ state, ...(lastError !== undefined ? { reason: lastError } : {}), since });
+  /** The offline status (last will, clean stop): what is in force stays named. */
+  const offlinePayload = (at: Date) => lastWillPayload(node, at, { revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, source: heldSource, ...extras });
+  /** The relay's list of resources it holds back as invalid (retained); a malformed one is logged and ignored. */
+  const heardHeldBack = (payload: Uint8Array) => {
+    const r = decodeHeldBack(payload);
+    if (!r.ok) return void log.warn({ err: r.message }, 'ignoring a malformed held-back list from the broker');
+    extras.heldBack = r.heldBack?.count;
+    observe.heldBackChanged({ heldBack: r.heldBack, at: new Date() });
+    publishStatus();
+  };
   const firstApply = held ? apply('cache') : Promise.resolve(false);
   await firstApply;
   checkFreshness();
@@ -334,7 +385,10 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     // mqtts:// with this node's certificate: its CN is the identity the broker's ACL checks.
     ...(tls ? { tls } : {}),
     clean: false,
-    will: { topic: statusTopic(config.topicPrefix, node), payload: lastWillPayload(node, new Date()), retain: true, qos: 1 },
+    // Built again before every (re)connect: the broker holds the will given at connect time, so it
+    // names the revision in force when this connection was made (MQTT cannot change a will
+    // without reconnecting; a clean stop publishes the current one instead).
+    will: () => ({ topic: statusTopic(config.topicPrefix, node), payload: offlinePayload(new Date()), retain: true, qos: 1 }),
     // The broker may have moved while we were cut off: resolve before every attempt, not only after a success.
     beforeReconnect: () => refreshBrokerPath('reconnect'),
     onOversized: (o) => refuse('malformed', `a ${o.bytes}-byte message on ${o.topic.slice(0, 200)} is over the ${MAX_PACKET_BYTES}-byte limit; skipped unread`),
@@ -356,6 +410,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   });
   if (newLink) {
     newLink.onMessage((topic, payload) => {
+      if (topic === heldBackTopic(config.topicPrefix)) return void heardHeldBack(payload);
       if (topic !== snapshotTopic(config.topicPrefix, node)) return;
       // One at a time, in arrival order: revision checks compare against what was applied.
       queue = queue.then(() => receive(payload)).then(() => undefined).catch((e: Error) => log.error({ err: e.message }, 'snapshot handling failed'));
@@ -365,12 +420,15 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     newLink.onConnect(() => {
       log.info({ broker: config.broker }, 'connected to broker');
       newLink.subscribe([snapshotTopic(config.topicPrefix, node)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
+      // What the relay holds back as invalid (status shows it); a broker whose ACL predates it just denies it.
+      newLink.subscribe([heldBackTopic(config.topicPrefix)], 1).catch((e: Error) => log.debug({ err: e.message }, 'cannot subscribe to the relay\'s held-back list'));
       publishStatus();
     });
     newLink.onState((s) => {
       if (s.connected) return;
-      log.warn({ err: s.error, retryInMs: s.retryInMs }, 'broker unreachable; enforcement stays as last applied');
-      if (state === 'in-sync') state = 'cached';
+      if (everApplied || held) log.warn({ err: s.error, retryInMs: s.retryInMs }, 'broker unreachable; enforcement stays as last applied');
+      else log.warn({ err: s.error, retryInMs: s.retryInMs }, 'broker unreachable and no snapshot was ever applied by this agent (nothing cached): outpost enforces no policy on this host yet (no outpost table, or one left by an earlier run); waiting for the relay\'s first snapshot');
+      if (state === 'in-sync') setState('cached');
     });
   }
 
@@ -386,7 +444,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       await queue;
       // A clean stop is not "offline by accident": say so, then disconnect without the will.
       if (newLink?.connected) {
-        await newLink.publish(statusTopic(config.topicPrefix, node), lastWillPayload(node, new Date()), { retain: true, qos: 1 }).catch(() => undefined);
+        await newLink.publish(statusTopic(config.topicPrefix, node), offlinePayload(new Date()), { retain: true, qos: 1 }).catch(() => undefined);
       }
       await newLink?.close(true);
       enforcer.stop();

@@ -24,7 +24,8 @@ export interface LinkOptions {
   readonly clientId: string;
   /** false: the broker keeps our subscriptions and queues QoS 1 messages while we are away. */
   readonly clean: boolean;
-  readonly will?: Will;
+  /** A function is called again before every reconnect, so the will can follow what changed. */
+  readonly will?: Will | (() => Will);
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly connectTimeoutMs?: number;
   readonly keepaliveSec?: number;
@@ -120,6 +121,11 @@ export function backoffDelay(attempt: number, b: { initialMs: number; maxMs: num
   return Math.round(b.initialMs / 2 + random() * (cap - b.initialMs / 2));
 }
 
+const willOption = (w: Will | (() => Will)) => {
+  const will = typeof w === 'function' ? w() : w;
+  return { topic: will.topic, payload: Buffer.from(will.payload), retain: will.retain, qos: will.qos };
+};
+
 export function connectMqtt(opts: LinkOptions): MqttLink {
   const backoff = opts.backoff ?? { initialMs: 500, maxMs: 30_000 };
   const options: IClientOptions = {
@@ -133,7 +139,7 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
     // MQTT.js's write cache pre-builds a buffer for every 16-bit number (packet ids, lengths):
     // about 5 MiB resident in every agent, for a speed-up that a few messages per change never need.
     writeCache: false,
-    ...(opts.will ? { will: { topic: opts.will.topic, payload: Buffer.from(opts.will.payload), retain: opts.will.retain, qos: opts.will.qos } } : {}),
+    ...(opts.will ? { will: willOption(opts.will) } : {}),
   };
   const connectCbs: ((sp: boolean) => void)[] = [];
   const messageCbs: ((t: string, p: Uint8Array, r: boolean) => void | Promise<unknown>)[] = [];
@@ -224,6 +230,7 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
           // A renewed certificate (or a rotated CA) is picked up here; unreadable files keep the last ones.
           Object.assign(client.options, readTls(opts.tls));
         }
+        if (opts.will && typeof opts.will === 'function') client.options.will = willOption(opts.will);
         if (!closing) client.reconnect();
       })();
     }, delay);
