@@ -1,4 +1,8 @@
-/** `outpost render --node N --resources DIR`: print the nftables JSON the agent would apply. */
+/**
+ * `outpost render --node N --resources DIR|-`: print the nftables JSON the agent would apply.
+ * An invalid resource is left out, as the agent leaves it out, and the rest is still printed:
+ * the exit status (1) says the output is not the whole input.
+ */
 import { parseArgs } from 'node:util';
 import { buildRuleset } from '../agent/host-ruleset.ts';
 import { readHostInterfaces } from '../agent/host-interfaces.ts';
@@ -32,6 +36,12 @@ export async function renderCommand(args: string[], io: CliIO): Promise<number> 
   for (const w of fileWarnings) io.err(`warning: ${formatResourceError(w)}`);
   const { plan, rendered, warnings } = buildRuleset(cfg.config, resources, values['no-interfaces'] ? [] : readHostInterfaces());
   for (const w of warnings) io.err(`warning: ${w}`);
+  // A typo in --node (or in the HEPs' spec.node) would otherwise look like a host with no policy.
+  if (plan.endpoints.length === 0) io.err(`warning: node ${values.node} matches no HostEndpoint: outpost would govern no interface`);
   io.out(JSON.stringify(values.plan ? plan : rendered.document, null, 2));
+  if (errors.length) {
+    io.err(`${errors.length} problem(s) in the input: the invalid resources are left out of this ruleset`);
+    return 1;
+  }
   return 0;
 }

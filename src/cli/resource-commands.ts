@@ -184,11 +184,19 @@ async function writeCommand(action: Action, args: string[], io: ResourceIO): Pro
     }
   } catch (e) {
     if (!(e instanceof EtcdError)) throw e;
-    summary(action, targets, done, failures, io);
-    io.err(`etcd: ${e.message}`);
+    // Never "Successfully ..." here: what was done is counted, and the failure said.
+    for (const f of failures) io.err(`Failed to ${action} resource: ${f}`);
+    io.err(etcdFailure(e));
+    io.err(done === 0 ? `nothing was ${PAST[action]}` : `etcd failed after ${done} of ${targets.length} resource(s) were ${PAST[action]}; the others were not`);
     return 1;
   }
   return summary(action, targets, done, failures, io);
+}
+
+/** etcd's error; an answer that is not etcd's says so (a wrong port or URL is the usual cause). */
+function etcdFailure(e: EtcdError): string {
+  const hint = e.code === 'BAD_RESPONSE' ? ' (is this the client URL of an etcd server?)' : '';
+  return `etcd: ${e.message}${hint}`;
 }
 
 /** calicoctl lists tiers by order (stable; no order last). */
@@ -247,7 +255,7 @@ async function getCommand(args: string[], io: ResourceIO): Promise<number> {
     return missing.length ? 1 : 0;
   } catch (e) {
     if (!(e instanceof EtcdError)) throw e;
-    io.err(`etcd: ${e.message}`);
+    io.err(etcdFailure(e));
     return 1;
   }
 }
