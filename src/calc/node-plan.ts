@@ -32,6 +32,8 @@ import { dataplaneSettings } from './dataplane-settings.ts';
 import { normaliseHostEndpoint } from './host-endpoints.ts';
 import { policySelectorText } from './selector-conversion.ts';
 import { compileCached, type CompileCache } from './compile-cache.ts';
+import type { StagedGlobalNetworkPolicy } from '../model/staged-global-network-policy.ts';
+import { stagedDirections, stagedKey, stagedOf, type StagedLists } from './staged.ts';
 
 export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
 /** One object for every plan that uses it (plans share it; nothing may change it). */
@@ -74,6 +76,8 @@ export interface PlanContext {
   readonly heps: readonly HostEndpoint[];
   readonly profiles: ReadonlyMap<string, Profile>;
   readonly sortedPolicies: readonly GlobalNetworkPolicy[];
+  /** Measured staged policies in evaluation order (staged.ts). */
+  readonly sortedStaged: readonly StagedGlobalNetworkPolicy[];
   readonly tiers: ReadonlyMap<string, TierInfo>;
   readonly members: ReturnType<typeof buildMembers>;
   readonly felixConfigs: readonly FelixConfiguration[];
@@ -118,6 +122,7 @@ export function preparePlanContext(resources: readonly Resource[]): PlanContext 
     heps,
     profiles,
     sortedPolicies: sortPolicies(gnps, tiers),
+    sortedStaged: stagedOf(resources),
     tiers,
     members: buildMembers(heps, ofKind(resources, 'GlobalNetworkSet'), profiles, { networkSets: ofKind(resources, 'NetworkSet'), workloadEndpoints: ofKind(resources, 'WorkloadEndpoint') }),
     felixConfigs: ofKind(resources, 'FelixConfiguration'),
@@ -144,6 +149,8 @@ export interface PlanView {
    * evaluated again); every policy whose selector is invalid must be there (its warning).
    */
   candidatePolicies(hep: HostEndpoint): readonly GlobalNetworkPolicy[];
+  /** Every measured staged policy in evaluation order (each HEP is matched against all of them). */
+  readonly stagedPolicies: readonly StagedGlobalNetworkPolicy[];
   /** Compiled policies and profiles shared between nodes (compile-cache.ts); none from scratch. */
   readonly compiled?: CompileCache;
 }
@@ -157,6 +164,7 @@ export function contextView(shared: PlanContext): PlanView {
     sets: memoSetSource(shared.members, shared.setMemo),
     localHeps: (node) => shared.heps.filter((h) => h.spec.node === node),
     candidatePolicies: () => shared.sortedPolicies,
+    stagedPolicies: shared.sortedStaged,
   };
 }
 
@@ -191,6 +199,19 @@ export function planFromView(input: NodePlanInput, view: PlanView): NodePlanResu
   const usedPolicies = new Map<string, GlobalNetworkPolicy>();
   const usedProfiles = new Set<string>();
   const policyKey = (p: GlobalNetworkPolicy) => `${p.spec.tier ?? 'default'}/${p.metadata.name}`;
+  const usedStaged = new Map<string, StagedGlobalNetworkPolicy>();
+  const stagedFor = (labels: Parameters<Selector['evaluate']>[0]): StagedLists | undefined => {
+    const out: StagedLists = { ingress: [], egress: [] };
+    for (const p of view.stagedPolicies) {
+      if (!selector(policySelectorText(p.spec)).evaluate(labels)) continue;
+      const key = stagedKey(p);
+      const d = stagedDirections(p);
+      if (d.ingress) out.ingress.push(key);
+      if (d.egress) out.egress.push(key);
+      if (d.ingress || d.egress) usedStaged.set(key, p);
+    }
+    return out.ingress.length + out.egress.length > 0 ? out : undefined;
+  };
 
   const local = view.localHeps(node);
   const endpoints: EndpointPlan[] = local.map((hep) => {
@@ -236,6 +257,7 @@ export function planFromView(input: NodePlanInput, view: PlanView): NodePlanResu
       return out;
     };
     for (const name of hep.spec.profiles ?? []) usedProfiles.add(name);
+    const staged = stagedFor(labels);
     return {
       name: hep.metadata.name,
       interfaceName: hep.spec.interfaceName ?? '',
@@ -243,6 +265,8 @@ export function planFromView(input: NodePlanInput, view: PlanView): NodePlanResu
       ingress: { untracked: group(lists.inUntracked, true), preDNAT: group(lists.inPreDNAT, true), normal: group(lists.inNormal, false), forward: group(lists.inForward, false) },
       egress: { untracked: group(lists.outUntracked, true), normal: group(lists.outNormal, false), forward: group(lists.outForward, false) },
       profiles: [...(hep.spec.profiles ?? [])],
+      // Only when there is something to measure: plans without staged policies stay as they were.
+      ...(staged ? { staged } : {}),
     };
   });
 
@@ -281,10 +305,21 @@ export function planFromView(input: NodePlanInput, view: PlanView): NodePlanResu
     );
   }
 
+  const staged: PlanPolicy[] = [...usedStaged.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([key, p]) =>
+      compileCached(view.compiled, p, ctx, (c) => ({
+        key,
+        name: p.metadata.name,
+        ingress: compileAll(p.spec.ingress ?? NO_RULES, `staged ${key} ingress`, c),
+        egress: compileAll(p.spec.egress ?? NO_RULES, `staged ${key} egress`, c),
+      })),
+    );
+
   const failsafes = effectiveFailsafes(view.felixConfigs, node, input.localFailsafes ?? {}, warn);
   const settings = dataplaneSettings(view.felixConfigs, node);
   return {
-    plan: { node, endpoints, policies, profiles: planProfiles, ipSets: sets.ipSets(), portSets: sets.portSets(), failsafes, ...settings },
+    plan: { node, endpoints, policies, profiles: planProfiles, ipSets: sets.ipSets(), portSets: sets.portSets(), failsafes, ...settings, ...(staged.length > 0 ? { staged } : {}) },
     warnings,
   };
 }

@@ -35,6 +35,8 @@ import { tierTable, type TierInfo } from './tier-order.ts';
 import { SetIndex, type MemberChange } from './set-index.ts';
 import { deepEqual } from './deep-equal.ts';
 import type { LocalFailsafes } from './failsafes.ts';
+import type { StagedGlobalNetworkPolicy } from '../model/staged-global-network-policy.ts';
+import { sortStaged } from './staged.ts';
 
 export interface PlanUpdate {
   /** Every node with at least one HEP. */
@@ -60,6 +62,9 @@ export class PlanIndex {
   private readonly policySel = new Map<string, Selector>();
   private readonly invalidPolicies = new Set<string>();
   private readonly tierResources = new Map<string, Tier>();
+  /** Staged policies are few and measured on every HEP they select: a change recomputes every node. */
+  private readonly stagedResources = new Map<string, StagedGlobalNetworkPolicy>();
+  private stagedSorted: StagedGlobalNetworkPolicy[] = [];
   private readonly felix = new Map<string, FelixConfiguration>();
   private felixList: FelixConfiguration[] = [];
   private tiers: Map<string, TierInfo> = tierTable([], []);
@@ -151,6 +156,9 @@ export class PlanIndex {
       }
       return list;
     },
+    get stagedPolicies() {
+      return idx.stagedSorted;
+    },
     compiled: new WeakMap(),
     candidatePolicies: (hep) => {
       const names = [...(idx.matches.get(hep.metadata.name) ?? []), ...idx.invalidPolicies];
@@ -201,6 +209,12 @@ export class PlanIndex {
           else this.policies.delete(r.metadata.name);
           changedPolicies.push(r.metadata.name);
           policiesOrTiers = true;
+          break;
+        case 'StagedGlobalNetworkPolicy':
+          if (now) this.stagedResources.set(r.metadata.name, now as StagedGlobalNetworkPolicy);
+          else this.stagedResources.delete(r.metadata.name);
+          policiesOrTiers = true;
+          all = true;
           break;
         case 'HostEndpoint': {
           const name = r.metadata.name;
@@ -266,6 +280,7 @@ export class PlanIndex {
       this.missingTiers = missing;
       this.tiers = tiers;
       this.rank = new Map(sortPolicies(policies, tiers).map((p, i) => [p.metadata.name, i]));
+      this.stagedSorted = sortStaged([...this.tierResources.values()], [...this.stagedResources.values()]);
     }
 
     for (const h of relabel) {

@@ -82,6 +82,11 @@ export const EndpointPlanSchema = v.object({
   egress: v.object({ untracked: TierListSchema, normal: TierListSchema, forward: TierListSchema }),
   /** Profile names in evaluation order; a name missing from `profiles` of the plan means deny. */
   profiles: v.array(Name),
+  /**
+   * Keys of the staged policies (the plan's `staged`) measured on this endpoint, per direction,
+   * in evaluation order. Absent when there are none, so older plans keep their meaning and hash.
+   */
+  staged: v.optional(v.object({ ingress: v.array(v.string()), egress: v.array(v.string()) })),
 });
 
 export const IpSetPlanSchema = v.object({
@@ -121,6 +126,11 @@ export const NodePlanSchema = v.object({
    */
   disableConntrackInvalidCheck: v.optional(v.boolean()),
   ipv6Support: v.optional(v.boolean()),
+  /**
+   * StagedGlobalNetworkPolicies that select an endpoint of this node, compiled like policies
+   * ("<tier>/<name>" keys): rendered as count-only chains, never enforced. Absent when none.
+   */
+  staged: v.optional(v.array(PlanPolicySchema)),
 });
 
 export type Family = v.InferOutput<typeof FamilySchema>;
