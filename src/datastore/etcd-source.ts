@@ -23,6 +23,14 @@ import { EtcdClient, EtcdError, type KeyValue, type WatchEvent } from '../etcd/c
 import { RESOURCE_ROOT, decodeStored, defaultAllowProfile, resourceSpan } from './calico-layout.ts';
 import { HISTORY_DEPTH, lastValidVersion } from './etcd-history.ts';
 import type { DatastoreListener, DatastoreSource } from './source.ts';
+import type { HeldBackItem } from '../protocol/held-back.ts';
+import { HeldBackChanges, heldBackReason, sortHeldBack } from './held-back-list.ts';
+
+/** The kind a key's folder names (…/globalnetworkpolicies/x → globalnetworkpolicies), for values that cannot be decoded. */
+function kindOfKey(key: string): string {
+  const parts = key.slice(RESOURCE_ROOT.length).split('/');
+  return parts[0] || 'unknown';
+}
 
 interface Entry {
   readonly modRevision: string;
@@ -39,6 +47,8 @@ interface Entry {
 export class ResourceIndex {
   readonly #entries = new Map<string, Entry>();
   readonly #defaultAllow: Resource;
+  /** Keys whose stored value is invalid now: the resource it names and why (held back). */
+  readonly #held = new Map<string, { kind: string; name: string; reason: string }>();
   /** Per key, the warnings already reported: each is logged once, not on every change or re-list. */
   readonly #warned = new Map<string, Set<string>>();
 
@@ -60,7 +70,9 @@ export class ResourceIndex {
     try {
       return this.#put(kv);
     } catch (e) {
-      this.onError({ source: kv.key, path: '', message: `cannot be decoded: ${e instanceof Error ? e.message : String(e)}` });
+      const message = `cannot be decoded: ${e instanceof Error ? e.message : String(e)}`;
+      this.onError({ source: kv.key, path: '', message });
+      this.#held.set(kv.key, { kind: kindOfKey(kv.key), name: kv.key.slice(kv.key.lastIndexOf('/') + 1), reason: message });
       return this.#invalid(kv, kv.key.startsWith(`${RESOURCE_ROOT}workloadendpoints/`), undefined);
     }
   }
@@ -86,15 +98,20 @@ export class ResourceIndex {
     const decoded = decodeStored(kv);
     if (!decoded) return false;
     let resource: Resource | undefined;
+    let problems: ResourceError[] = [];
     if (decoded.ok) {
       // Stored mode: unknown fields are ignored (as Felix does) and come back as notices.
       const r = validateResource(decoded.object, kv.key, { mode: 'stored' });
       if (r.ok) resource = r.resource;
-      else r.errors.forEach((e) => this.onError(e));
+      else problems = r.errors;
       this.#warnOnce(kv.key, [...decoded.warnings, ...r.notices, ...(r.ok ? r.warnings : [])]);
     } else {
-      this.onError(decoded.error);
+      problems = [decoded.error];
     }
+    problems.forEach((e) => this.onError(e));
+    const name = decoded.namespace === undefined ? decoded.keyName : `${decoded.namespace}/${decoded.keyName}`;
+    if (resource) this.#held.delete(kv.key);
+    else this.#held.set(kv.key, { kind: decoded.kind, name, reason: heldBackReason(problems) });
     const plainKey = decoded.ok ? decoded.name === decoded.keyName : undefined;
     if (!resource) return this.#invalid(kv, decoded.kind === 'WorkloadEndpoint', plainKey);
     this.#entries.set(kv.key, { modRevision: kv.modRevision, resource, plainKey: plainKey === true });
@@ -138,8 +155,17 @@ export class ResourceIndex {
     }
   }
 
+  /**
+   * Stored values that are invalid now, each with whether its last valid version stays in force
+   * (a WorkloadEndpoint never: it is absent while invalid).
+   */
+  heldBack(): HeldBackItem[] {
+    return sortHeldBack([...this.#held].map(([key, h]) => ({ ...h, source: key, lastValidInForce: this.#entries.get(key)?.resource !== undefined })));
+  }
+
   delete(key: string): boolean {
     const prev = this.#entries.get(key);
+    this.#held.delete(key);
     this.#entries.delete(key);
     this.#warned.delete(key);
     return prev?.resource !== undefined;
@@ -208,6 +234,8 @@ export class EtcdSource implements DatastoreSource {
   /** key → the invalid revision whose history held no valid version (looked up once). */
   readonly #unrecoverable = new Map<string, string>();
   #connected: (() => void) | undefined;
+  /** Offers the index's held-back set after a change that did not alter the resources (a new invalid value). */
+  #heldChanged: (() => void) | undefined;
 
   constructor(options: EtcdSourceOptions) {
     this.#opts = options;
@@ -225,8 +253,11 @@ export class EtcdSource implements DatastoreSource {
     const index = new ResourceIndex(report, (w) => listener.onWarning?.(formatResourceError(w), w));
     const firstState = new Promise<void>((resolve, reject) => (this.#first = { resolve, reject }));
     this.#connected = () => listener.onConnection?.(true);
+    const held = new HeldBackChanges((items) => listener.onHeldBack?.(items));
+    this.#heldChanged = () => held.offer(index.heldBack());
     const emit = () => {
       listener.onState({ revision: this.#revision, resources: index.resources() });
+      held.offer(index.heldBack());
       this.#first?.resolve();
       this.#first = undefined;
     };
@@ -303,6 +334,7 @@ export class EtcdSource implements DatastoreSource {
         if (needList) {
           const changed = await this.#list(index);
           if (changed || !listedOnce) emit();
+          else this.#heldChanged?.();
           listedOnce = true;
           needList = false;
           log?.info({ revision: this.#revision }, 'etcd: listed resources');
@@ -330,6 +362,7 @@ export class EtcdSource implements DatastoreSource {
             const changed = index.apply(msg.events);
             this.#revision = maxRevision(this.#revision, msg.revision);
             if (changed) emit();
+            else this.#heldChanged?.();
           } else if (msg.type === 'progress') {
             this.#revision = maxRevision(this.#revision, msg.revision);
           } else if (msg.type === 'compacted') {

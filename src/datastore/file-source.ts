@@ -31,6 +31,8 @@ import { isNamespacedKind } from '../model/namespaced.ts';
 import { deepEqual } from '../calc/deep-equal.ts';
 import type { ResourceError, ResourceWarning } from '../model/validate.ts';
 import { listManifestFiles, MAX_FILE_BYTES, readManifestFile, statSignature } from './manifest-files.ts';
+import type { HeldBackItem } from '../protocol/held-back.ts';
+import { errorsByResource, heldBackReason, sortHeldBack } from './held-back-list.ts';
 
 /** The resourceKey of the resource an error is about (namespaced kinds carry their namespace in the name). */
 const errorKey = (e: ResourceError): string => `${e.kind}/${e.name}`;
@@ -78,8 +80,6 @@ export interface LoadReport {
   readonly unenforced: readonly Unenforced[];
   /** Problems reading the path itself (missing folder, permission). */
   readonly fatal: string | undefined;
-  /** Files read again (or gone) in this report: their errors here replace the ones reported before. */
-  readonly reread?: readonly string[];
 }
 
 export interface FileSourceOptions {
@@ -111,6 +111,8 @@ export class FileResourceSource {
   private reportedProblems = new Map<string, string>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private loading = false;
+  /** Per file, what it holds that is invalid now (held back); replaced each time the file is read. */
+  private readonly held = new Map<string, HeldBackItem[]>();
   /** The last pass's fatal problem, so a recovery is reported. */
   private lastFatal: string | undefined;
   private loadedOnce = false;
@@ -196,11 +198,9 @@ export class FileResourceSource {
     const errors: ResourceError[] = [];
     const warnings: ResourceWarning[] = [];
     const unenforced: Unenforced[] = [];
-    const reread: string[] = [];
     let changed = false;
     for (;;) {
       const r = await this.pass();
-      reread.push(...r.reread);
       errors.push(...r.errors);
       warnings.push(...r.warnings);
       unenforced.push(...r.unenforced);
@@ -212,20 +212,19 @@ export class FileResourceSource {
           if (!this.files.has(file)) unenforced.push({ source: file, kind: 'file', name: file, why: 'is still being written' });
         }
         this.remembered.clear();
-        return { changed, errors, warnings, unenforced, fatal: r.fatal, reread };
+        return { changed, errors, warnings, unenforced, fatal: r.fatal };
       }
       await this.sleep(Math.max(this.quietMs, 1));
     }
   }
 
   /** One poll (what `watch` runs): loads what is new and has settled, without waiting for the rest. */
-  poll(): Promise<LoadReport & { pending: string[]; reread: string[] }> {
+  poll(): Promise<LoadReport & { pending: string[] }> {
     return this.pass();
   }
 
   /** One look at every path: loads what is new and settled; never throws for one file's sake. */
-  private async pass(): Promise<LoadReport & { pending: string[]; reread: string[] }> {
-    const reread: string[] = [];
+  private async pass(): Promise<LoadReport & { pending: string[] }> {
     const errors: ResourceError[] = [];
     const warnings: ResourceWarning[] = [];
     const unenforced: Unenforced[] = [];
@@ -262,7 +261,6 @@ export class FileResourceSource {
           r = this.refuse(file, `error:${message(e)}`, `cannot load file: ${message(e)}`);
         }
         if (r.gone) seen.delete(file);
-        if (r !== NOTHING && r !== PENDING && !r.pending) reread.push(file);
         errors.push(...r.errors);
         warnings.push(...r.warnings);
         unenforced.push(...r.unenforced);
@@ -276,8 +274,8 @@ export class FileResourceSource {
       const since = this.missingSince.get(f) ?? now;
       this.missingSince.set(f, since);
       if (now - since >= this.quietMs) {
-        reread.push(f);
         this.files.delete(f);
+        this.held.delete(f);
         this.missingSince.delete(f);
         this.dirty = true;
       } else pending.push(f);
@@ -302,7 +300,7 @@ export class FileResourceSource {
     if (fatal.length === 0) this.loadedOnce = true;
     const changed = this.dirty;
     this.dirty = false;
-    return { changed, errors, warnings, unenforced, fatal: fatal.length ? fatal.join('; ') : undefined, pending, reread };
+    return { changed, errors, warnings, unenforced, fatal: fatal.length ? fatal.join('; ') : undefined, pending };
   }
 
   /** The state a file had before this change: in this run, or recorded by an earlier one. */
@@ -321,6 +319,7 @@ export class FileResourceSource {
     this.candidates.delete(file);
     const prev = this.previous(file);
     this.files.set(file, { signature, resources: prev?.resources ?? new Map() });
+    this.held.set(file, [{ kind: 'file', name: file, source: file, reason: heldBackReason([{ path: '', message: why }]), lastValidInForce: prev !== undefined }]);
     if (!cur && prev) this.dirty = true; // a remembered state now in force
     return {
       errors: [{ source: file, path: '', message: prev ? `${why}; what it last held stays in force` : why }],
@@ -396,6 +395,7 @@ export class FileResourceSource {
       // Cannot tell which resources the broken part held: keep everything this file gave before.
       if (!this.files.has(file)) this.dirty = true;
       this.files.set(file, { signature, resources: prev.resources });
+      this.held.set(file, [{ kind: 'file', name: file, source: file, reason: heldBackReason(parsed.errors), lastValidInForce: true }]);
       return { errors: parsed.errors, warnings: parsed.warnings, unenforced: [], pending: false };
     }
     const next = new Map<string, Resource>();
@@ -411,6 +411,10 @@ export class FileResourceSource {
       next.set(key, old !== undefined && deepEqual(old, r) ? old : r);
     }
     const unenforced: Unenforced[] = [];
+    const held: HeldBackItem[] = [];
+    const loose = parsed.errors.filter((e) => e.kind === undefined || e.name === undefined);
+    if (loose.length) held.push({ kind: 'file', name: file, source: file, reason: heldBackReason(loose), lastValidInForce: false });
+    const keptByResource = new Map<string, boolean>();
     for (const e of parsed.errors) {
       if (e.kind === undefined || e.name === undefined) {
         if (!prev) unenforced.push({ source: file, kind: 'file', name: file });
@@ -428,13 +432,21 @@ export class FileResourceSource {
         kept ||= last !== undefined || next.has(key);
       }
       if (!kept && !unenforced.some((u) => u.kind === e.kind && u.name === e.name)) unenforced.push({ source: file, kind: e.kind, name: e.name });
+      keptByResource.set(errorKey(e), kept || keptByResource.get(errorKey(e)) === true);
     }
+    for (const [k, g] of errorsByResource(parsed.errors)) held.push({ kind: g.kind, name: g.name, source: file, reason: heldBackReason(g.errors), lastValidInForce: keptByResource.get(k) === true });
+    this.held.set(file, held);
     this.files.set(file, { signature, resources: next });
     this.dirty = true;
     const errors = [...parsed.errors];
     const problem = this.record(file, next);
     if (problem) errors.push({ source: file, path: '', message: `cannot record the last valid resources (retried on every pass): ${problem}` });
     return { errors, warnings: parsed.warnings, unenforced, pending: false };
+  }
+
+  /** Resources (or whole files) held back as invalid now, each with whether its last valid version stays in force. */
+  heldBack(): HeldBackItem[] {
+    return sortHeldBack([...this.held.values()].flat());
   }
 
   /** Every resource in force; when two files define the same resource, the later path wins. */

@@ -16,6 +16,7 @@ import { stat } from 'node:fs/promises';
 import { formatResourceError } from '../model/validate.ts';
 import { FileResourceSource, STABLE_QUIET_MS, type FileSourceOptions, type LastGoodMemory, type LoadReport } from './file-source.ts';
 import { listManifestFiles } from './manifest-files.ts';
+import { HeldBackChanges } from './held-back-list.ts';
 import type { DatastoreListener, DatastoreSource } from './source.ts';
 import { dirname } from 'node:path';
 
@@ -111,13 +112,16 @@ export class FolderSource implements DatastoreSource {
       for (const w of r.warnings) listener.onWarning?.(formatResourceError(w), w);
       for (const u of r.unenforced) listener.onError(`NOT ENFORCED: ${unenforcedMessage(u)}; nothing of it is published until it is fixed`);
     };
+    const held = new HeldBackChanges((items) => listener.onHeldBack?.(items));
     const first = await this.files.load();
     report(first);
+    held.offer(this.files.heldBack());
     if (first.fatal) throw new Error(first.fatal);
     this.listener = listener;
     await this.emit();
     this.files.watch((r) => {
       report(r);
+      held.offer(this.files.heldBack());
       if (r.changed) void this.emit().catch((e: Error) => listener.onError(`cannot deliver the folder's state: ${e.message}`));
     }, this.pollMs);
   }

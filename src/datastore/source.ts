@@ -11,6 +11,7 @@
  */
 import type { Resource } from '../model/resource.ts';
 import type { ResourceError } from '../model/validate.ts';
+import type { HeldBackItem } from '../protocol/held-back.ts';
 
 export interface DatastoreState {
   readonly revision: string;
@@ -24,6 +25,11 @@ export interface DatastoreListener {
   onError(message: string, resource?: ResourceError): void;
   /** A valid resource with something outpost does not act on (an ignored field, a skipped kind). */
   onWarning?(message: string, resource?: ResourceError): void;
+  /**
+   * The resources held back as invalid now (each once, sorted); called after the first read and
+   * whenever the set changes: one added when its stored value is invalid, removed when fixed or deleted.
+   */
+  onHeldBack?(items: readonly HeldBackItem[]): void;
   /** The datastore answers (true) or cannot be read (false, with why); called on changes, may repeat. */
   onConnection?(connected: boolean, error?: string): void;
 }

@@ -74,6 +74,7 @@ import { PublishWindow } from './publish-window.ts';
 import { AuditSchedule, RetainedReader } from './retained-reader.ts';
 import { ReplayGuard, acceptable } from './replay-guard.ts';
 import { notifyObservers, type RelayObserver } from './observations.ts';
+import { HeldBackPublisher } from './held-back-publisher.ts';
 
 export interface RelayOptions {
   readonly source: DatastoreSource;
@@ -180,6 +181,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       return false;
     }
   };
+  const heldBack = new HeldBackPublisher(prefix, (topic, payload) => publish(topic, payload, true), log, (count) => notify('heldBackChanged', { count }));
   const publishRetained = (node: string, p: Published) => {
     reader.touch(node);
     return window.submit(async () => {
@@ -408,6 +410,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         } finally {
           syncing = false;
         }
+        await heldBack.flush(true);
         if (raised) {
           forceAll = true;
           coalescer.trigger();
@@ -415,6 +418,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
           return;
         }
       }
+      if (!floorSource) await heldBack.flush(true);
       for (const [node, p] of published) await publishRetained(node, p);
       await window.drain();
       if (!canUnsubscribe && !floorSource) await link.subscribe([snapshotWildcard(prefix), statusWildcard(prefix)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
@@ -451,6 +455,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       coalescer.trigger();
     },
     onConnection: (up, error) => datastoreHealth(up, error),
+    onHeldBack: (items) => heldBack.update(items),
     onError: (message, resource) => log.error(resource ? { source: resource.source, kind: resource.kind, name: resource.name, path: resource.path } : {}, message),
     onWarning: (message, resource) => log.warn(resource ? { source: resource.source, kind: resource.kind, name: resource.name, path: resource.path } : {}, message),
   });

@@ -1,0 +1,68 @@
+/**
+ * The relay's side of resources held back as invalid: each change is logged (an error per
+ * resource newly held back or with a new reason, a line when one is fixed or deleted: once per
+ * change, never per poll), published retained on `<prefix>/relay/held-back` (QoS 1; at most
+ * MAX_HELD_BACK_ITEMS entries, `count` says how many in all), and counted for metrics. A
+ * publication that did not go out (broker away) is tried again on reconnect.
+ */
+import { canonicalBytes } from '../protocol/canonical-json.ts';
+import { MAX_HELD_BACK_ITEMS, type HeldBack, type HeldBackItem } from '../protocol/held-back.ts';
+import { heldBackTopic } from '../protocol/topics.ts';
+import type { Logger } from '../platform/logger.ts';
+
+const id = (i: HeldBackItem) => `${i.source}\0${i.kind}\0${i.name}`;
+
+export function heldBackMessage(items: readonly HeldBackItem[], since: Date): HeldBack {
+  return { count: items.length, items: items.slice(0, MAX_HELD_BACK_ITEMS), since: since.toISOString() };
+}
+
+export class HeldBackPublisher {
+  private current = new Map<string, HeldBackItem>();
+  private since = new Date();
+  /** The current list still has to reach the broker. */
+  private pending = false;
+  private known = false;
+
+  constructor(
+    private readonly prefix: string,
+    private readonly publish: (topic: string, payload: Uint8Array) => Promise<boolean>,
+    private readonly log: Logger,
+    private readonly onCount: (count: number) => void,
+  ) {}
+
+  get count(): number {
+    return this.current.size;
+  }
+
+  /** The source's current set (each change, sorted). */
+  update(items: readonly HeldBackItem[], now = new Date()): void {
+    const next = new Map(items.map((i) => [id(i), i]));
+    for (const [k, i] of next) {
+      const before = this.current.get(k);
+      if (before && before.reason === i.reason && before.lastValidInForce === i.lastValidInForce) continue;
+      const what = i.lastValidInForce ? 'its last valid version stays in force' : 'nothing of it is enforced';
+      this.log.error({ kind: i.kind, name: i.name, source: i.source, reason: i.reason, lastValidInForce: i.lastValidInForce }, `held back as invalid: ${i.kind} '${i.name}' (${i.source}): ${i.reason}; ${what}`);
+    }
+    for (const [k, i] of this.current) if (!next.has(k)) this.log.info({ kind: i.kind, name: i.name, source: i.source }, `no longer held back: ${i.kind} '${i.name}' (${i.source}) is valid again or gone`);
+    const changed = !this.known || next.size !== this.current.size || [...next.keys()].some((k) => this.current.get(k) !== next.get(k) && !same(this.current.get(k), next.get(k)!));
+    this.known = true;
+    this.current = next;
+    if (!changed) return;
+    this.since = now;
+    this.pending = true;
+    this.onCount(next.size);
+    void this.flush();
+  }
+
+  /** Publishes the list if it has not reached the broker yet (after a change, on reconnect: `force`). */
+  async flush(force = false): Promise<void> {
+    if (!this.known || (!this.pending && !force)) return;
+    this.pending = false;
+    const payload = canonicalBytes(heldBackMessage([...this.current.values()], this.since));
+    if (!(await this.publish(heldBackTopic(this.prefix), payload))) this.pending = true;
+  }
+}
+
+function same(a: HeldBackItem | undefined, b: HeldBackItem): boolean {
+  return a !== undefined && a.reason === b.reason && a.lastValidInForce === b.lastValidInForce;
+}

@@ -1,0 +1,66 @@
+/** The relay's held-back list: logged once per change, published retained (capped), counted, retried. */
+import { expect, test } from 'bun:test';
+import pino from 'pino';
+import * as v from 'valibot';
+import { HeldBackPublisher } from '../../../src/relay/held-back-publisher.ts';
+import { HeldBackSchema, MAX_HELD_BACK_ITEMS, type HeldBackItem } from '../../../src/protocol/held-back.ts';
+
+const item = (name: string, reason = 'spec.x: bad'): HeldBackItem => ({ kind: 'GlobalNetworkPolicy', name, source: `/calico/x/${name}`, reason, lastValidInForce: false });
+
+function rig(up = true) {
+  const lines: { level: number; msg: string }[] = [];
+  const log = pino({ level: 'debug', base: null }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  const sent: { topic: string; body: unknown }[] = [];
+  const counts: number[] = [];
+  const state = { up };
+  const p = new HeldBackPublisher('pfx', async (topic, payload) => {
+    if (!state.up) return false;
+    sent.push({ topic, body: JSON.parse(new TextDecoder().decode(payload)) });
+    return true;
+  }, log, (c) => counts.push(c));
+  return { p, lines, sent, counts, state };
+}
+
+test('each change is logged once (error when held back, info when cleared) and published', async () => {
+  const { p, lines, sent, counts } = rig();
+  p.update([]);
+  p.update([item('a')]);
+  p.update([item('a')]);
+  p.update([item('a', 'other reason'), item('b')]);
+  p.update([item('b')]);
+  await Bun.sleep(0);
+  expect(lines.filter((l) => l.level === 50).map((l) => l.msg.slice(0, 45))).toEqual([
+    "held back as invalid: GlobalNetworkPolicy 'a'",
+    "held back as invalid: GlobalNetworkPolicy 'a'",
+    "held back as invalid: GlobalNetworkPolicy 'b'",
+  ]);
+  expect(lines.filter((l) => l.level === 30).map((l) => l.msg)).toEqual(["no longer held back: GlobalNetworkPolicy 'a' (/calico/x/a) is valid again or gone"]);
+  expect(counts).toEqual([0, 1, 2, 1]);
+  expect(sent.map((s) => s.topic)).toEqual(Array(4).fill('pfx/relay/held-back'));
+  for (const s of sent) expect(v.is(HeldBackSchema, s.body)).toBe(true);
+  expect(sent.at(-1)!.body).toMatchObject({ count: 1, items: [{ name: 'b' }] });
+});
+
+test('over the cap: the first MAX items and the total count; the message still validates', async () => {
+  const { p, sent } = rig();
+  p.update(Array.from({ length: MAX_HELD_BACK_ITEMS + 50 }, (_, i) => item(`p${String(i).padStart(4, '0')}`)));
+  await Bun.sleep(0);
+  const body = sent[0]!.body as { count: number; items: unknown[] };
+  expect(body.count).toBe(MAX_HELD_BACK_ITEMS + 50);
+  expect(body.items).toHaveLength(MAX_HELD_BACK_ITEMS);
+  expect(v.is(HeldBackSchema, body)).toBe(true);
+});
+
+test('a list that could not be published goes out on the next flush (reconnect)', async () => {
+  const { p, sent, state } = rig(false);
+  p.update([item('a')]);
+  await Bun.sleep(0);
+  expect(sent).toEqual([]);
+  state.up = true;
+  await p.flush();
+  expect(sent).toHaveLength(1);
+  await p.flush();
+  expect(sent).toHaveLength(1);
+  await p.flush(true);
+  expect(sent).toHaveLength(2);
+});
