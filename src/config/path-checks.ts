@@ -36,7 +36,8 @@ function createdProblem(path: string): string | undefined {
     try {
       st = statSync(p);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return reason(e);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return reason(e);
       const up = dirname(p);
       if (up === p) return 'cannot be created (no existing parent folder)';
       p = up;
