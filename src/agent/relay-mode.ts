@@ -34,6 +34,7 @@ import { brokerProbe, configuredProbes } from './probes.ts';
 import { startBundleDrop, type BundleVerdict } from './bundle-drop.ts';
 import { describeAge, firstSnapshotProblem, freshness, isRefresh, msUntilStale } from './freshness.ts';
 import { loadDegradedPlan } from './degraded-policy.ts';
+import { startInterfaceReporter, type InterfaceReporter } from '../autohep/reporter.ts';
 import type { AgentObserver, AgentSource } from './observations.ts';
 import { noEndpointWarning } from './no-endpoint.ts';
 import { heldBackTopic } from '../protocol/topics.ts';
@@ -377,7 +378,11 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   await refreshBrokerPath('start');
 
   // 2. The network.
-  ifaces = watchInterfaces(() => void apply('interfaces'));
+  let reporter: InterfaceReporter | undefined;
+  ifaces = watchInterfaces(() => {
+    void apply('interfaces');
+    reporter?.refresh();
+  });
   const tls = mqttTlsFiles(config);
   const newLink = !target ? undefined : connectMqtt({
     url: target.url,
@@ -394,6 +399,8 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     onOversized: (o) => refuse('malformed', `a ${o.bytes}-byte message on ${o.topic.slice(0, 200)} is over the ${MAX_PACKET_BYTES}-byte limit; skipped unread`),
   });
   link = newLink;
+  // autoHostEndpoint: the interfaces report the relay turns into <node>-auto-hep (src/autohep).
+  if (newLink && config.autoHostEndpoint) reporter = startInterfaceReporter({ link: newLink, topicPrefix: config.topicPrefix, node, labels: config.autoHostEndpointLabels ?? {}, exclude: config.autoHostEndpointExclude ?? [], log });
   if (!newLink) log.info({ node, bundleDir: config.bundleDir }, 'no broker: air-gapped agent, policy from signed offline bundles only; status in this log');
   let queue = Promise.resolve();
   // Offline bundles (drop folder, `outpost bundle import`) go through the same queue and checks.
@@ -436,6 +443,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     firstApply,
     stop: async () => {
       ifaces?.stop();
+      reporter?.stop();
       confirm.cancel();
       stopped = true;
       if (staleTimer) clearTimeout(staleTimer);

@@ -12,6 +12,8 @@ import { relayBroker } from './relay-broker.ts';
 import { FolderSource } from '../datastore/folder-source.ts';
 import { openLastGoodMemory } from '../cache/last-good-memory.ts';
 import { openEtcdSource } from './etcd-datastore.ts';
+import { openAutoHepStore } from '../autohep/etcd-writer.ts';
+import { startAutoHepController } from '../autohep/controller.ts';
 
 import type { DatastoreSource } from '../datastore/source.ts';
 import { startRelay } from '../relay/relay.ts';
@@ -30,6 +32,8 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
 
   // Before anything starts: a bad etcd TLS/auth setting is a usage error, with nothing to undo.
   const etcd = config.resources ? undefined : await openEtcdSource({ endpoints: config.etcd, caCertFile: config.etcdCACert, certFile: config.etcdCert, keyFile: config.etcdKey, username: config.etcdUsername, password: config.etcdPassword }, config.calicoctlConfig, io, log, Number.POSITIVE_INFINITY);
+  // Auto host endpoints (etcd only; the config refuses them with a folder) are written through a client of their own.
+  const hepStore = config.autoHostEndpoints && etcd ? await openAutoHepStore({ endpoints: config.etcd, caCertFile: config.etcdCACert, certFile: config.etcdCert, keyFile: config.etcdKey, username: config.etcdUsername, password: config.etcdPassword }, config.calicoctlConfig, io, log) : undefined;
   // The folder datastore has no history of its own: with --state, each file's last valid
   // resources outlive a restart (etcd's history serves the same purpose for the etcd source).
   const state = config.state && config.resources ? openLastGoodMemory(config.state, { error: (m) => log.error(m), warn: (m) => log.warn(m) }) : undefined;
@@ -51,8 +55,10 @@ export async function relayCommand(args: string[], io: CliIO): Promise<number> {
     state?.close();
     return 1;
   }
+  const autoHep = hepStore ? startAutoHepController({ link, topicPrefix: config.topicPrefix, store: hepStore, log }) : undefined;
   await untilSignal();
   log.info('outpost relay stopping');
+  await autoHep?.stop();
   await relay.stop();
   await link.close(true);
   await embedded?.close();
