@@ -14,7 +14,7 @@
  * - Identical resources are never rewritten (compared before writing; the store also skips a
  *   write of the bytes stored). Every update and delete is a compare-and-swap on the revision
  *   read, so an operator's edit in between is never overwritten blindly.
- * - Rate limit: at most one write per node every `minWriteIntervalMs` (default 10 s); reports in
+ * - Rate limit: at most one write per node every `minWriteIntervalMs` (default 5 s); reports in
  *   between only replace what the next write will say, so a flapping interface costs etcd one
  *   write per interval, not one per flap. Writes for all nodes share a few slots (default 4),
  *   so a relay start with a fleet of retained reports does not open a thousand requests at once.
@@ -63,7 +63,7 @@ const GONE = 'gone';
 
 export function startAutoHepController(opts: AutoHepControllerOptions): AutoHepController {
   const { link, store, log, topicPrefix: prefix } = opts;
-  const minInterval = opts.minWriteIntervalMs ?? 10_000;
+  const minInterval = opts.minWriteIntervalMs ?? 5_000;
   const retryMs = opts.retryMs ?? 5_000;
   const now = opts.now ?? Date.now;
   const nodes = new Map<string, NodeEntry>();
