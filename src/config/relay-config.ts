@@ -46,9 +46,9 @@ export const RelayConfigSchema = v.pipe(
     // Unset: on, at DEFAULT_RELAY_METRICS_LISTEN (loopback), but a busy port there is a warning,
     // not a failure (two relays on one host). Set: its bind failure stops the relay. 'off': none.
     metricsListen: v.optional(MetricsListenSchema),
+    ...AutoHepRelayFields,
     // Re-signing keeps agents' snapshots fresh (their maxSnapshotAge, default 24 h): a third of
     // that or less survives a couple of missed rounds. 0: never (agents then go stale).
-    ...AutoHepRelayFields,
     resignIntervalMs: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of milliseconds'), v.transform(Number))]), v.number(), v.integer(), v.minValue(0), v.maxValue(7 * 86_400_000), v.check((n) => n === 0 || n >= 100, 'must be 0 (off) or at least 100 ms')), 3_600_000),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
