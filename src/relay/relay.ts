@@ -68,7 +68,8 @@ import { NodePlans } from './node-plans.ts';
 import { canonicalPlan, contentHash, decodeSnapshot, encodeSnapshot } from '../protocol/snapshot.ts';
 import type { RevisionStore } from './revision-store.ts';
 import { decodeStatus } from '../protocol/status.ts';
-import { nodeFromTopic, snapshotTopic, snapshotWildcard, statusWildcard } from '../protocol/topics.ts';
+import { encodeExpected } from '../protocol/expected.ts';
+import { expectedTopic, nodeFromTopic, snapshotTopic, snapshotWildcard, statusWildcard } from '../protocol/topics.ts';
 import { Coalescer } from './coalescer.ts';
 import { PublishWindow } from './publish-window.ts';
 import { AuditSchedule, RetainedReader } from './retained-reader.ts';
@@ -110,6 +111,8 @@ export interface RunningRelay {
 interface Published {
   readonly payload: Uint8Array;
   readonly hash: string;
+  /** The retained `expected` message for this revision and hash (kept across re-signatures). */
+  readonly expected: Uint8Array;
   readonly revision: string;
   readonly issuedAt: number;
   readonly plan: NodePlan;
@@ -188,6 +191,8 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       if (await publish(snapshotTopic(prefix, node), p.payload, true)) notify('snapshotPublished', { node, revision: p.revision, hash: p.hash });
     });
   };
+  /** What the node should hold, for `outpost fleet`: one small retained message per changed node. */
+  const publishExpected = (node: string, p: Published) => window.submit(() => publish(expectedTopic(prefix, node), p.expected, true));
 
   const clearNode = async (node: string, revision: string) => {
     // Signed "no endpoints" first, so an agent that is listening stops enforcing this node's policy.
@@ -201,7 +206,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     }
     reader.touch(node);
     await window.submit(async () => {
-      if ((await publish(snapshotTopic(prefix, node), tomb, false)) && (await publish(snapshotTopic(prefix, node), '', true))) {
+      if ((await publish(snapshotTopic(prefix, node), tomb, false)) && (await publish(snapshotTopic(prefix, node), '', true)) && (await publish(expectedTopic(prefix, node), '', true))) {
         toClear.delete(node);
         log.info({ node, revision }, 'node has no host endpoint any more; retained snapshot cleared');
       } else toClear.add(node);
@@ -252,9 +257,10 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       } finally {
         encodeMs += performance.now() - te;
       }
-      const p: Published = { ...signed, revision: state.revision, issuedAt, plan };
+      const p: Published = { ...signed, revision: state.revision, issuedAt, plan, expected: encodeExpected({ node, revision: state.revision, hash: signed.hash, issuedAt }) };
       published.set(node, p);
       await publishRetained(node, p);
+      await publishExpected(node, p);
     }
     for (const node of removed) {
       published.delete(node);
@@ -419,7 +425,10 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         }
       }
       if (!floorSource) await heldBack.flush(true);
-      for (const [node, p] of published) await publishRetained(node, p);
+      for (const [node, p] of published) {
+        await publishRetained(node, p);
+        await publishExpected(node, p);
+      }
       await window.drain();
       if (!canUnsubscribe && !floorSource) await link.subscribe([snapshotWildcard(prefix), statusWildcard(prefix)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
       // The etcd relay has not read the retained snapshots yet (left-over nodes to clear): at once.

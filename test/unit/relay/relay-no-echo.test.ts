@@ -78,7 +78,9 @@ describe('relay without echo', () => {
       source.push('11', heps('a', 'b', 'c') + policy('a', 443) + policy('b', 80) + policy('c', 80));
       await until('a at 11', () => decode(broker.retained.get(topic('a')), 'a')?.revision === '11');
       await relay.idle();
-      expect(broker.log.slice(before).map((p) => p.topic)).toEqual([topic('a')]);
+      // The snapshot, and what the relay expects the node to hold (for `outpost fleet`): nothing for b and c.
+      expect(broker.log.slice(before).map((p) => p.topic)).toEqual([topic('a'), `${PREFIX}/nodes/a/expected`]);
+      expect(JSON.parse(new TextDecoder().decode(broker.retained.get(`${PREFIX}/nodes/a/expected`)))).toMatchObject({ node: 'a', revision: '11' });
       expect(decode(broker.retained.get(topic('b')), 'b')?.revision).toBe('10');
       expect(link.heard.length).toBe(heardBefore);
     } finally {
