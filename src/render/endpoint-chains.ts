@@ -7,6 +7,8 @@
  *                                                    disableConntrackInvalidCheck)
  *   jump failsafe chain                              (not in forward chains)
  *   clear accept+pass bits
+ *   normal chains: jump each staged policy's count-only chain (staged-chains.ts; it only counts
+ *                  and returns, so the verdict below is the same with or without it)
  *   for each tier with policies for this direction:
  *     clear pass; for each policy: [pass clear] jump policy; [accept set] return
  *     end of tier: [pass clear] drop                (normal and forward chains, tier default Deny)
@@ -16,7 +18,7 @@
 import type { NftExpr } from '../nft/json-types.ts';
 import type { EndpointPlan, TierPlan } from '../plan/schema.ts';
 import * as x from './expr.ts';
-import { policyChain, profileChain, type Stage } from './naming.ts';
+import { policyChain, profileChain, stagedChain, type Stage } from './naming.ts';
 
 export interface ChainRule { expr: NftExpr[]; comment?: string }
 
@@ -50,6 +52,8 @@ export function endpointChainRules(
   marks: x.Marks,
   knownProfiles: ReadonlySet<string>,
   dropInvalid = true,
+  /** Keys of the plan's staged policies: a key the plan does not carry gets no jump (no such chain). */
+  stagedKeys: ReadonlySet<string> = new Set(),
 ): ChainRule[] {
   const rules: ChainRule[] = [];
   if (spec.kind === 'normal' || spec.kind === 'forward') rules.push({ expr: [x.ctEstablished, x.counter, x.accept] });
@@ -58,6 +62,12 @@ export function endpointChainRules(
   if (dropInvalid && spec.kind !== 'untracked') rules.push({ expr: [x.ctInvalid, x.counter, x.drop], comment: 'conntrack invalid: drop' });
   if (spec.failsafeChain) rules.push({ expr: [x.counter, x.jump(spec.failsafeChain)] });
   rules.push({ expr: [x.clearMark(marks.accept | marks.pass)] });
+  // New connections only (established and invalid were handled above), failsafes excluded.
+  if (spec.kind === 'normal') {
+    for (const key of (spec.dir === 'in' ? ep.staged?.ingress : ep.staged?.egress) ?? []) {
+      if (stagedKeys.has(key)) rules.push({ expr: [x.jump(stagedChain(spec.dir, nameOfKey(key)))], comment: `staged ${key}` });
+    }
+  }
 
   for (const tier of spec.tiers) {
     rules.push({ expr: [x.clearMark(marks.pass)], comment: `tier ${tier.tier}` });

@@ -8,6 +8,7 @@
  *                                               rfh/rth (raw, untracked), mfh (mangle, pre-DNAT)
  *   policy          pi-<name> / po-<name>       a policy's ingress / egress rules (shared by endpoints)
  *   profile         pri-<name> / pro-<name>
+ *   staged policy   spi-<name> / spo-<name>     count-only: what a staged policy would do (never a verdict)
  *   failsafe        failsafe-in, failsafe-out, failsafe-in-raw, failsafe-out-raw
  *   sets            <set id>-4 / <set id>-6     selector sets' single addresses (s-…, hash) and
  *                                               named-port sets (n-…)
@@ -36,6 +37,8 @@ export const endpointChain = (stage: Stage, hep: string): string => bounded(stag
 export const dispatchChain = (stage: Stage): string => `d-${stage}`;
 /** Policy keys are "<tier>/<name>"; GNP names are unique across tiers, so the name suffices. */
 export const policyChain = (dir: 'in' | 'out', policyName: string): string => bounded(dir === 'in' ? 'pi' : 'po', policyName);
+/** A staged policy's count-only chain (staged-chains.ts); its own prefix, so it never meets an enforced one. */
+export const stagedChain = (dir: 'in' | 'out', policyName: string): string => bounded(dir === 'in' ? 'spi' : 'spo', policyName);
 export const profileChain = (dir: 'in' | 'out', profileName: string): string => bounded(dir === 'in' ? 'pri' : 'pro', profileName);
 /** Set ids are the relay's `s-<hash>` / `n-<hash>`; any other id is hashed the same way as names. */
 export const setName = (id: string, family: 4 | 6): string =>

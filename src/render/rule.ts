@@ -158,6 +158,15 @@ function verdict(rule: PlanRule, marks: x.Marks, logPrefix: string): NftExpr[] {
  * rendered for IPv6 (FelixConfiguration ipv6Support: false; the base chains let IPv6 through).
  */
 export function renderRule(rule: PlanRule, marks: x.Marks, logPrefix: string, ipv6 = true): NftExpr[][] {
+  return renderMatches(rule, [x.counter, ...verdict(rule, marks, logPrefix)], ipv6);
+}
+
+/**
+ * The same rules with `tail` (counter and verdict statements) after each rule's matches: the
+ * match lists are renderRule's, so a staged rule (staged-chains.ts) matches exactly the packets
+ * the same rule would match if it were enforced.
+ */
+export function renderMatches(rule: PlanRule, tail: readonly NftExpr[], ipv6 = true): NftExpr[][] {
   const out: NftExpr[][] = [];
   for (const f of families(rule)) {
     if (f === 6 && !ipv6) continue;
@@ -171,7 +180,6 @@ export function renderRule(rule: PlanRule, marks: x.Marks, logPrefix: string, ip
         if (rule.protocol !== undefined) head.push(x.l4proto(rule.protocol));
         if (rule.notProtocol !== undefined) head.push(x.l4proto(rule.notProtocol, '!='));
         const icmpProto = rule.protocol === ICMPV6 || (rule.protocol !== ICMP && f === 6) ? 'icmpv6' : 'icmp';
-        const tail = [x.counter, ...verdict(rule, marks, logPrefix)];
         for (const matches of expandSlots([...src, ...dst])) {
           for (const icmp of icmpAlternatives(rule, icmpProto)) out.push([...head, ...matches, ...icmp, ...tail]);
         }

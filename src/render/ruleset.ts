@@ -34,7 +34,8 @@ import { dropsConntrackInvalid, governsIpv6, type EndpointPlan, type FailsafePla
 import type { Dispatch } from '../calc/dispatch.ts';
 import { familyOf } from '../net/cidr.ts';
 import * as x from './expr.ts';
-import { ifnameLiteral, dispatchChain, endpointChain, policyChain, prefixSetName, profileChain, setName, type Stage } from './naming.ts';
+import { ifnameLiteral, dispatchChain, endpointChain, policyChain, prefixSetName, profileChain, setName, stagedChain, type Stage } from './naming.ts';
+import { stagedChainRules } from './staged-chains.ts';
 import { endpointChainRules, specFor, stageApplies, type ChainRule } from './endpoint-chains.ts';
 import { renderRule } from './rule.ts';
 import { expectedShape, fullDocument, portMember, type DesiredTable, type TableChain, type TableRule, type TableSet } from './table-model.ts';
@@ -166,6 +167,14 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
     chains.set(profileChain('out', p.name), policyRules(p, 'out', marks, ipv6, memo));
   }
 
+  // Staged policies: count-only chains, jumped to from the normal endpoint chains.
+  const stagedKeys = new Set<string>();
+  for (const p of plan.staged ?? []) {
+    stagedKeys.add(p.key);
+    chains.set(stagedChain('in', p.name), stagedChainRules(p, 'in', ipv6));
+    chains.set(stagedChain('out', p.name), stagedChainRules(p, 'out', ipv6));
+  }
+
   // Dispatch: interface → endpoint chain, with the wildcard HEP as the fallback.
   for (const stage of STAGES) {
     const dispatchRules: ChainRule[] = [];
@@ -178,7 +187,7 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
       const spec = specFor(ep, stage);
       if (!stageApplies(spec)) return undefined;
       const name = endpointChain(stage, ep.name);
-      if (!chains.has(name)) chains.set(name, endpointChainRules(ep, spec, marks, knownProfiles, dropInvalid));
+      if (!chains.has(name)) chains.set(name, endpointChainRules(ep, spec, marks, knownProfiles, dropInvalid, stagedKeys));
       return name;
     };
     for (const [iface, epName] of dispatch.byInterface) {

@@ -6,7 +6,8 @@
  * - `addr in S`: the rule once per NON-EMPTY part (an empty part could never match, so it is
  *   left out; both parts empty: no rule, exactly what a match against an empty set did). Allow,
  *   Deny and Pass end the policy chain on the first match, so two copies act once. A Log rule
- *   does not end it, so its prefix copy also requires `addr not in <hosts>`: the copies are
+ *   (or any rule that ends in no verdict, such as a staged Log count) does not end it, so its
+ *   prefix copy also requires `addr not in <hosts>`: the copies are
  *   disjoint and a packet is logged once. Counters split across the copies.
  * - `addr not in S`: one rule, a `!=` match for each non-empty part (AND), none when both are
  *   empty (then nothing is excluded).
@@ -56,9 +57,13 @@ export function emptinessKey(rules: readonly TableRule[], index: SplitIndex): st
   return key;
 }
 
+/** Statements that end a rule's part in the chain walk; a rule ending otherwise (Log, a staged count) falls through. */
+const ENDS = ['accept', 'drop', 'return', 'jump', 'goto'];
+
 export function expandRule(rule: TableRule, index: SplitIndex): TableRule[] {
   if (!refersToSplit(rule, index)) return [rule];
-  const isLog = rule.expr.some((e) => 'log' in e);
+  const last = rule.expr[rule.expr.length - 1];
+  const isLog = last === undefined || !ENDS.some((k) => k in last);
   let variants: NftExpr[][] = [[]];
   for (const e of rule.expr) {
     const hit = refOf(e, index);
