@@ -2,14 +2,18 @@
 # Installs outpost from this unpacked tarball, for hosts without a package manager and for
 # image builders (--root). POSIX sh: runs under BusyBox sh with BusyBox's applets.
 #
-#   sh install.sh [--root DIR] [--init systemd|openrc|sysv|none] [--enable] [--start]
+#   sh install.sh [--root DIR] [--init systemd|openrc|sysv|none] [--enable] [--start] [--enable-relay]
 #
-# Installs /usr/bin/outpost, /etc/outpost/agent.yaml (never overwrites an existing one), the
-# state directory /var/lib/outpost (0700), the service for the init system (found, or given
-# with --init) and /usr/lib/outpost/uninstall.sh.
-# --enable: start the service at boot (before the network). --start: start it now.
+# Installs /usr/bin/outpost, /etc/outpost/agent.yaml and the sample /etc/outpost/relay.yaml
+# (never overwriting existing ones), the state directory /var/lib/outpost (0700), the agent's
+# and the relay's services for the init system (found, or given with --init), the example
+# manifests in /usr/share/doc/outpost/examples, /usr/lib/outpost/pki.sh (certificates for the
+# MQTT channel) and /usr/lib/outpost/uninstall.sh.
+# --enable: start the agent at boot (before the network). --start: start the agent now.
 # Neither is the default: the default agent.yaml configures no policy source (an agent without
 # one refuses to run), so enabling is for a host or image whose agent.yaml is in place.
+# --enable-relay: start the relay at boot (after the network), on the machine that runs it;
+# its service is installed everywhere but never enabled otherwise.
 set -eu
 
 PROG=install.sh
@@ -17,6 +21,7 @@ SRC=$(cd "$(dirname "$0")" && pwd)
 ROOT=/
 INIT=
 ENABLE=no
+ENABLE_RELAY=no
 START=no
 
 say() { echo "$PROG: $*"; }
@@ -36,6 +41,7 @@ while [ $# -gt 0 ]; do
 		--init) [ $# -ge 2 ] || die "--init needs systemd, openrc, sysv or none"; INIT=$2; shift 2 ;;
 		--init=*) INIT=${1#--init=}; shift ;;
 		--enable) ENABLE=yes; shift ;;
+		--enable-relay) ENABLE_RELAY=yes; shift ;;
 		--start) START=yes; shift ;;
 		-h | --help) usage 0 ;;
 		*) echo "$PROG: unknown option '$1'" >&2; usage 2 >&2 ;;
@@ -104,6 +110,23 @@ link() {
 	say "enabled at boot: $2 -> $1"
 }
 
+# Enables sysv script $1 at boot; $2 is its BusyBox rcS position.
+sysv_enable() {
+	if [ -d "$R/etc/rcS.d" ] || [ -d "$R/etc/rc2.d" ]; then
+		# Debian's sysv-rc: links ordered from the LSB header.
+		if [ -z "$R" ] && command -v update-rc.d >/dev/null 2>&1; then
+			update-rc.d "$1" defaults
+			say "enabled at boot: update-rc.d $1 defaults"
+		else
+			say "NOTE: enable it at boot inside the image: update-rc.d $1 defaults"
+		fi
+	elif [ -e "$R/etc/init.d/rcS" ]; then
+		link "$1" "$R/etc/init.d/$2$1"
+	else
+		say "NOTE: no rcS or rc?.d found under $ROOT; start /etc/init.d/$1 from your boot scripts"
+	fi
+}
+
 say "installing outpost ${VERSION:-?} (${TARGET:-?}) under $ROOT"
 put "$SRC/rootfs/usr/bin/outpost" "$R/usr/bin/outpost" 0755
 
@@ -114,11 +137,31 @@ else
 	put "$SRC/rootfs/etc/outpost/agent.yaml" "$R/etc/outpost/agent.yaml" 0600
 fi
 
+# The sample relay configuration: complete, but it names key files that do not exist yet, so a
+# relay enabled by mistake refuses to start (exit status 2) until they are created.
+if [ -e "$R/etc/outpost/relay.yaml" ]; then
+	say "kept the existing $R/etc/outpost/relay.yaml"
+else
+	put "$SRC/rootfs/etc/outpost/relay.yaml" "$R/etc/outpost/relay.yaml" 0600
+fi
+
 mkdir -p "$R/var/lib/outpost"
 chmod 0700 "$R/var/lib/outpost"
 say "state directory $R/var/lib/outpost (0700)"
 
 put "$SRC/uninstall.sh" "$R/usr/lib/outpost/uninstall.sh" 0755
+
+put "$SRC/pki.sh" "$R/usr/lib/outpost/pki.sh" 0755
+
+# Example manifests (a first host in local mode, tiers, policy tests, a staged policy), replaced
+# as a whole so an upgrade leaves no stale example behind.
+mkdir -p "$R/usr/share/doc/outpost"
+rm -rf "$R/usr/share/doc/outpost/examples.new.$$"
+cp -R "$SRC/examples" "$R/usr/share/doc/outpost/examples.new.$$"
+chmod -R u=rwX,go=rX "$R/usr/share/doc/outpost/examples.new.$$"
+rm -rf "$R/usr/share/doc/outpost/examples"
+mv "$R/usr/share/doc/outpost/examples.new.$$" "$R/usr/share/doc/outpost/examples"
+say "installed $R/usr/share/doc/outpost/examples"
 
 case "$INIT" in
 	systemd)
@@ -126,6 +169,10 @@ case "$INIT" in
 		# What `systemctl enable` does for WantedBy=sysinit.target, without needing systemctl.
 		if [ "$ENABLE" = yes ]; then
 			link /etc/systemd/system/outpost-agent.service "$R/etc/systemd/system/sysinit.target.wants/outpost-agent.service"
+		fi
+		put "$SRC/services/systemd/outpost-relay.service" "$R/etc/systemd/system/outpost-relay.service" 0644
+		if [ "$ENABLE_RELAY" = yes ]; then
+			link /etc/systemd/system/outpost-relay.service "$R/etc/systemd/system/multi-user.target.wants/outpost-relay.service"
 		fi
 		if [ -z "$R" ] && [ -d /run/systemd/system ]; then
 			systemctl daemon-reload
@@ -136,25 +183,16 @@ case "$INIT" in
 		put "$SRC/services/openrc/outpost-agent" "$R/etc/init.d/outpost-agent" 0755
 		# What `rc-update add outpost-agent boot` does: boot, so it runs before the network.
 		if [ "$ENABLE" = yes ]; then link /etc/init.d/outpost-agent "$R/etc/runlevels/boot/outpost-agent"; fi
+		put "$SRC/services/openrc/outpost-relay" "$R/etc/init.d/outpost-relay" 0755
+		if [ "$ENABLE_RELAY" = yes ]; then link /etc/init.d/outpost-relay "$R/etc/runlevels/default/outpost-relay"; fi
 		;;
 	sysv)
 		put "$SRC/services/sysv/outpost-agent" "$R/etc/init.d/outpost-agent" 0755
-		if [ "$ENABLE" = yes ]; then
-			if [ -d "$R/etc/rcS.d" ] || [ -d "$R/etc/rc2.d" ]; then
-				# Debian's sysv-rc: links ordered from the LSB header.
-				if [ -z "$R" ] && command -v update-rc.d >/dev/null 2>&1; then
-					update-rc.d outpost-agent defaults
-					say "enabled at boot: update-rc.d outpost-agent defaults"
-				else
-					say "NOTE: enable it at boot inside the image: update-rc.d outpost-agent defaults"
-				fi
-			elif [ -e "$R/etc/init.d/rcS" ]; then
-				# BusyBox-style rcS runs /etc/init.d/S??* in order; S40network brings the network up.
-				link outpost-agent "$R/etc/init.d/S35outpost-agent"
-			else
-				say "NOTE: no rcS or rc?.d found under $ROOT; start /etc/init.d/outpost-agent from your boot scripts"
-			fi
-		fi
+		put "$SRC/services/sysv/outpost-relay" "$R/etc/init.d/outpost-relay" 0755
+		# BusyBox-style rcS runs /etc/init.d/S??* in order; S40network brings the network up:
+		# the agent before it (S35), the relay after it (S50).
+		if [ "$ENABLE" = yes ]; then sysv_enable outpost-agent S35; fi
+		if [ "$ENABLE_RELAY" = yes ]; then sysv_enable outpost-relay S50; fi
 		;;
 	none)
 		say "no service installed (--init none); run: /usr/bin/outpost agent --config /etc/outpost/agent.yaml"
@@ -170,4 +208,5 @@ if [ "$START" = yes ]; then
 	say "started outpost-agent"
 else
 	say "done. Configure $R/etc/outpost/agent.yaml (relay or local mode), then enable and start the service."
+	say "the relay's service (outpost-relay) is installed but not enabled; on the relay's machine configure $R/etc/outpost/relay.yaml first."
 fi

@@ -3,8 +3,12 @@
  *
  *   /usr/bin/outpost                              the target's binary
  *   /lib/systemd/system/outpost-agent.service     the same unit as the tarball's
+ *   /lib/systemd/system/outpost-relay.service     the relay's unit (never enabled by the package)
  *   /etc/outpost/agent.yaml                       the commented default, a conffile (0600)
+ *   /etc/outpost/relay.yaml                       the sample relay configuration, a conffile (0600)
+ *   /usr/lib/outpost/pki.sh                       certificates for the MQTT channel
  *   /usr/share/doc/outpost/README.md              firmware-images/README.md
+ *   /usr/share/doc/outpost/examples/              example manifests (examples/)
  *   DEBIAN/{control,conffiles,md5sums,postinst,prerm,postrm}
  *
  * Compression: gzip (-z6). Measured on the 110 MiB binary (2 cores, docs in
@@ -12,10 +16,10 @@
  * zstd 1 s / 51 MiB. zstd needs dpkg >= 1.21.18 (Debian 12), which would shut out the older
  * hosts outpost is for; xz -6 costs 1.5 minutes per package in every test run for 25 % less.
  */
-import { chmod, copyFile, cp, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Target } from '../build/targets.ts';
-import { COMMON, DEBIAN_SCRIPTS, DIST, FIRMWARE, HOST, VERSION } from './layout.ts';
+import { COMMON, DEBIAN_SCRIPTS, DIST, EXAMPLES, FIRMWARE, HOST, PKI_SCRIPT, VERSION } from './layout.ts';
 import { setMtimes, requireBinary } from './stage.ts';
 
 export const DEB_COMPRESSION = ['-Zgzip', '-z6'] as const;
@@ -40,7 +44,9 @@ Description: Calico host-endpoint policy for machines outside any cluster
  .
  The service outpost-agent is installed but neither enabled nor started: configure
  /etc/outpost/agent.yaml, then run systemctl enable --now outpost-agent. Stopping the
- agent leaves its ruleset in force; removing the package deletes the table.
+ agent leaves its ruleset in force; removing the package deletes the table. The relay's
+ service, outpost-relay (configuration: /etc/outpost/relay.yaml), is installed disabled too.
+ Example manifests: /usr/share/doc/outpost/examples.
 `;
 }
 
@@ -67,16 +73,24 @@ export async function writeDeb(target: Target & { deb: 'amd64' | 'arm64' }, out:
   const tree = await mkdtemp(join(DIST, `.deb-${target.deb}-`));
   try {
     const at = (p: string) => join(tree, p);
-    for (const d of ['DEBIAN', 'usr/bin', 'lib/systemd/system', 'etc/outpost', 'usr/share/doc/outpost']) await mkdir(at(d), { recursive: true, mode: 0o755 });
+    for (const d of ['DEBIAN', 'usr/bin', 'usr/lib/outpost', 'lib/systemd/system', 'etc/outpost', 'usr/share/doc/outpost']) await mkdir(at(d), { recursive: true, mode: 0o755 });
     // A copy, not a link: its mtime is set below, and dist's binary must not change.
     await copyFile(binary, at(HOST.binary));
     await chmod(at(HOST.binary), 0o755);
     await copyFile(join(COMMON, 'services/systemd/outpost-agent.service'), at(HOST.systemdUnitDeb));
+    await copyFile(join(COMMON, 'services/systemd/outpost-relay.service'), at(HOST.relayUnitDeb));
     await copyFile(join(COMMON, 'rootfs/etc/outpost/agent.yaml'), at(HOST.config));
+    await copyFile(join(COMMON, 'rootfs/etc/outpost/relay.yaml'), at(HOST.relayConfig));
+    await copyFile(PKI_SCRIPT, at(HOST.pki));
     await copyFile(join(FIRMWARE, 'README.md'), at('usr/share/doc/outpost/README.md'));
-    await chmod(at(HOST.systemdUnitDeb), 0o644);
-    await chmod(at(HOST.config), 0o600);
-    await chmod(at('usr/share/doc/outpost/README.md'), 0o644);
+    await cp(EXAMPLES, at(HOST.examples), { recursive: true });
+    for (const f of [HOST.systemdUnitDeb, HOST.relayUnitDeb, 'usr/share/doc/outpost/README.md']) await chmod(at(f), 0o644);
+    for (const f of [HOST.config, HOST.relayConfig]) await chmod(at(f), 0o600);
+    await chmod(at(HOST.pki), 0o755);
+    await chmod(at(HOST.examples), 0o755);
+    for (const e of await readdir(at(HOST.examples), { recursive: true, withFileTypes: true })) {
+      await chmod(join(e.parentPath, e.name), e.isDirectory() ? 0o755 : 0o644);
+    }
 
     const payload = (await filesUnder(tree)).filter((f) => !f.startsWith('DEBIAN/'));
     let bytes = 0;
@@ -88,7 +102,7 @@ export async function writeDeb(target: Target & { deb: 'amd64' | 'arm64' }, out:
     await cp(DEBIAN_SCRIPTS, at('DEBIAN'), { recursive: true });
     for (const s of ['postinst', 'prerm', 'postrm']) await chmod(at(`DEBIAN/${s}`), 0o755);
     await writeFile(at('DEBIAN/control'), control(target.deb, Math.ceil(bytes / 1024)), { mode: 0o644 });
-    await writeFile(at('DEBIAN/conffiles'), `${HOST.config}\n`, { mode: 0o644 });
+    await writeFile(at('DEBIAN/conffiles'), `${HOST.config}\n${HOST.relayConfig}\n`, { mode: 0o644 });
     await writeFile(at('DEBIAN/md5sums'), `${sums.join('\n')}\n`, { mode: 0o644 });
     await chmod(tree, 0o755);
     // Fixed mtimes (dpkg-deb only clamps newer ones to SOURCE_DATE_EPOCH): reproducible bytes.

@@ -37,7 +37,19 @@ export const HOST = {
   pidfile: '/run/outpost-agent.pid',
   log: '/var/log/outpost-agent.log',
   uninstaller: '/usr/lib/outpost/uninstall.sh',
+  pki: '/usr/lib/outpost/pki.sh',
+  relayConfig: '/etc/outpost/relay.yaml',
+  relayState: '/var/lib/outpost-relay',
+  relayUnitDeb: '/lib/systemd/system/outpost-relay.service',
+  relayUnitLocal: '/etc/systemd/system/outpost-relay.service',
+  relayInitScript: '/etc/init.d/outpost-relay',
+  examples: '/usr/share/doc/outpost/examples',
 } as const;
+
+/** Example manifests (a first host in local mode, tiers, policy tests, a staged policy): in every package. */
+export const EXAMPLES = join(ROOT, 'examples');
+/** The certificate helper for the MQTT channel, shipped so an operator needs no checkout. */
+export const PKI_SCRIPT = join(ROOT, 'scripts', 'pki.sh');
 
 /** The command that makes a missing artifact. */
 export const BUILD_HINT = 'bun scripts/build.ts && bun scripts/package.ts';

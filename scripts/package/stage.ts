@@ -1,13 +1,13 @@
 /**
  * Stages firmware-images/<target>/: the committed common/ tree plus the target's binary at
- * rootfs/usr/bin/outpost and a VERSION file. That folder is what the tarball holds, and what
+ * rootfs/usr/bin/outpost, a VERSION file, the example manifests (examples/) and pki.sh. That folder is what the tarball holds, and what
  * an image builder can take as is (run its install.sh with --root).
  */
 import { cp, link, mkdir, readdir, rm, stat, utimes, copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Target } from '../build/targets.ts';
 import { binaryPath } from '../build/targets.ts';
-import { COMMON, DIST, FIRMWARE, stageDir, VERSION } from './layout.ts';
+import { COMMON, DIST, EXAMPLES, FIRMWARE, PKI_SCRIPT, stageDir, VERSION } from './layout.ts';
 
 export class MissingBinaryError extends Error {
   readonly code = 'MISSING_BINARY' as const;
@@ -59,5 +59,7 @@ export async function stageTarget(target: Target): Promise<string> {
     `version=${VERSION}\ntarget=${target.name}\narch=${target.arch}\nlibc=${target.libc}\n# ${target.note}\n`,
   );
   await cp(join(FIRMWARE, 'README.md'), join(dir, 'README.md'));
+  await cp(EXAMPLES, join(dir, 'examples'), { recursive: true });
+  await cp(PKI_SCRIPT, join(dir, 'pki.sh'));
   return dir;
 }

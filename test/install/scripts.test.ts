@@ -1,15 +1,20 @@
 /**
  * What can be checked without installing: every shell script parses under dash and BusyBox sh
  * (openrc.test.ts runs the OpenRC script under OpenRC), the default agent.yaml
- * documents every agent setting, the install scripts refuse bad use with a clear message, and
+ * documents every agent setting, the sample relay.yaml documents every relay setting and is a
+ * valid relay configuration, the install scripts refuse bad use with a clear message, and
  * every target's tarball holds the same layout with its own binary.
  */
 import { describe, expect, test } from 'bun:test';
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import * as v from 'valibot';
+import YAML from 'yaml';
 import { AGENT_SETTINGS } from '../../src/config/agent-config.ts';
+import { RELAY_SETTINGS, RelayConfigSchema } from '../../src/config/relay-config.ts';
 import { binaryPath, TARGETS } from '../../scripts/build/targets.ts';
-import { COMMON, DEBIAN_SCRIPTS, DIST, ROOT, tarballPath, tarballStem } from '../../scripts/package/layout.ts';
+import { COMMON, DEBIAN_SCRIPTS, DIST, EXAMPLES, ROOT, tarballPath, tarballStem } from '../../scripts/package/layout.ts';
 import { requireBinary } from '../../scripts/package/stage.ts';
 import { isRoot, ok, requireArtifact, run } from './support.ts';
 
@@ -18,6 +23,9 @@ const SCRIPTS = {
   'uninstall.sh': join(COMMON, 'uninstall.sh'),
   'sysv init script': join(COMMON, 'services/sysv/outpost-agent'),
   'OpenRC script': join(COMMON, 'services/openrc/outpost-agent'),
+  'relay sysv init script': join(COMMON, 'services/sysv/outpost-relay'),
+  'relay OpenRC script': join(COMMON, 'services/openrc/outpost-relay'),
+  'pki.sh': join(ROOT, 'scripts/pki.sh'),
   'deb postinst': join(DEBIAN_SCRIPTS, 'postinst'),
   'deb prerm': join(DEBIAN_SCRIPTS, 'prerm'),
   'deb postrm': join(DEBIAN_SCRIPTS, 'postrm'),
@@ -43,6 +51,18 @@ describe('shell scripts', () => {
     expect(sysv).toContain('"$DAEMON" agent --check-config --config "$CONFIG"');
     expect(openrc).toContain('/usr/bin/outpost agent --check-config --config "${config}"');
   });
+
+  test("the relay's scripts mirror the agent's: LSB header, supervise-daemon, cleared environment, check-config first", async () => {
+    const sysv = await readFile(SCRIPTS['relay sysv init script'], 'utf8');
+    expect(sysv).toMatch(/^### BEGIN INIT INFO\n# Provides: +outpost-relay\n[\s\S]*### END INIT INFO$/m);
+    const openrc = await readFile(SCRIPTS['relay OpenRC script'], 'utf8');
+    expect(openrc).toStartWith('#!/sbin/openrc-run\n');
+    expect(openrc).toContain('supervisor=supervise-daemon');
+    expect(sysv).toContain('exec env -i PATH=');
+    expect(openrc).toContain('command=/usr/bin/env\ncommand_args="-i PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/bin/outpost relay --config ${config}"');
+    expect(sysv).toContain('"$DAEMON" relay --check-config --config "$CONFIG"');
+    expect(openrc).toContain('/usr/bin/outpost relay --check-config --config "${config}"');
+  });
 });
 
 describe('default agent.yaml', () => {
@@ -51,6 +71,22 @@ describe('default agent.yaml', () => {
     const documented = new Set([...text.matchAll(/^# ?([a-zA-Z]+):/gm)].map((m) => m[1]));
     expect([...documented].sort()).toEqual(AGENT_SETTINGS.map((s) => s.key).sort());
     expect(text.split('\n').filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'))).toEqual([]);
+  });
+});
+
+describe('sample relay.yaml', () => {
+  const path = join(COMMON, 'rootfs/etc/outpost/relay.yaml');
+
+  test('explains every relay setting, each as a key (active or commented out)', async () => {
+    const text = await readFile(path, 'utf8');
+    const documented = new Set([...text.matchAll(/^(?:# ?)?([a-zA-Z]+):/gm)].map((m) => m[1]));
+    expect([...documented].sort()).toEqual(RELAY_SETTINGS.map((s) => s.key).sort());
+  });
+
+  test('its active lines are a complete, valid relay configuration', async () => {
+    const parsed = v.safeParse(RelayConfigSchema, YAML.parse(await readFile(path, 'utf8')));
+    expect(parsed.issues?.map((i) => i.message) ?? []).toEqual([]);
+    expect(parsed.output).toMatchObject({ etcd: ['http://127.0.0.1:2379'], signingKey: 'relay.key', broker: 'mqtts://127.0.0.1:8883' });
   });
 });
 
@@ -86,11 +122,20 @@ describe('scripts/package.ts', () => {
   });
 });
 
+/** examples/ as the tarball lists it: examples/, its folders with a trailing slash, its files. */
+const EXAMPLE_FILES = [
+  'examples/',
+  ...readdirSync(EXAMPLES, { recursive: true, withFileTypes: true }).map((e) => `examples/${relative(EXAMPLES, join(e.parentPath, e.name))}${e.isDirectory() ? '/' : ''}`),
+];
+
 describe('tarballs', () => {
   const LAYOUT = [
-    '', 'README.md', 'VERSION', 'install.sh', 'uninstall.sh',
-    'rootfs/', 'rootfs/etc/', 'rootfs/etc/outpost/', 'rootfs/etc/outpost/agent.yaml', 'rootfs/usr/', 'rootfs/usr/bin/', 'rootfs/usr/bin/outpost',
-    'services/', 'services/openrc/', 'services/openrc/outpost-agent', 'services/systemd/', 'services/systemd/outpost-agent.service', 'services/sysv/', 'services/sysv/outpost-agent',
+    '', 'README.md', 'VERSION', 'install.sh', 'uninstall.sh', 'pki.sh',
+    'rootfs/', 'rootfs/etc/', 'rootfs/etc/outpost/', 'rootfs/etc/outpost/agent.yaml', 'rootfs/etc/outpost/relay.yaml', 'rootfs/usr/', 'rootfs/usr/bin/', 'rootfs/usr/bin/outpost',
+    'services/', 'services/openrc/', 'services/openrc/outpost-agent', 'services/openrc/outpost-relay',
+    'services/systemd/', 'services/systemd/outpost-agent.service', 'services/systemd/outpost-relay.service',
+    'services/sysv/', 'services/sysv/outpost-agent', 'services/sysv/outpost-relay',
+    ...EXAMPLE_FILES,
   ];
   for (const target of TARGETS) {
     test(`${target.name}: the shared layout, owned by root, and this target's binary`, async () => {

@@ -3,9 +3,11 @@
  * sh with only BusyBox applets on PATH, the agent started by its installed sysv init script
  * (chrooted, in a lab namespace) once it has refused the shipped config through
  * `outpost agent --check-config`, enforcement checked with real packets, a restart with a bad
- * config refused (the agent kept), then the init script's stop (the ruleset stays) and
- * `uninstall.sh --root`: no table, traffic flows again, and the root's file list is what it was
- * before the install.
+ * config refused (the agent kept), then the init script's stop (the ruleset stays);
+ * `uninstall.sh --root` from outside leaves the appliance's table alone (that namespace is not
+ * the machine running it), and the installed uninstaller run on the appliance itself removes the
+ * table and every file: traffic flows again, and the root's file list is what it was before
+ * the install.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
@@ -66,6 +68,18 @@ describe.skipIf(!isRoot)(`tarball install on a BusyBox appliance (${NATIVE.name}
     expect((await stat(at(HOST.uninstaller))).mode & 0o777).toBe(0o755);
     // BusyBox rcS runs /etc/init.d/S??*: enabled at boot, before S40network.
     expect(await readlink(at('etc/init.d/S35outpost-agent'))).toBe('outpost-agent');
+    // The relay's script, its sample config, pki.sh and the examples are there; the relay is not enabled.
+    expect((await stat(at(HOST.relayInitScript))).mode & 0o777).toBe(0o755);
+    expect((await stat(at(HOST.relayConfig))).mode & 0o777).toBe(0o600);
+    expect((await stat(at(HOST.pki))).mode & 0o777).toBe(0o755);
+    expect(await fileTree(at(HOST.examples))).toContain('first-host/host-endpoint.yaml');
+    expect(await fileTree(at('etc/init.d')).then((t) => t.filter((p) => p.includes('relay')))).toEqual(['outpost-relay']);
+  });
+
+  test('the installed binary validates the installed examples (inside the appliance)', async () => {
+    const r = await root.inRoot(app.ns, [HOST.binary, 'validate', '-f', `${HOST.examples}/first-host`, '-f', `${HOST.examples}/tiers.yaml`]);
+    expect(r.exitCode, output(r)).toBe(0);
+    expect(r.stdout).toContain('9 valid resource(s), 0 problem(s)');
   });
 
   test('the shipped config configures nothing: the init script refuses it through check-config, starting nothing', async () => {
@@ -128,8 +142,23 @@ describe.skipIf(!isRoot)(`tarball install on a BusyBox appliance (${NATIVE.name}
     expect(await app.reaches(DENIED_PORT)).toBe(false);
   });
 
-  test('uninstall.sh --root deletes the table and every installed file', async () => {
-    const r = await busyboxSh(at(HOST.uninstaller), ['--root', root.dir]);
+  test("uninstall.sh --root, run from outside, removes nothing but files: the namespace's table is not the image's", async () => {
+    // What a reinstall puts back: all but the agent's state and log.
+    const keep = (await fileTree(root.dir)).filter((p) => !p.startsWith('var/lib/outpost/') && !p.startsWith('var/log/outpost-'));
+    await ok(['cp', '-a', at(HOST.uninstaller), join(work, 'uninstall.sh')]);
+    const r = await busyboxSh(join(work, 'uninstall.sh'), ['--root', root.dir, '--keep-config']);
+    expect(r.exitCode, output(r)).toBe(0);
+    expect(r.stdout).toContain("left this machine's nftables table inet outpost alone");
+    expect(await app.hasTable()).toBe(true);
+    expect(await app.reaches(DENIED_PORT)).toBe(false);
+    // Put it back for the next test: install again over the kept config.
+    const again = await busyboxSh(join(unpacked, 'install.sh'), ['--root', root.dir, '--init', 'sysv', '--enable']);
+    expect(again.exitCode, output(again)).toBe(0);
+    expect((await fileTree(root.dir)).filter((p) => !p.startsWith('var/lib/outpost/'))).toEqual(keep);
+  });
+
+  test('uninstall.sh on the appliance itself deletes the table and every installed file', async () => {
+    const r = await root.inRoot(app.ns, ['/bin/sh', HOST.uninstaller]);
     expect(r.exitCode, output(r)).toBe(0);
     expect(r.stdout).toContain('deleted the nftables table inet outpost');
     expect(await app.hasTable()).toBe(false);
