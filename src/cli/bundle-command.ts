@@ -31,6 +31,7 @@ import { SnapshotCache } from '../cache/snapshot-cache.ts';
 import { loadAgentConfig } from './agent-command.ts';
 import { UsageError, type CliIO } from './io.ts';
 import { ETCD_FLAGS, ETCD_USAGE, etcdOverrides, openEtcdSource } from './etcd-datastore.ts';
+import { nearest } from './help.ts';
 
 const USAGE = `usage: outpost bundle export --node N | --all, --resources DIR | ${ETCD_USAGE}, --signing-key KEY, --out FILE | --out-dir DIR
        outpost bundle verify FILE --trust-key PUB [--trust-key PUB2] [--node N]
@@ -41,7 +42,8 @@ export async function bundleCommand(args: string[], io: CliIO): Promise<number> 
   if (sub === 'export') return exportBundle(rest, io);
   if (sub === 'verify') return verifyBundle(rest, io);
   if (sub === 'import') return importBundle(rest, io);
-  throw new UsageError(`${sub === undefined ? 'a subcommand is required' : `unknown subcommand '${sub}'`}\n${USAGE}`);
+  const near = sub === undefined ? undefined : nearest(sub, ['export', 'verify', 'import']);
+  throw new UsageError(`${sub === undefined ? 'a subcommand is required' : `unknown subcommand '${sub}'${near ? `; did you mean '${near}'?` : ''}`}\n${USAGE}`);
 }
 
 async function exportBundle(args: string[], io: CliIO): Promise<number> {
@@ -72,6 +74,7 @@ async function exportBundle(args: string[], io: CliIO): Promise<number> {
     ? await openEtcdSource(etcdOverrides(values), values.config, io, createLogger('error'), 5_000)
     : new (await import('../datastore/folder-source.ts')).FolderSource(values.resources!.flatMap((x) => x.split(',').map((y) => y.trim()).filter(Boolean)));
   const state = await readOnce(source, io);
+  if (!state) return 1;
   // The relay's own computation: every node's closure from the same resources and revision.
   const failed = new Map<string, string>();
   const closures = computeClosures(state.resources, failed);
@@ -104,18 +107,24 @@ async function exportBundle(args: string[], io: CliIO): Promise<number> {
   return bad ? 1 : 0;
 }
 
-/** The datastore's first complete state; invalid resources are reported and left out, as the relay does. */
-async function readOnce(source: DatastoreSource, io: CliIO): Promise<DatastoreState> {
+/**
+ * The datastore's first complete state; invalid resources are reported and left out, as the
+ * relay does. A datastore that cannot be read is reported (nothing is written) as undefined.
+ */
+async function readOnce(source: DatastoreSource, io: CliIO): Promise<DatastoreState | undefined> {
   let state: DatastoreState | undefined;
   try {
     await source.start({
       onState: (s) => (state = s),
       onError: (m, r) => io.err(`warning: ${r ? `${r.source}: ` : ''}${m}`),
     });
+  } catch (e) {
+    io.err(`cannot read the datastore: ${(e as Error).message}; nothing was exported`);
+    return undefined;
   } finally {
     await source.stop();
   }
-  if (!state) throw new Error('the datastore delivered no state');
+  if (!state) io.err('the datastore delivered no state; nothing was exported');
   return state;
 }
 

@@ -154,6 +154,14 @@ describe('nothing prints success when it failed', () => {
       const get = await cli(['get', 'gnp', '--etcd', url]);
       expect(get.code).toBe(1);
       expect(get.out).toBe('');
+      // bundle export gives up after its start timeout: a sentence, no stack trace, no file.
+      await cli(['keygen', '--out', 'relay']);
+      const exported = await cli(['bundle', 'export', '--node', 'gw', '--etcd', url, '--signing-key', 'relay.key', '--out', 'gw.bundle']);
+      expect(exported.code).toBe(1);
+      expect(exported.err).toContain('cannot read the datastore: etcd never readable');
+      expect(exported.err).toContain('nothing was exported');
+      expect(exported.err).not.toMatch(/\n\s+at |Bun v/);
+      expect(existsSync(join(dir, 'gw.bundle'))).toBe(false);
     } finally {
       server.stop(true);
     }
