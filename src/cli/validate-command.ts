@@ -44,7 +44,7 @@ function nodeWarnings(resources: Resource[], io: CliIO): void {
 export async function validateCommand(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args, options: { filename: { type: 'string', short: 'f', multiple: true } } });
   const paths = values.filename ?? [];
-  if (paths.length === 0) throw new UsageError('validate needs -f FILE|DIR');
+  if (paths.length === 0) throw new UsageError('validate needs -f FILE|DIR|- (outpost validate --help)');
   const { resources, errors, warnings, fatal } = await loadResourcesOnce(paths);
   if (fatal) {
     io.err(fatal);
