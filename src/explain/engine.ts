@@ -182,7 +182,8 @@ class Walk {
       const r = rules[i]!;
       if (!ruleMatches(r, this.p, this.sets, this.ipv6)) continue;
       const base = { stage: label, policy: key, rule: i, origin: r.origin };
-      const at = `${what} ${key} ${direction} rule ${i} (${r.origin})`;
+      // The origin names the policy and rule again in the usual case; shown only when it says more.
+      const at = `${what} ${key} ${direction} rule ${i}${r.origin.includes(key) ? '' : ` (${r.origin})`}`;
       if (r.action === 'Log') {
         this.step({ kind: 'log', ...base, text: `${label}: ${at}: Log, evaluation continues` });
         continue;

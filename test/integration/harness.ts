@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { standardLab, type StandardLab, type Probe, type LabProcess } from '../lab/lab.ts';
-import { enforcedLocalView, explainMismatches } from '../lab/explain-check.ts';
+import { enforcedLocalView, explainCheckStats, explainMismatches } from '../lab/explain-check.ts';
 
 export const MAIN = join(import.meta.dir, '../../src/main.ts');
 export const isRoot = process.getuid?.() === 0;
@@ -112,6 +112,8 @@ export class EnforcementHarness {
   }
 
   async destroy(): Promise<void> {
+    const x = explainCheckStats;
+    console.error(`explain = packet: ${x.checked} flows compared, ${x.unknownFlow} not comparable, ${x.unknownPlan} probed while the plan in force was not provable`);
     await this.s.lab.destroy();
     await rm(join(this.dir, '..'), { recursive: true, force: true });
   }

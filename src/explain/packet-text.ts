@@ -1,0 +1,49 @@
+/**
+ * The packet fields as people type them ("443/tcp", "icmp", "8/0") → numbers, with errors that
+ * say which field and why. Shared by `outpost explain` flags and tests.yaml.
+ */
+import { parseIp } from '../net/cidr.ts';
+
+const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58, sctp: 132, udplite: 136 };
+export const PROTOCOL_NAMES = Object.keys(PROTOCOLS);
+
+/** "tcp", "UDP", "6" → protocol number, or an error. */
+export function parseProtocol(text: string, field: string): number | string {
+  const t = text.trim().toLowerCase();
+  if (t in PROTOCOLS) return PROTOCOLS[t]!;
+  if (/^[0-9]{1,3}$/.test(t) && Number(t) >= 1 && Number(t) <= 255) return Number(t);
+  return `${field}: ${JSON.stringify(text)} is not a protocol (use ${PROTOCOL_NAMES.join(', ')} or a number 1-255)`;
+}
+
+export function parsePortNumber(text: string, field: string): number | string {
+  const t = text.trim();
+  if (/^[0-9]{1,5}$/.test(t) && Number(t) <= 65535) return Number(t);
+  return `${field}: ${JSON.stringify(text)} is not a port (0-65535)`;
+}
+
+/** "443/tcp" → port and protocol; "443" → port only (the protocol comes from elsewhere). */
+export function parsePortSpec(text: string, field: string): { port: number; protocol?: number } | string {
+  const [p = '', proto, extra] = text.split('/');
+  if (extra !== undefined) return `${field}: ${JSON.stringify(text)} is not PORT or PORT/PROTOCOL (e.g. 443/tcp)`;
+  const port = parsePortNumber(p, field);
+  if (typeof port === 'string') return port;
+  if (proto === undefined) return { port };
+  const protocol = parseProtocol(proto, field);
+  if (typeof protocol === 'string') return protocol;
+  if (protocol !== 6 && protocol !== 17 && protocol !== 132 && protocol !== 136) return `${field}: ${proto} has no ports (use tcp, udp or sctp)`;
+  return { port, protocol };
+}
+
+/** "8" or "8/0" → ICMP type and optional code. */
+export function parseIcmpSpec(text: string, field: string): { type: number; code?: number } | string {
+  const [t = '', c, extra] = text.split('/');
+  const num = (s: string, max: number) => (/^[0-9]{1,3}$/.test(s.trim()) && Number(s) <= max ? Number(s) : undefined);
+  const type = num(t, 255);
+  const code = c === undefined ? undefined : num(c, 255);
+  if (extra !== undefined || type === undefined || (c !== undefined && code === undefined)) return `${field}: ${JSON.stringify(text)} is not TYPE or TYPE/CODE (0-255, e.g. 8 or 3/1)`;
+  return code === undefined ? { type } : { type, code };
+}
+
+export function checkAddress(text: string, field: string): string | undefined {
+  return parseIp(text.trim()) ? undefined : `${field}: ${JSON.stringify(text)} is not an IP address`;
+}
