@@ -38,7 +38,7 @@ describe.skipIf(!isRoot)('.deb metadata (dpkg-deb)', () => {
       await ok(['sha256sum', '-c', basename(checksumPath(deb))], { cwd: dirname(deb) });
       const fields = await ok(['dpkg-deb', '--field', deb, 'Package', 'Version', 'Architecture', 'Depends']);
       expect(fields.stdout).toBe(`Package: outpost\nVersion: ${VERSION}\nArchitecture: ${arch}\nDepends: libc6 (>= 2.17), nftables\n`);
-      expect((await ok(['dpkg-deb', '--info', deb, 'conffiles'])).stdout).toBe(`${HOST.config}\n`);
+      expect((await ok(['dpkg-deb', '--info', deb, 'conffiles'])).stdout).toBe(`${HOST.config}\n${HOST.relayConfig}\n`);
       for (const script of ['postinst', 'prerm', 'postrm']) {
         expect((await ok(['dpkg-deb', '--info', deb, script])).stdout).toStartWith('#!/bin/sh\n');
       }
@@ -46,6 +46,11 @@ describe.skipIf(!isRoot)('.deb metadata (dpkg-deb)', () => {
       expect(contents).toMatch(/^-rwxr-xr-x root\/root .* \.\/usr\/bin\/outpost$/m);
       expect(contents).toMatch(/^-rw-r--r-- root\/root .* \.\/lib\/systemd\/system\/outpost-agent\.service$/m);
       expect(contents).toMatch(/^-rw------- root\/root .* \.\/etc\/outpost\/agent\.yaml$/m);
+      expect(contents).toMatch(/^-rw-r--r-- root\/root .* \.\/lib\/systemd\/system\/outpost-relay\.service$/m);
+      expect(contents).toMatch(/^-rw------- root\/root .* \.\/etc\/outpost\/relay\.yaml$/m);
+      expect(contents).toMatch(/^-rwxr-xr-x root\/root .* \.\/usr\/lib\/outpost\/pki\.sh$/m);
+      expect(contents).toMatch(/^-rw-r--r-- root\/root .* \.\/usr\/share\/doc\/outpost\/examples\/first-host\/policies\.yaml$/m);
+      expect(contents).toMatch(/^drwxr-xr-x root\/root .* \.\/usr\/share\/doc\/outpost\/examples\/first-host\/$/m);
       // The packaged binary is the build for this architecture, byte for byte (md5sums).
       const sums = (await ok(['dpkg-deb', '--info', deb, 'md5sums'])).stdout;
       expect(sums).toContain(`${await md5(binaryPath(DIST, target))}  usr/bin/outpost\n`);
@@ -76,7 +81,7 @@ describe.skipIf(!isRoot)(`.deb installed on this machine (${NATIVE_DEB})`, () =>
     }
   });
 
-  test('dpkg -i installs binary, unit, conffile and state directory; nothing enabled or started', async () => {
+  test('dpkg -i installs binary, units, conffiles, examples and state directory; nothing enabled or started', async () => {
     installedByUs = true;
     const r = await run(['dpkg', '-i', nativeDeb]);
     expect(r.exitCode, output(r)).toBe(0);
@@ -86,14 +91,20 @@ describe.skipIf(!isRoot)(`.deb installed on this machine (${NATIVE_DEB})`, () =>
     expect(await mode(HOST.config)).toBe(0o600);
     expect(await mode(HOST.state)).toBe(0o700);
     expect(existsSync('/etc/systemd/system/sysinit.target.wants/outpost-agent.service')).toBe(false);
+    expect(await mode(HOST.relayUnitDeb)).toBe(0o644);
+    expect(await mode(HOST.relayConfig)).toBe(0o600);
+    expect(existsSync('/etc/systemd/system/multi-user.target.wants/outpost-relay.service')).toBe(false);
+    expect(await readdir(HOST.examples)).toContain('first-host');
     expect((await ok(['dpkg', '--verify', 'outpost'])).stdout).toBe('');
     const version = JSON.parse((await ok([HOST.binary, 'version', '-o', 'json'])).stdout) as { version: string; target: string };
     expect(version).toMatchObject({ version: VERSION, target: TARGETS.find((t) => t.deb === NATIVE_DEB)!.name });
   });
 
-  test("systemd-analyze verify accepts the installed unit, against this machine's units", async () => {
-    const r = await run(['systemd-analyze', 'verify', HOST.systemdUnitDeb]);
-    expect({ exitCode: r.exitCode, output: r.stdout + r.stderr }).toEqual({ exitCode: 0, output: '' });
+  test("systemd-analyze verify accepts the installed units, against this machine's units", async () => {
+    for (const unit of [HOST.systemdUnitDeb, HOST.relayUnitDeb]) {
+      const r = await run(['systemd-analyze', 'verify', unit]);
+      expect({ unit, exitCode: r.exitCode, output: r.stdout + r.stderr }).toEqual({ unit, exitCode: 0, output: '' });
+    }
   });
 
   test('with the packaged config, the agent refuses to run until it is configured', async () => {
@@ -128,8 +139,8 @@ describe.skipIf(!isRoot)(`.deb installed on this machine (${NATIVE_DEB})`, () =>
     expect(r.stdout).toContain('deleted the nftables table inet outpost');
     expect(await app.hasTable()).toBe(false);
     expect(await app.reaches(DENIED_PORT)).toBe(true);
-    expect([HOST.binary, HOST.systemdUnitDeb].filter((p) => existsSync(p))).toEqual([]);
-    expect([HOST.config, HOST.state].filter((p) => existsSync(p))).toEqual([HOST.config, HOST.state]);
+    expect([HOST.binary, HOST.systemdUnitDeb, HOST.relayUnitDeb, HOST.examples].filter((p) => existsSync(p))).toEqual([]);
+    expect([HOST.config, HOST.relayConfig, HOST.state].filter((p) => existsSync(p))).toEqual([HOST.config, HOST.relayConfig, HOST.state]);
     expect((await ok(['dpkg-query', '-W', '-f=${Status}', 'outpost'])).stdout).toBe('deinstall ok config-files');
   });
 
@@ -144,12 +155,13 @@ describe.skipIf(!isRoot)(`.deb installed on this machine (${NATIVE_DEB})`, () =>
   test('dpkg --purge in that namespace removes every file, the state, the config and the table', async () => {
     const files = (await ok(['dpkg', '-L', 'outpost'])).stdout.split('\n').filter((p) => p.startsWith('/usr/bin/') || p.includes('outpost'));
     expect(files).toContain(HOST.binary);
+    await mkdir(HOST.relayState, { mode: 0o700 }); // as systemd's StateDirectory= makes it when the relay runs here
     const r = await app.lab.exec('app', ['dpkg', '--purge', 'outpost'], { reject: false });
     expect(r.exitCode, output(r)).toBe(0);
     installedByUs = false;
     expect(r.stdout).toContain('deleted the nftables table inet outpost');
     expect(files.filter((p) => existsSync(p))).toEqual([]);
-    expect([HOST.config, '/etc/outpost', HOST.state].filter((p) => existsSync(p))).toEqual([]);
+    expect([HOST.config, '/etc/outpost', HOST.state, HOST.relayState, '/usr/share/doc/outpost', '/usr/lib/outpost'].filter((p) => existsSync(p))).toEqual([]);
     expect(await app.hasTable()).toBe(false);
     expect(await app.reaches(DENIED_PORT)).toBe(true);
     const listed = await run(['dpkg', '-l', 'outpost']);
