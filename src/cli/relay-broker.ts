@@ -58,8 +58,10 @@ export async function relayBroker(config: RelayConfig, signingKey: KeyObject, lo
     throw new UsageError(`${files.cert}: not a PEM certificate (${(e as Error).message})`);
   }
   if (relayIdentity === undefined) throw new UsageError(`${files.cert}: the relay's certificate needs exactly one CN (its identity)`);
-  const embedded = await startEmbeddedBroker(host, port, { ...limits, tls: { ca, cert, key, relayIdentity, topicPrefix: config.topicPrefix } });
-  log.info({ listen: config.listen, tls: true, relayIdentity }, 'embedded MQTT broker listening');
+  const fleetReaders = config.fleetReaders ?? [];
+  if (fleetReaders.includes(relayIdentity)) throw new UsageError(`fleetReaders: ${JSON.stringify(relayIdentity)} is the relay's own identity; a fleet reader needs a certificate of its own`);
+  const embedded = await startEmbeddedBroker(host, port, { ...limits, tls: { ca, cert, key, relayIdentity, topicPrefix: config.topicPrefix, fleetReaders } });
+  log.info({ listen: config.listen, tls: true, relayIdentity, ...(fleetReaders.length ? { fleetReaders } : {}) }, 'embedded MQTT broker listening');
   // The relay dials the address it listens on (0.0.0.0 included), which its certificate need not name.
   return { url: embedded.url, embedded, tls: { ...files, checkHostname: false } };
 }

@@ -46,6 +46,10 @@ export const RelayConfigSchema = v.pipe(
     // Unset: on, at DEFAULT_RELAY_METRICS_LISTEN (loopback), but a busy port there is a warning,
     // not a failure (two relays on one host). Set: its bind failure stops the relay. 'off': none.
     metricsListen: v.optional(MetricsListenSchema),
+    // Policy tests (outpost test's file format): a datastore state whose tests fail is not published.
+    tests: v.optional(NonEmpty),
+    // Client-certificate CNs that may read statuses, expectations and the relay's lists on the embedded broker.
+    fleetReaders: v.optional(v.array(v.pipe(v.string(), v.minLength(1, 'must not be empty'), v.maxLength(253), v.regex(/^[^/+#\u0000]+$/, 'must not contain "/", "+", "#" or NUL')))),
     ...AutoHepRelayFields,
     // Re-signing keeps agents' snapshots fresh (their maxSnapshotAge, default 24 h): a third of
     // that or less survives a couple of missed rounds. 0: never (agents then go stale).
@@ -58,6 +62,7 @@ export const RelayConfigSchema = v.pipe(
     if (!!c.broker === !!c.listen) addIssue({ message: 'give exactly one of broker (an external MQTT broker) or listen (embed one on host:port)' });
     for (const m of mqttTlsProblems(c)) addIssue({ message: m });
     for (const m of autoHepRelayProblems(c)) addIssue({ message: m });
+    if (c.fleetReaders?.length && (!c.listen || c.insecure)) addIssue({ message: 'fleetReaders: applies to the embedded broker with client certificates (listen, not insecure); an external broker has its own ACL (README "Broker ACL")' });
     const tls = c.brokerCa !== undefined && c.brokerCert !== undefined && c.brokerKey !== undefined;
     // The embedded broker enforces mTLS and per-node ACLs unless told otherwise, explicitly.
     if (c.listen && !c.insecure && !tls) addIssue({ message: 'listen: the embedded broker requires client certificates: give brokerCa, brokerCert and brokerKey (scripts/pki.sh), or insecure: true for anonymous plain MQTT' });
@@ -93,5 +98,7 @@ export const RELAY_SETTINGS: readonly Setting[] = [
   ...AUTO_HEP_RELAY_SETTINGS,
   { key: 'logLevel', env: 'OUTPOST_LOG_LEVEL', flag: '--log-level', kind: 'string', help: 'debug|info|warn|error' },
   { key: 'logFormat', env: 'OUTPOST_LOG_FORMAT', flag: '--log-format', kind: 'string', help: 'json (default: one JSON object per line) or text (one readable line per record, for a terminal)' },
+  { key: 'tests', env: 'OUTPOST_TESTS', flag: '--tests', kind: 'string', help: 'policy tests (the file `outpost test -f` reads): a datastore state whose tests fail is not published; the last passing one stays in force (logged, in metrics and in `outpost fleet`)', path: 'file' },
+  { key: 'fleetReaders', env: 'OUTPOST_FLEET_READERS', flag: '--fleet-readers', kind: 'list', help: 'with listen: client-certificate CNs (comma-separated) that may read every node\'s status and expectation and the relay\'s lists on the embedded broker (`outpost fleet`); never snapshots, never writes' },
   { key: 'metricsListen', env: 'OUTPOST_METRICS_LISTEN', flag: '--metrics-listen', kind: 'string', help: 'serve /metrics, /livez and /readyz on HOST:PORT (default 127.0.0.1:9469; [::1]:PORT for IPv6, :PORT for every address; off: none)' },
 ];

@@ -40,7 +40,7 @@ export interface BrokerLimits {
   readonly maxPacketBytes?: number;
   /** Retained messages other than snapshots. Default 16 KiB. */
   readonly retainedMaxBytes?: number;
-  /** Topics with a retained message. Default 10,000. */
+  /** Topics with a retained message. Default 40,000: a node's snapshot, expectation, status and interfaces, for 10,000 nodes. */
   readonly retainedMaxCount?: number;
   /** True when a retained snapshot payload is signed by the relay. Without it, retained snapshots are only held to maxPacketBytes. */
   readonly verifySnapshot?: (payload: Uint8Array) => boolean;
@@ -58,6 +58,8 @@ export interface BrokerTls {
   /** The CN of the relay's client certificate: the one identity that may publish snapshots. */
   readonly relayIdentity: string;
   readonly topicPrefix: string;
+  /** Identities that may read statuses, expectations and the relay's lists (broker-acl.ts). */
+  readonly fleetReaders?: readonly string[];
 }
 
 /** The CN of a verified peer certificate, or undefined (none, or several CNs). */
@@ -68,7 +70,7 @@ function peerIdentity(socket: TLSSocket): string | undefined {
 }
 
 const SNAPSHOT_TOPIC = /\/nodes\/[^/]+\/snapshot$/;
-const DEFAULT_BROKER_LIMITS = { maxPacketBytes: 16 * 1024 * 1024 + 64 * 1024, retainedMaxBytes: 16 * 1024, retainedMaxCount: 10_000 } as const;
+const DEFAULT_BROKER_LIMITS = { maxPacketBytes: 16 * 1024 * 1024 + 64 * 1024, retainedMaxBytes: 16 * 1024, retainedMaxCount: 40_000 } as const;
 
 /** Why a retained publish is refused, or undefined. Pure: `held` is topic → bytes retained now. */
 function retainedRefusal(
@@ -105,7 +107,7 @@ export async function startEmbeddedBroker(host: string, port: number, limits: Br
   // The stream Aedes sees (client.conn) → the CN of the certificate that opened it.
   const identities = new WeakMap<object, string>();
   const identityOf = (client: Client | null): string | undefined => (client ? identities.get((client as unknown as { conn: object }).conn) : undefined);
-  const acl = tls ? { prefix: tls.topicPrefix, relayIdentity: tls.relayIdentity } : undefined;
+  const acl = tls ? { prefix: tls.topicPrefix, relayIdentity: tls.relayIdentity, fleetReaders: new Set(tls.fleetReaders ?? []) } : undefined;
   const refuse = (client: Client | null, topic: string, bytes: number, reason: string) =>
     limits.onRefused?.({ client: `${client?.id ?? ''}${acl ? ` (${identityOf(client) ?? 'no identity'})` : ''}`, topic: topic.slice(0, 200), bytes, reason });
   const broker = await Aedes.createBroker({

@@ -6,6 +6,7 @@
  *   <prefix>/nodes/<node>/expected   retained, written by the relay: the revision and hash it wants the node to hold
  *   <prefix>/nodes/<node>/interfaces retained, written by the agent (auto host endpoints): its interfaces and addresses
  *   <prefix>/relay/held-back         retained, written by the relay: resources it holds back as invalid
+ *   <prefix>/relay/status            retained, written by the relay: whether its policy tests pass (what it publishes is held back)
  *
  * Broker ACLs give node N read on `<prefix>/nodes/N/snapshot` and write on `.../N/status` only,
  * which is why the node is a whole topic level and why node names may not contain `/`, `+` or `#`.
@@ -79,6 +80,13 @@ export function heldBackTopic(prefix: string): string {
   const problem = topicPrefixProblem(prefix);
   if (problem !== undefined) throw new TopicError(problem);
   return `${prefix}/relay/held-back`;
+}
+
+/** `<prefix>/relay/status`; throws TopicError on an invalid prefix. */
+export function relayStatusTopic(prefix: string): string {
+  const problem = topicPrefixProblem(prefix);
+  if (problem !== undefined) throw new TopicError(problem);
+  return `${prefix}/relay/status`;
 }
 
 /** `<prefix>/nodes/+/<kind>`: every node's topic of one kind. */

@@ -12,8 +12,22 @@ import type { Logger } from '../platform/logger.ts';
 
 const id = (i: HeldBackItem) => `${i.source}\0${i.kind}\0${i.name}`;
 
+/**
+ * Retained messages stay small enough for any broker (the embedded one refuses a retained
+ * message over 16 KiB and closes the publisher's connection): entries are kept while the
+ * message stays within this, `count` says how many there are in all.
+ */
+export const MAX_HELD_BACK_BYTES = 12 * 1024;
+
 export function heldBackMessage(items: readonly HeldBackItem[], since: Date): HeldBack {
-  return { count: items.length, items: items.slice(0, MAX_HELD_BACK_ITEMS), since: since.toISOString() };
+  const kept: HeldBackItem[] = [];
+  let bytes = 200;
+  for (const i of items.slice(0, MAX_HELD_BACK_ITEMS)) {
+    bytes += Buffer.byteLength(JSON.stringify(i)) + 1;
+    if (bytes > MAX_HELD_BACK_BYTES) break;
+    kept.push(i);
+  }
+  return { count: items.length, items: kept, since: since.toISOString() };
 }
 
 export class HeldBackPublisher {

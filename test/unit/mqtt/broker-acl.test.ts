@@ -60,3 +60,45 @@ describe('client ids', () => {
     expect(clientIdProblem('relay', 'outpost-relay-1234', 'relay')).toBeUndefined();
   });
 });
+
+describe('issue 13 roles (expectations, held-back, interfaces, fleet readers)', () => {
+  const fctx = { prefix: 'outpost/v1', relayIdentity: 'relay', fleetReaders: new Set(['fleet', 'ops.example']) };
+  const may = (id: string, action: 'subscribe' | 'receive' | 'publish', topic: string) => aclAllows(id, action, topic, fctx);
+  test('node N: publishes its interfaces, reads the held-back list; not another node\'s, never expected or relay status', () => {
+    expect(may('gw', 'publish', 'outpost/v1/nodes/gw/interfaces')).toBe(true);
+    expect(may('gw', 'subscribe', 'outpost/v1/relay/held-back')).toBe(true);
+    expect(may('gw', 'receive', 'outpost/v1/relay/held-back')).toBe(true);
+    expect(may('gw', 'publish', 'outpost/v1/nodes/db/interfaces')).toBe(false);
+    expect(may('gw', 'publish', 'outpost/v1/relay/held-back')).toBe(false);
+    expect(may('gw', 'publish', 'outpost/v1/nodes/gw/expected')).toBe(false);
+    expect(may('gw', 'receive', 'outpost/v1/nodes/gw/expected')).toBe(false);
+    expect(may('gw', 'receive', 'outpost/v1/nodes/gw/interfaces')).toBe(false);
+    expect(may('gw', 'subscribe', 'outpost/v1/relay/status')).toBe(false);
+    expect(may('gw', 'subscribe', 'outpost/v1/relay/+')).toBe(false);
+  });
+  test('relay: publishes snapshots, expectations, held-back and its status; reads statuses, snapshots, expectations, interfaces', () => {
+    for (const t of ['outpost/v1/nodes/gw/snapshot', 'outpost/v1/nodes/gw/expected', 'outpost/v1/relay/held-back', 'outpost/v1/relay/status']) expect(may('relay', 'publish', t)).toBe(true);
+    for (const k of ['snapshot', 'status', 'expected', 'interfaces']) {
+      expect(may('relay', 'subscribe', `outpost/v1/nodes/+/${k}`)).toBe(true);
+      expect(may('relay', 'receive', `outpost/v1/nodes/gw/${k}`)).toBe(true);
+    }
+    for (const t of ['outpost/v1/nodes/gw/status', 'outpost/v1/nodes/gw/interfaces', 'outpost/v1/nodes/+/expected', 'outpost/v1/relay/other', 'outpost/v1/nodes/gw/other']) expect(may('relay', 'publish', t)).toBe(false);
+    expect(may('relay', 'subscribe', 'outpost/v1/nodes/+/other')).toBe(false);
+  });
+  test('fleet reader: reads statuses, expectations, held-back and relay status; no snapshot, no interfaces, no write', () => {
+    for (const id of ['fleet', 'ops.example']) {
+      for (const t of ['outpost/v1/nodes/+/status', 'outpost/v1/nodes/+/expected', 'outpost/v1/relay/held-back', 'outpost/v1/relay/status']) expect(may(id, 'subscribe', t)).toBe(true);
+      for (const t of ['outpost/v1/nodes/gw/status', 'outpost/v1/nodes/gw/expected', 'outpost/v1/relay/held-back', 'outpost/v1/relay/status']) expect(may(id, 'receive', t)).toBe(true);
+      for (const t of ['outpost/v1/nodes/+/snapshot', 'outpost/v1/nodes/gw/snapshot', 'outpost/v1/nodes/+/interfaces', 'outpost/v1/nodes/gw/interfaces', '#', 'outpost/v1/#', 'outpost/v1/nodes/+/+', '$SYS/#']) {
+        expect(may(id, 'subscribe', t)).toBe(false);
+        expect(may(id, 'receive', t)).toBe(false);
+      }
+      for (const t of ['outpost/v1/nodes/gw/status', 'outpost/v1/nodes/fleet/status', 'outpost/v1/relay/held-back', 'outpost/v1/relay/status', 'outpost/v1/nodes/gw/expected']) expect(may(id, 'publish', t)).toBe(false);
+    }
+  });
+  test('a reader is a reader only when configured; a node named like one is not a reader elsewhere', () => {
+    expect(aclAllows('fleet', 'subscribe', 'outpost/v1/nodes/+/status', ctx)).toBe(false);
+    expect(aclAllows('fleet', 'publish', 'outpost/v1/nodes/fleet/status', ctx)).toBe(true);
+    expect(may('fleet', 'publish', 'outpost/v1/nodes/fleet/status')).toBe(false);
+  });
+});

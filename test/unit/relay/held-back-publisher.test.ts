@@ -2,7 +2,7 @@
 import { expect, test } from 'bun:test';
 import pino from 'pino';
 import * as v from 'valibot';
-import { HeldBackPublisher } from '../../../src/relay/held-back-publisher.ts';
+import { HeldBackPublisher, heldBackMessage } from '../../../src/relay/held-back-publisher.ts';
 import { HeldBackSchema, MAX_HELD_BACK_ITEMS, type HeldBackItem } from '../../../src/protocol/held-back.ts';
 
 const item = (name: string, reason = 'spec.x: bad'): HeldBackItem => ({ kind: 'GlobalNetworkPolicy', name, source: `/calico/x/${name}`, reason, lastValidInForce: false });
@@ -41,14 +41,22 @@ test('each change is logged once (error when held back, info when cleared) and p
   expect(sent.at(-1)!.body).toMatchObject({ count: 1, items: [{ name: 'b' }] });
 });
 
-test('over the cap: the first MAX items and the total count; the message still validates', async () => {
+test('over the cap: the first items that fit and the total count; the message validates and stays under 16 KiB', async () => {
   const { p, sent } = rig();
   p.update(Array.from({ length: MAX_HELD_BACK_ITEMS + 50 }, (_, i) => item(`p${String(i).padStart(4, '0')}`)));
   await Bun.sleep(0);
-  const body = sent[0]!.body as { count: number; items: unknown[] };
+  const body = sent[0]!.body as { count: number; items: { name: string }[] };
   expect(body.count).toBe(MAX_HELD_BACK_ITEMS + 50);
-  expect(body.items).toHaveLength(MAX_HELD_BACK_ITEMS);
+  expect(body.items.length).toBeGreaterThan(10);
+  expect(body.items.length).toBeLessThanOrEqual(MAX_HELD_BACK_ITEMS);
+  expect(body.items[0]!.name).toBe('p0000');
   expect(v.is(HeldBackSchema, body)).toBe(true);
+  // Hostile sizes: every field at its longest.
+  const huge = Array.from({ length: MAX_HELD_BACK_ITEMS + 1 }, (_, i) => ({ kind: 'K'.repeat(100), name: `${i}`.padEnd(300, 'n'), source: 's'.repeat(1000), reason: 'r'.repeat(1000), lastValidInForce: true }));
+  const msg = heldBackMessage(huge, new Date());
+  expect(Buffer.byteLength(JSON.stringify(msg))).toBeLessThan(16 * 1024);
+  expect(msg.count).toBe(MAX_HELD_BACK_ITEMS + 1);
+  expect(msg.items.length).toBeGreaterThan(0);
 });
 
 test('a list that could not be published goes out on the next flush (reconnect)', async () => {
