@@ -43,18 +43,13 @@ export function createAgentMetrics(prom: PromClient, opts: AgentMetricsOptions =
   const applies = new prom.Counter({ name: 'outpost_agent_applies_total', help: 'Rulesets applied (result ok) or that failed to apply (result failed), drift repairs and retries included.', labelNames: ['result'], registers });
   const duration = new prom.Histogram({ name: 'outpost_agent_apply_duration_seconds', help: 'Time to render a ruleset and run its nft transaction.', buckets: APPLY_BUCKETS, registers });
   const refusals = new prom.Counter({ name: 'outpost_agent_refusals_total', help: 'Snapshots or bundles refused (the state in force is kept), by reason.', labelNames: ['reason'], registers });
-  const revision = new prom.Gauge({ name: 'outpost_agent_revision', help: 'Datastore revision of the snapshot in force (relay mode; absent in local mode).', registers });
-  const lastApply = new prom.Gauge({ name: 'outpost_agent_last_apply_timestamp_seconds', help: 'When the last successful apply finished (Unix time).', registers });
+  // Unknown until it happens: no sample at all, rather than a 0 that reads as revision 0 or 1970.
+  let revision: number | undefined;
+  let lastApplyMs: number | undefined;
   let lastSyncMs: number | undefined;
-  new prom.Gauge({
-    name: 'outpost_agent_seconds_since_last_sync',
-    help: 'Seconds since the agent last heard that its policy is current: a snapshot or confirmation from the relay, a bundle, or (local mode) an apply of its files.',
-    registers,
-    collect() {
-      if (lastSyncMs === undefined) this.reset();
-      else this.set(Math.max(0, (now() - lastSyncMs) / 1000));
-    },
-  });
+  optionalGauge(prom, registry, 'outpost_agent_revision', 'Datastore revision of the snapshot in force (relay mode; absent in local mode).', () => revision);
+  optionalGauge(prom, registry, 'outpost_agent_last_apply_timestamp_seconds', 'When the last successful apply finished (Unix time).', () => lastApplyMs === undefined ? undefined : lastApplyMs / 1000);
+  optionalGauge(prom, registry, 'outpost_agent_seconds_since_last_sync', 'Seconds since the agent last heard that its policy is current: a snapshot or confirmation from the relay, a bundle, or (local mode) an apply of its files.', () => lastSyncMs === undefined ? undefined : Math.max(0, (now() - lastSyncMs) / 1000));
   const state = new prom.Gauge({ name: 'outpost_agent_state', help: 'The agent\'s state: 1 for the current one, 0 for the others.', labelNames: ['state'], registers });
   const heldBack = new prom.Gauge({ name: 'outpost_agent_held_back_resources', help: 'Resources the relay holds back as invalid (the last valid version of each stays in force).', registers });
   if (opts.policyPackets) {
@@ -89,9 +84,8 @@ export function createAgentMetrics(prom: PromClient, opts: AgentMetricsOptions =
       duration.observe(Math.max(0, e.durationMs) / 1000);
       if (!e.ok) return;
       applied = true;
-      lastApply.set(e.at.getTime() / 1000);
-      const rev = numeric(e.revision);
-      if (rev !== undefined) revision.set(rev);
+      lastApplyMs = e.at.getTime();
+      revision = numericRevision(e.revision) ?? revision;
       if (e.source === 'local') lastSyncMs = e.at.getTime();
     },
     refused(e) {
@@ -124,8 +118,23 @@ export function createAgentMetrics(prom: PromClient, opts: AgentMetricsOptions =
   };
 }
 
+/** A gauge with no sample while `value()` is undefined, computed at each scrape. */
+export function optionalGauge(prom: PromClient, registry: Registry, name: string, help: string, value: () => number | undefined): void {
+  new prom.Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const v = value();
+      // remove(), not reset(): reset() puts back a 0 sample for a gauge without labels.
+      if (v === undefined) this.remove();
+      else this.set(v);
+    },
+  });
+}
+
 /** A revision as a number for the gauge; revisions that are not plain integers are not exported. */
-function numeric(revision: string | undefined): number | undefined {
+export function numericRevision(revision: string | undefined): number | undefined {
   if (revision === undefined || !/^\d{1,15}$/.test(revision)) return undefined;
   return Number(revision);
 }

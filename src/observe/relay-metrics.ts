@@ -3,7 +3,7 @@
  */
 import type { RelayObserver } from '../relay/observations.ts';
 import type { PromClient, Registry } from './prom.ts';
-import type { Readiness } from './agent-metrics.ts';
+import { numericRevision, optionalGauge, type Readiness } from './agent-metrics.ts';
 
 export interface RelayMetrics {
   readonly registry: Registry;
@@ -22,12 +22,14 @@ export function createRelayMetrics(prom: PromClient, opts: { readonly now?: () =
   const publishes = new prom.Counter({ name: 'outpost_relay_publishes_total', help: 'Snapshot publications the broker acknowledged (result ok, re-signatures included) or did not (result failed; retried).', labelNames: ['result'], registers });
   const compute = new prom.Histogram({ name: 'outpost_relay_compute_duration_seconds', help: 'Time to compute and encode the plans of one datastore state.', buckets: COMPUTE_BUCKETS, registers });
   const nodes = new prom.Gauge({ name: 'outpost_relay_nodes', help: 'Nodes the relay computes plans for.', registers });
-  const revision = new prom.Gauge({ name: 'outpost_relay_revision', help: 'Datastore revision of the last computed state.', registers });
+  let revision: number | undefined;
+  let lastPublishMs: number | undefined;
+  optionalGauge(prom, registry, 'outpost_relay_revision', 'Datastore revision of the last computed state.', () => revision);
   const heldBack = new prom.Gauge({ name: 'outpost_relay_held_back_resources', help: 'Resources held back as invalid (their last valid version stays published).', registers });
   const testsFailing = new prom.Gauge({ name: 'outpost_relay_tests_failing', help: 'Policy tests failing on the last computed state (its publication is refused while above 0).', registers });
   const broker = new prom.Gauge({ name: 'outpost_relay_broker_connected', help: '1 while the relay is connected to the MQTT broker.', registers });
   const datastore = new prom.Gauge({ name: 'outpost_relay_datastore_connected', help: '1 while the datastore answers (etcd watch established, or the folder read).', registers });
-  const lastPublish = new prom.Gauge({ name: 'outpost_relay_last_publish_timestamp_seconds', help: 'When the broker last acknowledged a snapshot (Unix time).', registers });
+  optionalGauge(prom, registry, 'outpost_relay_last_publish_timestamp_seconds', 'When the broker last acknowledged a snapshot (Unix time).', () => lastPublishMs === undefined ? undefined : lastPublishMs / 1000);
   publishes.inc({ result: 'ok' }, 0);
   publishes.inc({ result: 'failed' }, 0);
   for (const g of [nodes, heldBack, testsFailing, broker, datastore]) g.set(0);
@@ -40,12 +42,11 @@ export function createRelayMetrics(prom: PromClient, opts: { readonly now?: () =
     stateComputed(e) {
       compute.observe(Math.max(0, e.durationMs) / 1000);
       nodes.set(e.nodes);
-      const rev = /^\d{1,15}$/.test(e.revision) ? Number(e.revision) : undefined;
-      if (rev !== undefined) revision.set(rev);
+      revision = numericRevision(e.revision) ?? revision;
     },
     snapshotPublished() {
       publishes.inc({ result: 'ok' });
-      lastPublish.set(now() / 1000);
+      lastPublishMs = now();
     },
     publishFailed() {
       publishes.inc({ result: 'failed' });
