@@ -143,12 +143,12 @@ spec:
   });
 
   test('Calico kinds that never govern a host are skipped with one warning line per file', () => {
-    const text = `apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: np, namespace: prod}\n---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: peer1}\n---\n${GNP_YAML}---\napiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\nmetadata: {name: s}\n`;
+    const text = `apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: np, namespace: prod}\n---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: peer1}\n---\n${GNP_YAML}---\napiVersion: projectcalico.org/v3\nkind: StagedNetworkPolicy\nmetadata: {name: s}\n`;
     const r = parseManifest(text, 'f.yaml');
     expect(r.resources.map(resourceKey)).toEqual(['GlobalNetworkPolicy/allow-web']);
     expect(r.errors).toEqual([]);
     expect(r.warnings.map(formatResourceError)).toEqual([
-      "f.yaml: skipped NetworkPolicy 'prod/np', BGPPeer 'peer1', StagedGlobalNetworkPolicy 's': outpost does not use these Calico kinds (they never govern a host)",
+      "f.yaml: skipped NetworkPolicy 'prod/np', BGPPeer 'peer1', StagedNetworkPolicy 's': outpost does not use these Calico kinds (they never govern a host)",
     ]);
   });
 

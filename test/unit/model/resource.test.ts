@@ -5,7 +5,7 @@ import { formatPath } from '../../../src/model/validate.ts';
 
 describe('resource keys and kinds', () => {
   test('RESOURCE_KINDS lists exactly the supported kinds', () => {
-    expect([...RESOURCE_KINDS].sort()).toEqual(['FelixConfiguration', 'GlobalNetworkPolicy', 'GlobalNetworkSet', 'HostEndpoint', 'NetworkSet', 'Profile', 'Tier', 'WorkloadEndpoint']);
+    expect([...RESOURCE_KINDS].sort()).toEqual(['FelixConfiguration', 'GlobalNetworkPolicy', 'GlobalNetworkSet', 'HostEndpoint', 'NetworkSet', 'Profile', 'StagedGlobalNetworkPolicy', 'Tier', 'WorkloadEndpoint']);
     expect(Object.isFrozen(RESOURCE_KINDS)).toBe(true);
   });
   test('resourceKey is "<Kind>/<name>" and parses back', () => {
