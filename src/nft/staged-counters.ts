@@ -72,6 +72,9 @@ export function stagedCounts(listing: unknown, plan?: { readonly staged?: readon
   }
   const out = new Map<string, StagedCount>();
   for (const item of parsed.output.nftables) {
+    // Most of a table is other chains: only a staged chain's rule is worth a schema check.
+    const chainName = (item as { rule?: { chain?: unknown } } | null)?.rule?.chain;
+    if (typeof chainName !== 'string' || !chainName.startsWith('sp')) continue;
     const r = v.safeParse(RuleSchema, item);
     if (!r.success) continue;
     const { chain, comment, expr } = r.output.rule;
