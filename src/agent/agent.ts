@@ -11,6 +11,7 @@ import { Enforcer } from './enforcer.ts';
 import { startDriftWatch } from './drift-watch.ts';
 import { lockStateDir } from './state-lock.ts';
 import { fanOut, type AgentObserver } from './observations.ts';
+import { StatusFile } from './status-file.ts';
 
 export interface AgentOptions {
   /** Apply once and return (boot scripts): no drift watch. */
@@ -31,7 +32,9 @@ export async function startAgent(config: AgentConfig, log: Logger, opts: AgentOp
   if (!lock.ok && lock.held) throw new UsageError(lock.message);
   if (!lock.ok) log.warn({ state: config.state }, `cannot lock the state dir (${lock.message}); a second agent on it would not be stopped`);
   const enforcer = new Enforcer(new NftRunner(config.state, config.nft, { timeoutMs: config.nftTimeoutMs }), log);
-  const observe = fanOut(opts.observers ?? [], log);
+  // The status file (`outpost status` reads it) is one observer among the caller's.
+  const statusFile = new StatusFile({ dir: config.state, node: config.node, source: config.resources ? 'local' : config.broker ? 'relay' : 'bundle', log });
+  const observe = fanOut([statusFile, ...(opts.observers ?? [])], log);
   const agent = withDriftRepair(await startMode(config, log, enforcer, opts, observe), config, log, enforcer, opts);
   return { ...agent, stop: async () => (await agent.stop(), await observe.stopping()) };
 }
