@@ -28,6 +28,7 @@ import type { HostEndpoint } from '../model/host-endpoint.ts';
 import { decodeReport } from './report-schema.ts';
 import { autoHepName, desiredHep, nextStep, type Obj } from './hep-mapping.ts';
 import type { HepStore } from './etcd-writer.ts';
+import { StoreError } from '../cli/resource-store.ts';
 
 export interface AutoHepControllerOptions {
   readonly link: MqttLink;
@@ -80,16 +81,19 @@ export function startAutoHepController(opts: AutoHepControllerOptions): AutoHepC
     else slots++;
   };
 
-  const busy = () => [...nodes.values()].some((e) => e.running || e.timer !== undefined);
-  const checkIdle = () => {
-    if (busy()) return;
-    for (const w of idleWaiters.splice(0)) w();
+  /** Nodes with a write waiting or running (a set, so idleness is known without a scan of every node). */
+  const busy = new Set<string>();
+  const settle = (node: string, e: NodeEntry) => {
+    if (e.running || e.timer !== undefined) return;
+    busy.delete(node);
+    if (busy.size === 0) for (const w of idleWaiters.splice(0)) w();
   };
 
   function schedule(node: string, e: NodeEntry, delayMs?: number): void {
     if (stopped || e.running || e.timer !== undefined) return;
-    if (e.doneKey === e.wantKey) return checkIdle();
+    if (e.doneKey === e.wantKey) return settle(node, e);
     const wait = delayMs ?? Math.max(0, e.lastWriteAt + minInterval - now());
+    busy.add(node);
     e.timer = setTimeout(() => {
       e.timer = undefined;
       void run(node, e);
@@ -97,12 +101,13 @@ export function startAutoHepController(opts: AutoHepControllerOptions): AutoHepC
   }
 
   async function run(node: string, e: NodeEntry): Promise<void> {
-    if (stopped) return;
+    if (stopped) return settle(node, e);
     e.running = true;
     const key = e.wantKey;
     const want = e.want;
     const name = autoHepName(node);
-    let retry = false;
+    /** Why the write failed (to be tried again), if it did. */
+    let failure: string | undefined;
     await acquire();
     try {
       const found = await store.get('HostEndpoint', name);
@@ -131,15 +136,21 @@ export function startAutoHepController(opts: AutoHepControllerOptions): AutoHepC
       }
       e.doneKey = key;
     } catch (err) {
-      retry = true;
-      log.warn({ node, hostEndpoint: name, err: (err as Error).message }, `auto host endpoint not written; trying again in ${Math.round(retryMs / 1000)} s`);
+      if (err instanceof StoreError && err.code === 'Invalid') {
+        // A value under that key that cannot be read is nobody's proven auto HEP: left alone, as a foreign one is.
+        log.warn({ node, hostEndpoint: name, err: err.message }, 'auto host endpoint not written: the resource stored under its name cannot be read; fix or delete it to let outpost manage it');
+        e.doneKey = key;
+      } else failure = (err as Error).message;
     } finally {
       release();
       e.running = false;
     }
-    if (retry) schedule(node, e, Math.max(retryMs, e.lastWriteAt + minInterval - now()));
-    else schedule(node, e);
-    checkIdle();
+    if (failure !== undefined) {
+      const delay = Math.max(retryMs, e.lastWriteAt + minInterval - now());
+      log.warn({ node, hostEndpoint: name, err: failure, retryInMs: delay }, 'auto host endpoint not written; trying again');
+      schedule(node, e, delay);
+    } else schedule(node, e);
+    settle(node, e);
   }
 
   function want(node: string, hep: HostEndpoint | undefined): void {
@@ -201,7 +212,7 @@ export function startAutoHepController(opts: AutoHepControllerOptions): AutoHepC
   log.info({ topic, minWriteIntervalMs: minInterval }, 'auto host endpoints: reading interfaces reports');
 
   return {
-    idle: () => (busy() ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
+    idle: () => (busy.size > 0 ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
     stop: async () => {
       stopped = true;
       if (resync) clearInterval(resync);

@@ -150,6 +150,19 @@ describe('auto host endpoint controller (real etcd)', () => {
     expect(lines.filter((l) => l.node === 'n3' && /not written/.test(l.msg)).length).toBe(2);
   });
 
+  test('a value under <node>-auto-hep that cannot be read is left alone, not overwritten', async () => {
+    const key = '/calico/resources/v3/projectcalico.org/hostendpoints/n7-auto-hep';
+    await etcd.etcdctl(['put', key, '{not json']);
+    const revision = await etcd.revision();
+    link.deliver(topic('n7'), report('n7', ['198.18.7.7']));
+    await ctl.idle();
+    link.deliver(topic('n7'), '');
+    await ctl.idle();
+    expect(await etcd.revision()).toBe(revision);
+    expect((await etcd.etcdctl(['get', key, '--print-value-only'])).stdout.trim()).toBe('{not json');
+    expect(lines.filter((l) => l.node === 'n7' && /cannot be read/.test(l.msg)).length).toBe(2);
+  });
+
   test('etcd away: the write is retried and lands once etcd is back', async () => {
     await etcd.stop();
     link.deliver(topic('n4'), report('n4', ['198.18.4.4']));
