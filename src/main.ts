@@ -86,6 +86,10 @@ async function helpFor(cmd: string, sub: string | undefined): Promise<{ name: st
 }
 
 function unknownCommand(cmd: string, io: CliIO): number {
+  if (cmd.startsWith('-')) {
+    io.err(`unknown flag ${cmd}: outpost takes a command first (outpost COMMAND [options])\nRun 'outpost --help' for the list of commands.`);
+    return 2;
+  }
   const near = nearest(cmd, COMMAND_LINES.map(([name]) => name));
   io.err(`unknown command '${cmd}'${near ? `; did you mean '${near}'?` : ''}\nRun 'outpost --help' for the list of commands.`);
   return 2;

@@ -103,6 +103,12 @@ describe('unknown commands and flags', () => {
     expect((await run('help', 'valdate')).err).toContain("did you mean 'validate'?");
   });
 
+  test('a flag where the command should be', async () => {
+    const r = await run('--node', 'gw');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('unknown flag --node: outpost takes a command first');
+  });
+
   test('nothing near: no guess, but where to look', async () => {
     const r = await run('frobnicate');
     expect(r.code).toBe(2);
