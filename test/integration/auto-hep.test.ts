@@ -16,7 +16,7 @@ import { Lab, type LabProcess } from '../lab/lab.ts';
 import { Mosquitto } from '../lab/mosquitto.ts';
 import { NamespacedEtcd } from '../lab/namespaced-etcd.ts';
 import { isRoot, MAIN } from './harness.ts';
-import { inForce, logLines, waitLog, type LogLine } from './sync-harness.ts';
+import { inForce, logLines, waitApplied, waitLog, type LogLine } from './sync-harness.ts';
 import { generateSigningKeyPair, privateKeyToPem, publicKeyToPem } from '../../src/platform/signing.ts';
 import { interfacesTopic } from '../../src/protocol/topics.ts';
 
@@ -69,7 +69,7 @@ describe.skipIf(!isRoot)('auto host endpoints: agent → Mosquitto → relay →
     const keys = generateSigningKeyPair();
     await writeFile(join(dir, 'relay.key'), privateKeyToPem(keys.privateKey), { mode: 0o600 });
     await writeFile(join(dir, 'relay.pub'), publicKeyToPem(keys.publicKey));
-    [etcd] = await Promise.all([NamespacedEtcd.start(lab, 'hub', dir), Mosquitto.start(lab, 'hub', dir, [HUB, '127.0.0.1'])]);
+    [etcd] = await Promise.all([NamespacedEtcd.start(lab, 'hub', dir), Mosquitto.start(lab, 'hub', dir, [HUB, '127.0.0.1']), lab.startResponder('n1', { tcp: [80, 443] })]);
     relay = lab.spawn('hub', [process.execPath, MAIN, 'relay', '--config', '/dev/null', '--etcd', etcd.url, '--broker', 'mqtt://127.0.0.1:1883', '--signing-key', join(dir, 'relay.key'), '--auto-host-endpoints']);
     await waitLog(relay, (l) => /auto host endpoints: reading interfaces reports/.test(l.msg));
     agent = lab.spawn('n1', [
@@ -90,6 +90,19 @@ describe.skipIf(!isRoot)('auto host endpoints: agent → Mosquitto → relay →
     expect(hep['spec']).toEqual({ node: 'n1', interfaceName: '*', expectedIPs: [N1.v4, N1.v6], profiles: ['projectcalico-default-allow'] });
     // The relay computes n1's plan from it and the agent puts it in force.
     await waitLog(agent, inForce(), 30_000);
+  }, 60_000);
+
+  test('a policy selecting the labels from the agent\'s config is enforced on the host (real packets)', async () => {
+    expect(await lab.tcp('hub', N1.v4, 80, { timeoutMs: 1000 })).toBe(true); // default-allow profile: open until a policy selects it
+    const applied = logLines(agent).filter(inForce()).length;
+    const policy = join(dir, 'edge-web.yaml');
+    await writeFile(policy, "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: edge-web}\nspec:\n  selector: role == 'edge' && site == 'north'\n  types: [Ingress]\n  ingress: [{action: Allow, protocol: TCP, destination: {ports: [443]}}]\n");
+    await lab.exec('hub', [process.execPath, MAIN, 'apply', '-f', policy, '--etcd', etcd.url]);
+    await waitApplied(agent, applied + 1, { relay, timeoutMs: 30_000 });
+    expect(await lab.tcp('hub', N1.v4, 443, { timeoutMs: 1000 })).toBe(true);
+    expect(await lab.tcp('hub', N1.v4, 80, { timeoutMs: 1000 })).toBe(false);
+    await lab.exec('hub', [process.execPath, MAIN, 'delete', '-f', policy, '--etcd', etcd.url]);
+    await waitApplied(agent, applied + 2, { relay, timeoutMs: 30_000 });
   }, 60_000);
 
   test('an address added on the namespace\'s interface updates expectedIPs', async () => {
