@@ -25,7 +25,7 @@ export async function renderCommand(args: string[], io: CliIO): Promise<number> 
     },
   });
   if (!values.node || !values.resources?.length) throw new UsageError('render needs --node NAME --resources FILE|DIR|- (outpost render --help)');
-  const cfg = parseSettings(AgentConfigSchema, { node: values.node, resources: values.resources, loopback: values.loopback ?? 'exempt' });
+  const cfg = parseSettings(AgentConfigSchema, { node: values.node, resources: values.resources, loopback: values.loopback ?? 'exempt' }, { byKey: { node: '--node', resources: '--resources', loopback: '--loopback' } });
   if (!cfg.ok) throw new UsageError(cfg.errors.join('\n'));
   const { resources, errors, warnings: fileWarnings, fatal } = await loadResourcesOnce(values.resources);
   if (fatal) {

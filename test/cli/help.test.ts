@@ -137,6 +137,12 @@ describe('unknown commands and flags', () => {
     }
   });
 
+  test('a bad flag value names the flag and the choices', async () => {
+    const r = await run('render', '--node', 'gw', '--resources', '/nonexistent', '--loopback', 'bogus');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('loopback: "bogus" is not allowed; use one of exempt, policy (from --loopback)');
+  });
+
   test('a short unknown flag is named without a guess', async () => {
     const r = await run('render', '-x');
     expect(r.code).toBe(2);
