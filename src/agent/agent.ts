@@ -34,9 +34,30 @@ export async function startAgent(config: AgentConfig, log: Logger, opts: AgentOp
   const enforcer = new Enforcer(new NftRunner(config.state, config.nft, { timeoutMs: config.nftTimeoutMs }), log);
   // The status file (`outpost status` reads it) is one observer among the caller's.
   const statusFile = new StatusFile({ dir: config.state, node: config.node, source: config.resources ? 'local' : config.broker ? 'relay' : 'bundle', log });
-  const observe = fanOut([statusFile, ...(opts.observers ?? [])], log);
-  const agent = withDriftRepair(await startMode(config, log, enforcer, opts, observe), config, log, enforcer, opts);
-  return { ...agent, stop: async () => (await agent.stop(), await observe.stopping()) };
+  const metrics = await startMetrics(config, log);
+  const observe = fanOut([statusFile, ...(metrics?.observers ?? []), ...(opts.observers ?? [])], log);
+  let agent: RunningAgent;
+  try {
+    agent = withDriftRepair(await startMode(config, log, enforcer, opts, observe), config, log, enforcer, opts);
+  } catch (e) {
+    await metrics?.stop();
+    throw e;
+  }
+  return { ...agent, stop: async () => (await agent.stop(), await observe.stopping(), await metrics?.stop()) };
+}
+
+/**
+ * /metrics, /livez, /readyz when `metricsListen` is set (off by default). Loaded only then: the
+ * metrics library is not part of an agent start without it. A configured address that cannot
+ * be bound stops the start (a silently absent endpoint looks like a dead agent).
+ */
+async function startMetrics(config: AgentConfig, log: Logger): Promise<{ observers: AgentObserver[]; stop: () => Promise<void> } | undefined> {
+  if (!config.metricsListen) return undefined;
+  const { startAgentEndpoint } = await import('../observe/endpoints.ts');
+  const reader = config.metricsPolicyCounters ? (await import('../observe/policy-counters.ts')).policyPacketReader(config.nft) : undefined;
+  const ep = await startAgentEndpoint({ listen: config.metricsListen, log, ...(reader ? { policyPackets: () => reader.read() } : {}) });
+  if (!ep) return undefined;
+  return { observers: [ep.observer, ...(reader ? [reader.observer] : [])], stop: () => ep.stop() };
 }
 
 async function startMode(config: AgentConfig, log: Logger, enforcer: Enforcer, opts: AgentOptions, observe: Required<AgentObserver>): Promise<RunningAgent> {
