@@ -47,3 +47,8 @@ export function parseIcmpSpec(text: string, field: string): { type: number; code
 export function checkAddress(text: string, field: string): string | undefined {
   return parseIp(text.trim()) ? undefined : `${field}: ${JSON.stringify(text)} is not an IP address`;
 }
+
+/** 6 → "tcp"; a number without a name stays a number. */
+export function protocolName(n: number): string {
+  return Object.entries(PROTOCOLS).find(([, v]) => v === n)?.[0] ?? String(n);
+}
