@@ -76,6 +76,8 @@ import { AuditSchedule, RetainedReader } from './retained-reader.ts';
 import { ReplayGuard, acceptable } from './replay-guard.ts';
 import { notifyObservers, type RelayObserver } from './observations.ts';
 import { HeldBackPublisher } from './held-back-publisher.ts';
+import { PolicyTestGate } from './test-gate.ts';
+import type { PolicyTest } from '../explain/policy-tests.ts';
 
 export interface RelayOptions {
   readonly source: DatastoreSource;
@@ -98,6 +100,8 @@ export interface RelayOptions {
   readonly publishWindow?: number;
   /** Told about every computation, publication, connection change (metrics). */
   readonly observers?: readonly RelayObserver[];
+  /** Policy tests: a computed state whose tests fail is not published (test-gate.ts). */
+  readonly tests?: readonly PolicyTest[];
 }
 
 export interface RunningRelay {
@@ -185,6 +189,12 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     }
   };
   const heldBack = new HeldBackPublisher(prefix, (topic, payload) => publish(topic, payload, true), log, (count) => notify('heldBackChanged', { count }));
+  const gate = opts.tests?.length
+    ? new PolicyTestGate(opts.tests, prefix, (topic, payload) => publish(topic, payload, true), log, {
+        failing: (e) => notify('testsFailing', e),
+        passing: (e) => notify('testsPassing', e),
+      })
+    : undefined;
   const publishRetained = (node: string, p: Published) => {
     reader.touch(node);
     return window.submit(async () => {
@@ -234,8 +244,16 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     const planMs = performance.now() - t0;
     let encodeMs = 0;
     const changed = plans.changed(fresh, published, forceAll);
+    const wasForceAll = forceAll;
     forceAll = false;
     const removed = [...published.keys()].filter((n) => !known.has(n)).sort();
+    if (gate && !gate.check(state.revision, (n) => planAt(n, fresh), [...known].sort())) {
+      // Nothing of this state goes out; what it changed is computed (and tested) again next time.
+      for (const n of changed) plans.retryLater(n);
+      forceAll = wasForceAll;
+      notify('stateComputed', { revision: state.revision, durationMs: performance.now() - t0, nodesChanged: 0, nodes: known.size });
+      return;
+    }
     // Recorded before anything carrying it goes out: a crash in between must not let a restart go below.
     if (changed.length || removed.length) recordRevision(state.revision);
     const refused: string[] = [];
@@ -277,8 +295,22 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     }
     await window.drain();
     const done = changed.filter((n) => !refused.includes(n));
+    if (done.length || removed.length) gate?.published(state.revision);
     notify('stateComputed', { revision: state.revision, durationMs: performance.now() - t0, nodesChanged: done.length + removed.length, nodes: known.size });
     if (done.length || removed.length) log.info({ revision: state.revision, published: done, removed, nodes: known.size, ...(refused.length ? { refused } : {}), ms: { plan: Math.round(planMs), encode: Math.round(encodeMs), total: Math.round(performance.now() - t0) } }, 'snapshots published');
+  };
+
+  /** A node's plan at the state being computed, for the policy tests (undefined: no HEP, or it cannot be computed). */
+  const planAt = (node: string, fresh: ReadonlyMap<string, NodePlan>): NodePlan | undefined => {
+    if (!plans.known.has(node)) return undefined;
+    // Not recomputed: unchanged since published (a node held back by failing tests is always recomputed).
+    const f = fresh.get(node) ?? published.get(node)?.plan;
+    if (f) return f;
+    try {
+      return plans.plan(node).plan;
+    } catch {
+      return undefined;
+    }
   };
 
   const compute = async () => {
@@ -417,6 +449,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
           syncing = false;
         }
         await heldBack.flush(true);
+        await gate?.flush(true);
         if (raised) {
           forceAll = true;
           coalescer.trigger();
@@ -424,7 +457,10 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
           return;
         }
       }
-      if (!floorSource) await heldBack.flush(true);
+      if (!floorSource) {
+        await heldBack.flush(true);
+        await gate?.flush(true);
+      }
       for (const [node, p] of published) {
         await publishRetained(node, p);
         await publishExpected(node, p);
