@@ -59,7 +59,7 @@ export function kindPrefix(kind: ResourceKind, namespace?: string): string {
  * One watch on one range delivers every change with its exact store revision, in order, so a
  * state is always one etcd revision (two watches would each have their own, and a WEP and the
  * policy naming it could be seen at different revisions). The range also holds kinds outpost
- * ignores (ippools, networkpolicies, nodes, staged policies: one regex each per change); the
+ * ignores (ippools, networkpolicies, nodes, namespaced staged policies: one regex each per change); the
  * noisiest of a Calico cluster (blockaffinities, bgp*, caliconodestatuses, IPAM under
  * /calico/ipam) stay outside. WorkloadEndpoints churn with every pod start and stop, and each
  * change recomputes every node's plan: the relay's cost per change grows with the cluster.

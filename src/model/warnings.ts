@@ -14,7 +14,7 @@ export function resourceWarnings(r: Resource): FieldProblem[] {
       out.push({ path: ['spec', field], message: 'not implemented by outpost; it has no effect' });
     }
   }
-  if (r.kind === 'GlobalNetworkPolicy' || r.kind === 'Profile') {
+  if (r.kind === 'GlobalNetworkPolicy' || r.kind === 'StagedGlobalNetworkPolicy' || r.kind === 'Profile') {
     for (const direction of ['ingress', 'egress'] as const) {
       (r.spec[direction] ?? []).forEach((rule, i) => {
         if (rule.http !== undefined) out.push({ path: ['spec', direction, i, 'http'], message: HTTP_NO_EFFECT });
