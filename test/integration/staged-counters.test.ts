@@ -10,11 +10,15 @@
  * - a staged allow of a port the enforced policy denies does not open it (the verdict is the
  *   enforced one) and still counts;
  * - the structural audit passes on the table with staged chains, before and after a delta;
- * - with the enforcer stopped (the agent gone), the kernel keeps counting.
+ * - with the enforcer stopped (the agent gone), the kernel keeps counting;
+ * - the real agent (`outpost agent --once` on a manifest folder) renders them the same way.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { standardLab, type StandardLab, type Probe } from '../lab/lab.ts';
-import { isRoot } from './harness.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MAIN, isRoot } from './harness.ts';
 import { enforcerIn, renderYaml, resource } from './table-writer-lab.ts';
 import { stagedCounts, type StagedCount } from '../../src/nft/staged-counters.ts';
 
@@ -135,5 +139,26 @@ describe.skipIf(!isRoot)('staged policy counters with real packets', () => {
     expect(await probe(times(3, { kind: 'tcp', host: s.addr.gw.eth1.v4, port: 443 }))).toEqual([true, true, true]);
     const after = await counts();
     expect(pkts(after.get('would-deny-443 ingress'), 'wouldDeny') - pkts(before.get('would-deny-443 ingress'), 'wouldDeny')).toBe(3);
+  });
+
+  test('the agent, from a manifest folder, measures staged policies the same way', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'outpost-staged-'));
+    try {
+      const dir = join(base, 'resources');
+      await Bun.write(join(dir, 'policy.yaml'), yaml(HEP, ENFORCED, STAGED_V2));
+      const argv = [process.execPath, MAIN, 'agent', '--config', '/dev/null', '--node', 'gw', '--resources', dir, '--state', join(base, 'state'), '--once'];
+      const r = await s.lab.exec('gw', argv, { reject: false, timeoutMs: 60_000 });
+      expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+      const before = await counts();
+      expect([...before.keys()].sort()).toEqual(['would-deny-443 egress', 'would-deny-443 ingress']);
+      expect(await probe([...times(2, { kind: 'tcp', host: s.addr.gw.eth1.v4, port: 443 }), { kind: 'tcp', host: s.addr.gw.eth1.v4, port: 80 }])).toEqual([true, true, true]);
+      const after = await counts();
+      const a0 = before.get('would-deny-443 ingress');
+      const a1 = after.get('would-deny-443 ingress');
+      expect(pkts(a1, 'wouldDeny') - pkts(a0, 'wouldDeny')).toBe(2);
+      expect(pkts(a1, 'wouldAllow') - pkts(a0, 'wouldAllow')).toBe(1);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
   });
 });
