@@ -32,8 +32,12 @@ async function flockFn(): Promise<((fd: number, op: number) => number) | undefin
   return undefined;
 }
 
-/** The pid holding a flock on this inode, from /proc/locks (best effort, for the message). */
-function holderPid(dir: string): number | undefined {
+/**
+ * The pid holding a flock on this directory, from /proc/locks: undefined when none does, or when
+ * /proc cannot be read (best effort). Reading it takes no lock, so `outpost status` can ask
+ * without ever making a starting agent think a second one is running.
+ */
+export function holderPid(dir: string): number | undefined {
   try {
     const ino = statSync(dir).ino;
     for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
 import type { Logger } from '../platform/logger.ts';
 import { backoffStep } from '../platform/backoff.ts';
-import { LOCAL_STATUS_FORMAT, STATUS_FILE, type EndpointStatus, type LocalStatus } from '../protocol/local-status.ts';
+import { LOCAL_STATUS_FORMAT, MAX_FILE_POLICIES, STATUS_FILE, type EndpointStatus, type LocalStatus } from '../protocol/local-status.ts';
 import { MAX_LAST_ERROR } from '../protocol/status.ts';
 import type { AgentObserver, AgentSource, ApplyEvent } from './observations.ts';
 import { endpointStatuses } from './status-plan.ts';
@@ -58,7 +58,7 @@ const record = (e: ApplyEvent) => ({ at: e.at.toISOString(), durationMs: Math.ro
 
 export class StatusFile implements AgentObserver {
   private body: Body;
-  private pendingPlan: { endpoints: EndpointStatus[]; count: number } | undefined;
+  private pendingPlan: { endpoints: EndpointStatus[]; count: number; staged: { key: string; name: string }[] } | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private writing: Promise<void> | undefined;
   private again = false;
@@ -100,7 +100,7 @@ export class StatusFile implements AgentObserver {
   }
 
   rendered(e: Parameters<Required<AgentObserver>['rendered']>[0]): void {
-    this.pendingPlan = { endpoints: endpointStatuses(e.plan, e.dispatch), count: e.plan.endpoints.length };
+    this.pendingPlan = { endpoints: endpointStatuses(e.plan, e.dispatch), count: e.plan.endpoints.length, staged: (e.plan.staged ?? []).slice(0, MAX_FILE_POLICIES).map((p) => ({ key: p.key, name: p.name })) };
   }
 
   applied(e: ApplyEvent): void {
@@ -114,6 +114,8 @@ export class StatusFile implements AgentObserver {
         this.body.endpoints = this.pendingPlan.endpoints;
         this.body.endpointCount = this.pendingPlan.count;
         this.body.matchesNothing = this.pendingPlan.count === 0;
+        const { staged: _drop, ...rest } = this.body;
+        this.body = this.pendingPlan.staged.length ? { ...rest, staged: this.pendingPlan.staged } : rest;
       }
     }
     this.schedule();

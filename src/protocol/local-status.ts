@@ -94,6 +94,8 @@ export const LocalStatusSchema = v.object({
   refused: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z-]*$/)), Count),
   lastRefusal: v.optional(v.object({ reason: v.pipe(v.string(), v.maxLength(100)), message: Text, at: Time })),
   heldBack: v.optional(HeldBackSchema),
+  /** The plan's staged policies (count-only: status reads what they would have done from nft). */
+  staged: v.optional(v.pipe(v.array(v.object({ key: Name, name: Name })), v.maxLength(MAX_FILE_POLICIES))),
   pid: v.pipe(v.number(), v.integer(), v.minValue(1)),
   version: v.pipe(v.string(), v.maxLength(100)),
   startedAt: Time,
