@@ -64,6 +64,9 @@ export function startHealthServer(opts: HealthServerOptions): HealthServer {
     }
   };
   const server = bind(address, fetch);
+  // The endpoint never keeps the process alive by itself: a command that fails after starting
+  // it (a usage error, a held state lock) still exits.
+  server.unref();
   const bound: ListenAddress = { host: address.host, port: server.port ?? address.port };
   const shown = formatListenAddress(bound);
   opts.log.info({ listen: shown }, 'metrics and health endpoint listening (/metrics, /livez, /readyz)');
