@@ -22,7 +22,7 @@ import type { EndpointPlan, NodePlan } from '../plan/schema.ts';
 import { explainPacket, type Packet, type Step } from './engine.ts';
 import { checkAddress, parseIcmpSpec, parsePortSpec, parseProtocol } from './packet-text.ts';
 
-const MAX_TESTS = 10_000;
+const MAX_TESTS = 2_000;
 const MAX_TEXT_BYTES = 4 * 1024 * 1024;
 
 const text = (field: string, max = 253) => v.pipe(v.string(`${field} must be text`), v.trim(), v.minLength(1, `${field} must not be empty`), v.maxLength(max, `${field} is longer than ${max} characters`));
@@ -102,6 +102,9 @@ export function parsePolicyTests(textIn: string, sourceName: string): PolicyTest
     throw new PolicyTestsError(`${sourceName}: not YAML: ${(e as Error).message.split('\n')[0]}`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new PolicyTestsError(`${sourceName}: must be a mapping with a "tests" list`);
+  // Counted before validating each one: a huge list is refused at once, not after the work.
+  const list = (raw as { tests?: unknown }).tests;
+  if (Array.isArray(list) && list.length > MAX_TESTS) throw new PolicyTestsError(`${sourceName}: tests: more than ${MAX_TESTS} tests`);
   const r = v.safeParse(FileSchema, raw, { abortPipeEarly: true });
   if (!r.success) {
     const lines = r.issues.slice(0, 20).map((i) => {
