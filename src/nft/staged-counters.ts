@@ -62,7 +62,7 @@ const zero = (): PacketsBytes => ({ packets: 0, bytes: 0 });
  * table was rendered from, every chain is named after its policy exactly (even a long name
  * that nft saw hashed); without it, the chain name says.
  */
-export function stagedCounts(listing: unknown, plan?: { readonly staged?: readonly { readonly key: string; readonly name: string }[] }): StagedCount[] {
+export function stagedCounts(listing: unknown, plan?: { readonly staged?: readonly { readonly key: string; readonly name: string }[] | undefined }): StagedCount[] {
   const parsed = v.safeParse(ListingSchema, listing);
   if (!parsed.success) return [];
   const byChain = new Map<string, { key: string; name: string }>();

@@ -171,8 +171,11 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
   const stagedKeys = new Set<string>();
   for (const p of plan.staged ?? []) {
     stagedKeys.add(p.key);
-    chains.set(stagedChain('in', p.name), stagedChainRules(p, 'in', ipv6));
-    chains.set(stagedChain('out', p.name), stagedChainRules(p, 'out', ipv6));
+    // Remembered by content like policy chains: an unchanged staged chain comes back as the same
+    // array, is not rewritten, and so keeps its counters across applies.
+    const digest = new Bun.CryptoHasher('sha256').update(JSON.stringify(p)).digest('hex');
+    chains.set(stagedChain('in', p.name), cache.rules(`staged|in|${ipv6 ? 6 : 4}|${digest}`, () => stagedChainRules(p, 'in', ipv6)));
+    chains.set(stagedChain('out', p.name), cache.rules(`staged|out|${ipv6 ? 6 : 4}|${digest}`, () => stagedChainRules(p, 'out', ipv6)));
   }
 
   // Dispatch: interface → endpoint chain, with the wildcard HEP as the fallback.

@@ -15,7 +15,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { standardLab, type StandardLab, type Probe } from '../lab/lab.ts';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAIN, isRoot } from './harness.ts';
@@ -131,6 +131,16 @@ describe.skipIf(!isRoot)('staged policy counters with real packets', () => {
     // At least one SYN per attempt (a retransmission counts again).
     expect(pkts(after.get('would-open-8080 ingress'), 'wouldAllow') - pkts(before.get('would-open-8080 ingress'), 'wouldAllow')).toBeGreaterThanOrEqual(2);
     expect(pkts(after.get('would-deny-443 ingress'), 'noMatch') - pkts(before.get('would-deny-443 ingress'), 'noMatch')).toBeGreaterThanOrEqual(2);
+  });
+
+  test('an apply that changes only the enforced policy keeps the staged counts', async () => {
+    const before = await counts();
+    const wider = ENFORCED.replace('[443,80]', '[443,80,8443]');
+    expect(wider).not.toBe(ENFORCED);
+    expect(await tw.enforcer.enforce(renderYaml(yaml(HEP, wider, STAGED_V2, STAGED_OPEN)))).toBe(true);
+    expect(tw.enforcer.writes[tw.enforcer.writes.length - 1]!.kind).toBe('delta');
+    expect(await counts()).toEqual(before);
+    expect(pkts(before.get('would-deny-443 ingress'), 'wouldDeny')).toBeGreaterThan(0);
   });
 
   test('with the agent gone the kernel keeps counting (offline, cached: same counters)', async () => {
