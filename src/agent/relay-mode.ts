@@ -88,7 +88,13 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   let stopped = false;
   const publishStatus = () => {
     if (!link?.connected) return;
-    const payload = encodeStatus({ node, state, revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, staleCount, degraded: degraded !== undefined, lastError, refused, since, source: heldSource, ...extras });
+    let payload: Uint8Array;
+    try {
+      payload = encodeStatus({ node, state, revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, staleCount, degraded: degraded !== undefined, lastError, refused, since, source: heldSource, ...extras });
+    } catch (e) {
+      // A status that cannot be encoded is a bug to report, never a reason to stop enforcing.
+      return void log.error({ err: (e as Error).message }, 'cannot encode the status');
+    }
     link.publish(statusTopic(config.topicPrefix, node), payload, { retain: true, qos: 1 }).catch((e: Error) => log.warn({ err: e.message }, 'cannot publish status'));
   };
   /** No broker (air-gapped): a bundle applied is as current as this agent can be. */

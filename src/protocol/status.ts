@@ -76,7 +76,7 @@ export const AgentStatusSchema = v.object({
   source: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z-]{0,31}$/))),
   /** ISO 8601 time of the last successful apply, and how long it took (ms). */
   appliedAt: v.optional(v.pipe(v.string(), v.isoTimestamp())),
-  applyMs: v.optional(v.pipe(v.number(), v.minValue(0))),
+  applyMs: v.optional(Count),
   endpoints: v.optional(v.pipe(v.array(StatusEndpointSchema), v.maxLength(MAX_STATUS_ENDPOINTS))),
   /** How many HEPs there are when `endpoints` was capped. */
   endpointCount: v.optional(Count),
@@ -133,8 +133,8 @@ export function buildStatus(input: StatusInput): AgentStatus {
   if (input.degraded === true) status.degraded = true;
   if (input.source !== undefined) status.source = input.source;
   if (input.appliedAt !== undefined) status.appliedAt = input.appliedAt.toISOString();
-  // Whole tenths of a ms: an unchanged status stays byte-identical more often.
-  if (input.applyMs !== undefined) status.applyMs = Math.max(0, Math.round(input.applyMs * 10) / 10);
+  // Whole ms: canonical JSON carries integers only.
+  if (input.applyMs !== undefined) status.applyMs = Math.max(0, Math.round(input.applyMs));
   if (input.endpoints !== undefined) {
     status.endpoints = input.endpoints.slice(0, MAX_STATUS_ENDPOINTS).map((e) => ({ name: e.name, interfaces: e.interfaces.slice(0, MAX_STATUS_INTERFACES) }));
     if (input.endpoints.length > MAX_STATUS_ENDPOINTS) status.endpointCount = input.endpoints.length;
