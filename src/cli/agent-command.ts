@@ -42,20 +42,16 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   const log = createLogger(config.logLevel, config.logFormat);
   log.info({ node: config.node, source: config.broker ?? config.resources ?? { bundleDir: config.bundleDir }, state: config.state }, 'outpost agent starting');
 
-  // Off unless metricsListen is set; loaded only then (prom-client costs start-up time).
-  const metrics = config.metricsListen ? await (await import('../observe/endpoints.ts')).startAgentEndpoint({ listen: config.metricsListen, log, policyCounters: config.metricsPolicyCounters ? { nft: config.nft } : undefined }) : undefined;
-  const agent = await startAgent(config, log, { once, observers: metrics ? [metrics.observer] : [] });
+  const agent = await startAgent(config, log, { once });
   const ok = await agent.firstApply;
   if (once) {
     await agent.stop();
-    await metrics?.stop();
     return ok ? 0 : 1;
   }
   await untilSignal();
   // The ruleset stays in force after the agent exits: stopping the agent must not open the host.
   log.info('outpost agent stopping; the ruleset in force stays');
   await agent.stop();
-  await metrics?.stop();
   return 0;
 }
 

@@ -7,8 +7,7 @@ import type { AgentObserver } from '../agent/observations.ts';
 import type { RelayObserver } from '../relay/observations.ts';
 import type { Logger } from '../platform/logger.ts';
 import { loadProm } from './prom.ts';
-import { createAgentMetrics } from './agent-metrics.ts';
-import { policyPacketReader } from './policy-counters.ts';
+import { createAgentMetrics, type PolicyPackets } from './agent-metrics.ts';
 import { createRelayMetrics } from './relay-metrics.ts';
 import { ListenError, startHealthServer, type HealthServer } from './health-server.ts';
 import { DEFAULT_RELAY_METRICS_LISTEN, parseListenAddress } from './listen-address.ts';
@@ -25,28 +24,12 @@ export interface Endpoint<O> {
  * naming the address) when it cannot bind: a configured endpoint that is silently absent would
  * look like a dead agent to whoever scrapes it.
  */
-export async function startAgentEndpoint(opts: { readonly listen: string | undefined; readonly log: Logger; readonly policyCounters?: { readonly nft: string } | undefined }): Promise<Endpoint<AgentObserver> | undefined> {
+export async function startAgentEndpoint(opts: { readonly listen: string | undefined; readonly log: Logger; readonly policyPackets?: (() => Promise<readonly PolicyPackets[]>) | undefined }): Promise<Endpoint<AgentObserver> | undefined> {
   const address = off(opts.listen);
   if (!address) return undefined;
-  const counters = opts.policyCounters ? policyPacketReader(opts.policyCounters.nft) : undefined;
-  const metrics = createAgentMetrics(await loadProm(), counters ? { policyPackets: () => counters.read() } : {});
+  const metrics = createAgentMetrics(await loadProm(), opts.policyPackets ? { policyPackets: opts.policyPackets } : {});
   const server = startHealthServer({ listen: address, registry: metrics.registry, ready: () => metrics.ready(), log: opts.log });
-  return { observer: counters ? both(counters.observer, metrics.observer) : metrics.observer, server, stop: () => server.stop() };
-}
-
-/** Two observers as one: b is told even when a throws (the agent's fan-out logs what is thrown). */
-function both(a: AgentObserver, b: AgentObserver): AgentObserver {
-  const out: Record<string, (e: never) => void> = {};
-  for (const k of new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof AgentObserver>) {
-    out[k] = (e: never) => {
-      try {
-        (a[k] as ((e: never) => void) | undefined)?.(e);
-      } finally {
-        (b[k] as ((e: never) => void) | undefined)?.(e);
-      }
-    };
-  }
-  return out as AgentObserver;
+  return { observer: metrics.observer, server, stop: () => server.stop() };
 }
 
 /**
