@@ -18,6 +18,7 @@ import { parseStatusArgs } from '../../../src/cli/status-command.ts';
 import { buildRuleset } from '../../../src/agent/host-ruleset.ts';
 import { parseManifest } from '../../../src/model/manifest.ts';
 import * as v from 'valibot';
+import type { Logger } from '../../../src/platform/logger.ts';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -77,7 +78,8 @@ function built(node = 'gw') {
 
 const quietLog = () => {
   const lines: string[] = [];
-  return { lines, log: { warn: (o: object, m: string) => void lines.push(`warn ${m} ${JSON.stringify(o)}`), info: (o: object, m: string) => void lines.push(`info ${m}`) } };
+  const log = { warn: (o: object, m: string) => void lines.push(`warn ${m} ${JSON.stringify(o)}`), info: (_o: object, m: string) => void lines.push(`info ${m}`) };
+  return { lines, log: log as unknown as Pick<Logger, 'warn' | 'info'> };
 };
 
 async function until(cond: () => boolean, what: string): Promise<void> {
