@@ -133,8 +133,12 @@ export function optionalGauge(prom: PromClient, registry: Registry, name: string
   });
 }
 
-/** A revision as a number for the gauge; revisions that are not plain integers are not exported. */
+/**
+ * A revision as a number for the gauge: etcd's revision, or the folder datastore's (file times
+ * in microseconds, 16 digits). One a float64 cannot hold exactly is not exported.
+ */
 export function numericRevision(revision: string | undefined): number | undefined {
-  if (revision === undefined || !/^\d{1,15}$/.test(revision)) return undefined;
-  return Number(revision);
+  if (revision === undefined || !/^\d{1,16}$/.test(revision)) return undefined;
+  const n = Number(revision);
+  return Number.isSafeInteger(n) ? n : undefined;
 }
