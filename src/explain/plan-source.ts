@@ -11,7 +11,10 @@
  */
 import { computeNodePlan, contextView, planFromView, preparePlanContext } from '../calc/node-plan.ts';
 import { withLocalFailsafes } from '../calc/failsafes.ts';
-import { SnapshotCache } from '../cache/snapshot-cache.ts';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DB_FILE, SnapshotCache } from '../cache/snapshot-cache.ts';
 import { lastGoodMemory } from '../cache/last-good-memory.ts';
 import { FileResourceSource } from '../datastore/file-source.ts';
 import type { DatastoreSource, DatastoreState } from '../datastore/source.ts';
@@ -34,9 +37,30 @@ export interface HostPlan {
 
 type HostConfig = Pick<AgentConfig, 'node' | 'state' | 'resources' | 'trustKey' | 'failsafeInbound' | 'failsafeOutbound'>;
 
+/**
+ * A private copy of the agent's database, its write-ahead log included (a running agent's last
+ * snapshot may be in the log only): opened from a temporary folder, so nothing the agent owns is
+ * locked or written. Undefined when there is no database.
+ */
+function stateCopy(state: string): { cache: SnapshotCache | undefined; done: () => void } {
+  const db = join(state, DB_FILE);
+  if (!existsSync(db)) return { cache: undefined, done: () => undefined };
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-explain-'));
+  const done = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    copyFileSync(db, join(dir, DB_FILE));
+    if (existsSync(`${db}-wal`)) copyFileSync(`${db}-wal`, join(dir, `${DB_FILE}-wal`));
+    return { cache: SnapshotCache.open(dir), done };
+  } catch {
+    // Unreadable, or replaced while copied: the in-memory copy of the main file is the fallback.
+    done();
+    return { cache: SnapshotCache.openCopy(state), done: () => undefined };
+  }
+}
+
 /** The plan the agent configured by `config` enforces (or would, on its next apply). */
 export async function hostPlan(config: HostConfig): Promise<HostPlan> {
-  const copy = SnapshotCache.openCopy(config.state);
+  const { cache: copy, done } = stateCopy(config.state);
   try {
     if (config.resources) {
       const source = new FileResourceSource(config.resources, copy ? lastGoodMemory(copy, () => undefined) : undefined);
@@ -63,6 +87,7 @@ export async function hostPlan(config: HostConfig): Promise<HostPlan> {
     };
   } finally {
     copy?.close();
+    done();
   }
 }
 

@@ -12,11 +12,8 @@
  * unless untracked policy let the request through (then conntrack never saw it).
  */
 import { resolveDispatch, type Dispatch, type HostInterface } from "../../src/calc/dispatch.ts";
-import { computeNodePlan } from "../../src/calc/node-plan.ts";
-import { renderForHost } from "../../src/agent/host-ruleset.ts";
-import { SnapshotCache } from "../../src/cache/snapshot-cache.ts";
-import { lastGoodMemory } from "../../src/cache/last-good-memory.ts";
-import { FileResourceSource } from "../../src/datastore/file-source.ts";
+import { hostPlan } from "../../src/explain/plan-source.ts";
+import { renderRuleset, DEFAULT_RENDER_OPTIONS } from "../../src/render/ruleset.ts";
 import { explainPacket, type Packet } from "../../src/explain/engine.ts";
 import { tableStamp, stampOf } from "../../src/nft/stamp.ts";
 import type { NodePlan } from "../../src/plan/schema.ts";
@@ -68,17 +65,13 @@ export async function enforcedLocalView(lab: Lab, host: string, o: { resources: 
   if (listing.exitCode !== 0) return "no outpost table in force";
   const stamp = stampOf(JSON.parse(listing.stdout) as unknown);
   const flags = agentFlags(o.argv);
-  const copy = SnapshotCache.openCopy(o.state);
-  const source = new FileResourceSource([o.resources], copy ? lastGoodMemory(copy, () => undefined) : undefined);
-  await source.load();
-  const resources = source.current();
-  copy?.close();
+  // explain's own host-mode source: the agent's resources and its recorded last valid versions.
+  const { plan } = await hostPlan({ node: flags.node, state: o.state, resources: [o.resources], trustKey: undefined, failsafeInbound: flags.failsafeInbound, failsafeOutbound: flags.failsafeOutbound });
   const interfaces = await labInterfaces(lab, host);
-  const { plan } = computeNodePlan({ node: flags.node, resources });
-  const config = { failsafeInbound: flags.failsafeInbound, failsafeOutbound: flags.failsafeOutbound, loopback: flags.loopback };
-  const host2 = renderForHost(plan, config as Parameters<typeof renderForHost>[1], interfaces);
-  if (tableStamp(host2.rendered.table) !== stamp) return "the table in force is not the one the resources folder gives (changed, refused or tampered with)";
-  return { plan: host2.plan, dispatch: resolveDispatch(host2.plan.endpoints, interfaces), loopback: flags.loopback };
+  const dispatch = resolveDispatch(plan.endpoints, interfaces);
+  const rendered = renderRuleset(plan, dispatch, { ...DEFAULT_RENDER_OPTIONS, loopback: flags.loopback });
+  if (tableStamp(rendered.table) !== stamp) return "the table in force is not the one the resources folder gives (changed, refused or tampered with)";
+  return { plan, dispatch, loopback: flags.loopback };
 }
 
 type Fate = "allow" | "deny";
