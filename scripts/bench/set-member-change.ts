@@ -98,7 +98,7 @@ async function measure(size: number, f: Flavour, dir: string): Promise<SizeResul
         const nft = nftBefore(kids.stop(), inForce);
         const read = await firstReadAt(members);
         // A refused file keeps its last valid version: an error line voids the run.
-        const failed = [...failedApplies(p.stderr), ...logLines(p.stderr).filter((l) => Number(l['level']) >= 50)];
+        const failed = [...failedApplies(p.stderr), ...logLines(p.stderr).filter((l) => ['error', 'fatal'].includes(String(l['level'])))];
         if (failed.length) throw new Error(`the agent logged a failed apply: ${JSON.stringify(failed[0])}`);
         const addr = memberAddr(n - 1);
         const iv = await ivHost.time(['nft', 'add', 'element', 'inet', 'bench', 'iv', `{ ${addr} }`]);

@@ -72,7 +72,7 @@ async function measure(size: number): Promise<Result> {
         if (!published) await Bun.sleep(5);
       }
       if (!published) throw new Error(`no relay "snapshots published" line for revision ${String(line["revision"])}; agent: ${JSON.stringify(inForce().map((l) => [l["revision"], l["from"], l.time]))}; relay: ${JSON.stringify(logLines(relay.stderr).filter((l) => l.msg === "snapshots published").map((l) => [l["revision"], l["published"], l.time]))}`);
-      const bad = [...logLines(agent.stderr), ...logLines(relay.stderr)].filter((l) => Number(l['level']) >= 50);
+      const bad = [...logLines(agent.stderr), ...logLines(relay.stderr)].filter((l) => ['error', 'fatal'].includes(String(l['level'])));
       if (bad.length) throw new Error(`an error was logged: ${JSON.stringify(bad[0])}`);
       const read = await firstReadAt(members);
       const total = logTime(line) - tWrite;
