@@ -52,7 +52,7 @@ export function endpointChainRules(
   marks: x.Marks,
   knownProfiles: ReadonlySet<string>,
   dropInvalid = true,
-  /** Keys of the plan's staged policies: a key the plan does not carry gets no jump (no such chain). */
+  /** Keys of the plan's staged policies: a key the plan does not carry gets no jump (no such chain; ruleset.ts renders a direction's chain when an endpoint names it there). */
   stagedKeys: ReadonlySet<string> = new Set(),
 ): ChainRule[] {
   const rules: ChainRule[] = [];

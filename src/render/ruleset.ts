@@ -168,14 +168,17 @@ export function renderRuleset(plan: NodePlan, dispatch: Dispatch, opts: RenderOp
   }
 
   // Staged policies: count-only chains, jumped to from the normal endpoint chains.
+  // Only the directions some endpoint measures: a chain nothing jumps to would count nothing.
   const stagedKeys = new Set<string>();
+  const measuredIn = new Set(plan.endpoints.flatMap((e) => e.staged?.ingress ?? []));
+  const measuredOut = new Set(plan.endpoints.flatMap((e) => e.staged?.egress ?? []));
   for (const p of plan.staged ?? []) {
     stagedKeys.add(p.key);
     // Remembered by content like policy chains: an unchanged staged chain comes back as the same
     // array, is not rewritten, and so keeps its counters across applies.
     const digest = new Bun.CryptoHasher('sha256').update(JSON.stringify(p)).digest('hex');
-    chains.set(stagedChain('in', p.name), cache.rules(`staged|in|${ipv6 ? 6 : 4}|${digest}`, () => stagedChainRules(p, 'in', ipv6)));
-    chains.set(stagedChain('out', p.name), cache.rules(`staged|out|${ipv6 ? 6 : 4}|${digest}`, () => stagedChainRules(p, 'out', ipv6)));
+    if (measuredIn.has(p.key)) chains.set(stagedChain('in', p.name), cache.rules(`staged|in|${ipv6 ? 6 : 4}|${digest}`, () => stagedChainRules(p, 'in', ipv6)));
+    if (measuredOut.has(p.key)) chains.set(stagedChain('out', p.name), cache.rules(`staged|out|${ipv6 ? 6 : 4}|${digest}`, () => stagedChainRules(p, 'out', ipv6)));
   }
 
   // Dispatch: interface → endpoint chain, with the wildcard HEP as the fallback.

@@ -123,6 +123,12 @@ describe('staged policy chains', () => {
     for (const name of withStaged.keys()) if (!without.has(name)) expect(name).toMatch(/^sp[io]-/);
   });
 
+  test('only the directions an endpoint measures get a chain (an Ingress-only staged policy has no spo- chain)', () => {
+    const only = `${BASE}---\napiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\nmetadata: {name: in-only}\nspec: {selector: all(), ingress: [{action: Deny}]}\n`;
+    const names = [...chainsOf(only).keys()].filter((n) => /^sp[io]-/.test(n));
+    expect(names).toEqual(['spi-in-only']);
+  });
+
   test('a plan whose endpoint names a staged key it does not carry renders no jump (no missing chain)', () => {
     const { plan } = render(BASE + STAGED);
     const hostile = { ...plan, endpoints: plan.endpoints.map((e) => ({ ...e, staged: { ingress: ['default/nope'], egress: [] } })) };
