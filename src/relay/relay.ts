@@ -55,6 +55,11 @@
  *   agents never see an older revision after a restart. With a RevisionStore (--state) the last
  *   revision is also kept on disk, for a broker that lost its retained messages with the relay
  *   (the embedded one).
+ * - Operators (issue 13): with each snapshot goes a small retained `expected` message (revision,
+ *   hash, issue time) that `outpost fleet` compares with the node's status; resources the
+ *   datastore holds back as invalid are logged once per change and published retained
+ *   (held-back-publisher.ts); with policy tests, a state whose tests fail is not published at all
+ *   (test-gate.ts); every event goes to the observers (observations.ts: metrics).
  * - Encoding: each changed node's plan is serialised once (the compiled policies and sets that
  *   plans share, once per object) and signed; nothing else in the relay serialises plans
  *   (change detection compares them structurally).
@@ -77,6 +82,7 @@ import { ReplayGuard, acceptable } from './replay-guard.ts';
 import { notifyObservers, type RelayObserver } from './observations.ts';
 import { HeldBackPublisher } from './held-back-publisher.ts';
 import { PolicyTestGate } from './test-gate.ts';
+import { SharedTextMemo } from './shared-text-memo.ts';
 import type { PolicyTest } from '../explain/policy-tests.ts';
 
 export interface RelayOptions {
@@ -121,21 +127,6 @@ interface Published {
   readonly issuedAt: number;
   readonly plan: NodePlan;
 }
-
-/**
- * canonicalPlan's memo, kept only for the objects node plans share: compiled policies and
- * profiles (they have a `key`) and sets (an `id`). Their text is written once, not once per node
- * (3,000 nodes: a fan-out's encoding about 40 % faster). Per-node objects (endpoints, failsafe
- * lists) are not kept: with them the memo held +160 MiB after six fan-outs at 3,000 nodes, the
- * runtime clearing weak entries long after their plans were gone.
- */
-class SharedTextMemo extends WeakMap<object, string> {
-  override set(k: object, text: string): this {
-    if ('key' in k || 'id' in k) super.set(k, text);
-    return this;
-  }
-}
-
 
 export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const { link, log, topicPrefix: prefix } = opts;
