@@ -21,6 +21,8 @@ import type { DatastoreSource, DatastoreState } from '../datastore/source.ts';
 import { decodeSnapshot } from '../protocol/snapshot.ts';
 import { loadPublicKeys } from '../platform/signing.ts';
 import { localFailsafes } from '../agent/host-ruleset.ts';
+import { brokerPathRules, brokerTarget } from '../agent/broker-path.ts';
+import { systemResolvers } from '../agent/control-path.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import type { Resource } from '../model/resource.ts';
 import type { NodePlan } from '../plan/schema.ts';
@@ -35,7 +37,7 @@ export interface HostPlan {
   readonly source: string;
 }
 
-type HostConfig = Pick<AgentConfig, 'node' | 'state' | 'resources' | 'trustKey' | 'failsafeInbound' | 'failsafeOutbound'>;
+type HostConfig = Pick<AgentConfig, 'node' | 'state' | 'resources' | 'trustKey' | 'failsafeInbound' | 'failsafeOutbound'> & Partial<Pick<AgentConfig, 'broker' | 'resolvers'>>;
 
 /**
  * A private copy of the agent's database, its write-ahead log included (a running agent's last
@@ -81,8 +83,16 @@ export async function hostPlan(config: HostConfig): Promise<HostPlan> {
     if (!keys.ok) throw new PlanSourceError(keys.message);
     const r = decodeSnapshot(row.payload, { publicKey: keys.keys, node: config.node });
     if (!r.ok) throw new PlanSourceError(`the cached snapshot is refused (${r.reason}): ${r.message}`);
+    // The path to the broker stays open whatever the plan says (relay-mode.ts): the broker's
+    // addresses (a name: as last resolved, from the cache) and the DNS servers.
+    let always = {};
+    if (config.broker !== undefined) {
+      const target = brokerTarget(config.broker);
+      const addresses = target.isName ? copy.loadBrokerAddresses(config.broker) : [target.host];
+      always = { outbound: brokerPathRules(target, addresses, config.resolvers ?? systemResolvers()) };
+    }
     return {
-      plan: withHostFailsafes(r.snapshot.plan, config),
+      plan: withHostFailsafes(r.snapshot.plan, config, always),
       source: `cached snapshot: node ${config.node}, revision ${row.revision}, ${row.hash}, stored ${row.storedAt} in ${config.state}`,
     };
   } finally {
@@ -91,8 +101,8 @@ export async function hostPlan(config: HostConfig): Promise<HostPlan> {
   }
 }
 
-function withHostFailsafes(plan: NodePlan, config: HostConfig): NodePlan {
-  return { ...plan, failsafes: withLocalFailsafes(plan.failsafes, localFailsafes(config)) };
+function withHostFailsafes(plan: NodePlan, config: HostConfig, always: Parameters<typeof withLocalFailsafes>[2] = {}): NodePlan {
+  return { ...plan, failsafes: withLocalFailsafes(plan.failsafes, localFailsafes(config), always) };
 }
 
 /** The datastore's first complete state; invalid resources are reported through `warn` and left out, as the relay does. */
