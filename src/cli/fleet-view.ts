@@ -12,7 +12,7 @@ import { decodeStatus, type AgentStatus } from '../protocol/status.ts';
 import { heldBackTopic, nodeFromTopic, relayStatusTopic } from '../protocol/topics.ts';
 import * as v from 'valibot';
 
-export type FleetFlag = 'behind' | 'offline' | 'error' | 'stale' | 'cached' | 'degraded' | 'no-status' | 'not-expected' | 'staged' | 'matches-nothing';
+export type FleetFlag = 'behind' | 'offline' | 'error' | 'stale' | 'cached' | 'degraded' | 'no-status' | 'not-expected' | 'held-back' | 'staged' | 'matches-nothing';
 
 export interface FleetRow {
   readonly node: string;
@@ -82,7 +82,7 @@ export function buildFleetReport(prefix: string, messages: ReadonlyMap<string, U
   const nodes = [...new Set([...statuses.keys(), ...expected.keys()])].sort().map((n) => row(n, statuses.get(n), expected.get(n), anyExpected));
   const behind = (f: FleetFlag) => nodes.filter((r) => r.flags.includes(f)).length;
   const parts = [`${nodes.filter((r) => r.inSync).length} in sync`];
-  for (const f of ['behind', 'offline', 'error', 'stale', 'cached', 'no-status', 'not-expected', 'staged'] as const) {
+  for (const f of ['behind', 'offline', 'error', 'stale', 'cached', 'no-status', 'not-expected', 'held-back', 'staged'] as const) {
     const n = behind(f);
     if (n) parts.push(`${n} ${f}`);
   }
@@ -105,9 +105,11 @@ function row(node: string, s: AgentStatus | undefined, e: Expected | undefined, 
   // The relay expects nothing of a node whose status still names a hash: it has no HEP any more, or
   // this relay is not the one it listens to.
   if (s && !e && anyExpected && s.hash !== undefined && state !== 'offline') flags.push('not-expected');
+  // The node itself reports resources held back as invalid (a local-mode agent's files, or the relay's list it heard).
+  if ((s?.heldBack ?? 0) > 0) flags.push('held-back');
   if (s?.matchesNothing) flags.push('matches-nothing');
   if (s?.staged?.some((x) => x.wouldAllow > 0 || x.wouldDeny > 0)) flags.push('staged');
-  const inSync = s !== undefined && state === 'in-sync' && !flags.includes('behind') && !flags.includes('not-expected');
+  const inSync = s !== undefined && state === 'in-sync' && !flags.includes('behind') && !flags.includes('not-expected') && !flags.includes('held-back');
   return {
     node,
     state,

@@ -95,6 +95,13 @@ describe('fleet report', () => {
     expect(formatFleetText(r, Date.now())).toContain('staged:5deny/2allow');
   });
 
+  test('a node that reports resources held back (local mode) stands out and is not in sync', () => {
+    const r = report(status('a', { state: 'in-sync', source: 'local', hash: H1, heldBack: 2 }));
+    expect(r.nodes[0]!.flags).toEqual(['held-back']);
+    expect(r.nodes[0]!.inSync).toBe(false);
+    expect(r.summary).toBe('1 node: 0 in sync, 1 held-back');
+  });
+
   test('short hashes and ages', () => {
     expect(shortHash(H1)).toBe('111111111111');
     expect(shortHash(undefined)).toBe('-');
