@@ -28,13 +28,13 @@ const KIND_ALIASES: Readonly<Record<string, ResourceKind>> = {
 };
 
 /** Calico kinds calicoctl knows that outpost deliberately does not manage. */
-const OTHER_CALICO_KINDS = /^(networkpolic|stagedglobalnetworkpolic|stagednetworkpolic|ippool|ipreservation|bgp|node|clusterinfo|kubecontrollersconfig|ipamconfig)/;
+const OTHER_CALICO_KINDS = /^(networkpolic|stagednetworkpolic|ippool|ipreservation|bgp|node|clusterinfo|kubecontrollersconfig|ipamconfig)/;
 
 export function parseKind(word: string): ResourceKind {
   const kind = KIND_ALIASES[word.toLowerCase()];
   if (kind) return kind;
   if (OTHER_CALICO_KINDS.test(word.toLowerCase())) {
-    throw new UsageError(`resource type '${word}' is not managed by outpost (supported: HostEndpoint, GlobalNetworkPolicy, Profile, GlobalNetworkSet, NetworkSet, Tier, FelixConfiguration; WorkloadEndpoint to get and delete)`);
+    throw new UsageError(`resource type '${word}' is not managed by outpost (supported: HostEndpoint, GlobalNetworkPolicy, StagedGlobalNetworkPolicy, Profile, GlobalNetworkSet, NetworkSet, Tier, FelixConfiguration; WorkloadEndpoint to get and delete)`);
   }
   throw new UsageError(`resource type '${word}' is not supported`);
 }
