@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { standardLab, type StandardLab, type Probe, type LabProcess } from '../lab/lab.ts';
-import { enforcedLocalView, explainCheckStats, explainMismatches } from '../lab/explain-check.ts';
+import { enforcedLocalView, explainMismatches } from '../lab/explain-check.ts';
 
 export const MAIN = join(import.meta.dir, '../../src/main.ts');
 export const isRoot = process.getuid?.() === 0;
@@ -34,7 +34,12 @@ export class EnforcementHarness {
         s.lab.startResponder('c2', { tcp: [80, 443], udp: [53] }),
         s.lab.startResponder('behind', { tcp: [22, 80, 443], udp: [53] }),
       ]);
-      return new EnforcementHarness(s, dir, state);
+      const h = new EnforcementHarness(s, dir, state);
+      // Verdict = packet: every probe through this lab (mismatches() and direct lab.tcp/udp/ping)
+      // must get from explain the fate the real packet got (test/lab/explain-check.ts).
+      s.lab.afterProbe = async (from, probes, results) =>
+        explainMismatches(await enforcedLocalView(s.lab, 'gw', { resources: dir, state, argv: h.lastAgentArgs }), s, from, probes, results);
+      return h;
     } catch (e) {
       await s.lab.destroy();
       throw e;
@@ -52,7 +57,7 @@ export class EnforcementHarness {
   }
 
   /** The agent's last argv: the explain check renders with the same settings. */
-  private lastAgentArgs: readonly string[] = [];
+  lastAgentArgs: readonly string[] = [];
 
   agentArgs(extra: string[] = []): string[] {
     this.lastAgentArgs = extra;
@@ -75,13 +80,10 @@ export class EnforcementHarness {
     const bySource = new Map<string, Flow[]>();
     for (const f of flows) bySource.set(f.from, [...(bySource.get(f.from) ?? []), f]);
     const out: string[] = [];
-    // Verdict = packet: explain must give every probed flow its real fate (test/lab/explain-check.ts).
-    const view = enforcedLocalView(this.s.lab, 'gw', { resources: this.dir, state: this.state, argv: this.lastAgentArgs });
     await Promise.all(
       [...bySource.entries()].map(async ([from, fs]) => {
         const probes = fs.map(({ from: _f, allowed: _a, ...p }) => p as Probe);
         const results = await this.s.lab.probe(from, probes);
-        out.push(...explainMismatches(await view, this.s, from, probes, results));
         fs.forEach((f, i) => {
           const r = results[i];
           const ok = r?.ok === true;
@@ -112,8 +114,6 @@ export class EnforcementHarness {
   }
 
   async destroy(): Promise<void> {
-    const x = explainCheckStats;
-    console.error(`explain = packet: ${x.checked} flows compared, ${x.unknownFlow} not comparable, ${x.unknownPlan} probed while the plan in force was not provable`);
     await this.s.lab.destroy();
     await rm(join(this.dir, '..'), { recursive: true, force: true });
   }

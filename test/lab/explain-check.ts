@@ -180,8 +180,13 @@ export function observedFate(r: ProbeResult | undefined): Fate | undefined {
   return undefined;
 }
 
-/** Counts for the suites' logs (how many probes were checked against explain). */
+/** Counts for the suites' logs (how many probes were checked against explain), printed once at exit. */
 export const explainCheckStats = { checked: 0, unknownPlan: 0, unknownFlow: 0 };
+process.once("exit", () => {
+  const x = explainCheckStats;
+  if (x.checked + x.unknownPlan + x.unknownFlow === 0) return;
+  process.stderr.write(`explain = packet: ${x.checked} flows compared, ${x.unknownFlow} not comparable, ${x.unknownPlan} probed while the plan in force was not provable\n`);
+});
 
 /**
  * Compares explain with the real results of one probe batch from `from`; returns a line per
@@ -207,4 +212,24 @@ export function explainMismatches(view: EnforcedView | string, s: StandardLab, f
     }
   });
   return out;
+}
+
+/**
+ * The plan a relay-mode (or bundle) agent on `host` enforces: the verified snapshot in its cache
+ * with the broker path it keeps open, proven against the stamp in force like enforcedLocalView.
+ */
+export async function enforcedSnapshotView(lab: Lab, host: string, o: { state: string; trustKey: string; broker?: string; node?: string }): Promise<EnforcedView | string> {
+  const listing = await lab.exec(host, ["nft", "-j", "list", "set", "inet", "outpost", "stamp"], { reject: false });
+  if (listing.exitCode !== 0) return "no outpost table in force";
+  const stamp = stampOf(JSON.parse(listing.stdout) as unknown);
+  let plan: NodePlan;
+  try {
+    plan = (await hostPlan({ node: o.node ?? host, state: o.state, resources: undefined, trustKey: [o.trustKey], failsafeInbound: undefined, failsafeOutbound: undefined, ...(o.broker ? { broker: o.broker } : {}) })).plan;
+  } catch (e) {
+    return `no verified snapshot in the agent's cache: ${(e as Error).message}`;
+  }
+  const interfaces = await labInterfaces(lab, host);
+  const dispatch = resolveDispatch(plan.endpoints, interfaces);
+  if (tableStamp(renderRuleset(plan, dispatch, DEFAULT_RENDER_OPTIONS).table) !== stamp) return "the table in force is not the cached snapshot's (degraded, rolled back, local overrides, or changing)";
+  return { plan, dispatch, loopback: "exempt" };
 }

@@ -93,6 +93,13 @@ export class Lab {
 
   private constructor(readonly prefix: string) {}
 
+  /**
+   * Called after every probe batch with its results; each line it returns is a disagreement and
+   * fails the probe. The enforcement harnesses set it to check explain's verdict against every
+   * real packet (explain-check.ts).
+   */
+  afterProbe: ((from: string, probes: readonly Probe[], results: readonly ProbeResult[]) => Promise<string[]>) | undefined;
+
   /** A fresh lab; first removes leftovers of dead runs unless `sweep: false`. */
   static async create(opts: { sweep?: boolean } = {}): Promise<Lab> {
     if (opts.sweep ?? true) Lab.sweepStale();
@@ -211,6 +218,8 @@ export class Lab {
     }
     const results = JSON.parse(line) as ProbeResult[];
     if (results.length !== probes.length) throw new Error(`probe returned ${results.length}/${probes.length}`);
+    const disagreements = this.afterProbe ? await this.afterProbe(from, probes, results) : [];
+    if (disagreements.length) throw new Error(disagreements.join("\n"));
     return results;
   }
 
