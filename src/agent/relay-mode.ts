@@ -40,6 +40,7 @@ import { noEndpointWarning } from './no-endpoint.ts';
 import { heldBackTopic } from '../protocol/topics.ts';
 import { decodeHeldBack } from '../protocol/held-back-decode.ts';
 import { endpointSummary, type StatusExtras } from './status-extras.ts';
+import { watchStaged } from './staged-summary.ts';
 
 /** `broker` absent: an air-gapped agent on signed bundles alone (bundleDir). */
 type RelayConfig = AgentConfig & { trustKey: readonly string[] };
@@ -261,6 +262,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     if (ok) {
       everApplied = true;
       Object.assign(extras, { appliedAt: at, applyMs: durationMs, ...summary });
+      stagedWatch.setPlan(plan.staged);
     }
     // Where a change's time went on this host (the benchmarks read it; whole tenths of a ms).
     const steps = { ...ms, render: t1 - t0, enforce: performance.now() - t1 };
@@ -268,6 +270,16 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     if (ok) log.info({ node, revision: held.revision, hash: held.hash, endpoints: plan.endpoints.length, policies: plan.policies.length, from: why, ms: tenths, ...(degraded ? { degraded: true } : {}) }, 'ruleset in force');
     return ok;
   };
+  // Staged policies' would-be verdicts for the retained status (at most once a minute, on change).
+  const stagedWatch = watchStaged({
+    nft: config.nft,
+    log,
+    onChange: (staged) => {
+      if (staged) extras.staged = staged;
+      else delete extras.staged;
+      publishStatus();
+    },
+  });
   let applying = false;
   enforcer.onOutcome((r) => {
     if (!r.ok) problems.apply = r.error;
@@ -449,6 +461,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     firstApply,
     stop: async () => {
       ifaces?.stop();
+      stagedWatch.stop();
       reporter?.stop();
       confirm.cancel();
       stopped = true;

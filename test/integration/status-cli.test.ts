@@ -103,6 +103,20 @@ describe.skipIf(!isRoot)('outpost status, local mode', () => {
     await until('held back again', async () => (await json()).report, (x) => x.heldBack?.count === 1);
   }, 60_000);
 
+  test('a staged policy: what it would have denied, counted from real packets', async () => {
+    const staged = `apiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\nmetadata: {name: no-plain-http}\nspec:\n  selector: role == 'gw'\n  types: [Ingress]\n  ingress: [{action: Deny, protocol: TCP, destination: {ports: [80]}}]\n`;
+    await h.writeResources({ 'heps.yaml': HEPS, 'web.yaml': WEB, 'broken.yaml': BROKEN, 'staged.yaml': staged });
+    await until('staged in the status', async () => (await json()).report, (x) => (x.staged ?? []).some((c) => c.policy === 'no-plain-http'));
+    // Enforcement is unchanged (web still allows 80), and the staged policy counts the would-be denial.
+    expect(await h.mismatches([tcp('c1', GW1, 80, true), tcp('c1', GW1, 80, true)])).toEqual([]);
+    const r = (await json()).report;
+    const c = r.staged!.find((x) => x.policy === 'no-plain-http' && x.direction === 'ingress')!;
+    expect(c.wouldDeny.packets).toBeGreaterThanOrEqual(2);
+    expect((await status()).out).toContain('would deny');
+    await h.writeResources({ 'heps.yaml': HEPS, 'web.yaml': WEB, 'broken.yaml': BROKEN });
+    await until('staged gone', async () => (await json()).report, (x) => x.staged === undefined);
+  }, 60_000);
+
   test('--watch prints again until SIGINT, then exits 0', async () => {
     const p = h.s.lab.spawn('gw', [process.execPath, MAIN, 'status', '--state', h.state, '--watch', '1']);
     await until('two reports', async () => p.stdout.split('\n').filter((l) => /^node +gw$/.test(l)).length, (n) => n >= 2);
@@ -151,6 +165,18 @@ describe.skipIf(!isRoot)('outpost status, local mode', () => {
     const text = await status();
     expect(text.out).toMatch(/^state +ERROR/m);
     expect(text.out).toContain('MISSING');
+  }, 60_000);
+
+  test('a node name that matches no HEP: the agent warns, status says so', async () => {
+    const state = join(h.state, '..', 'state-nobody');
+    const r = await h.s.lab.exec('gw', [process.execPath, MAIN, 'agent', '--config', '/dev/null', '--node', 'nobody', '--resources', h.dir, '--state', state, '--once'], { reject: false, timeoutMs: 30_000 });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/"level":"warn".*node name 'nobody' matches no HostEndpoint/);
+    const s2 = await h.s.lab.exec('gw', [process.execPath, MAIN, 'status', '--state', state, '-o', 'json'], { reject: false });
+    const rep2 = v.parse(StatusReportSchema, JSON.parse(s2.stdout));
+    expect(rep2).toMatchObject({ node: 'nobody', matchesNothing: true, endpoints: [], agent: { running: false } });
+    expect(rep2.warnings.join()).toContain('matches no HostEndpoint');
+    await h.deleteTable();
   }, 60_000);
 
   test('no status file: exit 2 and why', async () => {
@@ -215,6 +241,30 @@ describe.skipIf(!isRoot)('outpost status, relay mode (real Mosquitto)', () => {
     expect(r.state).toBe('in-sync');
     const st = await until('refusal in the retained status', retainedStatus, (s) => Object.keys(s?.refused ?? {}).length > 0);
     expect(st?.revision).toBe(r.revision);
+  }, 60_000);
+
+  test('resources the relay holds back as invalid show on the host and in the retained status', async () => {
+    await writeFile(join(dir, 'broken.yaml'), BROKEN);
+    const r = await until('held back on the host', report, (x) => (x.heldBack?.count ?? 0) > 0, 30_000);
+    expect(r.heldBack?.items.some((i) => i.name === 'broken')).toBe(true);
+    expect(r.warnings.join()).toContain('held back');
+    await until('held back in the retained status', retainedStatus, (s) => (s?.heldBack ?? 0) > 0);
+    await rm(join(dir, 'broken.yaml'));
+    await until('held-back list empty again', report, (x) => (x.heldBack?.count ?? 0) === 0, 30_000);
+  }, 60_000);
+
+  test('no cache and no broker at first start: the log says nothing was ever applied', async () => {
+    const p = h.lab.spawn('gw', [process.execPath, MAIN, 'agent', '--config', '/dev/null', '--node', 'gw', '--broker', 'mqtt://198.18.4.2:1884', '--trust-key', h.path('relay.pub'), '--state', h.path('state-fresh')]);
+    try {
+      const line = await waitLog(p, (l) => l.msg.startsWith('broker unreachable'), 20_000);
+      expect(line.msg).toContain('no snapshot was ever applied');
+      expect(p.stderr).not.toContain('enforcement stays as last applied');
+      const r = await h.lab.exec('gw', [process.execPath, MAIN, 'status', '--state', h.path('state-fresh'), '-o', 'json'], { reject: false });
+      expect(r.exitCode).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ state: 'error', reason: 'no snapshot yet', agent: { running: true } });
+    } finally {
+      await p.stop();
+    }
   }, 60_000);
 
   test('the offline status keeps revision and hash: a clean stop, and kill -9 (the last will)', async () => {

@@ -15,6 +15,8 @@ import { fanOut } from '../../../src/agent/observations.ts';
 import { parseLocalStatus, type LocalStatus } from '../../../src/protocol/local-status.ts';
 import { AgentStatusSchema, decodeStatus, encodeStatus, lastWillPayload, MAX_STATUS_ENDPOINTS } from '../../../src/protocol/status.ts';
 import { parseStatusArgs } from '../../../src/cli/status-command.ts';
+import { summariseStaged } from '../../../src/agent/staged-summary.ts';
+import { StatusReportSchema } from '../../../src/protocol/status-report.ts';
 import { buildRuleset } from '../../../src/agent/host-ruleset.ts';
 import { parseManifest } from '../../../src/model/manifest.ts';
 import * as v from 'valibot';
@@ -253,6 +255,10 @@ describe('the report', () => {
     expect(web.rules.map((x) => x.packets)).toEqual([2, 1, 0]);
     expect(fh.tiers[1]!.endOfTierDrop).toEqual({ packets: 1, bytes: 60 });
     expect(formatReport(r, Date.parse('2026-01-01T00:05:00Z'))).toContain('default/web');
+    // What -o json prints fits its published schema (protocol/status-report.ts).
+    expect(v.safeParse(StatusReportSchema, JSON.parse(JSON.stringify(r))).success).toBe(true);
+    const missing = buildReport({ file: 'f', status: status(), agent: { running: false, how: 'x' }, table: { state: 'missing' } });
+    expect(v.safeParse(StatusReportSchema, JSON.parse(JSON.stringify(missing))).success).toBe(true);
   });
 
   test('the table missing while the file says in-sync: state error, loudly', () => {
@@ -303,6 +309,18 @@ describe('the retained MQTT status', () => {
   test('the offline status keeps revision and hash', () => {
     const r = decodeStatus(lastWillPayload('gw', since, { revision: '5', hash: 'sha256:ee', source: 'relay' }));
     expect(r.ok && r.status).toMatchObject({ state: 'offline', revision: '5', hash: 'sha256:ee', source: 'relay', since: since.toISOString() });
+  });
+});
+
+describe('staged summary for the retained status', () => {
+  test('per policy, both directions added, sorted, capped', () => {
+    const pb = (packets: number) => ({ packets, bytes: packets * 60 });
+    const c = (policy: string, direction: 'ingress' | 'egress', allow: number, deny: number) => ({ policy, direction, wouldAllow: pb(allow), wouldDeny: pb(deny), wouldPass: pb(0), wouldLog: pb(0), noMatch: pb(1) });
+    expect(summariseStaged([c('b', 'ingress', 1, 2), c('a', 'egress', 0, 5), c('b', 'egress', 3, 4)])).toEqual([
+      { policy: 'a', wouldAllow: 0, wouldDeny: 5 },
+      { policy: 'b', wouldAllow: 4, wouldDeny: 6 },
+    ]);
+    expect(summariseStaged(Array.from({ length: 80 }, (_, i) => c(`p${String(i).padStart(2, '0')}`, 'ingress', 1, 1)))).toHaveLength(50);
   });
 });
 
