@@ -126,6 +126,18 @@ describe.skipIf(!isRoot)('outpost status, local mode', () => {
     expect(p.stderr).toBe('');
   }, 60_000);
 
+  test('--watch into a pipe that closes ends quietly with 0; --config names the state dir', async () => {
+    const r = await h.s.lab.exec('gw', ['bash', '-c', `set -o pipefail; '${process.execPath}' '${MAIN}' status --state '${h.state}' --watch 1 | head -1`], { reject: false, timeoutMs: 20_000 });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^node +gw$/);
+    expect(r.stderr).toBe('');
+    const conf = join(h.state, '..', 'agent.yaml');
+    await writeFile(conf, `node: gw\nstate: ${h.state}\nresources: [${h.dir}]\n`);
+    const c = await h.s.lab.exec('gw', [process.execPath, MAIN, 'status', '--config', conf], { reject: false });
+    expect(c.exitCode).toBe(0);
+    expect(c.stdout).toMatch(/^state +in-sync/m);
+  }, 60_000);
+
   test('a failed apply: state error with the reason, the last good apply kept', async () => {
     await writeFile(failMarker, '');
     await writeFile(join(h.dir, 'web.yaml'), WEB.replace('[80]', '[8080]'));
