@@ -191,6 +191,19 @@ describe.skipIf(!isRoot)('outpost status, local mode', () => {
     await h.deleteTable();
   }, 60_000);
 
+  test('metricsListen: the agent serves /readyz (ready after its first apply) and /metrics', async () => {
+    await agent?.stop();
+    const p = h.spawnAgent(['--metrics-listen', '127.0.0.1:9469']);
+    try {
+      await p.waitFor(/ruleset in force/, 20_000);
+      const get = async (path: string) => (await h.s.lab.exec('gw', ['curl', '-s', '-w', '\n%{http_code}', `http://127.0.0.1:9469${path}`], { reject: false })).stdout;
+      expect(await until('ready', () => get('/readyz'), (t) => t.endsWith('\n200'))).toContain('ready');
+      expect(await get('/metrics')).toMatch(/^outpost_agent_applies_total\{result="ok"\} [1-9]/m);
+    } finally {
+      await p.stop();
+    }
+  }, 60_000);
+
   test('no status file: exit 2 and why', async () => {
     const empty = join(h.state, '..', 'empty-state');
     await mkdir(empty, { recursive: true });
