@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { standardLab, type StandardLab, type Probe, type LabProcess } from '../lab/lab.ts';
-import { enforcedLocalView, explainMismatches } from '../lab/explain-check.ts';
+import { enforcedLocalView, explainCheckSummary, explainMismatches } from '../lab/explain-check.ts';
 
 export const MAIN = join(import.meta.dir, '../../src/main.ts');
 export const isRoot = process.getuid?.() === 0;
@@ -114,6 +114,7 @@ export class EnforcementHarness {
   }
 
   async destroy(): Promise<void> {
+    console.error(explainCheckSummary());
     await this.s.lab.destroy();
     await rm(join(this.dir, '..'), { recursive: true, force: true });
   }

@@ -14,6 +14,7 @@ import { parseManifest } from '../../src/model/manifest.ts';
 import type { Logger } from '../../src/platform/logger.ts';
 import { STAMP_SET, stampOf } from '../../src/nft/stamp.ts';
 import type { Lab } from '../lab/lab.ts';
+import type { NodePlan } from '../../src/plan/schema.ts';
 import type { HostInterface } from '../../src/calc/dispatch.ts';
 import { prng } from '../lab/prng.ts';
 
@@ -92,8 +93,13 @@ const CONFIG = { node: 'gw', failsafeInbound: undefined, failsafeOutbound: undef
 export function renderYaml(yaml: string, interfaces: readonly HostInterface[] = GW_INTERFACES) {
   const r = parseManifest(yaml, 'test.yaml');
   if (r.errors.length) throw new Error(`invalid test resources: ${JSON.stringify(r.errors).slice(0, 500)}`);
-  return buildRuleset(CONFIG, r.resources, interfaces).rendered;
+  const built = buildRuleset(CONFIG, r.resources, interfaces);
+  lastRendered = { plan: built.plan, interfaces };
+  return built.rendered;
 }
+
+/** The plan renderYaml rendered last, for the verdict = packet check (test/lab/explain-check.ts provenView). */
+export let lastRendered: { plan: NodePlan; interfaces: readonly HostInterface[] } | undefined;
 
 export const resource = (kind: string, name: string, spec: unknown, labels?: Record<string, string>): string =>
   JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind, metadata: labels ? { name, labels } : { name }, spec });

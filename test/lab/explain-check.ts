@@ -13,9 +13,11 @@
  */
 import { resolveDispatch, type Dispatch, type HostInterface } from "../../src/calc/dispatch.ts";
 import { hostPlan } from "../../src/explain/plan-source.ts";
-import { renderRuleset, DEFAULT_RENDER_OPTIONS } from "../../src/render/ruleset.ts";
+import { renderRuleset, resultOf, DEFAULT_RENDER_OPTIONS } from "../../src/render/ruleset.ts";
 import { explainPacket, type Packet } from "../../src/explain/engine.ts";
-import { tableStamp, stampOf } from "../../src/nft/stamp.ts";
+import { STAMP_SET, tableStamp, stampOf } from "../../src/nft/stamp.ts";
+import { verifyListing } from "../../src/nft/verify.ts";
+import type { DesiredTable } from "../../src/render/table-model.ts";
 import type { NodePlan } from "../../src/plan/schema.ts";
 import { cidrContains, parseCidr } from "../../src/net/cidr.ts";
 import type { Lab, Probe, ProbeResult, StandardLab } from "./lab.ts";
@@ -56,21 +58,32 @@ export async function labInterfaces(lab: Lab, host: string): Promise<HostInterfa
 }
 
 /**
+ * Why `table` is not what gw's kernel holds, or undefined when it is: the stamp (the digest of
+ * our last transaction) and, since a test may tamper with the table behind the stamp's back, the
+ * structure too (chains, rule counts, sets and set sizes).
+ */
+async function notInForce(lab: Lab, host: string, table: DesiredTable): Promise<string | undefined> {
+  const r = await lab.exec(host, ["nft", "-j", "list", "table", "inet", "outpost"], { reject: false });
+  if (r.exitCode !== 0) return "no outpost table in force";
+  const listing = JSON.parse(r.stdout) as unknown;
+  if (tableStamp(table) !== stampOf(listing)) return "the stamp in force is another table's (changed, refused, rolled back or degraded)";
+  const problems = verifyListing(listing, resultOf(table), [STAMP_SET]);
+  return problems.length ? `the table in force was changed behind outpost's back (${problems[0]})` : undefined;
+}
+
+/**
  * The plan a local-mode agent with `argv` enforces on `host`, from its resources folder and the
  * last valid versions in its state dir (read from a copy: the agent's lock is never taken), or
  * why it cannot be proven.
  */
 export async function enforcedLocalView(lab: Lab, host: string, o: { resources: string; state: string; argv: readonly string[] }): Promise<EnforcedView | string> {
-  const listing = await lab.exec(host, ["nft", "-j", "list", "set", "inet", "outpost", "stamp"], { reject: false });
-  if (listing.exitCode !== 0) return "no outpost table in force";
-  const stamp = stampOf(JSON.parse(listing.stdout) as unknown);
   const flags = agentFlags(o.argv);
   // explain's own host-mode source: the agent's resources and its recorded last valid versions.
   const { plan } = await hostPlan({ node: flags.node, state: o.state, resources: [o.resources], trustKey: undefined, failsafeInbound: flags.failsafeInbound, failsafeOutbound: flags.failsafeOutbound });
   const interfaces = await labInterfaces(lab, host);
   const dispatch = resolveDispatch(plan.endpoints, interfaces);
-  const rendered = renderRuleset(plan, dispatch, { ...DEFAULT_RENDER_OPTIONS, loopback: flags.loopback });
-  if (tableStamp(rendered.table) !== stamp) return "the table in force is not the one the resources folder gives (changed, refused or tampered with)";
+  const why = await notInForce(lab, host, renderRuleset(plan, dispatch, { ...DEFAULT_RENDER_OPTIONS, loopback: flags.loopback }).table);
+  if (why !== undefined) return why;
   return { plan, dispatch, loopback: flags.loopback };
 }
 
@@ -180,13 +193,14 @@ export function observedFate(r: ProbeResult | undefined): Fate | undefined {
   return undefined;
 }
 
-/** Counts for the suites' logs (how many probes were checked against explain), printed once at exit. */
+/** Counts for the suites' logs (how many probes were checked against explain). */
 export const explainCheckStats = { checked: 0, unknownPlan: 0, unknownFlow: 0 };
-process.once("exit", () => {
+/** OUTPOST_EXPLAIN_CHECK_LOG=1: one stderr line per probe batch (what was compared, or why not). */
+const verbose = process.env["OUTPOST_EXPLAIN_CHECK_LOG"] === "1";
+export const explainCheckSummary = (): string => {
   const x = explainCheckStats;
-  if (x.checked + x.unknownPlan + x.unknownFlow === 0) return;
-  process.stderr.write(`explain = packet: ${x.checked} flows compared, ${x.unknownFlow} not comparable, ${x.unknownPlan} probed while the plan in force was not provable\n`);
-});
+  return `explain = packet: ${x.checked} flows compared, ${x.unknownFlow} not comparable, ${x.unknownPlan} probed while the plan in force was not provable`;
+};
 
 /**
  * Compares explain with the real results of one probe batch from `from`; returns a line per
@@ -195,6 +209,7 @@ process.once("exit", () => {
 export function explainMismatches(view: EnforcedView | string, s: StandardLab, from: string, probes: readonly Probe[], results: readonly ProbeResult[]): string[] {
   if (typeof view === "string") {
     explainCheckStats.unknownPlan += probes.length;
+    if (verbose) process.stderr.write(`explain check: ${probes.length} probe(s) from ${from} not compared: ${view}\n`);
     return [];
   }
   const out: string[] = [];
@@ -203,9 +218,11 @@ export function explainMismatches(view: EnforcedView | string, s: StandardLab, f
     const want = explainFate(view, s, from, p);
     if (seen === undefined || want.fate === undefined) {
       explainCheckStats.unknownFlow++;
+      if (verbose) process.stderr.write(`explain check: ${from} -> ${p.host} not comparable: ${seen === undefined ? `probe result ${JSON.stringify(results[i])}` : want.detail[0]}\n`);
       return;
     }
     explainCheckStats.checked++;
+    if (verbose) process.stderr.write(`explain check: ${from} -> ${p.host} ${p.kind}${"port" in p ? `/${p.port}` : ""}: explain ${want.fate}, packet ${seen}\n`);
     if (seen !== want.fate) {
       const what = p.kind === "icmp" ? `icmp${p.type !== undefined ? ` type ${p.type}` : ""}` : `${p.kind}/${p.port}`;
       out.push(`explain disagrees with the packet: ${from} -> ${p.host} ${what}: explain says ${want.fate}, the packet was ${seen === "allow" ? "allowed" : "denied"} (${JSON.stringify(results[i])})\n${want.detail.join("\n")}`);
@@ -219,9 +236,6 @@ export function explainMismatches(view: EnforcedView | string, s: StandardLab, f
  * with the broker path it keeps open, proven against the stamp in force like enforcedLocalView.
  */
 export async function enforcedSnapshotView(lab: Lab, host: string, o: { state: string; trustKey: string; broker?: string; node?: string }): Promise<EnforcedView | string> {
-  const listing = await lab.exec(host, ["nft", "-j", "list", "set", "inet", "outpost", "stamp"], { reject: false });
-  if (listing.exitCode !== 0) return "no outpost table in force";
-  const stamp = stampOf(JSON.parse(listing.stdout) as unknown);
   let plan: NodePlan;
   try {
     plan = (await hostPlan({ node: o.node ?? host, state: o.state, resources: undefined, trustKey: [o.trustKey], failsafeInbound: undefined, failsafeOutbound: undefined, ...(o.broker ? { broker: o.broker } : {}) })).plan;
@@ -230,6 +244,17 @@ export async function enforcedSnapshotView(lab: Lab, host: string, o: { state: s
   }
   const interfaces = await labInterfaces(lab, host);
   const dispatch = resolveDispatch(plan.endpoints, interfaces);
-  if (tableStamp(renderRuleset(plan, dispatch, DEFAULT_RENDER_OPTIONS).table) !== stamp) return "the table in force is not the cached snapshot's (degraded, rolled back, local overrides, or changing)";
+  const why = await notInForce(lab, host, renderRuleset(plan, dispatch, DEFAULT_RENDER_OPTIONS).table);
+  if (why !== undefined) return why;
   return { plan, dispatch, loopback: "exempt" };
+}
+
+/** A plan the test rendered itself (no agent): proven in force when its table's digest is the stamp. */
+export async function provenView(lab: Lab, host: string, known: { plan: NodePlan; interfaces: readonly HostInterface[]; loopback?: "exempt" | "policy" } | undefined): Promise<EnforcedView | string> {
+  if (!known) return "no plan rendered yet";
+  const loopback = known.loopback ?? "exempt";
+  const dispatch = resolveDispatch(known.plan.endpoints, known.interfaces);
+  const why = await notInForce(lab, host, renderRuleset(known.plan, dispatch, { ...DEFAULT_RENDER_OPTIONS, loopback }).table);
+  if (why !== undefined) return why;
+  return { plan: known.plan, dispatch, loopback };
 }
