@@ -364,6 +364,8 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     if (ok && problems.apply === undefined && problems.store === undefined) setState('in-sync');
     else settle();
     if (ok) watchApplied(snap, prepared);
+    // Outside the message queue: the reconnect must not wait on the handler that asked for it.
+    if (ok) setTimeout(renewWillIfBlank, 0);
     return ok ? { ok: true, message: `revision ${snap.revision} (${snap.hash}) applied` } : { ok: false, message: `revision ${snap.revision} stored but not applied: ${problems.apply ?? 'nft failed'}` };
   };
 
@@ -379,6 +381,19 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     lastError = 'no snapshot yet';
   }
   observe.stateChanged({ state, ...(lastError !== undefined ? { reason: lastError } : {}), since });
+  /** The revision the broker's copy of our last will names (undefined: none, e.g. a first start without cache). */
+  let willRevision: string | undefined;
+  /**
+   * A will naming no revision is renewed (one reconnect) once a snapshot is in force, so an agent
+   * that dies after its first snapshot is not reported offline with nothing. Later revisions are
+   * not: a reconnect of every agent on every policy change would load the broker for little; the
+   * will then names the revision in force at connect time (a clean stop names the current one).
+   */
+  const renewWillIfBlank = () => {
+    if (willRevision !== undefined || !held || stopped || !link?.connected || !link.renewWill) return;
+    log.info({ node, revision: held.revision }, 'renewing the last will with the revision now in force (one reconnect)');
+    void link.renewWill().catch((e: Error) => log.warn({ err: e.message }, 'cannot renew the last will'));
+  };
   /** The offline status (last will, clean stop): what is in force stays named. */
   const offlinePayload = (at: Date) => lastWillPayload(node, at, { revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, source: heldSource, ...extras });
   /** The relay's list of resources it holds back as invalid (retained); a malformed one is logged and ignored. */
@@ -411,7 +426,10 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     // Built again before every (re)connect: the broker holds the will given at connect time, so it
     // names the revision in force when this connection was made (MQTT cannot change a will
     // without reconnecting; a clean stop publishes the current one instead).
-    will: () => ({ topic: statusTopic(config.topicPrefix, node), payload: offlinePayload(new Date()), retain: true, qos: 1 }),
+    will: () => {
+      willRevision = held?.revision;
+      return { topic: statusTopic(config.topicPrefix, node), payload: offlinePayload(new Date()), retain: true, qos: 1 };
+    },
     // The broker may have moved while we were cut off: resolve before every attempt, not only after a success.
     beforeReconnect: () => refreshBrokerPath('reconnect'),
     onOversized: (o) => refuse('malformed', `a ${o.bytes}-byte message on ${o.topic.slice(0, 200)} is over the ${MAX_PACKET_BYTES}-byte limit; skipped unread`),

@@ -113,6 +113,12 @@ export interface MqttLink {
   unsubscribe?(topics: readonly string[]): Promise<void>;
   /** Closes the connection; `graceful` sends DISCONNECT (no last will), otherwise the will fires. */
   close(graceful?: boolean): Promise<void>;
+  /**
+   * Optional: a broker holds the will given at connect time, so a new one takes a reconnect:
+   * DISCONNECT (the old will is dropped, not published) and connect again with the will option
+   * evaluated anew. Subscriptions and queued messages survive in a persistent session.
+   */
+  renewWill?(): Promise<void>;
 }
 
 /** Jitter: a uniform delay between half the first step and the capped exponential step (never 0, so a fleet never reconnects in one instant). */
@@ -148,6 +154,8 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
   let attempt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closing = false;
+  /** While a renewWill disconnects on purpose: that close is not an outage to report or retry. */
+  let renewing = false;
   let lastError: string | undefined;
 
   // Unreadable TLS files are a connection failure like any other (reported, retried, re-read),
@@ -214,7 +222,7 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
     lastError = e.message;
   });
   client.on('close', () => {
-    if (closing) return;
+    if (closing || renewing) return;
     const delay = backoffDelay(attempt++, backoff);
     stateCbs.forEach((cb) => cb({ connected: false, ...(lastError ? { error: lastError } : {}), retryInMs: delay }));
     if (timer) clearTimeout(timer);
@@ -251,6 +259,17 @@ export function connectMqtt(opts: LinkOptions): MqttLink {
     },
     unsubscribe: async (topics) => {
       await client.unsubscribeAsync([...topics]);
+    },
+    renewWill: async () => {
+      if (!opts.will || typeof opts.will !== 'function' || !client.connected || closing || renewing) return;
+      renewing = true;
+      try {
+        await client.endAsync(false);
+      } finally {
+        renewing = false;
+      }
+      client.options.will = willOption(opts.will);
+      if (!closing) client.reconnect();
     },
     close: async (graceful = true) => {
       closing = true;

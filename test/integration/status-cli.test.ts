@@ -13,7 +13,7 @@ import { EnforcementHarness, MAIN, isRoot, tcp } from './harness.ts';
 import { gnp, hep } from './fixtures.ts';
 import type { LabProcess } from '../lab/lab.ts';
 import { StatusReadErrorSchema, StatusReportSchema, type StatusReportJson } from '../../src/protocol/status-report.ts';
-import { SyncLab, inForce, waitLog } from './sync-harness.ts';
+import { SyncLab, inForce, logLines, waitLog } from './sync-harness.ts';
 import { decodeStatus, type AgentStatus } from '../../src/protocol/status.ts';
 import { snapshotTopic, statusTopic } from '../../src/protocol/topics.ts';
 
@@ -291,6 +291,30 @@ describe.skipIf(!isRoot)('outpost status, relay mode (real Mosquitto)', () => {
       await p.stop();
     }
   }, 60_000);
+
+  test('a first start without cache: once the first snapshot is in force the will is renewed, so kill -9 still names it', async () => {
+    const fresh = h.lab.spawn('c2', [process.execPath, MAIN, 'agent', '--config', '/dev/null', '--node', 'c2', '--broker', 'mqtt://198.18.4.2:1883', '--trust-key', h.path('relay.pub'), '--state', h.path('state-c2-fresh')]);
+    try {
+      await writeFile(join(dir, 'c2.yaml'), hep('c2-eth0', { iface: 'eth0', node: 'c2', labels: { role: 'c2' } }));
+      const applied = await waitLog(fresh, inForce(), 30_000);
+      await waitLog(fresh, (l) => l.msg.startsWith('renewing the last will'), 10_000);
+      // Connected again, with the new will.
+      await until('reconnected', async () => logLines(fresh).filter((l) => l.msg === 'connected to broker').length, (n) => n >= 2, 10_000);
+      const c2Status = async () => {
+        const raw = await h.retained(statusTopic('outpost/v1', 'c2'));
+        const st = raw ? decodeStatus(raw) : undefined;
+        return st?.ok ? st.status : undefined;
+      };
+      await until('c2 in sync', c2Status, (x) => x?.state === 'in-sync');
+      fresh.killSync();
+      const will = await until('c2 offline', c2Status, (x) => x?.state === 'offline', 30_000);
+      expect(will).toMatchObject({ revision: String(applied['revision']), hash: String(applied['hash']) });
+    } finally {
+      await fresh.stop();
+      await rm(join(dir, 'c2.yaml'), { force: true });
+      await h.lab.exec('c2', ['nft', 'delete', 'table', 'inet', 'outpost'], { reject: false });
+    }
+  }, 90_000);
 
   test('the offline status keeps revision and hash: a clean stop, and kill -9 (the last will)', async () => {
     const inForceNow = await report();
