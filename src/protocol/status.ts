@@ -14,7 +14,8 @@
  * - offline: the last will; `since` is when that agent connected, because the will is fixed then.
  *            It names the revision and hash in force at that moment (MQTT cannot change a will
  *            without reconnecting, so a revision applied later is not in it until the next
- *            reconnect); a clean stop publishes 'offline' with the revision in force at the stop.
+ *            reconnect; an agent that connected with nothing in force renews it once, after its
+ *            first snapshot); a clean stop publishes 'offline' with the revision in force then.
  *
  * Optional facts (all absent in statuses from older agents, and ignored by older readers):
  * source, appliedAt/applyMs (the last successful apply), endpoints (each HEP and the interfaces
