@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { COMMON, DIST } from '../../scripts/package/layout.ts';
 import { binaryPath } from '../../scripts/build/targets.ts';
 import type { LabProcess } from '../lab/lab.ts';
+import { filterAllows, tracedSyscalls } from './syscall-filter.ts';
 import {
   ALLOWED_PORT, applianceLab, DENIED_PORT, isRoot, localModeConfig, NATIVE, ok, requireArtifact, RESOURCES, run, waitUntil,
   type ApplianceLab,
@@ -74,38 +75,6 @@ async function startRelay(): Promise<LabProcess> {
   const relay = app.lab.spawn('app', [bin, 'relay', '--resources', join(base, 'resources'), '--listen', '127.0.0.1:1883', '--insecure', '--signing-key', join(base, 'relay.key')]);
   await waitUntil('the relay never published', async () => (relay.stderr.includes('snapshots published') ? true : undefined), async () => relay.stderr);
   return relay;
-}
-
-/** The system calls the unit's SystemCallFilter= lines allow, groups expanded by systemd-analyze. */
-async function filterAllows(): Promise<Set<string>> {
-  const expand = async (group: string, into: Set<string>): Promise<void> => {
-    if (!group.startsWith('@')) return void into.add(group);
-    const r = await ok(['systemd-analyze', 'syscall-filter', group]);
-    for (const line of r.stdout.split('\n').slice(1)) {
-      const name = line.trim();
-      if (name === '' || name.startsWith('#')) continue;
-      if (name.startsWith('@')) await expand(name, into);
-      else into.add(name);
-    }
-  };
-  // As systemd reads them: the first line is an allow list; then "~" lines remove, others add.
-  const allowed = new Set<string>();
-  for (const [, deny, groups] of (await readFile(UNIT, 'utf8')).matchAll(/^SystemCallFilter=(~?)(.+)$/gm)) {
-    const names = new Set<string>();
-    for (const g of groups!.split(/\s+/)) await expand(g, names);
-    for (const n of names) if (deny) allowed.delete(n); else allowed.add(n);
-  }
-  return allowed;
-}
-
-/** Names of the system calls in an `strace -f` log. */
-async function tracedSyscalls(file: string): Promise<Set<string>> {
-  const names = new Set<string>();
-  for (const line of (await readFile(file, 'utf8')).split('\n')) {
-    const m = /^\d+\s+([a-z0-9_]+)\(/.exec(line);
-    if (m?.[1]) names.add(m[1]);
-  }
-  return names;
 }
 
 const hasStrace = Bun.which('strace') !== null;
@@ -226,7 +195,7 @@ describe.skipIf(!isRoot)('systemd unit outpost-agent.service', () => {
   });
 
   test.skipIf(!hasStrace)('every system call the agent and nft make passes SystemCallFilter (needs strace; scripts/setup.sh does not install it)', async () => {
-    const allowed = await filterAllows();
+    const allowed = await filterAllows(UNIT);
     expect(allowed.size).toBeGreaterThan(200);
     const traces = join(base, 'trace');
     await mkdir(traces);
