@@ -114,7 +114,7 @@ export class SyncLab {
       ]);
       // Verdict = packet: probes through gw are checked against explain on gw's cached snapshot.
       lab.afterProbe = async (from, probes, results) =>
-        explainMismatches(await enforcedSnapshotView(lab, 'gw', { state: join(dir, 'state-gw'), trustKey: join(dir, 'relay.pub'), broker: BROKER }), s, from, probes, results);
+        explainMismatches(await enforcedSnapshotView(lab, 'gw', { state: join(dir, 'state-gw'), trustKey: join(dir, 'relay.pub'), broker: BROKER }), s, from, probes, results, { alsoEnforcing: ['c2'] });
       return new SyncLab(s, dir, mosquitto, etcd, { relay: keys, other });
     } catch (e) {
       await lab.destroy();

@@ -206,7 +206,7 @@ export const explainCheckSummary = (): string => {
  * Compares explain with the real results of one probe batch from `from`; returns a line per
  * disagreement. `view` is the proven plan, or why there is none (then nothing is compared).
  */
-export function explainMismatches(view: EnforcedView | string, s: StandardLab, from: string, probes: readonly Probe[], results: readonly ProbeResult[]): string[] {
+export function explainMismatches(view: EnforcedView | string, s: StandardLab, from: string, probes: readonly Probe[], results: readonly ProbeResult[], opts: { alsoEnforcing?: readonly string[] } = {}): string[] {
   if (typeof view === "string") {
     explainCheckStats.unknownPlan += probes.length;
     if (verbose) process.stderr.write(`explain check: ${probes.length} probe(s) from ${from} not compared: ${view}\n`);
@@ -215,7 +215,10 @@ export function explainMismatches(view: EnforcedView | string, s: StandardLab, f
   const out: string[] = [];
   probes.forEach((p, i) => {
     const seen = observedFate(results[i]);
-    const want = explainFate(view, s, from, p);
+    // A flow to or from another protected host is decided there too, by a plan not checked here.
+    const peers = (["c1", "c2", "behind"] as const).filter((h) => h === from || s.addr[h].v4 === p.host || s.addr[h].v6 === p.host);
+    const other = peers.find((h) => opts.alsoEnforcing?.includes(h));
+    const want = other ? { fate: undefined, detail: [`${other} enforces its own policy too`] } : explainFate(view, s, from, p);
     if (seen === undefined || want.fate === undefined) {
       explainCheckStats.unknownFlow++;
       if (verbose) process.stderr.write(`explain check: ${from} -> ${p.host} not comparable: ${seen === undefined ? `probe result ${JSON.stringify(results[i])}` : want.detail[0]}\n`);
