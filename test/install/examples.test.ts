@@ -34,6 +34,16 @@ describe('examples/', () => {
     });
   }
 
+  test('tests.yaml passes against first-host with the tier, and catches the tier missing', async () => {
+    const pass = await outpost('test', '-f', 'examples/tests.yaml', '--resources', 'examples/first-host', '--resources', 'examples/tiers.yaml');
+    expect(pass.exitCode, pass.stdout + pass.stderr).toBe(0);
+    expect(pass.stdout).toContain('6 passed, 0 failed');
+    const noTier = await outpost('test', '-f', 'examples/tests.yaml', '--resources', 'examples/first-host');
+    expect(noTier.exitCode).toBe(1);
+    expect(noTier.stdout).toContain('FAIL the blocklisted network cannot reach the web server');
+    expect(noTier.stdout).toContain('5 passed, 1 failed');
+  });
+
   test('first-host with the tier renders a ruleset for node gw1 that governs eth0', async () => {
     const r = await outpost('render', '--node', 'gw1', '--resources', 'examples/first-host', '--resources', 'examples/tiers.yaml');
     expect(r.exitCode, r.stderr).toBe(0);
