@@ -180,7 +180,10 @@ export async function explainCommand(args: string[], io: CliIO): Promise<number>
         ...(values.state !== undefined ? ['--state', values.state] : []),
         ...(values.node !== undefined ? ['--node', values.node] : []),
       ];
-      const { config } = await loadAgentConfig(forwarded, io, {});
+      const { config } = await loadAgentConfig(forwarded, io, {}).catch((e: unknown) => {
+        if (!(e instanceof UsageError)) throw e;
+        throw new UsageError(`${e.message}\n(on a host, explain reads the agent's configuration: --config FILE, default /etc/outpost/agent.yaml; elsewhere give --node N with --resources DIR or --etcd URL)`);
+      });
       const h = await hostPlan(config);
       plan = h.plan;
       loopback = config.loopback;
