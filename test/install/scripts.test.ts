@@ -7,7 +7,8 @@
  */
 import { describe, expect, test } from 'bun:test';
 import { readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import * as v from 'valibot';
 import YAML from 'yaml';
@@ -81,6 +82,27 @@ describe('sample relay.yaml', () => {
     const text = await readFile(path, 'utf8');
     const documented = new Set([...text.matchAll(/^(?:# ?)?([a-zA-Z]+):/gm)].map((m) => m[1]));
     expect([...documented].sort()).toEqual(RELAY_SETTINGS.map((s) => s.key).sort());
+  });
+
+  test('outpost relay --check-config refuses it until the files it names exist, then accepts it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'outpost-relay-yaml-'));
+    try {
+      await copyFile(path, join(dir, 'relay.yaml'));
+      const outpost = (...args: string[]) => run([process.execPath, join(ROOT, 'src/main.ts'), ...args], { cwd: dir });
+      const missing = await outpost('relay', '--check-config', '--config', 'relay.yaml');
+      expect(missing.exitCode).toBe(2);
+      expect(missing.stderr).toContain(`signingKey: ${dir}/relay.key does not exist`);
+      expect(missing.stderr).toContain(`brokerCert: ${dir}/tls/relay.crt does not exist`);
+      // What the operator does, relative paths resolved against the file's folder.
+      await ok([process.execPath, join(ROOT, 'src/main.ts'), 'keygen', '--out', join(dir, 'relay')]);
+      await ok(['sh', join(ROOT, 'scripts/pki.sh'), '--dir', join(dir, 'tls'), 'ca']);
+      await ok(['sh', join(ROOT, 'scripts/pki.sh'), '--dir', join(dir, 'tls'), 'relay', '--san', 'IP:127.0.0.1']);
+      const r = await outpost('relay', '--check-config', '--config', 'relay.yaml');
+      expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: '' });
+      expect(r.stdout).toContain('config ok: etcd http://127.0.0.1:2379, broker mqtts://127.0.0.1:8883');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('its active lines are a complete, valid relay configuration', async () => {
