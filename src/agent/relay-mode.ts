@@ -22,7 +22,7 @@ import { mqttTlsFiles } from '../config/mqtt-tls.ts';
 import { StateStore } from './state-store.ts';
 import { decodeSnapshot, revisionVerdict, type RefusalReason, type Snapshot } from '../protocol/snapshot.ts';
 import { snapshotTopic, statusTopic } from '../protocol/topics.ts';
-import { encodeStatus, lastWillPayload, type StatusState } from '../protocol/status.ts';
+import { encodeStatus, type StatusState } from '../protocol/status.ts';
 import type { Enforcer } from './enforcer.ts';
 import { renderForHost } from './host-ruleset.ts';
 import { readHostInterfaces, watchInterfaces, type InterfaceWatch } from './host-interfaces.ts';
@@ -36,11 +36,8 @@ import { describeAge, firstSnapshotProblem, freshness, isRefresh, msUntilStale }
 import { loadDegradedPlan } from './degraded-policy.ts';
 import { startInterfaceReporter, type InterfaceReporter } from '../autohep/reporter.ts';
 import type { AgentObserver, AgentSource } from './observations.ts';
-import { noEndpointWarning } from './no-endpoint.ts';
 import { heldBackTopic } from '../protocol/topics.ts';
-import { decodeHeldBack } from '../protocol/held-back-decode.ts';
-import { endpointSummary, type StatusExtras } from './status-extras.ts';
-import { watchStaged } from './staged-summary.ts';
+import { RelayStatusFacts } from './relay-status.ts';
 
 /** `broker` absent: an air-gapped agent on signed bundles alone (bundleDir). */
 type RelayConfig = AgentConfig & { trustKey: readonly string[] };
@@ -63,11 +60,10 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   /** Where the snapshot in force came from (a cached one: from the relay when there is a broker). */
   let heldSource: AgentSource = config.broker !== undefined ? 'relay' : 'bundle';
   const sourceOf = (from: SnapshotOrigin['from']): AgentSource => (from === 'relay' ? 'relay' : 'bundle');
-  /** The compact facts the retained status carries besides the state (status-extras.ts). */
-  const extras: StatusExtras = {};
+  /** The compact facts the retained status carries besides the state (relay-status.ts). */
+  const facts = new RelayStatusFacts({ node, nft: config.nft, log, observe, republish: () => publishStatus() });
   /** Set once a ruleset from a snapshot was put in force by this agent. */
   let everApplied = false;
-  let lastNoEndpoint: string | undefined;
   const refused: Partial<Record<RefusalReason, number>> = {};
   let held: Snapshot | undefined;
   let state: StatusState = 'cached';
@@ -91,7 +87,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     if (!link?.connected) return;
     let payload: Uint8Array;
     try {
-      payload = encodeStatus({ node, state, revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, staleCount, degraded: degraded !== undefined, lastError, refused, since, source: heldSource, ...extras });
+      payload = encodeStatus({ node, state, revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, staleCount, degraded: degraded !== undefined, lastError, refused, since, source: heldSource, ...facts.extras });
     } catch (e) {
       // A status that cannot be encoded is a bug to report, never a reason to stop enforcing.
       return void log.error({ err: (e as Error).message }, 'cannot encode the status');
@@ -240,10 +236,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     const always = target ? { outbound: brokerPathRules(target, brokerAddrs, resolvers) } : {};
     const { rendered, plan, dispatch } = renderForHost(degraded ?? held.plan, config, ifaces?.current ?? readHostInterfaces(), always);
     observe.rendered({ plan, dispatch, at: new Date() });
-    const none = plan.endpoints.length === 0 ? noEndpointWarning(node) : undefined;
-    if (none !== undefined && none !== lastNoEndpoint) log.warn({ node, revision: held.revision }, none);
-    lastNoEndpoint = none;
-    const summary = endpointSummary(plan, dispatch);
+    facts.rendered(plan, held.revision);
     const t1 = performance.now();
     const odd = rendered.unnameable.join('\n');
     if (odd !== lastUnnameable) rendered.unnameable.forEach((u) => log.warn({ node }, `interface not governed by name: ${u}`));
@@ -261,8 +254,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     observe.applied({ revision: held.revision, hash: held.hash, source: heldSource, why, durationMs, ok, ...(ok ? {} : { error: problems.apply ?? 'nft failed' }), at });
     if (ok) {
       everApplied = true;
-      Object.assign(extras, { appliedAt: at, applyMs: durationMs, ...summary });
-      stagedWatch.setPlan(plan.staged);
+      facts.applied(plan, dispatch, at, durationMs);
     }
     // Where a change's time went on this host (the benchmarks read it; whole tenths of a ms).
     const steps = { ...ms, render: t1 - t0, enforce: performance.now() - t1 };
@@ -270,16 +262,6 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     if (ok) log.info({ node, revision: held.revision, hash: held.hash, endpoints: plan.endpoints.length, policies: plan.policies.length, from: why, ms: tenths, ...(degraded ? { degraded: true } : {}) }, 'ruleset in force');
     return ok;
   };
-  // Staged policies' would-be verdicts for the retained status (at most once a minute, on change).
-  const stagedWatch = watchStaged({
-    nft: config.nft,
-    log,
-    onChange: (staged) => {
-      if (staged) extras.staged = staged;
-      else delete extras.staged;
-      publishStatus();
-    },
-  });
   let applying = false;
   enforcer.onOutcome((r) => {
     if (!r.ok) problems.apply = r.error;
@@ -365,7 +347,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     else settle();
     if (ok) watchApplied(snap, prepared);
     // Outside the message queue: the reconnect must not wait on the handler that asked for it.
-    if (ok) setTimeout(renewWillIfBlank, 0);
+    if (ok) setTimeout(() => stopped || facts.renewWillIfBlank(held, link), 0);
     return ok ? { ok: true, message: `revision ${snap.revision} (${snap.hash}) applied` } : { ok: false, message: `revision ${snap.revision} stored but not applied: ${problems.apply ?? 'nft failed'}` };
   };
 
@@ -381,29 +363,6 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     lastError = 'no snapshot yet';
   }
   observe.stateChanged({ state, ...(lastError !== undefined ? { reason: lastError } : {}), since });
-  /** The revision the broker's copy of our last will names (undefined: none, e.g. a first start without cache). */
-  let willRevision: string | undefined;
-  /**
-   * A will naming no revision is renewed (one reconnect) once a snapshot is in force, so an agent
-   * that dies after its first snapshot is not reported offline with nothing. Later revisions are
-   * not: a reconnect of every agent on every policy change would load the broker for little; the
-   * will then names the revision in force at connect time (a clean stop names the current one).
-   */
-  const renewWillIfBlank = () => {
-    if (willRevision !== undefined || !held || stopped || !link?.connected || !link.renewWill) return;
-    log.info({ node, revision: held.revision }, 'renewing the last will with the revision now in force (one reconnect)');
-    void link.renewWill().catch((e: Error) => log.warn({ err: e.message }, 'cannot renew the last will'));
-  };
-  /** The offline status (last will, clean stop): what is in force stays named. */
-  const offlinePayload = (at: Date) => lastWillPayload(node, at, { revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, source: heldSource, ...extras });
-  /** The relay's list of resources it holds back as invalid (retained); a malformed one is logged and ignored. */
-  const heardHeldBack = (payload: Uint8Array) => {
-    const r = decodeHeldBack(payload);
-    if (!r.ok) return void log.warn({ err: r.message }, 'ignoring a malformed held-back list from the broker');
-    extras.heldBack = r.heldBack?.count;
-    observe.heldBackChanged({ heldBack: r.heldBack, at: new Date() });
-    publishStatus();
-  };
   const firstApply = held ? apply('cache') : Promise.resolve(false);
   await firstApply;
   checkFreshness();
@@ -426,10 +385,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     // Built again before every (re)connect: the broker holds the will given at connect time, so it
     // names the revision in force when this connection was made (MQTT cannot change a will
     // without reconnecting; a clean stop publishes the current one instead).
-    will: () => {
-      willRevision = held?.revision;
-      return { topic: statusTopic(config.topicPrefix, node), payload: offlinePayload(new Date()), retain: true, qos: 1 };
-    },
+    will: () => ({ topic: statusTopic(config.topicPrefix, node), payload: facts.will(new Date(), held, heldSource), retain: true, qos: 1 }),
     // The broker may have moved while we were cut off: resolve before every attempt, not only after a success.
     beforeReconnect: () => refreshBrokerPath('reconnect'),
     onOversized: (o) => refuse('malformed', `a ${o.bytes}-byte message on ${o.topic.slice(0, 200)} is over the ${MAX_PACKET_BYTES}-byte limit; skipped unread`),
@@ -453,7 +409,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   });
   if (newLink) {
     newLink.onMessage((topic, payload) => {
-      if (topic === heldBackTopic(config.topicPrefix)) return void heardHeldBack(payload);
+      if (topic === heldBackTopic(config.topicPrefix)) return void facts.heardHeldBack(payload);
       if (topic !== snapshotTopic(config.topicPrefix, node)) return;
       // One at a time, in arrival order: revision checks compare against what was applied.
       queue = queue.then(() => receive(payload)).then(() => undefined).catch((e: Error) => log.error({ err: e.message }, 'snapshot handling failed'));
@@ -479,7 +435,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     firstApply,
     stop: async () => {
       ifaces?.stop();
-      stagedWatch.stop();
+      facts.stop();
       reporter?.stop();
       confirm.cancel();
       stopped = true;
@@ -489,7 +445,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       await queue;
       // A clean stop is not "offline by accident": say so, then disconnect without the will.
       if (newLink?.connected) {
-        await newLink.publish(statusTopic(config.topicPrefix, node), offlinePayload(new Date()), { retain: true, qos: 1 }).catch(() => undefined);
+        await newLink.publish(statusTopic(config.topicPrefix, node), facts.offline(new Date(), held, heldSource), { retain: true, qos: 1 }).catch(() => undefined);
       }
       await newLink?.close(true);
       enforcer.stop();
