@@ -19,6 +19,7 @@ import { isRoot, MAIN } from './harness.ts';
 import { inForce, logLines, waitApplied, waitLog, type LogLine } from './sync-harness.ts';
 import { generateSigningKeyPair, privateKeyToPem, publicKeyToPem } from '../../src/platform/signing.ts';
 import { interfacesTopic } from '../../src/protocol/topics.ts';
+import { pollUntil } from '../lab/poll.ts';
 
 const HUB = '198.18.40.1';
 const N1 = { v4: '198.18.40.2', v6: 'fd00:40::2' };
@@ -41,14 +42,8 @@ async function getHep(name: string): Promise<Record<string, any> | undefined> {
   return JSON.parse(r.stdout);
 }
 
-async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}\nrelay:\n${relay.stderr.slice(-3000)}\nagent:\n${agent?.stderr.slice(-2000)}`);
-    await Bun.sleep(200);
-  }
+function until<T, U extends T = T>(what: string, probe: () => Promise<T>, ok: ((v: T) => v is U) | ((v: T) => boolean), timeoutMs = 30_000): Promise<U> {
+  return pollUntil(what, probe, ok, { timeoutMs, context: () => `relay:\n${relay.stderr.slice(-3000)}\nagent:\n${agent?.stderr.slice(-2000)}` });
 }
 
 async function publish(topic: string, payload: string): Promise<void> {
