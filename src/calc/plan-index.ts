@@ -5,6 +5,7 @@
  *   HEPs by node                    → a node's endpoints without scanning every HEP
  *   policy selector → HEPs it matches → a policy change reaches only the nodes it selects (before
  *                                       and after); a HEP's labels are matched against every policy
+ *                                       (policy-matches.ts, over label-index.ts)
  *   profile → HEPs and members that inherit from it
  *   set index (set-index.ts)        → a member change reaches only the nodes whose sets it changes
  *
@@ -26,17 +27,16 @@ import type { Tier } from '../model/tier.ts';
 import type { FelixConfiguration } from '../model/felix-configuration.ts';
 import type { NetworkSet } from '../model/network-set.ts';
 import type { WorkloadEndpoint } from '../model/workload-endpoint.ts';
-import { parseSelectorTree, type Labels, type Selector, type SelectorNode } from '../selector/index.ts';
 import { computeNodePlan, preparePlanContext, selectorParser, sortPolicies, type NodePlanResult, type PlanContext, type PlanView } from './node-plan.ts';
 import { endpointLabels, globalNetworkSetMember, hepMember, memberParents, networkSetMember, workloadMember, type Member } from './members.ts';
 import { normaliseHostEndpoint } from './host-endpoints.ts';
-import { policySelectorText } from './selector-conversion.ts';
 import { tierTable, type TierInfo } from './tier-order.ts';
 import { SetIndex, type MemberChange } from './set-index.ts';
 import { deepEqual } from './deep-equal.ts';
 import type { LocalFailsafes } from './failsafes.ts';
 import type { StagedGlobalNetworkPolicy } from '../model/staged-global-network-policy.ts';
 import { sortStaged } from './staged.ts';
+import { PolicyMatches } from './policy-matches.ts';
 
 export interface PlanUpdate {
   /** Every node with at least one HEP. */
@@ -59,8 +59,6 @@ export class PlanIndex {
   private readonly sortedLocal = new Map<string, HostEndpoint[]>();
   private readonly profiles = new Map<string, Profile>();
   private readonly policies = new Map<string, GlobalNetworkPolicy>();
-  private readonly policySel = new Map<string, Selector>();
-  private readonly invalidPolicies = new Set<string>();
   private readonly tierResources = new Map<string, Tier>();
   /** Staged policies are few and measured on every HEP they select: a change recomputes every node. */
   private readonly stagedResources = new Map<string, StagedGlobalNetworkPolicy>();
@@ -70,17 +68,11 @@ export class PlanIndex {
   private tiers: Map<string, TierInfo> = tierTable([], []);
   private missingTiers = '';
   private rank = new Map<string, number>();
-  /** HEP name → names of the policies whose selector matches it; and the reverse. */
-  private readonly matches = new Map<string, Set<string>>();
-  private readonly policyHeps = new Map<string, Set<string>>();
-  /** Each HEP's labels (own and inherited), and label → value → HEPs: a policy selector that
-   * requires `k == v` (or `k in {...}`) is evaluated only against the HEPs that have it. */
-  private readonly hepLabels = new Map<string, Labels>();
-  private readonly labelIndex = new Map<string, Map<string, Set<string>>>();
   /** Profile name → keys of the HEPs, NetworkSets and WEPs that inherit its labels. */
   private readonly children = new Map<string, Set<string>>();
   /** Parsed selectors, started over past a bound (selectors come and go with edits). */
   private readonly parseCache = selectorParser(PARSE_CACHE_LIMIT);
+  private readonly matched = new PolicyMatches(this.parseCache);
   private readonly sets = new SetIndex();
   /** Set when the resource list had two resources under one key: everything from scratch. */
   private fallback: { resources: readonly Resource[]; shared?: PlanContext } | undefined;
@@ -161,7 +153,7 @@ export class PlanIndex {
     },
     compiled: new WeakMap(),
     candidatePolicies: (hep) => {
-      const names = [...(idx.matches.get(hep.metadata.name) ?? []), ...idx.invalidPolicies];
+      const names = idx.matched.candidates(hep.metadata.name);
       names.sort((a, b) => idx.rank.get(a)! - idx.rank.get(b)!);
       return names.map((n) => idx.policies.get(n)!);
     },
@@ -234,9 +226,7 @@ export class PlanIndex {
             relabel.add(name);
           } else {
             this.heps.delete(name);
-            this.setLabels(name, undefined);
-            for (const p of this.matches.get(name) ?? []) this.policyHeps.get(p)?.delete(name);
-            this.matches.delete(name);
+            this.matched.dropHep(name);
           }
           this.reparent(key, old as MemberResource | undefined, now as MemberResource | undefined);
           memberChanges.push({ key: memberKeyOf(key), member: now ? this.memberOf(this.heps.get(name)!) : undefined });
@@ -285,50 +275,16 @@ export class PlanIndex {
 
     for (const h of relabel) {
       const hep = this.heps.get(h);
-      if (hep) this.setLabels(h, endpointLabels(hep, this.profiles));
+      if (hep) this.matched.setLabels(h, endpointLabels(hep, this.profiles));
     }
 
-    for (const name of changedPolicies) {
-      const before = this.policyHeps.get(name) ?? new Set<string>();
-      for (const h of before) {
-        this.matches.get(h)?.delete(name);
-        const node = this.heps.get(h)?.spec.node;
-        if (node) dirty.add(node);
-      }
-      this.policyHeps.delete(name);
-      this.policySel.delete(name);
-      if (this.invalidPolicies.delete(name)) all = true;
-      const p = this.policies.get(name);
-      if (!p) continue;
-      const s = this.parse(policySelectorText(p.spec));
-      if (s.error !== undefined) {
-        this.invalidPolicies.add(name);
-        all = true;
-      }
-      this.policySel.set(name, s.selector);
-      const hit = new Set<string>();
-      for (const h of this.candidates(s.error === undefined ? parseSelectorTree(policySelectorText(p.spec)) : undefined)) {
-        if (!s.selector.evaluate(this.hepLabels.get(h)!)) continue;
-        hit.add(h);
-        this.matchSet(h).add(name);
-        const node = this.heps.get(h)!.spec.node;
-        if (node) dirty.add(node);
-      }
-      this.policyHeps.set(name, hit);
-    }
+    const reached = (h: string) => {
+      const node = this.heps.get(h)?.spec.node;
+      if (node) dirty.add(node);
+    };
+    for (const name of changedPolicies) if (this.matched.policyChanged(name, this.policies.get(name), reached)) all = true;
 
-    for (const h of relabel) {
-      const labels = this.hepLabels.get(h);
-      if (!labels) continue;
-      const mine = this.matchSet(h);
-      for (const p of mine) this.policyHeps.get(p)?.delete(h);
-      mine.clear();
-      for (const [name, sel] of this.policySel) {
-        if (!sel.evaluate(labels)) continue;
-        mine.add(name);
-        this.policyHeps.get(name)!.add(h);
-      }
-    }
+    for (const h of relabel) this.matched.rematch(h);
 
     for (const n of this.sets.applyMemberChanges(memberChanges)) dirty.add(n);
 
@@ -338,45 +294,6 @@ export class PlanIndex {
     const reach = new Set<string>();
     for (const n of dirty) if (nodes.has(n)) reach.add(n);
     return { nodes, dirty: reach, all: false };
-  }
-
-  private setLabels(hep: string, labels: Labels | undefined): void {
-    for (const [k, v] of Object.entries(this.hepLabels.get(hep) ?? {})) {
-      const byValue = this.labelIndex.get(k);
-      const set = byValue?.get(v);
-      if (!set) continue;
-      set.delete(hep);
-      // Label values come and go with HEPs (a host name each): no empty entry is kept.
-      if (set.size === 0) byValue!.delete(v);
-      if (byValue!.size === 0) this.labelIndex.delete(k);
-    }
-    if (!labels) {
-      this.hepLabels.delete(hep);
-      return;
-    }
-    this.hepLabels.set(hep, labels);
-    for (const [k, v] of Object.entries(labels)) {
-      let byValue = this.labelIndex.get(k);
-      if (!byValue) this.labelIndex.set(k, (byValue = new Map()));
-      let set = byValue.get(v);
-      if (!set) byValue.set(v, (set = new Set()));
-      set.add(hep);
-    }
-  }
-
-  /** The HEPs a selector can match: those with a label value it requires, or every HEP. */
-  private candidates(tree: SelectorNode | undefined): Iterable<string> {
-    const req = tree && requiredValues(tree);
-    if (!req) return this.hepLabels.keys();
-    const out = new Set<string>();
-    for (const v of req.values) for (const h of this.labelIndex.get(req.label)?.get(v) ?? []) out.add(h);
-    return out;
-  }
-
-  private matchSet(hep: string): Set<string> {
-    let s = this.matches.get(hep);
-    if (!s) this.matches.set(hep, (s = new Set()));
-    return s;
   }
 
   private dropLocal(node: string, name: string): void {
@@ -402,19 +319,6 @@ export class PlanIndex {
       s.add(key);
     }
   }
-}
-
-/** A label and the values one of which any match must have (`k == v`, `k in {…}`, or such a term of an `&&`). */
-function requiredValues(n: SelectorNode): { label: string; values: readonly string[] } | undefined {
-  if (n.kind === 'value' && n.op === '==') return { label: n.label, values: [n.value] };
-  if (n.kind === 'set' && n.op === 'in') return { label: n.label, values: n.values };
-  if (n.kind === 'and') {
-    for (const o of n.operands) {
-      const r = requiredValues(o);
-      if (r) return r;
-    }
-  }
-  return undefined;
 }
 
 /** Members are told apart in the set index by their resource key. */
