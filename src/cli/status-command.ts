@@ -4,7 +4,7 @@
  * outpost`). Works whether the agent runs or not: the state dir's lock says which.
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { CliIO } from './io.ts';
@@ -21,6 +21,8 @@ import { TABLE } from '../render/naming.ts';
 const DEFAULT_STATE = '/var/lib/outpost';
 const DEFAULT_CONFIG = '/etc/outpost/agent.yaml';
 const DEFAULT_WATCH_MS = 2000;
+/** The agent writes a few KiB to a few MiB (capped plan); anything far larger is not its file. */
+const MAX_STATUS_BYTES = 32 * 1024 * 1024;
 
 export const statusHelp: CommandHelp = {
   usage: 'outpost status [--state DIR] [-o json] [--watch [INTERVAL]]',
@@ -159,6 +161,8 @@ async function once(dir: string, o: Options, io: CliIO): Promise<number> {
   const file = join(dir, STATUS_FILE);
   let text: string;
   try {
+    const size = (await stat(file)).size;
+    if (size > MAX_STATUS_BYTES) throw new Error(`it is ${size} bytes, far more than an agent writes (${MAX_STATUS_BYTES} at most)`);
     text = await readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
