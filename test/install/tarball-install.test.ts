@@ -3,7 +3,9 @@
  * sh with only BusyBox applets on PATH, the agent started by its installed sysv init script
  * (chrooted, in a lab namespace) once it has refused the shipped config through
  * `outpost agent --check-config`, enforcement checked with real packets, a restart with a bad
- * config refused (the agent kept), then the init script's stop (the ruleset stays);
+ * config refused (the agent kept), then the init script's stop (the ruleset stays); the relay's
+ * init script refusing the shipped sample relay.yaml (its key files do not exist yet), then
+ * running a configured relay that the agent, switched to relay mode, takes its policy from;
  * `uninstall.sh --root` from outside leaves the appliance's table alone (that namespace is not
  * the machine running it), and the installed uninstaller run on the appliance itself removes the
  * table and every file: traffic flows again, and the root's file list is what it was before
@@ -142,9 +144,45 @@ describe.skipIf(!isRoot)(`tarball install on a BusyBox appliance (${NATIVE.name}
     expect(await app.reaches(DENIED_PORT)).toBe(false);
   });
 
+  test("the relay's init script refuses the shipped sample through relay --check-config: its key files do not exist yet", async () => {
+    const r = await root.inRoot(app.ns, [HOST.relayInitScript, 'start']);
+    expect(r.exitCode, output(r)).toBe(6);
+    expect(r.stderr).toContain(`outpost relay --check-config refuses ${HOST.relayConfig}`);
+    expect(r.stderr).toContain('signingKey: /etc/outpost/relay.key does not exist');
+    expect(existsSync(at('var/log/outpost-relay.log'))).toBe(false);
+    expect((await root.inRoot(app.ns, [HOST.relayInitScript, 'status'])).exitCode).toBe(3);
+  });
+
+  test("configured, the relay's init script starts the relay, which serves the agent (real packets), and stops it", async () => {
+    await ok([join(root.dir, HOST.binary), 'keygen', '--out', at('etc/outpost/relay')]);
+    await writeFile(at(HOST.relayConfig), 'resources: [/etc/outpost/resources]\nstate: /var/lib/outpost-relay\nlisten: 127.0.0.1:1883\ninsecure: true\nsigningKey: relay.key\nmetricsListen: "off"\n');
+    await writeFile(at(HOST.config), `node: app\nbroker: mqtt://127.0.0.1:1883\ntrustKey: /etc/outpost/relay.pub\n`);
+    const relayLog = async () => readFile(at('var/log/outpost-relay.log'), 'utf8').catch(() => '(no log)');
+    try {
+      const r = await root.inRoot(app.ns, [HOST.relayInitScript, 'start']);
+      expect(r.exitCode, output(r)).toBe(0);
+      expect(r.stdout).toContain('outpost-relay: config ok:');
+      await waitUntil('the relay never published', async () => ((await relayLog()).includes('snapshots published') ? true : undefined), relayLog);
+      expect((await root.inRoot(app.ns, [HOST.relayInitScript, 'status'])).stdout).toContain('outpost-relay is running');
+      expect(await fileTree(at(HOST.relayState))).not.toEqual([]); // the folder's last valid resources
+      // The agent, now in relay mode, takes the relay's snapshot.
+      const a = await initScript('start');
+      expect(a.exitCode, output(a)).toBe(0);
+      await waitUntil('the agent never took the snapshot', async () => ((await agentLog()).includes('"from":"relay"') ? true : undefined), agentLog);
+      expect(await app.reaches(ALLOWED_PORT)).toBe(true);
+      expect(await app.reaches(DENIED_PORT)).toBe(false);
+    } finally {
+      expect((await initScript('stop')).exitCode).toBe(0);
+      const stop = await root.inRoot(app.ns, [HOST.relayInitScript, 'stop']);
+      expect(stop.exitCode, output(stop)).toBe(0);
+      await writeFile(at(HOST.config), localModeConfig('/etc/outpost/resources'));
+    }
+    expect((await root.inRoot(app.ns, [HOST.relayInitScript, 'status'])).exitCode).toBe(3);
+  });
+
   test("uninstall.sh --root, run from outside, removes nothing but files: the namespace's table is not the image's", async () => {
     // What a reinstall puts back: all but the agent's state and log.
-    const keep = (await fileTree(root.dir)).filter((p) => !p.startsWith('var/lib/outpost/') && !p.startsWith('var/log/outpost-'));
+    const keep = (await fileTree(root.dir)).filter((p) => !p.startsWith('var/lib/outpost/') && !p.startsWith('var/lib/outpost-relay/') && !p.startsWith('var/log/outpost-'));
     await ok(['cp', '-a', at(HOST.uninstaller), join(work, 'uninstall.sh')]);
     const r = await busyboxSh(join(work, 'uninstall.sh'), ['--root', root.dir, '--keep-config']);
     expect(r.exitCode, output(r)).toBe(0);
