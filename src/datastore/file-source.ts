@@ -10,7 +10,9 @@
  * - a resource that was never valid is absent (as Felix treats invalid data), and reported as
  *   not enforced (`unenforced`) so callers can say so loudly.
  * With a LastGoodMemory (the agent's state dir in local mode) "last" survives a restart: an agent
- * that boots with a broken file enforces what that file last held validly, not less.
+ * that boots with a broken file enforces what that file last held validly, not less
+ * (last-good-records.ts). What a parsed file puts in force, resource by resource, is
+ * last-valid-merge.ts; this file owns the polling and whole-file failures around it.
  * Every problem is reported with the file, resource and field.
  *
  * One file never stalls the others: whatever happens while reading or parsing a file (an error,
@@ -21,21 +23,23 @@
  * Consistent reads (`quietMs`): a changed file is loaded only once its size, times and inode have
  * stayed the same for `quietMs` and did not move while it was read, so a file being rewritten in
  * place (truncated, then written slowly) is not enforced half-written; until then the file's
- * previous state stays in force. A file that disappears is dropped only once it has stayed away
+ * previous state stays in force (settling-files.ts). A file that disappears is dropped only once it has stayed away
  * as long (`rm` then `cp` is not a moment with nothing in force). The one-shot CLI readers use 0:
  * read as found.
  */
 import { parseManifest } from '../model/manifest.ts';
-import { resourceKey, type Resource } from '../model/resource.ts';
-import { isNamespacedKind } from '../model/namespaced.ts';
-import { deepEqual } from '../calc/deep-equal.ts';
+import type { Resource } from '../model/resource.ts';
 import type { ResourceError, ResourceWarning } from '../model/validate.ts';
 import { listManifestFiles, MAX_FILE_BYTES, readManifestFile, statSignature } from './manifest-files.ts';
 import type { HeldBackItem } from '../protocol/held-back.ts';
-import { errorsByResource, heldBackReason, sortHeldBack } from './held-back-list.ts';
+import { heldBackReason, sortHeldBack } from './held-back-list.ts';
+import { LastGoodRecords, type LastGoodMemory } from './last-good-records.ts';
+import { mergeLastValid, type Unenforced } from './last-valid-merge.ts';
+import { SettlingFiles } from './settling-files.ts';
 
-/** The resourceKey of the resource an error is about (namespaced kinds carry their namespace in the name). */
-const errorKey = (e: ResourceError): string => `${e.kind}/${e.name}`;
+// Their owners moved; importers keep importing them from here.
+export type { LastGoodMemory } from './last-good-records.ts';
+export type { Unenforced } from './last-valid-merge.ts';
 
 /** How long a changed file must stay unchanged before the agent and the relay load it. */
 export const STABLE_QUIET_MS = 300;
@@ -43,32 +47,6 @@ export const STABLE_QUIET_MS = 300;
 interface FileState {
   signature: string;
   resources: Map<string, Resource>;
-}
-
-/** A changed file not loaded yet: its signature and since when (monotonic ms) it has had it. */
-interface Candidate {
-  signature: string;
-  since: number;
-  /** Since when the file has been changing without settling, and whether that was reported. */
-  changingSince: number;
-  warned: boolean;
-}
-
-/** Keeps each file's last valid resources beyond this process (local mode: the agent's SQLite). */
-export interface LastGoodMemory {
-  /** file → key → resource, as recorded by an earlier run. */
-  load(): Map<string, Map<string, Resource>>;
-  save(file: string, resources: ReadonlyMap<string, Resource>): void;
-  /** Forgets every file not in `files`. */
-  retain(files: ReadonlySet<string>): void;
-}
-
-export interface Unenforced {
-  readonly source: string;
-  readonly kind: string;
-  readonly name: string;
-  /** For kind 'file': why nothing of it is in force (default: it cannot be read as manifests). */
-  readonly why?: string;
 }
 
 export interface LoadReport {
@@ -93,9 +71,6 @@ export interface FileSourceOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** A file that keeps changing this long is reported (once per streak). */
-const CHANGING_REPORT_MS = 10_000;
-
 type FileResult = { errors: ResourceError[]; warnings: ResourceWarning[]; unenforced: Unenforced[]; pending: boolean; gone?: boolean };
 const NOTHING: FileResult = { errors: [], warnings: [], unenforced: [], pending: false };
 const PENDING: FileResult = { errors: [], warnings: [], unenforced: [], pending: true };
@@ -104,7 +79,7 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export class FileResourceSource {
   private readonly files = new Map<string, FileState>();
-  private readonly candidates = new Map<string, Candidate>();
+  private readonly settling: SettlingFiles;
   /** Known files missing from the listing, since when. */
   private readonly missingSince = new Map<string, number>();
   /** Folder-level problems already reported (unreadable sub-folders), so each is said once. */
@@ -123,37 +98,18 @@ export class FileResourceSource {
   private readonly sleep: (ms: number) => Promise<void>;
 
   private remembered: Map<string, Map<string, Resource>>;
-
-  /** Files whose last valid resources could not be recorded yet. */
-  private readonly unsaved = new Set<string>();
-
-  /** While set, records wait for recordHeld() (they stay in `unsaved`). */
-  private holding = false;
-
-  /** Records a file's resources in the memory; the problem, if it could not (kept for a retry). */
-  private record(file: string, resources: ReadonlyMap<string, Resource>): string | undefined {
-    if (!this.memory) return undefined;
-    if (this.holding) {
-      this.unsaved.add(file);
-      return undefined;
-    }
-    try {
-      this.memory.save(file, resources);
-      this.unsaved.delete(file);
-      return undefined;
-    } catch (e) {
-      this.unsaved.add(file);
-      return message(e);
-    }
-  }
+  private readonly records: LastGoodRecords;
+  private readonly inForce = (file: string) => this.files.get(file)?.resources;
 
   constructor(
     private readonly paths: readonly string[],
-    private readonly memory?: LastGoodMemory,
+    memory?: LastGoodMemory,
     private readonly options: FileSourceOptions = {},
   ) {
-    this.remembered = memory?.load() ?? new Map();
+    this.records = new LastGoodRecords(memory);
+    this.remembered = this.records.load();
     this.quietMs = options.quietMs ?? 0;
+    this.settling = new SettlingFiles(this.quietMs);
     this.now = options.now ?? (() => performance.now());
     this.sleep = options.sleep ?? ((ms) => Bun.sleep(ms));
   }
@@ -165,23 +121,12 @@ export class FileResourceSource {
    * leaves the previous records, as a crash just before the load would have.
    */
   holdRecords(): void {
-    this.holding = true;
+    this.records.hold();
   }
 
   /** Writes the records held since holdRecords() and stops holding; the problems, if any (retried on every pass). */
   recordHeld(): string[] {
-    this.holding = false;
-    const problems: string[] = [];
-    for (const f of [...this.unsaved]) {
-      const held = this.files.get(f);
-      if (!held) {
-        this.unsaved.delete(f);
-        continue;
-      }
-      const problem = this.record(f, held.resources);
-      if (problem) problems.push(`cannot record the last valid resources of ${f} (retried on every pass): ${problem}`);
-    }
-    return problems;
+    return this.records.recordHeld(this.inForce);
   }
 
   /** True once every path has been read successfully at least once. */
@@ -207,7 +152,7 @@ export class FileResourceSource {
       changed ||= r.changed;
       if (r.fatal || r.pending.length === 0 || this.now() >= deadline) {
         for (const file of r.pending) {
-          if (!this.candidates.has(file)) continue; // a file pending removal: still in force
+          if (!this.settling.has(file)) continue; // a file pending removal: still in force
           errors.push({ source: file, path: '', message: `still changing after ${this.options.settleMs ?? 5_000} ms; not loaded until it stays unchanged for ${this.quietMs} ms` });
           if (!this.files.has(file)) unenforced.push({ source: file, kind: 'file', name: file, why: 'is still being written' });
         }
@@ -281,22 +226,13 @@ export class FileResourceSource {
       } else pending.push(f);
     }
     for (const f of [...this.missingSince.keys()]) if (seen.has(f) || !this.files.has(f)) this.missingSince.delete(f);
-    for (const f of [...this.candidates.keys()]) if (!seen.has(f)) this.candidates.delete(f);
+    this.settling.keepOnly(seen);
     // Records that could not be written (a full or read-only state dir) are retried on every pass,
     // so a restart after the disk recovers does not bring back an older "last valid" version.
     // (Held records are not failures: they wait for recordHeld().)
-    for (const f of this.holding ? [] : [...this.unsaved]) {
-      const held = this.files.get(f);
-      if (!held) this.unsaved.delete(f);
-      else if (this.record(f, held.resources) === undefined) this.unsaved.delete(f);
-    }
-    if (this.memory) {
-      try {
-        this.memory.retain(new Set([...seen, ...this.files.keys()]));
-      } catch (e) {
-        errors.push({ path: '', message: `cannot record the last valid resources: ${message(e)}` });
-      }
-    }
+    this.records.retry(this.inForce);
+    const problem = this.records.retain(new Set([...seen, ...this.files.keys()]));
+    if (problem !== undefined) errors.push({ path: '', message: `cannot record the last valid resources: ${problem}` });
     if (fatal.length === 0) this.loadedOnce = true;
     const changed = this.dirty;
     this.dirty = false;
@@ -316,7 +252,7 @@ export class FileResourceSource {
   private refuse(file: string, signature: string, why: string): FileResult {
     const cur = this.files.get(file);
     if (cur?.signature === signature) return NOTHING;
-    this.candidates.delete(file);
+    this.settling.forget(file);
     const prev = this.previous(file);
     this.files.set(file, { signature, resources: prev?.resources ?? new Map() });
     this.held.set(file, [{ kind: 'file', name: file, source: file, reason: heldBackReason([{ path: '', message: why }]), lastValidInForce: prev !== undefined }]);
@@ -339,16 +275,15 @@ export class FileResourceSource {
       return this.refuse(file, `unreadable:${(e as NodeJS.ErrnoException).code ?? message(e)}`, `cannot read file: ${message(e)}`);
     }
     if (this.files.get(file)?.signature === st.signature) {
-      this.candidates.delete(file);
+      this.settling.forget(file);
       return NOTHING;
     }
     const now = this.now();
-    const cand = this.candidates.get(file);
     // A file whose ctime is quietMs old already has stayed unchanged that long (an agent starting
     // on manifests written earlier need not watch them for quietMs first); the read below still
     // refuses one that moves while it is read. ctime is wall-clock time: not with a test's clock.
     const quietByCtime = this.options.now === undefined && Date.now() - st.ctimeMs >= this.quietMs;
-    if (this.quietMs > 0 && !quietByCtime && !(cand && cand.signature === st.signature && now - cand.since >= this.quietMs)) {
+    if (this.quietMs > 0 && !quietByCtime && !this.settling.settled(file, st.signature, now)) {
       return this.waitForQuiet(file, st.signature, now);
     }
     const maxBytes = this.options.maxFileBytes ?? MAX_FILE_BYTES;
@@ -361,23 +296,18 @@ export class FileResourceSource {
     }
     if (!read.ok) return this.refuse(file, read.signature, `file is ${read.size} bytes, over the ${maxBytes}-byte limit; not read`);
     if (read.changedWhileRead || (this.quietMs > 0 && read.signature !== st.signature)) return this.waitForQuiet(file, read.signature, now);
-    this.candidates.delete(file);
+    this.settling.forget(file);
     return this.accept(file, read.signature, new TextDecoder().decode(read.bytes));
   }
 
   private waitForQuiet(file: string, signature: string, now: number): FileResult {
-    const cand = this.candidates.get(file);
-    if (!cand || cand.signature !== signature) this.candidates.set(file, { signature, since: now, changingSince: cand?.changingSince ?? now, warned: cand?.warned ?? false });
+    const report = this.settling.changing(file, signature, now);
     // A file that is still settling keeps its previous state; at start, the remembered one.
     if (!this.files.has(file) && this.remembered.has(file)) {
       this.files.set(file, { signature: '', resources: this.remembered.get(file)! });
       this.dirty = true;
     }
-    const c = this.candidates.get(file)!;
-    if (!c.warned && now - c.changingSince >= CHANGING_REPORT_MS) {
-      c.warned = true;
-      return { ...PENDING, errors: [{ source: file, path: '', message: `has kept changing for ${Math.round((now - c.changingSince) / 1000)} s; it is loaded once it stays unchanged for ${this.quietMs} ms (write a temporary file and rename it over this one)` }] };
-    }
+    if (report !== undefined) return { ...PENDING, errors: [{ source: file, path: '', message: report }] };
     return PENDING;
   }
 
@@ -398,48 +328,12 @@ export class FileResourceSource {
       this.held.set(file, [{ kind: 'file', name: file, source: file, reason: heldBackReason(parsed.errors), lastValidInForce: true }]);
       return { errors: parsed.errors, warnings: parsed.warnings, unenforced: [], pending: false };
     }
-    const next = new Map<string, Resource>();
-    // An unchanged resource keeps its object: what is computed per object downstream (compiled
-    // policies, the renderer's chains) is reused, so editing one policy of a file of 100 costs
-    // one policy's work, not 100. Only a map this run parsed (a remembered one validates on
-    // first use, which costs more than it saves).
-    const before = this.files.get(file)?.resources;
-    const reuse = before?.constructor === Map ? before : undefined;
-    for (const r of parsed.resources) {
-      const key = resourceKey(r);
-      const old = reuse?.get(key);
-      next.set(key, old !== undefined && deepEqual(old, r) ? old : r);
-    }
-    const unenforced: Unenforced[] = [];
-    const held: HeldBackItem[] = [];
-    const loose = parsed.errors.filter((e) => e.kind === undefined || e.name === undefined);
-    if (loose.length) held.push({ kind: 'file', name: file, source: file, reason: heldBackReason(loose), lastValidInForce: false });
-    const keptByResource = new Map<string, boolean>();
-    for (const e of parsed.errors) {
-      if (e.kind === undefined || e.name === undefined) {
-        if (!prev) unenforced.push({ source: file, kind: 'file', name: file });
-        continue;
-      }
-      // An error names kind and name but no namespace: a namespaced kind's last valid versions
-      // are those of that kind and name in any namespace that the new text no longer holds.
-      const keys = isNamespacedKind(e.kind)
-        ? [...(prev?.resources.entries() ?? [])].filter(([, r]) => r.kind === e.kind && r.metadata.name === e.name).map(([k]) => k)
-        : [errorKey(e)];
-      let kept = false;
-      for (const key of keys) {
-        const last = prev?.resources.get(key);
-        if (last && !next.has(key)) next.set(key, last);
-        kept ||= last !== undefined || next.has(key);
-      }
-      if (!kept && !unenforced.some((u) => u.kind === e.kind && u.name === e.name)) unenforced.push({ source: file, kind: e.kind, name: e.name });
-      keptByResource.set(errorKey(e), kept || keptByResource.get(errorKey(e)) === true);
-    }
-    for (const [k, g] of errorsByResource(parsed.errors)) held.push({ kind: g.kind, name: g.name, source: file, reason: heldBackReason(g.errors), lastValidInForce: keptByResource.get(k) === true });
+    const { resources: next, unenforced, held } = mergeLastValid(file, parsed, prev?.resources, this.files.get(file)?.resources);
     this.held.set(file, held);
     this.files.set(file, { signature, resources: next });
     this.dirty = true;
     const errors = [...parsed.errors];
-    const problem = this.record(file, next);
+    const problem = this.records.record(file, next);
     if (problem) errors.push({ source: file, path: '', message: `cannot record the last valid resources (retried on every pass): ${problem}` });
     return { errors, warnings: parsed.warnings, unenforced, pending: false };
   }
