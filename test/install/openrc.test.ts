@@ -5,8 +5,9 @@
  * chrooted in a lab namespace (openrc-run, supervise-daemon): the agent started and enforcing
  * (real packets), respawned by supervise-daemon after kill -9, a bad configuration refused by
  * `outpost agent --check-config` (at start: nothing started or respawned; at restart: the running
- * agent kept), stop keeping the ruleset, then uninstall.sh on that root stopping the agent through
- * rc-service: no table, no file.
+ * agent kept), stop keeping the ruleset; the relay's script refusing the unconfigured sample
+ * relay.yaml, then running a configured relay under supervise-daemon (respawned after kill -9);
+ * then uninstall.sh on that root stopping the agent through rc-service: no table, no file.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
@@ -175,6 +176,47 @@ describe.skipIf(!isRoot)(`OpenRC script under Debian's OpenRC, on a scratch root
     expect(await agentLog()).toBe(log);
     expect((await rcService('status')).exitCode).toBe(3);
     expect(await app.hasTable()).toBe(true); // the last good ruleset is still in force
+  });
+
+  test("the relay's OpenRC script: the shipped sample is refused by relay --check-config; configured, supervise-daemon runs and respawns the relay", async () => {
+    const relayService = (...args: string[]) => root.inRoot(app.ns, ['rc-service', 'outpost-relay', ...args]);
+    const relays = async () => {
+      const pids: number[] = [];
+      for (const pid of (await ok(['ip', 'netns', 'pids', app.ns])).stdout.split(/\s+/).filter(Boolean).map(Number)) {
+        const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+        if (argv[0] === HOST.binary && argv[1] === 'relay') pids.push(pid);
+      }
+      return pids;
+    };
+    const relayLog = async () => readFile(at('var/log/outpost-relay.log'), 'utf8').catch(() => '(no log)');
+    const refused = await relayService('start');
+    expect(refused.exitCode, output(refused)).not.toBe(0);
+    expect(said(refused)).toContain(`outpost relay --check-config refuses ${HOST.relayConfig}`);
+    expect(said(refused)).toContain('signingKey: /etc/outpost/relay.key does not exist');
+    expect(await relays()).toEqual([]);
+
+    await ok([at(HOST.binary), 'keygen', '--out', at('etc/outpost/relay')]);
+    await writeFile(at(HOST.relayConfig), 'resources: [/etc/outpost/resources]\nstate: /var/lib/outpost-relay\nlisten: 127.0.0.1:1883\ninsecure: true\nsigningKey: relay.key\nmetricsListen: "off"\n');
+    try {
+      const r = await relayService('start');
+      expect(r.exitCode, output(r)).toBe(0);
+      expect(said(r)).toContain('config ok:');
+      await waitUntil('the relay never published', async () => ((await relayLog()).includes('snapshots published') ? true : undefined), relayLog);
+      const [first] = await relays();
+      expect(first).toBeDefined();
+      expect(await readFile(`/proc/${first}/environ`, 'utf8')).toBe('PATH=/usr/sbin:/usr/bin:/sbin:/bin\0');
+      process.kill(first!, 'SIGKILL');
+      await waitUntil('supervise-daemon did not respawn the relay', async () => {
+        const now = await relays();
+        return now.length === 1 && now[0] !== first ? true : undefined;
+      }, relayLog);
+      expect((await relayService('status')).exitCode).toBe(0);
+    } finally {
+      const stop = await relayService('stop');
+      expect(stop.exitCode, output(stop)).toBe(0);
+    }
+    expect(await relays()).toEqual([]);
+    expect((await relayService('status')).exitCode).toBe(3);
   });
 
   test('uninstall.sh on the OpenRC root stops the running agent through rc-service, deletes the table and every installed file', async () => {
