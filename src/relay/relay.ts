@@ -9,60 +9,43 @@
  *   and published, so unrelated edits do not wake the whole fleet.
  * - Publications go through a bounded window (PublishWindow, 64 QoS 1 publishes outstanding):
  *   a fan-out costs about one round trip per 64 nodes, and memory stays bounded.
- * - A node that lost its last HEP gets a signed snapshot with no endpoints (QoS 1, not
- *   retained: a connected or persistent-session agent stops enforcing), then its retained
- *   message is cleared.
+ * - A node that lost its last HEP gets a signed snapshot with no endpoints, then its retained
+ *   messages are cleared (node-publisher.ts: every publication goes through it).
  * - On every (re)connect everything is published again: the broker may have restarted and
  *   lost its retained messages. Retained snapshots of nodes this relay does not know (left
  *   over from before a restart) are cleared the same way.
  * - An agent's status names the hash it enforces. A node with no HEP whose agent reports
- *   another hash (it was offline when its last HEP went, and the broker has since lost the
- *   queued tombstone) gets the signed "no endpoints" snapshot again, so it converges.
+ *   another hash missed its tombstone and gets it again (agent-statuses.ts).
  * - Snapshot content depends only on (node closure, datastore revision, key): several relays on
  *   one datastore publish the same plan at the same revision, so it does not matter which one an
  *   agent hears. The bytes differ by the issue time.
  * - Freshness: every `resignIntervalMs` each node's current snapshot is signed again with a new
- *   issue time (same revision, same hash), so agents can tell a live relay from a replayed
- *   retained message (they refuse an old one when they hold nothing, and report stale).
+ *   issue time (resigner.ts).
  * - No echo: the relay does not stay subscribed to its own snapshot topics (every publication
  *   would come back to it: at 10,000 nodes, a second copy of the whole fan-out). It subscribes
  *   to `<prefix>/nodes/+/snapshot` only for short windows, and unsubscribes once the retained
  *   messages stop arriving: at connect (the folder's revision floor, below) and then in periodic
  *   audits. MQTT 5's no-local would keep a live subscription without the echo, but the embedded
  *   broker (Aedes) speaks MQTT 3.1.1 only.
- * - Replay: an audit reads every retained snapshot. One that is not what this relay published
- *   (an older genuine one re-retained by someone, a forgery) makes the relay publish its current
- *   snapshot again at once; so does a node whose topic holds nothing once the retained messages
- *   stopped (cleared by someone, or lost by the broker). Another relay's re-signature of the same
- *   or a newer revision (our key, issued no earlier than ours) is left alone, so two relays do
- *   not take turns overwriting each other. A node the relay publishes while an audit is reading
- *   is skipped by that audit (what the broker sent it is older; the next audit looks again).
- *   The trade-off: a replay is found within an audit period instead of at once. Audits never
- *   start during a computation or a fan-out, run at least `auditIntervalMs` apart (default 2 s)
- *   and at least 20× the time the last one spent reading (reading the retained snapshots stays
- *   at most about 5 % of the relay's time): every 2 s for a site, every 20 s if reading the
- *   fleet's snapshots takes a second. Agents holding a snapshot refuse an older revision
- *   regardless; the period matters only to an agent starting from nothing, which also refuses
- *   an expired one. A link that cannot unsubscribe (tests' in-memory broker) stays subscribed,
- *   hears its echo and needs no audits.
+ * - Replay: a snapshot on a node's topic that is not what this relay published (an older genuine
+ *   one re-retained by someone, a forgery) makes the relay publish its current snapshot again at
+ *   once. Another relay's re-signature of the same or a newer revision (our key, issued no
+ *   earlier than ours) is left alone, so two relays do not take turns overwriting each other.
+ *   Periodic audits (audits.ts) also put back snapshots missing from the broker.
  * - One node never holds back the others: a node whose plan cannot be computed, or whose
  *   snapshot is refused (over the size agents accept), is logged with its name and keeps the
  *   snapshot it has (never cleared), and is tried again on the next change; every other node is
  *   published.
- * - A folder datastore's revisions are made up here (file times), so before its first
- *   publication on each connection the relay reads the retained snapshots and counts those that
- *   verify against its own key; the datastore's revisions are raised above the highest, so
- *   agents never see an older revision after a restart. With a RevisionStore (--state) the last
- *   revision is also kept on disk, for a broker that lost its retained messages with the relay
- *   (the embedded one).
+ * - A folder datastore's revisions are made up here (file times): before its first publication on
+ *   each connection they are raised above the retained snapshots' and the state dir's
+ *   (revision-floor.ts), so agents never see an older revision after a restart.
  * - Operators (issue 13): with each snapshot goes a small retained `expected` message (revision,
  *   hash, issue time) that `outpost fleet` compares with the node's status; resources the
  *   datastore holds back as invalid are logged once per change and published retained
  *   (held-back-publisher.ts); with policy tests, a state whose tests fail is not published at all
  *   (test-gate.ts); every event goes to the observers (observations.ts: metrics).
- * - Encoding: each changed node's plan is serialised once (the compiled policies and sets that
- *   plans share, once per object) and signed; nothing else in the relay serialises plans
- *   (change detection compares them structurally).
+ * - Encoding: each changed node's plan is serialised once and signed (snapshot-signer.ts);
+ *   nothing else in the relay serialises plans (change detection compares them structurally).
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { DatastoreSource, DatastoreState } from '../datastore/source.ts';
@@ -70,19 +53,23 @@ import type { MqttLink } from '../mqtt/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { NodePlan } from '../plan/schema.ts';
 import { NodePlans } from './node-plans.ts';
-import { canonicalPlan, contentHash, decodeSnapshot, encodeSnapshot } from '../protocol/snapshot.ts';
+import { decodeSnapshot } from '../protocol/snapshot.ts';
 import type { RevisionStore } from './revision-store.ts';
-import { decodeStatus } from '../protocol/status.ts';
 import { encodeExpected } from '../protocol/expected.ts';
-import { expectedTopic, nodeFromTopic, snapshotTopic, snapshotWildcard, statusWildcard } from '../protocol/topics.ts';
+import { nodeFromTopic, snapshotWildcard, statusWildcard } from '../protocol/topics.ts';
 import { Coalescer } from './coalescer.ts';
 import { PublishWindow } from './publish-window.ts';
-import { AuditSchedule, RetainedReader } from './retained-reader.ts';
+import { RetainedReader } from './retained-reader.ts';
+import { auditSchedule } from './audits.ts';
 import { ReplayGuard, acceptable } from './replay-guard.ts';
 import { notifyObservers, type RelayObserver } from './observations.ts';
 import { HeldBackPublisher } from './held-back-publisher.ts';
 import { PolicyTestGate } from './test-gate.ts';
-import { SharedTextMemo } from './shared-text-memo.ts';
+import { SnapshotSigner, type Signed } from './snapshot-signer.ts';
+import { NodePublisher, type Published } from './node-publisher.ts';
+import { Resigner } from './resigner.ts';
+import { RevisionFloor } from './revision-floor.ts';
+import { AgentStatuses } from './agent-statuses.ts';
 import type { PolicyTest } from '../explain/policy-tests.ts';
 
 export interface RelayOptions {
@@ -118,27 +105,14 @@ export interface RunningRelay {
   stop(): Promise<void>;
 }
 
-interface Published {
-  readonly payload: Uint8Array;
-  readonly hash: string;
-  /** The retained `expected` message for this revision and hash (kept across re-signatures). */
-  readonly expected: Uint8Array;
-  readonly revision: string;
-  readonly issuedAt: number;
-  readonly plan: NodePlan;
-}
-
 export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const { link, log, topicPrefix: prefix } = opts;
   const observers = opts.observers ?? [];
   const notify = <K extends keyof RelayObserver>(event: K, ...args: Parameters<NonNullable<RelayObserver[K]>>) => notifyObservers(observers, log, event, ...args);
   let datastoreUp = false;
   const published = new Map<string, Published>();
-  /** Nodes whose retained snapshot must be cleared (removed while offline, or left from before). */
-  const toClear = new Set<string>();
   const retainedSeen = new Set<string>();
-  /** The hash each agent last reported enforcing (its status). */
-  const statusHashes = new Map<string, string>();
+  const statuses = new AgentStatuses();
   const plans = new NodePlans(log);
   let latest: DatastoreState | undefined;
   let computedOnce = false;
@@ -147,83 +121,35 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const window = new PublishWindow(opts.publishWindow ?? 64);
 
   const source = opts.source;
-  const floorSource = source.raiseRevisionFloor ? source : undefined;
-  /** No publication while the retained snapshots are read (folder datastore). */
-  let syncing = floorSource !== undefined;
   const reader = new RetainedReader(link, snapshotWildcard(prefix));
   const canUnsubscribe = reader.canUnsubscribe;
   let computing = false;
   const publicKey = createPublicKey(opts.signingKey);
-  let stored = opts.revisionStore?.read();
-  if (stored !== undefined) await floorSource?.raiseRevisionFloor?.(stored);
+  const floor = await RevisionFloor.open(opts.revisionStore, source, log);
+  // No publication while the retained snapshots are read (folder datastore).
+  const pub = new NodePublisher({ link, prefix, log, window, reader, observers }, floor.raisable);
+  const toClear = pub.toClear;
 
-  /**
-   * One serialisation of the plan per snapshot, reusing the text of the objects plans share
-   * (SharedTextMemo), and no second schema check: these plans come from the same code agents run.
-   */
-  const memo = new SharedTextMemo();
-  const sign = (node: string, revision: string, plan: NodePlan, issuedAt: number) => {
-    const canonical = canonicalPlan(plan, memo);
-    return { payload: encodeSnapshot({ node, revision, plan, issuedAt, canonical }, opts.signingKey, { checkPlan: false }), hash: canonical.hash };
-  };
-
-  const publish = async (topic: string, payload: Uint8Array | string, retain: boolean) => {
-    if (!link.connected || syncing) return false;
-    try {
-      await link.publish(topic, payload, { retain, qos: 1 });
-      return true;
-    } catch (e) {
-      log.warn({ topic, err: (e as Error).message }, 'publish failed; everything is republished on reconnect');
-      const t = nodeFromTopic(prefix, topic);
-      notify('publishFailed', { topic, ...(t ? { node: t.node } : {}), error: (e as Error).message });
-      return false;
-    }
-  };
-  const heldBack = new HeldBackPublisher(prefix, (topic, payload) => publish(topic, payload, true), log, (count) => notify('heldBackChanged', { count }));
+  const signer = new SnapshotSigner(opts.signingKey);
+  const heldBack = new HeldBackPublisher(prefix, (topic, payload) => pub.send(topic, payload, true), log, (count) => notify('heldBackChanged', { count }));
   const gate = opts.tests?.length
-    ? new PolicyTestGate(opts.tests, prefix, (topic, payload) => publish(topic, payload, true), log, {
+    ? new PolicyTestGate(opts.tests, prefix, (topic, payload) => pub.send(topic, payload, true), log, {
         failing: (e) => notify('testsFailing', e),
         passing: (e) => notify('testsPassing', e),
       })
     : undefined;
-  const publishRetained = (node: string, p: Published) => {
-    reader.touch(node);
-    return window.submit(async () => {
-      if (await publish(snapshotTopic(prefix, node), p.payload, true)) notify('snapshotPublished', { node, revision: p.revision, hash: p.hash });
-    });
-  };
-  /** What the node should hold, for `outpost fleet`: one small retained message per changed node. */
-  const publishExpected = (node: string, p: Published) => window.submit(() => publish(expectedTopic(prefix, node), p.expected, true));
 
   const clearNode = async (node: string, revision: string) => {
     // Signed "no endpoints" first, so an agent that is listening stops enforcing this node's policy.
     let tomb: Uint8Array;
     try {
       const { plan } = plans.plan(node);
-      tomb = sign(node, revision, plan, Date.now()).payload;
+      tomb = signer.sign(node, revision, plan, Date.now()).payload;
     } catch (e) {
       log.error({ node, revision, err: (e as Error).message }, 'cannot build the empty snapshot of a node without host endpoints; its retained snapshot stays');
       return;
     }
-    reader.touch(node);
-    await window.submit(async () => {
-      if ((await publish(snapshotTopic(prefix, node), tomb, false)) && (await publish(snapshotTopic(prefix, node), '', true)) && (await publish(expectedTopic(prefix, node), '', true))) {
-        toClear.delete(node);
-        log.info({ node, revision }, 'node has no host endpoint any more; retained snapshot cleared');
-      } else toClear.add(node);
-    });
-  };
-
-  const recordRevision = (revision: string) => {
-    if (!opts.revisionStore) return;
-    const r = BigInt(revision);
-    if (stored !== undefined && r <= stored) return;
-    try {
-      opts.revisionStore.write(r);
-      stored = r;
-    } catch (e) {
-      log.error({ revision, err: (e as Error).message }, 'cannot record the published revision in the state dir; after a restart only the broker\'s retained snapshots keep revisions moving forward');
-    }
+    await pub.clear(node, revision, tomb);
   };
 
   const computeAndPublish = async () => {
@@ -246,16 +172,16 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       return;
     }
     // Recorded before anything carrying it goes out: a crash in between must not let a restart go below.
-    if (changed.length || removed.length) recordRevision(state.revision);
+    if (changed.length || removed.length) floor.record(state.revision);
     const refused: string[] = [];
     for (const node of changed) {
       const plan = fresh.get(node) ?? published.get(node)!.plan;
-      let signed: { payload: Uint8Array; hash: string };
+      let signed: Signed;
       let issuedAt: number;
       const te = performance.now();
       try {
         issuedAt = Date.now();
-        signed = sign(node, state.revision, plan, issuedAt);
+        signed = signer.sign(node, state.revision, plan, issuedAt);
       } catch (e) {
         // Over the size agents accept, or a plan the schema refuses: this node keeps its last
         // snapshot (tried again on the next change); every other node goes on.
@@ -268,8 +194,8 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       }
       const p: Published = { ...signed, revision: state.revision, issuedAt, plan, expected: encodeExpected({ node, revision: state.revision, hash: signed.hash, issuedAt }) };
       published.set(node, p);
-      await publishRetained(node, p);
-      await publishExpected(node, p);
+      await pub.snapshot(node, p);
+      await pub.expected(node, p);
     }
     for (const node of removed) {
       published.delete(node);
@@ -278,7 +204,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     if (!computedOnce) {
       computedOnce = true;
       for (const node of retainedSeen) if (!known.has(node)) toClear.add(node);
-      for (const node of statusHashes.keys()) if (staleWithoutHep(node)) toClear.add(node);
+      for (const node of statuses.nodes()) if (staleWithoutHep(node)) toClear.add(node);
     }
     for (const node of [...toClear]) {
       if (known.has(node)) toClear.delete(node);
@@ -315,66 +241,23 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     }
   };
 
-  /** A node without HEPs whose agent reports enforcing something else: it missed its tombstone. */
-  const staleWithoutHep = (node: string): boolean => {
-    const hash = statusHashes.get(node);
-    if (!plans.ready || hash === undefined || published.has(node) || plans.known.has(node)) return false;
-    try {
-      // No HEP: the plan is failsafes and settings only, a few lines from the index.
-      return hash !== contentHash(plans.plan(node).plan);
-    } catch {
-      return false;
-    }
-  };
+  const staleWithoutHep = (node: string) => statuses.staleWithoutHep(node, plans, published);
 
   const coalescer = new Coalescer(compute, opts.quietMs ?? 20, opts.maxWaitMs ?? 250);
 
-  /** Signs each node's current snapshot again with a new issue time (same revision and plan). */
-  let resigning = false;
-  const resignAll = async () => {
-    if (resigning || !link.connected || syncing) return;
-    resigning = true;
-    try {
-      for (const node of [...published.keys()]) {
-        const p = published.get(node);
-        if (!p) continue;
-        // Never back in time, even if the clock is set back: agents only move issue times forward.
-        const issuedAt = Math.max(Date.now(), p.issuedAt + 1);
-        let signed: { payload: Uint8Array; hash: string };
-        try {
-          signed = sign(node, p.revision, p.plan, issuedAt);
-        } catch (e) {
-          log.error({ node, err: (e as Error).message }, 'cannot re-sign the snapshot of this node; its agent will report stale');
-          continue;
-        }
-        // A computation may have replaced it while we waited for room in the window: only ours is swapped.
-        if (published.get(node) !== p) continue;
-        const next: Published = { ...p, ...signed, issuedAt };
-        published.set(node, next);
-        await publishRetained(node, next);
-      }
-      await window.drain();
-      log.debug({ nodes: published.size }, 'snapshots re-signed');
-    } finally {
-      resigning = false;
-    }
-  };
-  const resignMs = opts.resignIntervalMs ?? 3_600_000;
-  const resignTimer = resignMs > 0 ? setInterval(() => void resignAll().catch((e: Error) => log.error({ err: e.message }, 're-signing failed')), resignMs) : undefined;
+  const resigner = new Resigner({ published, signer, publisher: pub, window, canRun: () => link.connected && !pub.syncing, log, intervalMs: opts.resignIntervalMs ?? 3_600_000 });
 
   const replays = new ReplayGuard(async (nodes) => {
     for (const node of nodes) {
       const p = published.get(node);
-      if (p) await publishRetained(node, p);
+      if (p) await pub.snapshot(node, p);
     }
   }, log);
 
   link.onMessage((topic, payload, retained) => {
     const t = nodeFromTopic(prefix, topic);
     if (t?.kind === 'status') {
-      const st = decodeStatus(payload);
-      if (!st.ok || st.status.node !== t.node || st.status.hash === undefined) return;
-      statusHashes.set(t.node, st.status.hash);
+      if (!statuses.note(t.node, payload)) return;
       if (computedOnce && staleWithoutHep(t.node)) {
         toClear.add(t.node);
         coalescer.trigger();
@@ -399,28 +282,15 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     }
   });
 
-  /** Reads the retained snapshots and raises the folder's revisions above ours among them; true when raised. */
-  const syncFloor = async (): Promise<boolean> => {
-    const { max } = await reader.read(true, opts.retainedQuietMs ?? 300, opts.retainedMaxMs ?? 3000);
-    if (max === undefined || !(await floorSource!.raiseRevisionFloor!(max))) return false;
-    log.info({ retained: max.toString(), revision: latest?.revision }, 'the broker holds snapshots of a newer revision than the files\' times; publishing above it');
-    return true;
-  };
-
-  /** Audits: the retained snapshots read in a window, spaced so reading them stays a small share of the relay's time. */
-  const audits = new AuditSchedule(canUnsubscribe ? (opts.auditIntervalMs ?? 2000) : 0, async () => {
-    if (!link.connected) return 'off';
-    // Not while a fan-out is going out: its echo would be read back for nothing.
-    if (syncing || reader.reading || computing || window.outstanding > 0 || resigning) return 'busy';
-    try {
-      const read = await reader.read(false, opts.retainedQuietMs ?? 300, 600_000);
-      // A node whose topic holds nothing (cleared by someone, or lost by the broker): put back.
-      if (read.complete && link.connected) replays.missing([...published.keys()].filter((n) => !read.retained.has(n) && !read.touched.has(n)));
-      return read.readMs;
-    } catch (e) {
-      log.warn({ err: (e as Error).message }, 'cannot read the retained snapshots (audit)');
-      return 0;
-    }
+  const audits = auditSchedule({
+    link,
+    reader,
+    publishedNodes: () => published.keys(),
+    replays,
+    busy: () => pub.syncing || reader.reading || computing || window.outstanding > 0 || resigner.running,
+    intervalMs: opts.auditIntervalMs ?? 2000,
+    quietMs: opts.retainedQuietMs ?? 300,
+    log,
   });
 
   const onConnected = () => {
@@ -428,16 +298,16 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     void (async () => {
       // Agents' statuses stay subscribed; the snapshot topics only while reading (no echo).
       if (canUnsubscribe) await link.subscribe([statusWildcard(prefix)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
-      if (floorSource) {
-        syncing = true;
+      if (floor.raisable) {
+        pub.syncing = true;
         let raised = false;
         try {
           if (!canUnsubscribe) await link.subscribe([statusWildcard(prefix)], 1);
-          raised = await syncFloor();
+          raised = await floor.syncFromRetained(reader, opts.retainedQuietMs ?? 300, opts.retainedMaxMs ?? 3000, () => latest?.revision);
         } catch (e) {
           log.warn({ err: (e as Error).message }, 'subscribe failed');
         } finally {
-          syncing = false;
+          pub.syncing = false;
         }
         await heldBack.flush(true);
         await gate?.flush(true);
@@ -448,18 +318,18 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
           return;
         }
       }
-      if (!floorSource) {
+      if (!floor.raisable) {
         await heldBack.flush(true);
         await gate?.flush(true);
       }
       for (const [node, p] of published) {
-        await publishRetained(node, p);
-        await publishExpected(node, p);
+        await pub.snapshot(node, p);
+        await pub.expected(node, p);
       }
       await window.drain();
-      if (!canUnsubscribe && !floorSource) await link.subscribe([snapshotWildcard(prefix), statusWildcard(prefix)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
+      if (!canUnsubscribe && !floor.raisable) await link.subscribe([snapshotWildcard(prefix), statusWildcard(prefix)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
       // The etcd relay has not read the retained snapshots yet (left-over nodes to clear): at once.
-      audits.schedule(floorSource ? audits.minMs : 0);
+      audits.schedule(floor.raisable ? audits.minMs : 0);
       if (toClear.size) coalescer.trigger();
     })();
   };
@@ -503,7 +373,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       await window.drain();
     },
     stop: async () => {
-      if (resignTimer) clearInterval(resignTimer);
+      resigner.stop();
       replays.stop();
       audits.stop();
       coalescer.stop();
