@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { standardLab, type StandardLab, type Probe, type LabProcess } from '../lab/lab.ts';
-import { enforcedLocalView, explainCheckSummary, explainMismatches } from '../lab/explain-check.ts';
+import { enforcedLocalView, explainCheckSummary, explainMismatches, stampInForce } from '../lab/explain-check.ts';
 
 export const MAIN = join(import.meta.dir, '../../src/main.ts');
 export const isRoot = process.getuid?.() === 0;
@@ -37,6 +37,7 @@ export class EnforcementHarness {
       const h = new EnforcementHarness(s, dir, state);
       // Verdict = packet: every probe through this lab (mismatches() and direct lab.tcp/udp/ping)
       // must get from explain the fate the real packet got (test/lab/explain-check.ts).
+      s.lab.enforcedFingerprint = () => stampInForce(s.lab, 'gw');
       s.lab.afterProbe = async (from, probes, results) =>
         explainMismatches(await enforcedLocalView(s.lab, 'gw', { resources: dir, state, argv: h.lastAgentArgs }), s, from, probes, results);
       return h;

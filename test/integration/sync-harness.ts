@@ -8,7 +8,7 @@
  *   c2 ── eth2 ┤ gw (agent "gw") │
  *   behind ─ eth3 ┘
  */
-import { enforcedSnapshotView, explainMismatches } from '../lab/explain-check.ts';
+import { enforcedSnapshotView, explainMismatches, stampInForce } from '../lab/explain-check.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +113,7 @@ export class SyncLab {
         lab.startResponder('c2', { tcp: [22, 80, 443], udp: [53] }),
       ]);
       // Verdict = packet: probes through gw are checked against explain on gw's cached snapshot.
+      lab.enforcedFingerprint = () => stampInForce(lab, 'gw');
       lab.afterProbe = async (from, probes, results) =>
         explainMismatches(await enforcedSnapshotView(lab, 'gw', { state: join(dir, 'state-gw'), trustKey: join(dir, 'relay.pub'), broker: BROKER }), s, from, probes, results, { alsoEnforcing: ['c2'] });
       return new SyncLab(s, dir, mosquitto, etcd, { relay: keys, other });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { standardLab, type StandardLab } from '../lab/lab.ts';
 import { isRoot } from './harness.ts';
 import { enforcerIn, lastRendered, normalisedTable, renderYaml, resource } from './table-writer-lab.ts';
-import { explainMismatches, provenView } from '../lab/explain-check.ts';
+import { explainMismatches, provenView, stampInForce } from '../lab/explain-check.ts';
 import { startDriftWatch } from '../../src/agent/drift-watch.ts';
 import { resultOf } from '../../src/render/ruleset.ts';
 import type { Enforcer } from '../../src/agent/enforcer.ts';
@@ -46,6 +46,7 @@ describe.skipIf(!isRoot)('table writer with packets', () => {
   beforeAll(async () => {
     s = await standardLab();
     // Verdict = packet: each probe is checked against explain on the plan last rendered, once proven in force.
+    s.lab.enforcedFingerprint = () => stampInForce(s.lab, 'gw');
     s.lab.afterProbe = async (from, probes, results) => explainMismatches(await provenView(s.lab, 'gw', lastRendered), s, from, probes, results);
     await s.lab.startResponder('gw', { tcp: [80, 443, 8080] });
   });

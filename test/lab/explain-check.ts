@@ -57,6 +57,12 @@ export async function labInterfaces(lab: Lab, host: string): Promise<HostInterfa
   return JSON.parse(r.stdout.trim()) as HostInterface[];
 }
 
+/** The stamp in force on `host` ("" when there is no outpost table): Lab.enforcedFingerprint. */
+export async function stampInForce(lab: Lab, host: string): Promise<string> {
+  const r = await lab.exec(host, ["nft", "-j", "list", "set", "inet", "outpost", STAMP_SET], { reject: false });
+  return r.exitCode === 0 ? String(stampOf(JSON.parse(r.stdout) as unknown) ?? "") : "";
+}
+
 /**
  * Why `table` is not what gw's kernel holds, or undefined when it is: the stamp (the digest of
  * our last transaction) and, since a test may tamper with the table behind the stamp's back, the

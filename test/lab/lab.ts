@@ -34,6 +34,7 @@ import {
   untrack,
 } from "./netns.ts";
 import { LabProcess, type SpawnOptions } from "./proc.ts";
+import { explainCheckStats } from "./explain-check.ts";
 import { DEFAULT_PROBE_TIMEOUT_MS, type Probe, type ProbeResult } from "./probe-types.ts";
 
 export { LabProcess, type SpawnOptions } from "./proc.ts";
@@ -99,6 +100,12 @@ export class Lab {
    * real packet (explain-check.ts).
    */
   afterProbe: ((from: string, probes: readonly Probe[], results: readonly ProbeResult[]) => Promise<string[]>) | undefined;
+  /**
+   * What is enforced right now (the stamp in force), read before and after each probe: when it
+   * changed while the packets were in flight, no single plan decided their fate, so afterProbe
+   * is skipped for that probe (counted as not provable) rather than blaming explain for a race.
+   */
+  enforcedFingerprint: (() => Promise<string>) | undefined;
 
   /** A fresh lab; first removes leftovers of dead runs unless `sweep: false`. */
   static async create(opts: { sweep?: boolean } = {}): Promise<Lab> {
@@ -211,6 +218,7 @@ export class Lab {
     if (probes.length === 0) return [];
     const timeoutMs = opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
     const argv = [process.execPath, PROBE, "--timeout", String(timeoutMs), JSON.stringify(probes)];
+    const before = this.afterProbe && this.enforcedFingerprint ? await this.enforcedFingerprint() : undefined;
     const r = await this.exec(from, argv, { reject: false });
     const line = r.stdout.trim().split("\n").pop() ?? "";
     if (r.exitCode !== 0 || !line.startsWith("[")) {
@@ -218,7 +226,9 @@ export class Lab {
     }
     const results = JSON.parse(line) as ProbeResult[];
     if (results.length !== probes.length) throw new Error(`probe returned ${results.length}/${probes.length}`);
-    const disagreements = this.afterProbe ? await this.afterProbe(from, probes, results) : [];
+    const raced = before !== undefined && before !== (await this.enforcedFingerprint!());
+    if (raced) explainCheckStats.unknownPlan += probes.length;
+    const disagreements = this.afterProbe && !raced ? await this.afterProbe(from, probes, results) : [];
     if (disagreements.length) throw new Error(disagreements.join("\n"));
     return results;
   }
