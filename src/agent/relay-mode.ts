@@ -26,14 +26,13 @@ import { encodeStatus, type StatusState } from '../protocol/status.ts';
 import type { Enforcer } from './enforcer.ts';
 import { renderForHost } from './host-ruleset.ts';
 import { readHostInterfaces, watchInterfaces, type InterfaceWatch } from './host-interfaces.ts';
-import { brokerPathRules, brokerTarget, pathNeedsNeighbourDiscovery, resolveBroker } from './broker-path.ts';
-import { systemResolvers, withNeighbourDiscovery } from './control-path.ts';
+import { BrokerControlPath } from './broker-control-path.ts';
 import type { RunningAgent } from './agent.ts';
 import { CommitConfirm, type Break, type Prepared } from './commit-confirm.ts';
 import { brokerProbe, configuredProbes } from './probes.ts';
 import { startBundleDrop, type BundleVerdict } from './bundle-drop.ts';
-import { describeAge, firstSnapshotProblem, freshness, isRefresh, msUntilStale } from './freshness.ts';
-import { loadDegradedPlan } from './degraded-policy.ts';
+import { firstSnapshotProblem, isRefresh } from './freshness.ts';
+import { StaleWatch } from './stale-watch.ts';
 import { startInterfaceReporter, type InterfaceReporter } from '../autohep/reporter.ts';
 import type { AgentObserver, AgentSource } from './observations.ts';
 import { heldBackTopic } from '../protocol/topics.ts';
@@ -74,20 +73,30 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   /** Faults that are not about a snapshot: an apply that failed, a state dir that cannot be written. */
   const problems: { apply?: string; store?: string; rollback?: string } = {};
 
-  // Freshness (freshness.ts): the held snapshot older than maxSnapshotAge means the relay went
+  // Freshness (stale-watch.ts): the held snapshot older than maxSnapshotAge means the relay went
   // quiet; it stays in force and the state says 'stale' until a fresh one (or a re-signature) arrives.
   const maxAgeMs = config.maxSnapshotAge ?? 86_400_000;
-  let stale = false;
-  /** While stale, with degradedPolicy set: the plan computed from it, enforced instead of held.plan. */
-  let degraded: Snapshot['plan'] | undefined;
-  let staleCount = 0;
-  let staleTimer: ReturnType<typeof setTimeout> | undefined;
+  const staleness = new StaleWatch({
+    node,
+    log,
+    maxAgeMs,
+    degradedPolicy: config.degradedPolicy,
+    held: () => held,
+    onStale: () => {
+      if (state === 'in-sync' || state === 'cached') setState(state);
+    },
+    onFresh: () => {
+      if (state === 'stale') setState(upToDate() ? 'in-sync' : 'cached');
+    },
+    apply: (why) => apply(why),
+    publishStatus: () => publishStatus(),
+  });
   let stopped = false;
   const publishStatus = () => {
     if (!link?.connected) return;
     let payload: Uint8Array;
     try {
-      payload = encodeStatus({ node, state, revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, staleCount, degraded: degraded !== undefined, lastError, refused, since, source: heldSource, ...facts.extras });
+      payload = encodeStatus({ node, state, revision: held?.revision, hash: held?.hash, issuedAt: held?.issuedAt, staleCount: staleness.count, degraded: staleness.degraded !== undefined, lastError, refused, since, source: heldSource, ...facts.extras });
     } catch (e) {
       // A status that cannot be encoded is a bug to report, never a reason to stop enforcing.
       return void log.error({ err: (e as Error).message }, 'cannot encode the status');
@@ -97,7 +106,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   /** No broker (air-gapped): a bundle applied is as current as this agent can be. */
   const upToDate = () => config.broker === undefined || link?.connected === true;
   const setState = (wanted: StatusState, error?: string) => {
-    const next = stale && (wanted === 'in-sync' || wanted === 'cached') ? 'stale' : wanted;
+    const next = staleness.stale && (wanted === 'in-sync' || wanted === 'cached') ? 'stale' : wanted;
     if (next !== state) since = new Date();
     // Without a broker there is no status topic: the status stays local, in the log.
     if (config.broker === undefined && (next !== state || (error !== undefined && error !== lastError))) log.info({ node, state: next, revision: held?.revision, lastError: error }, 'status');
@@ -109,59 +118,11 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   };
   /** After a fault clears: error while any remains, else in-sync or cached as the link says. */
   const settle = () => {
-    checkFreshness();
+    staleness.check();
     const problem = problems.apply ?? problems.store ?? problems.rollback;
     if (problem !== undefined) setState('error', problem);
     else if (state === 'error' && held) setState(upToDate() ? 'in-sync' : 'cached');
   };
-
-  /** Compares the held snapshot's issue time with the clock; switches stale on or off and re-arms the timer. */
-  function checkFreshness(): void {
-    if (staleTimer) clearTimeout(staleTimer);
-    staleTimer = undefined;
-    if (!held) return;
-    const now = Date.now();
-    const isStale = freshness(now, held.issuedAt, maxAgeMs) === 'stale';
-    if (isStale && !stale) {
-      stale = true;
-      staleCount++;
-      const issued = held.issuedAt === undefined ? 'at an unknown time' : `${describeAge(now - held.issuedAt)} ago`;
-      const instead = config.degradedPolicy ? 'the degraded policy replaces it' : 'it stays in force';
-      log.warn({ node, revision: held.revision, issuedAt: held.issuedAt === undefined ? undefined : new Date(held.issuedAt).toISOString(), staleCount }, `snapshot stale: issued ${issued}, over the maximum age of ${describeAge(maxAgeMs)}; ${instead} until a fresh one arrives (is the relay running and re-signing?)`);
-      if (state === 'in-sync' || state === 'cached') setState(state);
-      if (config.degradedPolicy) void enterDegraded(config.degradedPolicy).catch((e: Error) => log.error({ err: e.message }, 'degraded policy failed'));
-    } else if (!isStale && stale) {
-      stale = false;
-      log.info({ node, revision: held.revision }, 'snapshot fresh again');
-      if (degraded) {
-        degraded = undefined;
-        log.info({ node, revision: held.revision }, 'degraded policy lifted; the relay\'s snapshot is enforced again');
-        void apply('fresh');
-      }
-      if (state === 'stale') setState(upToDate() ? 'in-sync' : 'cached');
-    }
-    const wait = msUntilStale(now, held.issuedAt, maxAgeMs);
-    // setTimeout holds 32 bits of milliseconds: a later deadline is checked again in 24 days.
-    if (!stale && wait !== undefined && !stopped) {
-      staleTimer = setTimeout(checkFreshness, Math.min(wait, 2_000_000_000));
-      staleTimer.unref?.();
-    }
-  }
-
-  /** Computes the operator's degraded policy and enforces it while still stale; unreadable: the stale snapshot stays. */
-  async function enterDegraded(paths: readonly string[]): Promise<void> {
-    const r = await loadDegradedPlan(paths, node);
-    if (!stale || stopped) return;
-    if (r instanceof Error) {
-      log.error({ node, err: r.message }, 'cannot read the degraded policy; the stale snapshot stays in force');
-      return;
-    }
-    r.problems.forEach((p) => log.warn({ node }, `degraded policy: ${p}`));
-    degraded = r.plan;
-    log.warn({ node, paths, endpoints: r.plan.endpoints.length, policies: r.plan.policies.length }, 'degraded policy in force while the snapshot is stale');
-    await apply('degraded');
-    publishStatus();
-  }
 
   const store = new StateStore(config.state, log, (problem) => {
     if (problem === undefined) delete problems.store;
@@ -170,14 +131,11 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   });
   store.openForBoot();
 
-  // The control path: broker addresses (literal, or last resolved and cached), DNS when the
-  // broker is a name, neighbour discovery when any of it is IPv6.
+  // The control path (broker-control-path.ts): broker addresses (literal, or last resolved and
+  // cached), DNS when the broker is a name, neighbour discovery when any of it is IPv6.
   // No broker (air-gapped): no control path to keep open.
-  const target = config.broker !== undefined ? { url: config.broker, ...brokerTarget(config.broker) } : undefined;
-  const resolvers = target ? (config.resolvers ?? systemResolvers()) : [];
-  let brokerAddrs: string[] = !target ? [] : target.isName ? (store.reader?.loadBrokerAddresses(target.url) ?? []) : [target.host];
-  if (target?.isName && brokerAddrs.length) log.info({ broker: target.host, addresses: brokerAddrs }, 'broker path from the last resolved addresses');
-  if (target?.isName && !resolvers.length) log.warn('the broker is a host name but no DNS resolver is configured (resolv.conf or resolvers): DNS is not on the failsafe path');
+  const path = new BrokerControlPath(config.broker, config.resolvers, store, log);
+  const target = path.target;
 
   let lastUnnameable = '';
 
@@ -186,7 +144,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   // ruleset in force before it, and that revision is not applied again until a newer one arrives.
   type Held = { readonly snap: Snapshot; readonly payload: Uint8Array | undefined };
   const windowMs = config.confirmWindowMs ?? 60_000;
-  const probes = [...(target ? [brokerProbe(() => link?.connected === true, () => brokerAddrs.map((addr) => ({ addr, port: target.port })), 1000)] : []), ...configuredProbes(config.probes ?? [])];
+  const probes = [...(target ? [brokerProbe(() => link?.connected === true, () => path.addrs.map((addr) => ({ addr, port: target.port })), 1000)] : []), ...configuredProbes(config.probes ?? [])];
   const confirm = new CommitConfirm<Held>(() => probes, { windowMs });
   let rolledBack: { readonly revision: string; readonly hash: string } | undefined;
   /** What is in force now, with its signed bytes from the cache (to put them back on a rollback). */
@@ -233,15 +191,14 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   const apply = async (why: string, ms?: { decode: number; store: number }): Promise<boolean> => {
     if (!held) return false;
     const t0 = performance.now();
-    const always = target ? { outbound: brokerPathRules(target, brokerAddrs, resolvers) } : {};
-    const { rendered, plan, dispatch } = renderForHost(degraded ?? held.plan, config, ifaces?.current ?? readHostInterfaces(), always);
+    const { rendered, plan, dispatch } = renderForHost(staleness.degraded ?? held.plan, config, ifaces?.current ?? readHostInterfaces(), path.always());
     observe.rendered({ plan, dispatch, at: new Date() });
     facts.rendered(plan, held.revision);
     const t1 = performance.now();
     const odd = rendered.unnameable.join('\n');
     if (odd !== lastUnnameable) rendered.unnameable.forEach((u) => log.warn({ node }, `interface not governed by name: ${u}`));
     lastUnnameable = odd;
-    const ruleset = target && pathNeedsNeighbourDiscovery(target, brokerAddrs, resolvers) ? withNeighbourDiscovery(rendered) : rendered;
+    const ruleset = path.complete(rendered);
     applying = true;
     let ok: boolean;
     try {
@@ -259,7 +216,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     // Where a change's time went on this host (the benchmarks read it; whole tenths of a ms).
     const steps = { ...ms, render: t1 - t0, enforce: performance.now() - t1 };
     const tenths = Object.fromEntries(Object.entries(steps).map(([k, x]) => [k, Math.round(x * 10) / 10]));
-    if (ok) log.info({ node, revision: held.revision, hash: held.hash, endpoints: plan.endpoints.length, policies: plan.policies.length, from: why, ms: tenths, ...(degraded ? { degraded: true } : {}) }, 'ruleset in force');
+    if (ok) log.info({ node, revision: held.revision, hash: held.hash, endpoints: plan.endpoints.length, policies: plan.policies.length, from: why, ms: tenths, ...(staleness.degraded ? { degraded: true } : {}) }, 'ruleset in force');
     return ok;
   };
   let applying = false;
@@ -273,17 +230,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
 
   /** Resolves the broker name again; re-applies when the set of addresses changed. */
   const refreshBrokerPath = async (why: string) => {
-    if (!target?.isName) return;
-    const r = await resolveBroker(target);
-    if (r instanceof Error) {
-      log.warn({ err: r.message, from: why }, 'broker name not resolved; the last known broker addresses stay on the failsafe path');
-      return;
-    }
-    if (r.join() === brokerAddrs.join()) return;
-    log.info({ broker: target.host, addresses: r, before: brokerAddrs, from: why }, 'broker addresses changed; failsafe path updated');
-    brokerAddrs = r;
-    store.write('broker-addresses', (c) => c.saveBrokerAddresses(target.url, r));
-    await apply('broker path');
+    if (await path.refresh(why)) await apply('broker path');
   };
 
   const refuse = (reason: RefusalReason, message: string, origin: SnapshotOrigin = FROM_RELAY): BundleVerdict => {
@@ -321,7 +268,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
         // knows how fresh the state is.
         store.write('snapshot', (c) => c.save(node, { revision: snap.revision, hash: snap.hash, payload }));
         held = snap;
-        checkFreshness();
+        staleness.check();
       }
       if (origin.from === 'relay') observe.synced({ revision: snap.revision, hash: snap.hash, at: new Date() });
       if ((state === 'cached' || state === 'stale') && origin.from === 'relay') setState('in-sync');
@@ -341,7 +288,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     observe.snapshotReceived({ revision: snap.revision, hash: snap.hash, ...(snap.issuedAt !== undefined ? { issuedAt: snap.issuedAt } : {}), source: sourceOf(origin.from), at: new Date() });
     held = snap;
     heldSource = sourceOf(origin.from);
-    checkFreshness();
+    staleness.check();
     const ok = await apply(origin.from, { decode: decodeMs, store: storeMs });
     if (ok && problems.apply === undefined && problems.store === undefined) setState('in-sync');
     else settle();
@@ -365,7 +312,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
   observe.stateChanged({ state, ...(lastError !== undefined ? { reason: lastError } : {}), since });
   const firstApply = held ? apply('cache') : Promise.resolve(false);
   await firstApply;
-  checkFreshness();
+  staleness.check();
   // Only now the network: the name, then the broker.
   await refreshBrokerPath('start');
 
@@ -439,8 +386,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       reporter?.stop();
       confirm.cancel();
       stopped = true;
-      if (staleTimer) clearTimeout(staleTimer);
-      staleTimer = undefined;
+      staleness.stop();
       await bundles.stop();
       await queue;
       // A clean stop is not "offline by accident": say so, then disconnect without the will.
