@@ -6,7 +6,8 @@
  * config refused (the agent kept), then the init script's stop (the ruleset stays); the relay's
  * init script refusing the shipped sample relay.yaml (its key files do not exist yet), then
  * running a configured relay that the agent, switched to relay mode, takes its policy from;
- * `uninstall.sh --root` from outside leaves the appliance's table alone (that namespace is not
+ * `uninstall.sh --root` from outside stops the agent running chrooted in the image but leaves
+ * the table alone (that namespace is not
  * the machine running it), and the installed uninstaller run on the appliance itself removes the
  * table and every file: traffic flows again, and the root's file list is what it was before
  * the install.
@@ -184,8 +185,14 @@ describe.skipIf(!isRoot)(`tarball install on a BusyBox appliance (${NATIVE.name}
     // What a reinstall puts back: all but the agent's state and log.
     const keep = (await fileTree(root.dir)).filter((p) => !p.startsWith('var/lib/outpost/') && !p.startsWith('var/lib/outpost-relay/') && !p.startsWith('var/log/outpost-'));
     await ok(['cp', '-a', at(HOST.uninstaller), join(work, 'uninstall.sh')]);
+    // An agent running chrooted in the image is the image's: it is stopped (its root is the image).
+    const start = await initScript('start');
+    expect(start.exitCode, output(start)).toBe(0);
+    const pid = Number(await readFile(at(HOST.pidfile), 'utf8'));
     const r = await busyboxSh(join(work, 'uninstall.sh'), ['--root', root.dir, '--keep-config']);
     expect(r.exitCode, output(r)).toBe(0);
+    expect(r.stdout).toContain(`stopping outpost-agent (pid ${pid})`);
+    expect(existsSync(`/proc/${pid}/cmdline`) && (await readFile(`/proc/${pid}/cmdline`, 'utf8')).startsWith(HOST.binary)).toBe(false);
     expect(r.stdout).toContain("left this machine's nftables table inet outpost alone");
     expect(await app.hasTable()).toBe(true);
     expect(await app.reaches(DENIED_PORT)).toBe(false);
