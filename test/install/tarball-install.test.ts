@@ -7,10 +7,9 @@
  * init script refusing the shipped sample relay.yaml (its key files do not exist yet), then
  * running a configured relay that the agent, switched to relay mode, takes its policy from;
  * `uninstall.sh --root` from outside stops the agent running chrooted in the image but leaves
- * the table alone (that namespace is not
- * the machine running it), and the installed uninstaller run on the appliance itself removes the
- * table and every file: traffic flows again, and the root's file list is what it was before
- * the install.
+ * the table alone (that namespace belongs to the machine running it, not to the image), and the
+ * installed uninstaller run on the appliance itself removes the table and every file: traffic
+ * flows again, and the root's file list is what it was before the install.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
