@@ -13,15 +13,19 @@
  * Air-gapped (bundleDir and no broker): the same, fed only by offline bundles (bundle-drop.ts).
  * No MQTT link, so no broker path in the ruleset, no DNS, no broker probe (commit confirmed
  * watches the configured probes only) and no status topic: the status is logged.
+ *
+ * This file keeps the state machine and the snapshot path (verify, store, apply, roll back);
+ * parts that own state or I/O of their own are beside it: the MQTT conversation (relay-link.ts),
+ * the broker's failsafe path (broker-control-path.ts), the stale spell (stale-watch.ts) and the
+ * status's extra facts and last will (relay-status.ts).
  */
 import type { KeyObject } from 'node:crypto';
 import type { AgentConfig } from '../config/agent-config.ts';
 import type { Logger } from '../platform/logger.ts';
-import { connectMqtt, MAX_PACKET_BYTES, type MqttLink } from '../mqtt/client.ts';
-import { mqttTlsFiles } from '../config/mqtt-tls.ts';
+import type { MqttLink } from '../mqtt/client.ts';
 import { StateStore } from './state-store.ts';
 import { decodeSnapshot, revisionVerdict, type RefusalReason, type Snapshot } from '../protocol/snapshot.ts';
-import { snapshotTopic, statusTopic } from '../protocol/topics.ts';
+import { statusTopic } from '../protocol/topics.ts';
 import { encodeStatus, type StatusState } from '../protocol/status.ts';
 import type { Enforcer } from './enforcer.ts';
 import { renderForHost } from './host-ruleset.ts';
@@ -35,8 +39,8 @@ import { firstSnapshotProblem, isRefresh } from './freshness.ts';
 import { StaleWatch } from './stale-watch.ts';
 import { startInterfaceReporter, type InterfaceReporter } from '../autohep/reporter.ts';
 import type { AgentObserver, AgentSource } from './observations.ts';
-import { heldBackTopic } from '../protocol/topics.ts';
 import { RelayStatusFacts } from './relay-status.ts';
+import { closeRelayLink, connectRelayLink, listenRelayLink } from './relay-link.ts';
 
 /** `broker` absent: an air-gapped agent on signed bundles alone (bundleDir). */
 type RelayConfig = AgentConfig & { trustKey: readonly string[] };
@@ -322,20 +326,13 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     void apply('interfaces');
     reporter?.refresh();
   });
-  const tls = mqttTlsFiles(config);
-  const newLink = !target ? undefined : connectMqtt({
+  // The MQTT conversation itself (relay-link.ts): connect options and last will here, handlers below.
+  const newLink = !target ? undefined : connectRelayLink({
     url: target.url,
-    clientId: `outpost-agent-${node}`,
-    // mqtts:// with this node's certificate: its CN is the identity the broker's ACL checks.
-    ...(tls ? { tls } : {}),
-    clean: false,
-    // Built again before every (re)connect: the broker holds the will given at connect time, so it
-    // names the revision in force when this connection was made (MQTT cannot change a will
-    // without reconnecting; a clean stop publishes the current one instead).
-    will: () => ({ topic: statusTopic(config.topicPrefix, node), payload: facts.will(new Date(), held, heldSource), retain: true, qos: 1 }),
-    // The broker may have moved while we were cut off: resolve before every attempt, not only after a success.
+    config,
+    will: () => facts.will(new Date(), held, heldSource),
     beforeReconnect: () => refreshBrokerPath('reconnect'),
-    onOversized: (o) => refuse('malformed', `a ${o.bytes}-byte message on ${o.topic.slice(0, 200)} is over the ${MAX_PACKET_BYTES}-byte limit; skipped unread`),
+    onOversized: (message) => void refuse('malformed', message),
   });
   link = newLink;
   // autoHostEndpoint: the interfaces report the relay turns into <node>-auto-hep (src/autohep).
@@ -355,26 +352,18 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
     },
   });
   if (newLink) {
-    newLink.onMessage((topic, payload) => {
-      if (topic === heldBackTopic(config.topicPrefix)) return void facts.heardHeldBack(payload);
-      if (topic !== snapshotTopic(config.topicPrefix, node)) return;
-      // One at a time, in arrival order: revision checks compare against what was applied.
-      queue = queue.then(() => receive(payload)).then(() => undefined).catch((e: Error) => log.error({ err: e.message }, 'snapshot handling failed'));
-      // Returned: the MQTT link reads the next message once this one is handled (bounded memory).
-      return queue;
-    });
-    newLink.onConnect(() => {
-      log.info({ broker: config.broker }, 'connected to broker');
-      newLink.subscribe([snapshotTopic(config.topicPrefix, node)], 1).catch((e: Error) => log.warn({ err: e.message }, 'subscribe failed'));
-      // What the relay holds back as invalid (status shows it); a broker whose ACL predates it just denies it.
-      newLink.subscribe([heldBackTopic(config.topicPrefix)], 1).catch((e: Error) => log.debug({ err: e.message }, 'cannot subscribe to the relay\'s held-back list'));
-      publishStatus();
-    });
-    newLink.onState((s) => {
-      if (s.connected) return;
-      if (everApplied || held) log.warn({ err: s.error, retryInMs: s.retryInMs }, 'broker unreachable; enforcement stays as last applied');
-      else log.warn({ err: s.error, retryInMs: s.retryInMs }, 'broker unreachable and no snapshot was ever applied by this agent (nothing cached): outpost enforces no policy on this host yet (no outpost table, or one left by an earlier run); waiting for the relay\'s first snapshot');
-      if (state === 'in-sync') setState('cached');
+    listenRelayLink(newLink, config, log, {
+      onHeldBack: (payload) => facts.heardHeldBack(payload),
+      onSnapshot: (payload) => {
+        // One at a time, in arrival order: revision checks compare against what was applied.
+        queue = queue.then(() => receive(payload)).then(() => undefined).catch((e: Error) => log.error({ err: e.message }, 'snapshot handling failed'));
+        return queue;
+      },
+      onConnected: () => publishStatus(),
+      holdsPolicy: () => everApplied || held !== undefined,
+      onLost: () => {
+        if (state === 'in-sync') setState('cached');
+      },
     });
   }
 
@@ -390,10 +379,7 @@ export async function startRelayMode(config: RelayConfig, log: Logger, enforcer:
       await bundles.stop();
       await queue;
       // A clean stop is not "offline by accident": say so, then disconnect without the will.
-      if (newLink?.connected) {
-        await newLink.publish(statusTopic(config.topicPrefix, node), facts.offline(new Date(), held, heldSource), { retain: true, qos: 1 }).catch(() => undefined);
-      }
-      await newLink?.close(true);
+      await closeRelayLink(newLink, config, () => facts.offline(new Date(), held, heldSource));
       enforcer.stop();
       store.stop();
     },
