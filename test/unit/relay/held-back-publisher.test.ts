@@ -72,3 +72,13 @@ test('a list that could not be published goes out on the next flush (reconnect)'
   await p.flush(true);
   expect(sent).toHaveLength(2);
 });
+
+test('an item longer than the schema allows (an etcd key or a name far over 253 characters: why it is held back) is clipped, so every reader can still read the list', () => {
+  const long = 'x'.repeat(1500);
+  const m = heldBackMessage([{ kind: 'K'.repeat(500), name: long, source: `/calico/resources/v3/projectcalico.org/globalnetworkpolicies/${long}`, reason: long, lastValidInForce: false }], new Date(0));
+  const r = v.safeParse(HeldBackSchema, JSON.parse(JSON.stringify(m)));
+  expect(r.success).toBe(true);
+  expect(m.count).toBe(1);
+  expect(m.items.length).toBe(1);
+  expect(m.items[0]!.name.startsWith('xxx')).toBe(true);
+});
