@@ -1,6 +1,6 @@
 /**
- * What a change to the resources would change in each node's plan: policies and profiles added,
- * removed or changed (down to the rule), host endpoints, tier order, set members added and
+ * What a change to the resources would change in each node's plan: policies, profiles and staged
+ * policies added, removed or changed (down to the rule), host endpoints, tier order, set members added and
  * removed, failsafes and dataplane switches. Pure: two plans in, a list of changes out.
  */
 import { deepEqual } from '../calc/deep-equal.ts';
@@ -63,6 +63,7 @@ function endpointChanges(before: NodePlan, after: NodePlan): string[] {
       if (x!.interfaceName !== y!.interfaceName || !deepEqual(x!.expectedIPs, y!.expectedIPs)) parts.push('interface or expectedIPs');
       if (!deepEqual(x!.ingress, y!.ingress) || !deepEqual(x!.egress, y!.egress)) parts.push('which policies apply, or their order');
       if (!deepEqual(x!.profiles, y!.profiles)) parts.push(`profiles ${x!.profiles.join(',') || '(none)'} -> ${y!.profiles.join(',') || '(none)'}`);
+      if (!deepEqual(x!.staged, y!.staged)) parts.push('which staged policies measure it');
       out.push(`host endpoint ${name}: changed (${parts.join('; ')})`);
     }
   }
@@ -104,6 +105,7 @@ export function diffPlans(node: string, before: NodePlan | undefined, after: Nod
     ...endpointChanges(a, b),
     ...policyChanges('policy', a.policies, b.policies),
     ...policyChanges('profile', a.profiles, b.profiles),
+    ...policyChanges('staged policy', a.staged ?? [], b.staged ?? []),
   ];
   if (!deepEqual(a.failsafes, b.failsafes)) changes.push('failsafe ports changed');
   if (a.ipv6Support !== b.ipv6Support) changes.push(`ipv6Support ${a.ipv6Support ?? true} -> ${b.ipv6Support ?? true}`);
