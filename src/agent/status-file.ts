@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
 import type { Logger } from '../platform/logger.ts';
 import { backoffStep } from '../platform/backoff.ts';
+import { fitHeldBackItem } from '../protocol/held-back.ts';
 import { LOCAL_STATUS_FORMAT, MAX_FILE_POLICIES, STATUS_FILE, type EndpointStatus, type LocalStatus } from '../protocol/local-status.ts';
 import { MAX_LAST_ERROR } from '../protocol/status.ts';
 import type { AgentObserver, AgentSource, ApplyEvent } from './observations.ts';
@@ -133,7 +134,7 @@ export class StatusFile implements AgentObserver {
 
   heldBackChanged(e: Parameters<Required<AgentObserver>['heldBackChanged']>[0]): void {
     const { heldBack: _drop, ...rest } = this.body;
-    this.body = e.heldBack ? { ...rest, heldBack: e.heldBack } : rest;
+    this.body = e.heldBack ? { ...rest, heldBack: { ...e.heldBack, items: e.heldBack.items.map(fitHeldBackItem) } } : rest;
     this.schedule();
   }
 

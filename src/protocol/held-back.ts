@@ -28,3 +28,11 @@ export const HeldBackSchema = v.object({
 
 export type HeldBackItem = v.InferOutput<typeof HeldBackItemSchema>;
 export type HeldBack = v.InferOutput<typeof HeldBackSchema>;
+
+const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+
+/**
+ * An item within HeldBackItemSchema's lengths: a resource is often held back because its name
+ * (or etcd key) is too long, and one entry over them would make a whole list unreadable.
+ */
+export const fitHeldBackItem = (i: HeldBackItem): HeldBackItem => ({ kind: clip(i.kind, 100), name: clip(i.name, 300), source: clip(i.source, 1000), reason: clip(i.reason, 1000), lastValidInForce: i.lastValidInForce });

@@ -6,7 +6,7 @@
  * publication that did not go out (broker away) is tried again on reconnect.
  */
 import { canonicalBytes } from '../protocol/canonical-json.ts';
-import { MAX_HELD_BACK_ITEMS, type HeldBack, type HeldBackItem } from '../protocol/held-back.ts';
+import { fitHeldBackItem, MAX_HELD_BACK_ITEMS, type HeldBack, type HeldBackItem } from '../protocol/held-back.ts';
 import { heldBackTopic } from '../protocol/topics.ts';
 import type { Logger } from '../platform/logger.ts';
 
@@ -19,18 +19,10 @@ const id = (i: HeldBackItem) => `${i.source}\0${i.kind}\0${i.name}`;
  */
 export const MAX_HELD_BACK_BYTES = 12 * 1024;
 
-const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
-
-/**
- * Within HeldBackItemSchema's lengths: a resource is often held back because its name (or etcd
- * key) is too long, and one entry over them would make the whole list unreadable to every reader.
- */
-const fit = (i: HeldBackItem): HeldBackItem => ({ kind: clip(i.kind, 100), name: clip(i.name, 300), source: clip(i.source, 1000), reason: clip(i.reason, 1000), lastValidInForce: i.lastValidInForce });
-
 export function heldBackMessage(items: readonly HeldBackItem[], since: Date): HeldBack {
   const kept: HeldBackItem[] = [];
   let bytes = 200;
-  for (const i of items.slice(0, MAX_HELD_BACK_ITEMS).map(fit)) {
+  for (const i of items.slice(0, MAX_HELD_BACK_ITEMS).map(fitHeldBackItem)) {
     bytes += Buffer.byteLength(JSON.stringify(i)) + 1;
     if (bytes > MAX_HELD_BACK_BYTES) break;
     kept.push(i);

@@ -173,6 +173,18 @@ describe('the status file', () => {
     expect(none?.ok && none.status).toMatchObject({ node: 'nobody', matchesNothing: true, endpointCount: 0, endpoints: [] });
   });
 
+  test('a held-back resource whose name is far over 253 characters (why a local-mode agent holds it back) still leaves a file status can read', async () => {
+    const dir = tmp();
+    const { log } = quietLog();
+    const f = new StatusFile({ dir, node: 'gw', source: 'local', log, delayMs: 1 });
+    const long = 'n'.repeat(1500);
+    f.heldBackChanged({ heldBack: { count: 1, items: [{ kind: 'K'.repeat(200), name: long, source: `/etc/outpost/${long}.yaml`, reason: long, lastValidInForce: false }], since: new Date().toISOString() }, at: new Date() });
+    await f.stopping();
+    const r = parseLocalStatus(readFileSync(join(dir, 'status.json'), 'utf8'));
+    expect(r.ok ? '' : r.message).toBe('');
+    expect(r.ok && r.status.heldBack?.items[0]?.name.startsWith('nnn')).toBe(true);
+  });
+
   test('a state dir it cannot write: logged once, retried, written once it can; never throws', async () => {
     const dir = tmp();
     chmodSync(dir, 0o500);
