@@ -40,6 +40,18 @@ export const hasDatastore = (v: DatastoreValues): boolean => !!(v.resources?.len
 
 const splitList = (xs: readonly string[]): string[] => xs.flatMap((x) => x.split(',').map((y) => y.trim()).filter(Boolean));
 
+/**
+ * One read; a datastore that cannot be read at all (a path that does not exist, etcd refusing)
+ * is the operator's to fix: a usage error naming it, not a stack trace.
+ */
+async function readOnce(source: Parameters<typeof readDatastoreOnce>[0], warn: (m: string) => void, what: string) {
+  try {
+    return await readDatastoreOnce(source, warn);
+  } catch (e) {
+    throw new UsageError(`${what}: ${(e as Error).message}`);
+  }
+}
+
 /** Valid resources of the datastore the flags name (invalid ones are warned about and left out, as the relay does). */
 export async function datastoreResources(values: DatastoreValues, io: CliIO): Promise<{ resources: Resource[]; source: string }> {
   const folder = !!values.resources?.length;
@@ -49,7 +61,7 @@ export async function datastoreResources(values: DatastoreValues, io: CliIO): Pr
   if (folder) {
     const paths = splitList(values.resources!);
     const { FolderSource } = await import('../datastore/folder-source.ts');
-    const state = await readDatastoreOnce(new FolderSource(paths), warn);
+    const state = await readOnce(new FolderSource(paths), warn, `--resources ${paths.join(', ')}`);
     return { resources: [...state.resources], source: `resources ${paths.join(', ')}` };
   }
   const { openEtcdSource } = await import('../cli/etcd-datastore.ts');
@@ -59,7 +71,7 @@ export async function datastoreResources(values: DatastoreValues, io: CliIO): Pr
     username: values['etcd-username'], password: values['etcd-password'],
   };
   const source = await openEtcdSource(overrides, values['calicoctl-config'], io, createLogger('error'), 5_000);
-  const state = await readDatastoreOnce(source, warn);
+  const state = await readOnce(source, warn, `etcd ${overrides.endpoints.join(',') || '(from calicoctl config)'}`);
   return { resources: [...state.resources], source: `etcd ${overrides.endpoints.join(',') || '(from calicoctl config)'} revision ${state.revision}` };
 }
 
