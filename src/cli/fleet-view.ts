@@ -7,10 +7,10 @@
  */
 import { decodeExpected, type Expected } from '../protocol/expected.ts';
 import { HeldBackSchema, type HeldBack } from '../protocol/held-back.ts';
+import { decodeJsonPayload } from '../protocol/json-payload.ts';
 import { decodeRelayStatus, type RelayStatus } from '../protocol/relay-status.ts';
 import { decodeStatus, type AgentStatus } from '../protocol/status.ts';
 import { heldBackTopic, nodeFromTopic, relayStatusTopic } from '../protocol/topics.ts';
-import * as v from 'valibot';
 
 export type FleetFlag = 'behind' | 'offline' | 'error' | 'stale' | 'cached' | 'degraded' | 'no-status' | 'not-expected' | 'held-back' | 'staged' | 'matches-nothing';
 
@@ -52,7 +52,7 @@ export function buildFleetReport(prefix: string, messages: ReadonlyMap<string, U
   for (const [topic, payload] of [...messages].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (payload.length === 0) continue;
     if (topic === heldBackTopic(prefix)) {
-      const r = parseJson(payload, HeldBackSchema);
+      const r = decodeJsonPayload(HeldBackSchema, payload, 'message');
       if (r.ok) heldBack = r.value;
       else unreadable.push({ topic, problem: r.message });
       continue;
@@ -90,7 +90,9 @@ export function buildFleetReport(prefix: string, messages: ReadonlyMap<string, U
   if (heldCount) parts.push(`${heldCount} resource${heldCount === 1 ? '' : 's'} held back as invalid`);
   if (relay?.testsFailing) parts.push('relay policy tests FAILING');
   const summary = `${nodes.length} node${nodes.length === 1 ? '' : 's'}: ${parts.join(', ')}`;
-  const allInSync = nodes.length > 0 && nodes.every((r) => r.inSync) && heldCount === 0 && !relay?.testsFailing;
+  if (unreadable.length) parts.push(`${unreadable.length} unreadable message${unreadable.length === 1 ? '' : 's'}`);
+  // An unreadable list or status says nothing: it may hide held-back resources or a node out of sync.
+  const allInSync = nodes.length > 0 && nodes.every((r) => r.inSync) && heldCount === 0 && !relay?.testsFailing && unreadable.length === 0;
   return { prefix, nodes, summary, ...(heldBack ? { heldBack } : {}), ...(relay ? { relay } : {}), unreadable, allInSync };
 }
 
@@ -122,18 +124,6 @@ function row(node: string, s: AgentStatus | undefined, e: Expected | undefined, 
     flags,
     inSync,
   };
-}
-
-function parseJson<T>(payload: Uint8Array, schema: v.GenericSchema<unknown, T>): { ok: true; value: T } | { ok: false; message: string } {
-  try {
-    const r = v.safeParse(schema, JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload)));
-    if (r.success) return { ok: true, value: r.output };
-    const issue = r.issues[0];
-    const path = (issue.path ?? []).map((p) => String((p as { key: unknown }).key)).join('.');
-    return { ok: false, message: `${path || 'message'}: ${issue.message}` };
-  } catch (e) {
-    return { ok: false, message: `not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}` };
-  }
 }
 
 /** "3f2a9c1d2e4b" from "sha256:3f2a9c1d2e4b…"; "-" when absent. */

@@ -7,6 +7,7 @@
  */
 import * as v from 'valibot';
 import { canonicalBytes } from './canonical-json.ts';
+import { decodeJsonPayload } from './json-payload.ts';
 import { nodeNameProblem } from './topics.ts';
 
 export const ExpectedSchema = v.object({
@@ -25,14 +26,6 @@ export function encodeExpected(e: { node: string; revision: string; hash: string
 
 /** Parses an expectation from the broker; never throws. */
 export function decodeExpected(payload: Uint8Array): { ok: true; expected: Expected } | { ok: false; message: string } {
-  try {
-    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-    const r = v.safeParse(ExpectedSchema, value);
-    if (r.success) return { ok: true, expected: r.output };
-    const issue = r.issues[0];
-    const path = (issue.path ?? []).map((p) => String((p as { key: unknown }).key)).join('.');
-    return { ok: false, message: `${path || 'expected'}: ${issue.message}` };
-  } catch (e) {
-    return { ok: false, message: `not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}` };
-  }
+  const r = decodeJsonPayload(ExpectedSchema, payload, 'expected');
+  return r.ok ? { ok: true, expected: r.value } : { ok: false, message: r.message };
 }

@@ -6,6 +6,7 @@
  */
 import * as v from 'valibot';
 import { canonicalBytes } from './canonical-json.ts';
+import { decodeJsonPayload } from './json-payload.ts';
 
 export const MAX_RELAY_STATUS_FAILURES = 20;
 const Revision = v.pipe(v.string(), v.regex(/^(0|[1-9][0-9]*)$/, 'must be a decimal revision'));
@@ -42,14 +43,6 @@ export function encodeRelayStatus(s: RelayStatus): Uint8Array {
 
 /** Parses a relay status from the broker; never throws. */
 export function decodeRelayStatus(payload: Uint8Array): { ok: true; status: RelayStatus } | { ok: false; message: string } {
-  try {
-    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-    const r = v.safeParse(RelayStatusSchema, value);
-    if (r.success) return { ok: true, status: r.output };
-    const issue = r.issues[0];
-    const path = (issue.path ?? []).map((p) => String((p as { key: unknown }).key)).join('.');
-    return { ok: false, message: `${path || 'relay status'}: ${issue.message}` };
-  } catch (e) {
-    return { ok: false, message: `not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}` };
-  }
+  const r = decodeJsonPayload(RelayStatusSchema, payload, 'relay status');
+  return r.ok ? { ok: true, status: r.value } : { ok: false, message: r.message };
 }

@@ -31,6 +31,7 @@
  */
 import * as v from 'valibot';
 import { canonicalBytes } from './canonical-json.ts';
+import { decodeJsonPayload } from './json-payload.ts';
 import type { RefusalReason } from './snapshot.ts';
 
 export const STATUS_STATES = ['in-sync', 'cached', 'error', 'stale', 'offline'] as const;
@@ -162,16 +163,9 @@ export function lastWillPayload(node: string, connectedAt: Date, inForce: Omit<S
 
 /** Parses a status payload from the broker (relay, fleet view); never throws. */
 export function decodeStatus(payload: Uint8Array): { ok: true; status: AgentStatus } | { ok: false; message: string } {
-  try {
-    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-    const r = v.safeParse(AgentStatusSchema, value);
-    if (r.success) return { ok: true, status: r.output };
-    const issue = r.issues[0];
-    const path = (issue.path ?? []).map((p) => String((p as { key: unknown }).key)).join('.');
-    return { ok: false, message: `${path || 'status'}: ${issue.message}` };
-  } catch (e) {
-    return { ok: false, message: `status is not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}` };
-  }
+  const r = decodeJsonPayload(AgentStatusSchema, payload, 'status');
+  if (r.ok) return { ok: true, status: r.value };
+  return { ok: false, message: r.notJson ? `status is ${r.message}` : r.message };
 }
 
 function truncate(s: string): string {
