@@ -46,7 +46,7 @@ export const fleetHelp: CommandHelp = {
   summary: 'One line per node: its state, the hash it enforces against the hash the relay expects, revision, age and last error; nodes behind, offline, erroring or stale stand out, then the resources the relay holds back as invalid.',
   description:
     'Reads the broker\'s retained messages: each agent\'s status, what the relay expects each node to hold, the relay\'s held-back list and its policy-test status. The client certificate\'s CN must be allowed to read them: one of the relay\'s fleetReaders on its embedded broker, or the README ACL\'s `user fleet` lines on Mosquitto.\n' +
-    'Exit status: 0 every node in sync and nothing held back; 1 a node is not in sync, a resource is held back as invalid or the relay\'s policy tests fail; 2 the broker cannot be read (or holds nothing under the prefix).',
+    'Exit status: 0 every node in sync and nothing held back; 1 a node is not in sync, a resource is held back as invalid, the relay\'s policy tests fail or a retained message cannot be read; 2 the broker cannot be read (or holds nothing under the prefix).',
   flags: [
     { flag: '--config FILE', help: 'YAML file with these settings (default /etc/outpost/fleet.yaml when it exists; env OUTPOST_CONFIG)' },
     ...FLEET_SETTINGS.map((s) => ({ flag: `${s.flag} ${s.kind === 'boolean' ? '' : s.key === 'broker' ? 'URL' : s.key.endsWith('Ms') ? 'MS' : s.key === 'topicPrefix' ? 'PREFIX' : 'FILE'}`.trim(), help: s.help })),

@@ -71,6 +71,14 @@ describe('fleet report', () => {
     expect(text).toContain('unreadable messages (7)');
   });
 
+  test('an unreadable held-back list, relay status or node status is not taken for "nothing held back, all in sync"', () => {
+    const ok = [status('a', { state: 'in-sync', hash: H1 }), expected('a', H1)] as const;
+    expect(report(...ok).allInSync).toBe(true);
+    expect(report(...ok, [`${P}/relay/held-back`, enc({ count: 3, items: [{ kind: 'K', name: 'n'.repeat(400), source: 's', reason: 'r', lastValidInForce: true }], since: '2026-12-01T10:00:00.000Z' })]).allInSync).toBe(false);
+    expect(report(...ok, [`${P}/relay/status`, enc({ testsFailing: 'yes' })]).allInSync).toBe(false);
+    expect(report(...ok, [`${P}/nodes/b/status`, enc({ node: 'b', state: 'dancing' })]).allInSync).toBe(false);
+  });
+
   test('held back and failing relay tests stand out and fail the verdict', () => {
     const held = [`${P}/relay/held-back`, enc({ count: 3, items: [{ kind: 'GlobalNetworkPolicy', name: 'bad', source: '/calico/x/bad', reason: 'spec.selector: bad', lastValidInForce: true }], since: '2026-12-01T10:00:00.000Z' })] as const;
     const relay = [`${P}/relay/status`, encodeRelayStatus({ testsFailing: true, tests: { total: 4, failed: 1 }, publishedRevision: '7', failingRevision: '9', failures: [{ test: 'web reaches db', expected: 'allow', got: 'deny' }], since: '2026-12-01T10:00:00.000Z' })] as const;
