@@ -51,8 +51,12 @@ const TestSchema = v.pipe(
       icmp: v.optional(checked('icmp', parseIcmpSpec)),
       expect: v.picklist(['allow', 'deny'], 'expect must be allow or deny'),
     },
-    // One message function for the object: a missing field arrives with no input, a stray one with its key.
-    (issue) => (issue.input === undefined ? 'is required' : `unknown field ${JSON.stringify(String(issue.input))} (fields: name, node, iface, direction, from, to, port, proto, icmp, expect)`),
+    // One message function for the object: a missing field arrives with no input, a stray one with
+    // its key (expected "never"), an entry that is no mapping at all with itself.
+    (issue) =>
+      issue.input === undefined ? 'is required'
+      : issue.expected !== 'never' ? `must be a mapping with name, from, to, port or proto, and expect (got ${JSON.stringify(issue.input) ?? String(issue.input)})`
+      : `unknown field ${JSON.stringify(String(issue.input))} (fields: name, node, iface, direction, from, to, port, proto, icmp, expect)`,
   ),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
@@ -105,6 +109,9 @@ export function parsePolicyTests(textIn: string, sourceName: string): PolicyTest
   // Counted before validating each one: a huge list is refused at once, not after the work.
   const list = (raw as { tests?: unknown }).tests;
   if (Array.isArray(list) && list.length > MAX_TESTS) throw new PolicyTestsError(`${sourceName}: tests: more than ${MAX_TESTS} tests`);
+  // A list passes valibot's object check (its indexes would be "unknown fields"): named here.
+  const lists = Array.isArray(list) ? list.flatMap((t, i) => (Array.isArray(t) ? [`tests[${i}]: must be a mapping with name, from, to, port or proto, and expect (got a list)`] : [])) : [];
+  if (lists.length) throw new PolicyTestsError(`${sourceName}: ${lists.length === 1 ? lists[0] : `\n  ${lists.slice(0, 20).join('\n  ')}`}`);
   const r = v.safeParse(FileSchema, raw, { abortPipeEarly: true });
   if (!r.success) {
     const lines = r.issues.slice(0, 20).map((i) => {
