@@ -26,6 +26,8 @@ function bytes(n: number): string {
   return `${x.toFixed(1)} ${units[u]}`;
 }
 
+const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+
 const traffic = (t: Traffic | null): string => (t === null ? '-' : `${t.packets} pkt${t.packets === 1 ? '' : 's'} ${bytes(t.bytes)}`);
 
 export function formatReport(r: StatusReport, now = Date.now()): string {
@@ -77,5 +79,7 @@ export function formatReport(r: StatusReport, now = Date.now()): string {
   row('held back', !hb || hb.count === 0 ? 'none' : `${hb.count} invalid resource${hb.count === 1 ? '' : 's'} (since ${hb.since})`);
   for (const i of hb?.items ?? []) L.push(`  ${i.kind} ${i.name} (${i.source}): ${i.reason}; ${i.lastValidInForce ? 'its last valid version stays in force' : 'NOTHING of it is enforced'}`);
   if (hb && hb.count > hb.items.length) L.push(`  ... and ${hb.count - hb.items.length} more`);
-  return `${L.join('\n')}\n`;
+  // Names, reasons and errors come from the datastore, the broker and nft: a control character
+  // (an ANSI escape, a carriage return, a newline faking a line) must not reach the terminal raw.
+  return `${L.map(printable).join('\n')}\n`;
 }

@@ -289,6 +289,24 @@ describe('the report', () => {
     expect(formatReport(r)).toContain('never by this agent');
   });
 
+  test('hostile text (a held-back name or reason from the datastore, an nft error, a refused message) cannot rewrite the terminal', () => {
+    const evil = '\u001b[2J\u001b]0;pwned\u0007\u009b31m\r';
+    const r = buildReport({
+      file: 'f',
+      status: status({
+        state: 'error', reason: `bad ${evil}`,
+        lastApply: { at: '2026-01-01T00:00:00.000Z', durationMs: 1, ok: false, why: 'relay', error: `nft ${evil}` },
+        refused: { 'bad-signature': 1 }, lastRefusal: { reason: 'bad-signature', message: `msg ${evil}`, at: '2026-01-01T00:00:00.000Z' },
+        heldBack: { count: 1, items: [{ kind: `K${evil}`, name: `n${evil}`, source: `/calico/${evil}`, reason: `r${evil}`, lastValidInForce: false }], since: '2026-01-01T00:00:00.000Z' },
+      }),
+      agent: running,
+      table: { state: 'unknown', reason: `nft ${evil}` },
+    });
+    const text = formatReport(r, Date.parse('2026-01-01T00:05:00Z'));
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(text).toContain('pwned');
+  });
+
   test('the agent not running, cached, or counters unreadable', () => {
     expect(buildReport({ file: 'f', status: status(), agent: { running: false, how: 'no lock' }, table: { state: 'present', listing } })).toMatchObject({ exitCode: 1, problems: [expect.stringContaining('not running')] });
     expect(buildReport({ file: 'f', status: status({ state: 'cached' }), agent: running, table: { state: 'present', listing } }).exitCode).toBe(1);
