@@ -10,9 +10,7 @@
  */
 import { cidrContains, intervalStringsOf, parseCidr, parseIp } from '../net/cidr.ts';
 import type { EntityMatch, Family, IpSetPlan, NodePlan, PlanRule, PortRange, PortSetPlan } from '../plan/schema.ts';
-
-const ICMP = 1;
-const ICMPV6 = 58;
+import { ICMP, icmpProtocolOf, portChoices, ruleFamilies, type PortChoice } from '../render/rule-choices.ts';
 
 /** A packet as explain sees it; addresses already parsed. */
 export interface PacketFacts {
@@ -36,19 +34,6 @@ export function setLookup(plan: Pick<NodePlan, 'ipSets' | 'portSets'>): SetLooku
   return { ipSets: new Map(plan.ipSets.map((s) => [s.id, s])), portSets: new Map(plan.portSets.map((s) => [s.id, s])) };
 }
 
-function usesAddresses(e: EntityMatch): boolean {
-  return !!(e.nets || e.notNets || e.set || e.notSet || e.namedPortSet || e.notNamedPortSet);
-}
-
-/** The families a rule is rendered for (render/rule.ts `families`); undefined = no family match. */
-function families(rule: PlanRule): (Family | undefined)[] {
-  if (rule.ipVersion) return [rule.ipVersion];
-  if (rule.protocol === ICMP && (rule.icmp || rule.notICMP)) return [4];
-  if (rule.protocol === ICMPV6 && (rule.icmp || rule.notICMP)) return [6];
-  if (!usesAddresses(rule.src) && !usesAddresses(rule.dst)) return [undefined];
-  return [4, 6];
-}
-
 export function inCidrs(cidrs: readonly string[], family: Family, addr: bigint): boolean {
   for (const s of cidrs) {
     const c = parseCidr(s);
@@ -68,14 +53,6 @@ function inPortSet(set: PortSetPlan | undefined, f: Family, addr: bigint, proto:
     if (a && a.family === f && a.addr === addr) return true;
   }
   return false;
-}
-
-type PortChoice = { ranges?: readonly PortRange[]; named?: string };
-function portChoices(e: EntityMatch): PortChoice[] {
-  const out: PortChoice[] = [];
-  if (e.ports) out.push({ ranges: e.ports });
-  if (e.namedPortSet) out.push({ named: e.namedPortSet });
-  return out.length ? out : [{}];
 }
 
 function sideMatches(e: EntityMatch, side: 'src' | 'dst', f: Family | undefined, choice: PortChoice, p: PacketFacts, sets: SetLookup): boolean {
@@ -119,13 +96,12 @@ function icmpMatches(rule: PlanRule, proto: number, p: PacketFacts): boolean {
 
 /** True when the nft rules rendered for `rule` match the packet (with `ipv6` false nothing IPv6 is rendered). */
 export function ruleMatches(rule: PlanRule, p: PacketFacts, sets: SetLookup, ipv6 = true): boolean {
-  for (const f of families(rule)) {
+  for (const f of ruleFamilies(rule)) {
     if (f === 6 && !ipv6) continue;
     if (f !== undefined && f !== p.family) continue;
     if (rule.protocol !== undefined && p.protocol !== rule.protocol) continue;
     if (rule.notProtocol !== undefined && p.protocol === rule.notProtocol) continue;
-    const icmpProto = rule.protocol === ICMPV6 || (rule.protocol !== ICMP && f === 6) ? ICMPV6 : ICMP;
-    if (!icmpMatches(rule, icmpProto, p)) continue;
+    if (!icmpMatches(rule, icmpProtocolOf(rule, f), p)) continue;
     for (const s of portChoices(rule.src)) {
       for (const d of portChoices(rule.dst)) {
         if (sideMatches(rule.src, 'src', f, s, p, sets) && sideMatches(rule.dst, 'dst', f, d, p, sets)) return true;

@@ -19,23 +19,7 @@ import type { EntityMatch, Family, PlanRule } from '../plan/schema.ts';
 import { intervalStringsOf } from '../net/cidr.ts';
 import * as x from './expr.ts';
 import { setName } from './naming.ts';
-
-const ICMP = 1;
-const ICMPV6 = 58;
-
-function usesAddresses(e: EntityMatch): boolean {
-  return !!(e.nets || e.notNets || e.set || e.notSet || e.namedPortSet || e.notNamedPortSet);
-}
-
-// `protocol: ICMP`/`ICMPv6` by name arrive with their ipVersion set (calc, as Felix's rule
-// conversion does); by number they apply to both families, unless an ICMP type match pins one.
-function families(rule: PlanRule): (Family | undefined)[] {
-  if (rule.ipVersion) return [rule.ipVersion];
-  if (rule.protocol === ICMP && (rule.icmp || rule.notICMP)) return [4];
-  if (rule.protocol === ICMPV6 && (rule.icmp || rule.notICMP)) return [6];
-  if (!usesAddresses(rule.src) && !usesAddresses(rule.dst)) return [undefined];
-  return [4, 6];
-}
+import { ICMPV6, icmpProtocolOf, portChoices, ruleFamilies, type PortChoice } from './rule-choices.ts';
 
 /**
  * The ICMP matches as alternatives (each an AND of expressions, the rule rendered once per
@@ -79,15 +63,6 @@ function listSlots(left: NftExpr, elems: readonly unknown[], op: '==' | '!='): S
   if (op === '==') return elems.length === 1 ? [x.elemMatch(left, elems[0])] : [{ alternatives: { left, elems } }];
   if (elems.length <= CHAIN_NEGATION_LIMIT) return elems.map((e) => x.elemMatch(left, e, '!='));
   return [x.elemMatch(left, x.anon(elems), '!=')];
-}
-
-/** Port choice alternatives of one side: numeric list, named set, or both as separate variants. */
-type PortChoice = { ranges?: EntityMatch['ports']; named?: string };
-function portChoices(e: EntityMatch): PortChoice[] {
-  const out: PortChoice[] = [];
-  if (e.ports) out.push({ ranges: e.ports });
-  if (e.namedPortSet) out.push({ named: e.namedPortSet });
-  return out.length ? out : [{}];
 }
 
 function sideSlots(e: EntityMatch, side: 'src' | 'dst', f: Family | undefined, choice: PortChoice): Slot[] | null {
@@ -168,7 +143,7 @@ export function renderRule(rule: PlanRule, marks: x.Marks, logPrefix: string, ip
  */
 export function renderMatches(rule: PlanRule, tail: readonly NftExpr[], ipv6 = true): NftExpr[][] {
   const out: NftExpr[][] = [];
-  for (const f of families(rule)) {
+  for (const f of ruleFamilies(rule)) {
     if (f === 6 && !ipv6) continue;
     for (const srcChoice of portChoices(rule.src)) {
       for (const dstChoice of portChoices(rule.dst)) {
@@ -179,7 +154,7 @@ export function renderMatches(rule: PlanRule, tail: readonly NftExpr[], ipv6 = t
         if (f !== undefined) head.push(x.nfproto(f));
         if (rule.protocol !== undefined) head.push(x.l4proto(rule.protocol));
         if (rule.notProtocol !== undefined) head.push(x.l4proto(rule.notProtocol, '!='));
-        const icmpProto = rule.protocol === ICMPV6 || (rule.protocol !== ICMP && f === 6) ? 'icmpv6' : 'icmp';
+        const icmpProto = icmpProtocolOf(rule, f) === ICMPV6 ? 'icmpv6' : 'icmp';
         for (const matches of expandSlots([...src, ...dst])) {
           for (const icmp of icmpAlternatives(rule, icmpProto)) out.push([...head, ...matches, ...icmp, ...tail]);
         }
