@@ -51,6 +51,7 @@ export function policyPacketReader(nft: string, timeoutMs = 10_000): { readonly 
   type Chains = Map<string, { readonly policy: string; readonly direction: Direction }>;
   let chains: Chains = new Map();
   let pending: Chains | undefined;
+  let inFlight: Promise<readonly PolicyPackets[]> | undefined;
   return {
     observer: {
       // Rendered, then applied: the chains change only when the apply went through.
@@ -62,17 +63,24 @@ export function policyPacketReader(nft: string, timeoutMs = 10_000): { readonly 
         pending = undefined;
       },
     },
-    async read() {
-      if (chains.size === 0) return [];
-      const r = await execa(nft, ['-t', '-j', 'list', 'table', 'inet', TABLE], { reject: false, timeout: timeoutMs, stdin: 'ignore', cwd: '/' });
-      if (r.exitCode !== 0) throw new Error(`nft could not list the table: ${String(r.stderr || r.shortMessage).trim().split('\n')[0]}`);
-      let listing: unknown;
-      try {
-        listing = JSON.parse(String(r.stdout));
-      } catch {
-        throw new Error('nft listed the table in a form that is not JSON');
-      }
-      return policyPackets(listing, chains);
+    read() {
+      if (chains.size === 0) return Promise.resolve([]);
+      // Scrapes that arrive together share one listing: the endpoint has no authentication, and a
+      // burst of requests must not start an nft process each on the host being enforced.
+      inFlight ??= readOnce().finally(() => (inFlight = undefined));
+      return inFlight;
     },
   };
+
+  async function readOnce(): Promise<readonly PolicyPackets[]> {
+    const r = await execa(nft, ['-t', '-j', 'list', 'table', 'inet', TABLE], { reject: false, timeout: timeoutMs, stdin: 'ignore', cwd: '/' });
+    if (r.exitCode !== 0) throw new Error(`nft could not list the table: ${String(r.stderr || r.shortMessage).trim().split('\n')[0]}`);
+    let listing: unknown;
+    try {
+      listing = JSON.parse(String(r.stdout));
+    } catch {
+      throw new Error('nft listed the table in a form that is not JSON');
+    }
+    return policyPackets(listing, chains);
+  }
 }

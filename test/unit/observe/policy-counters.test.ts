@@ -48,3 +48,29 @@ describe('per-policy packets from a table listing', () => {
     }
   });
 });
+
+describe('the reader behind /metrics', () => {
+  test('scrapes that arrive together share one nft listing: a burst of requests cannot start an nft process each', async () => {
+    const { mkdtempSync, writeFileSync, readFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { policyPacketReader } = await import('../../../src/observe/policy-counters.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-pc-'));
+    try {
+      // Stands in for nft only to count how often it is started; it prints an empty listing.
+      const nft = join(dir, 'nft');
+      writeFileSync(nft, `#!/bin/sh\necho x >> ${join(dir, 'calls')}\necho '{"nftables":[]}'\n`, { mode: 0o755 });
+      const reader = policyPacketReader(nft);
+      reader.observer.rendered!({ plan, dispatch: undefined as never, at: new Date() } as never);
+      reader.observer.applied!({ ok: true } as never);
+      const results = await Promise.all(Array.from({ length: 50 }, () => reader.read()));
+      expect(results.every((r) => r.length === 6)).toBe(true);
+      expect(readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n').length).toBe(1);
+      // The next scrape reads anew (counters move).
+      await reader.read();
+      expect(readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n').length).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
