@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { resolveDispatch, type HostInterface } from '../calc/dispatch.ts';
 import { explainPacket, ExplainError, type CtState, type Direction, type Packet } from '../explain/engine.ts';
-import { checkAddress, parseIcmpSpec, parsePortNumber, parsePortSpec, parseProtocol } from '../explain/packet-text.ts';
+import { checkAddress, parseIcmpSpec, parsePortNumber, parsePortSpec, parseProtocol, sameAddress } from '../explain/packet-text.ts';
 import { hostPlan, PlanSourceError } from '../explain/plan-source.ts';
 import { datastorePlans, DATASTORE_FLAGS, DATASTORE_HELP, hasDatastore } from '../explain/datastore-args.ts';
 import { readHostInterfaces } from '../agent/host-interfaces.ts';
@@ -141,7 +141,7 @@ function datastoreInterfaces(values: Values, plan: NodePlan, packet: Packet): { 
     return { interfaces: [...by].map(([name, addresses]) => ({ name, addresses })), note: `interfaces as given by --iface-ip` };
   }
   const local = packet.direction === 'in' ? packet.dst : packet.direction === 'out' ? packet.src : undefined;
-  const owner = local === undefined ? undefined : plan.endpoints.find((e) => e.interfaceName === '' && e.expectedIPs.includes(local));
+  const owner = local === undefined ? undefined : plan.endpoints.find((e) => e.interfaceName === '' && e.expectedIPs.some((ip) => sameAddress(ip, local)));
   if (!owner) return { interfaces: [], note: 'no interface addresses given (--iface-ip): only host endpoints with an interfaceName govern' };
   return {
     interfaces: [{ name: packet.iface, addresses: owner.expectedIPs }],

@@ -48,6 +48,13 @@ export function checkAddress(text: string, field: string): string | undefined {
   return parseIp(text.trim()) ? undefined : `${field}: ${JSON.stringify(text)} is not an IP address`;
 }
 
+/** The same address however written (fd00::1, fd00:0::1, FD00::1), as the agent's dispatch compares them. */
+export function sameAddress(a: string, b: string): boolean {
+  const x = parseIp(a.trim());
+  const y = parseIp(b.trim());
+  return x !== null && y !== null && x.family === y.family && x.addr === y.addr;
+}
+
 /** 6 → "tcp"; a number without a name stays a number. */
 export function protocolName(n: number): string {
   return Object.entries(PROTOCOLS).find(([, v]) => v === n)?.[0] ?? String(n);

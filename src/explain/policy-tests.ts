@@ -20,7 +20,7 @@ import { parse as parseYaml } from 'yaml';
 import { resolveDispatch, type HostInterface } from '../calc/dispatch.ts';
 import type { EndpointPlan, NodePlan } from '../plan/schema.ts';
 import { explainPacket, type Packet, type Step } from './engine.ts';
-import { checkAddress, parseIcmpSpec, parsePortSpec, parseProtocol } from './packet-text.ts';
+import { checkAddress, parseIcmpSpec, parsePortSpec, parseProtocol, sameAddress } from './packet-text.ts';
 
 const MAX_TESTS = 2_000;
 const MAX_TEXT_BYTES = 4 * 1024 * 1024;
@@ -154,7 +154,7 @@ export interface PolicyTestReport {
 const SYNTHETIC_IFACE = 'expected-ips';
 
 const owner = (plan: NodePlan, local: string): EndpointPlan | undefined =>
-  [...plan.endpoints].sort((a, b) => (a.name < b.name ? -1 : 1)).find((e) => e.expectedIPs.includes(local));
+  [...plan.endpoints].sort((a, b) => (a.name < b.name ? -1 : 1)).find((e) => e.expectedIPs.some((ip) => sameAddress(ip, local)));
 
 function runOne(t: PolicyTest, index: number, node: string, plan: NodePlan, why: string | undefined): PolicyTestResult {
   const local = t.direction === 'in' ? t.to : t.from;
