@@ -30,7 +30,8 @@ import { lockStateDir } from '../agent/state-lock.ts';
 import { SnapshotCache } from '../cache/snapshot-cache.ts';
 import { loadAgentConfig } from './agent-command.ts';
 import { UsageError, type CliIO } from './io.ts';
-import { ETCD_FLAGS, ETCD_USAGE, etcdOverrides, openEtcdSource } from './etcd-datastore.ts';
+import { openEtcdSource } from './etcd-datastore.ts';
+import { ETCD_FLAGS, ETCD_USAGE, etcdOverrides } from './etcd-flags.ts';
 import { nearest } from './help.ts';
 
 const USAGE = `usage: outpost bundle export --node N | --all, --resources DIR | ${ETCD_USAGE}, --signing-key KEY, --out FILE | --out-dir DIR

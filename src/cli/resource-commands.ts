@@ -28,7 +28,7 @@ import { DEFAULT_NAMESPACE, isNamespacedKind } from '../model/namespaced.ts';
 import { EtcdClient, EtcdError } from '../etcd/client.ts';
 import { UsageError, type CliIO } from './io.ts';
 import { etcdClientOptions, resolveEtcdConnection } from '../config/etcd-connection.ts';
-import { ETCD_FLAGS, ETCD_USAGE, etcdOverrides, type EtcdFlags } from './etcd-datastore.ts';
+import { ETCD_FLAGS, ETCD_USAGE, etcdOverrides, type EtcdFlags } from './etcd-flags.ts';
 import { loadInput, parseKind, type LoadedResource, type ResourceIO } from './resource-input.ts';
 import { formatGet, type GetResult, type OutputFormat } from './resource-output.ts';
 import { CalicoStore, StoreError, type Found } from './resource-store.ts';

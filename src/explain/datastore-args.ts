@@ -3,6 +3,7 @@
  * reads them) and the one-shot read behind them.
  */
 import type { FlagHelp } from '../cli/help.ts';
+import { ETCD_CONNECTION_FLAGS, etcdOverrides, type EtcdConnectionFlags } from '../cli/etcd-flags.ts';
 import { UsageError, type CliIO } from '../cli/io.ts';
 import type { Resource } from '../model/resource.ts';
 import type { NodePlan } from '../plan/schema.ts';
@@ -11,13 +12,8 @@ import { plansFor, readDatastoreOnce } from './plan-source.ts';
 
 export const DATASTORE_FLAGS = {
   resources: { type: 'string', multiple: true },
-  etcd: { type: 'string', multiple: true },
+  ...ETCD_CONNECTION_FLAGS,
   'calicoctl-config': { type: 'string' },
-  'etcd-ca-cert': { type: 'string' },
-  'etcd-cert': { type: 'string' },
-  'etcd-key': { type: 'string' },
-  'etcd-username': { type: 'string' },
-  'etcd-password': { type: 'string' },
 } as const;
 
 export const DATASTORE_HELP: readonly FlagHelp[] = [
@@ -25,16 +21,10 @@ export const DATASTORE_HELP: readonly FlagHelp[] = [
   { flag: '--etcd URL[,URL]', help: 'Calico\'s etcd (TLS and auth: --etcd-ca-cert, --etcd-cert, --etcd-key, --etcd-username, --etcd-password, --calicoctl-config, or ETCD_* variables)' },
 ];
 
-export interface DatastoreValues {
+export type DatastoreValues = EtcdConnectionFlags & {
   resources?: string[] | undefined;
-  etcd?: string[] | undefined;
   'calicoctl-config'?: string | undefined;
-  'etcd-ca-cert'?: string | undefined;
-  'etcd-cert'?: string | undefined;
-  'etcd-key'?: string | undefined;
-  'etcd-username'?: string | undefined;
-  'etcd-password'?: string | undefined;
-}
+};
 
 export const hasDatastore = (v: DatastoreValues): boolean => !!(v.resources?.length || v.etcd?.length || v['calicoctl-config']);
 
@@ -65,11 +55,7 @@ export async function datastoreResources(values: DatastoreValues, io: CliIO): Pr
     return { resources: [...state.resources], source: `resources ${paths.join(', ')}` };
   }
   const { openEtcdSource } = await import('../cli/etcd-datastore.ts');
-  const overrides = {
-    endpoints: splitList(values.etcd ?? []),
-    caCertFile: values['etcd-ca-cert'], certFile: values['etcd-cert'], keyFile: values['etcd-key'],
-    username: values['etcd-username'], password: values['etcd-password'],
-  };
+  const overrides = etcdOverrides(values);
   const source = await openEtcdSource(overrides, values['calicoctl-config'], io, createLogger('error'), 5_000);
   const state = await readOnce(source, warn, `etcd ${overrides.endpoints.join(',') || '(from calicoctl config)'}`);
   return { resources: [...state.resources], source: `etcd ${overrides.endpoints.join(',') || '(from calicoctl config)'} revision ${state.revision}` };
