@@ -134,7 +134,7 @@ function datastoreInterfaces(values: Values, plan: NodePlan, packet: Packet): { 
     for (const p of pairs) {
       const eq = p.indexOf('=');
       if (eq < 1) throw new UsageError(`--iface-ip ${JSON.stringify(p)}: use IF=IP, e.g. eth0=198.18.1.1`);
-      const ip = p.slice(eq + 1);
+      const ip = p.slice(eq + 1).trim();
       fail(checkAddress(ip, '--iface-ip'));
       by.set(p.slice(0, eq), [...(by.get(p.slice(0, eq)) ?? []), ip]);
     }

@@ -55,4 +55,12 @@ describe('addresses compared by value', () => {
     expect(code).toBe(0);
     expect(out.join('\n').split('\n')[0]).toBe('deny');
   });
+
+  test('--iface-ip with spaces around the address (accepted, so it must be used)', async () => {
+    const out: string[] = [];
+    const io = { out: (s: string) => out.push(s), err: () => undefined };
+    const code = await explainCommand(['--node', 'gw', '--resources', dir, '--iface', 'eth0', '--in', '--from', 'fd00::5', '--to', 'fd00::1', '--to-port', '5432/tcp', '--iface-ip', 'eth0= fd00::1 '], io as never);
+    expect(code).toBe(0);
+    expect(out.join('\n').split('\n')[0]).toBe('deny');
+  });
 });
