@@ -4,34 +4,17 @@
  */
 import { expect, test } from 'bun:test';
 import pino from 'pino';
-import { parseManifest } from '../../../src/model/manifest.ts';
-import type { DatastoreListener, DatastoreSource } from '../../../src/datastore/source.ts';
 import { decodeSnapshot } from '../../../src/protocol/snapshot.ts';
 import { decodeExpected } from '../../../src/protocol/expected.ts';
 import { generateSigningKeyPair } from '../../../src/platform/signing.ts';
 import { startRelay } from '../../../src/relay/relay.ts';
 import type { RelayObserver } from '../../../src/relay/observations.ts';
 import type { HeldBackItem } from '../../../src/protocol/held-back.ts';
-import { gnp, hep } from '../../integration/fixtures.ts';
 import { FakeBroker, until } from './fake-link.ts';
+import { nodeHeps as heps, nodePolicy as policy, PushSource } from './push-source.ts';
 
 const PREFIX = 'outpost/v1';
 const keys = generateSigningKeyPair();
-const heps = (...nodes: string[]) => nodes.map((n) => hep(`${n}-eth0`, { iface: 'eth0', node: n, labels: { role: n } })).join('');
-const policy = (node: string, port: number) => gnp(`p-${node}`, `selector: role == '${node}'\ningress: [{action: Allow, protocol: TCP, destination: {ports: [${port}]}}]`);
-
-class PushSource implements DatastoreSource {
-  listener: DatastoreListener | undefined;
-  constructor(private readonly text: string) {}
-  async start(l: DatastoreListener) {
-    this.listener = l;
-    this.push('10', this.text);
-  }
-  push(revision: string, text: string) {
-    this.listener!.onState({ revision, resources: parseManifest(text, 't').resources });
-  }
-  async stop() {}
-}
 
 const expectedOf = (broker: FakeBroker, node: string) => {
   const p = broker.retained.get(`${PREFIX}/nodes/${node}/expected`);

@@ -12,12 +12,12 @@ import pino from 'pino';
 import * as nodePlan from '../../../src/calc/node-plan.ts';
 import * as snapshot from '../../../src/protocol/snapshot.ts';
 import { parseManifest } from '../../../src/model/manifest.ts';
-import type { DatastoreListener, DatastoreSource } from '../../../src/datastore/source.ts';
 import { FolderSource } from '../../../src/datastore/folder-source.ts';
 import { generateSigningKeyPair } from '../../../src/platform/signing.ts';
 import { fileRevisionStore } from '../../../src/relay/revision-store.ts';
 import { gnp, hep } from '../../integration/fixtures.ts';
 import { FakeBroker, until } from './fake-link.ts';
+import { PushSource } from './push-source.ts';
 
 // Node "big" gets a snapshot over the size agents accept; node "crash"'s plan throws.
 const realEncode = snapshot.encodeSnapshot;
@@ -49,21 +49,6 @@ function capture() {
   return { log, lines };
 }
 
-class PushSource implements DatastoreSource {
-  listener: DatastoreListener | undefined;
-  constructor(private readonly first: { revision: string; text: string }) {}
-  async start(l: DatastoreListener) {
-    this.listener = l;
-    this.push(this.first.revision, this.first.text);
-  }
-  push(revision: string, text: string) {
-    const r = parseManifest(text, 'test');
-    expect(r.errors).toEqual([]);
-    this.listener!.onState({ revision, resources: r.resources });
-  }
-  async stop() {}
-}
-
 const decode = (payload: Uint8Array | undefined, node: string) => {
   if (!payload) return undefined;
   const d = snapshot.decodeSnapshot(payload, { publicKey: keys.publicKey, node });
@@ -81,7 +66,7 @@ describe('one node never holds back the others', () => {
     broker.retained.set(topic('crash'), realEncode({ node: 'crash', revision: '5', plan: realPlan({ node: 'crash', resources: parseManifest(heps('crash') + policy(80), 't').resources }).plan, issuedAt: Date.now() }, keys.privateKey));
     const link = broker.link();
     const { log, lines } = capture();
-    const source = new PushSource({ revision: '10', text: heps('a', 'big', 'crash', 'z') + policy(80) });
+    const source = new PushSource(heps('a', 'big', 'crash', 'z') + policy(80));
     link.connect();
     const relay = await startRelay({ source, link, signingKey: keys.privateKey, topicPrefix: PREFIX, log, quietMs: 1, maxWaitMs: 5 });
     await until('a and z published', () => decode(broker.retained.get(topic('z')), 'z')?.revision === '10');

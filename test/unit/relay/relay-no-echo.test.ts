@@ -7,19 +7,16 @@
 import { describe, expect, test } from 'bun:test';
 import pino from 'pino';
 import { parseManifest } from '../../../src/model/manifest.ts';
-import type { DatastoreListener, DatastoreSource } from '../../../src/datastore/source.ts';
 import { decodeSnapshot, encodeSnapshot } from '../../../src/protocol/snapshot.ts';
 import { computeNodePlan } from '../../../src/calc/node-plan.ts';
 import { generateSigningKeyPair } from '../../../src/platform/signing.ts';
 import { startRelay } from '../../../src/relay/relay.ts';
-import { gnp, hep } from '../../integration/fixtures.ts';
 import { FakeBroker, FakeLink, until } from './fake-link.ts';
+import { nodeHeps as heps, nodePolicy as policy, PushSource } from './push-source.ts';
 
 const PREFIX = 'outpost/v1';
 const topic = (n: string) => `${PREFIX}/nodes/${n}/snapshot`;
 const keys = generateSigningKeyPair();
-const heps = (...nodes: string[]) => nodes.map((n) => hep(`${n}-eth0`, { iface: 'eth0', node: n, labels: { role: n } })).join('');
-const policy = (node: string, port: number) => gnp(`p-${node}`, `selector: role == '${node}'\ningress: [{action: Allow, protocol: TCP, destination: {ports: [${port}]}}]`);
 
 class UnsubscribingLink extends FakeLink {
   readonly heard: string[] = [];
@@ -35,19 +32,6 @@ class UnsubscribingLink extends FakeLink {
     this.heard.push(t);
     super.receive(t, p, retained);
   }
-}
-
-class PushSource implements DatastoreSource {
-  listener: DatastoreListener | undefined;
-  constructor(private readonly text: string) {}
-  async start(l: DatastoreListener) {
-    this.listener = l;
-    this.push('10', this.text);
-  }
-  push(revision: string, text: string) {
-    this.listener!.onState({ revision, resources: parseManifest(text, 't').resources });
-  }
-  async stop() {}
 }
 
 const decode = (p: Uint8Array | undefined, node: string) => {

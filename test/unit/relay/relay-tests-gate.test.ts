@@ -6,8 +6,6 @@
  */
 import { expect, test } from 'bun:test';
 import pino from 'pino';
-import { parseManifest } from '../../../src/model/manifest.ts';
-import type { DatastoreListener, DatastoreSource } from '../../../src/datastore/source.ts';
 import { decodeSnapshot } from '../../../src/protocol/snapshot.ts';
 import { decodeRelayStatus } from '../../../src/protocol/relay-status.ts';
 import { parsePolicyTests } from '../../../src/explain/policy-tests.ts';
@@ -15,6 +13,7 @@ import { generateSigningKeyPair } from '../../../src/platform/signing.ts';
 import { startRelay } from '../../../src/relay/relay.ts';
 import { gnp, hep } from '../../integration/fixtures.ts';
 import { FakeBroker, until } from './fake-link.ts';
+import { PushSource } from './push-source.ts';
 
 const PREFIX = 'outpost/v1';
 const keys = generateSigningKeyPair();
@@ -34,19 +33,6 @@ const TESTS = parsePolicyTests(`tests:
     port: 23/tcp
     expect: deny
 `, 'tests.yaml');
-
-class PushSource implements DatastoreSource {
-  listener: DatastoreListener | undefined;
-  constructor(private readonly text: string) {}
-  async start(l: DatastoreListener) {
-    this.listener = l;
-    this.push('10', this.text);
-  }
-  push(revision: string, text: string) {
-    this.listener!.onState({ revision, resources: parseManifest(text, 't').resources });
-  }
-  async stop() {}
-}
 
 const revisionOf = (broker: FakeBroker, node: string) => {
   const p = broker.retained.get(`${PREFIX}/nodes/${node}/snapshot`);
