@@ -28,9 +28,13 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
   try {
     await fh.writeFile(text);
     await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (e) {
+    // A full disk: the half-written file would keep the last free space the state store needs.
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw e;
   }
+  await fh.close();
   try {
     await rename(tmp, path);
   } catch (e) {

@@ -4,7 +4,7 @@
  * status command's arguments.
  */
 import { afterAll, describe, expect, test } from 'bun:test';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StatusFile, writeAtomic } from '../../../src/agent/status-file.ts';
@@ -215,6 +215,21 @@ describe('the status file', () => {
     o.stateChanged({ state: 'stale', since: new Date() });
     expect(seen).toEqual(['stale']);
     expect(lines.join()).toContain('boom');
+  });
+
+  test('a full disk: writeAtomic fails and leaves no half-written temporary file taking the last free space (the state store needs it)', async () => {
+    const dir = tmp();
+    // A real full filesystem: a tmpfs of one page (root only, like the agent).
+    const mounted = Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir]).exitCode === 0;
+    if (!mounted) return void console.warn('skipped: cannot mount a tmpfs (not root?)');
+    try {
+      writeFileSync(join(dir, 'status.json'), 'old\n');
+      await expect(writeAtomic(join(dir, 'status.json'), 'x'.repeat(64 * 1024))).rejects.toThrow();
+      expect(readdirSync(dir)).toEqual(['status.json']);
+      expect(readFileSync(join(dir, 'status.json'), 'utf8')).toBe('old\n');
+    } finally {
+      Bun.spawnSync(['umount', dir]);
+    }
   });
 
   test('writeAtomic leaves no temporary file and replaces the whole content', async () => {
