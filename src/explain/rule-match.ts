@@ -34,11 +34,48 @@ export function setLookup(plan: Pick<NodePlan, 'ipSets' | 'portSets'>): SetLooku
   return { ipSets: new Map(plan.ipSets.map((s) => [s.id, s])), portSets: new Map(plan.portSets.map((s) => [s.id, s])) };
 }
 
-export function inCidrs(cidrs: readonly string[], family: Family, addr: bigint): boolean {
+/** Per family: prefix length → the networks of that length (host bits cleared). */
+type CidrIndex = Record<Family, Map<number, Set<bigint>>>;
+
+/**
+ * A list's members parsed once and grouped by prefix length, so a lookup costs one masked probe
+ * per length present instead of parsing every member: a relay runs policy tests on every state,
+ * and a selector set can hold a 100,000-entry blocklist. Keyed by the list (plan arrays are never
+ * changed in place), weakly, so a plan's index goes with the plan.
+ */
+const indexes = new WeakMap<readonly string[], CidrIndex>();
+
+function indexOf(cidrs: readonly string[]): CidrIndex {
+  let idx = indexes.get(cidrs);
+  if (idx) return idx;
+  idx = { 4: new Map(), 6: new Map() };
   for (const s of cidrs) {
     const c = parseCidr(s);
-    if (c && cidrContains(c, { family, addr, len: family === 4 ? 32 : 128 })) return true;
+    if (!c) continue;
+    const byLen = idx[c.family];
+    let nets = byLen.get(c.len);
+    if (!nets) byLen.set(c.len, (nets = new Set()));
+    nets.add(c.addr & netMask(c.family, c.len));
   }
+  indexes.set(cidrs, idx);
+  return idx;
+}
+
+const netMask = (family: Family, len: number): bigint => {
+  const bits = family === 4 ? 32 : 128;
+  return ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - len)) - 1n);
+};
+
+export function inCidrs(cidrs: readonly string[], family: Family, addr: bigint): boolean {
+  // A list of a few: a scan is cheaper than building an index that is used once.
+  if (cidrs.length <= 8) {
+    for (const s of cidrs) {
+      const c = parseCidr(s);
+      if (c && cidrContains(c, { family, addr, len: family === 4 ? 32 : 128 })) return true;
+    }
+    return false;
+  }
+  for (const [len, nets] of indexOf(cidrs)[family]) if (nets.has(addr & netMask(family, len))) return true;
   return false;
 }
 
