@@ -79,7 +79,12 @@ export interface StatusReport {
 
 export const TABLE_MISSING = 'table missing: the nft table inet outpost is not in the kernel (deleted by someone else, or flushed by a reboot or a firewall reload); outpost enforces nothing on this host right now';
 
-export function buildReport(o: { file: string; status: LocalStatus; agent: AgentProcess; table: TableRead; staged?: (listing: unknown) => StagedCount[] }): StatusReport {
+/**
+ * `stateDirProblem`: why the agent cannot write its state dir now (read-only, full). The agent
+ * then cannot update this file either, so what it says may be out of date (an apply since, the
+ * error state that failed write itself causes): never reported as in sync.
+ */
+export function buildReport(o: { file: string; status: LocalStatus; agent: AgentProcess; table: TableRead; staged?: (listing: unknown) => StagedCount[]; stateDirProblem?: string | undefined }): StatusReport {
   const s = o.status;
   const counters: ChainCounters | undefined = o.table.state === 'present' ? chainCounters(o.table.listing) : undefined;
   const problems: string[] = [];
@@ -93,6 +98,7 @@ export function buildReport(o: { file: string; status: LocalStatus; agent: Agent
   if (state !== 'in-sync') problems.push(`state ${state}${reason ? `: ${reason}` : ''}`);
   if (!o.agent.running) problems.push(`the agent is not running (${o.agent.how}); what it last applied stays in force, nothing keeps it current`);
   if (o.table.state === 'missing' && state !== 'error') problems.push(TABLE_MISSING);
+  if (o.stateDirProblem !== undefined && o.agent.running) problems.push(`${o.stateDirProblem}: the agent cannot update this file, so it may be out of date (its log has the current state)`);
   const warnings: string[] = [];
   if (o.table.state === 'unknown') warnings.push(`counters not read: ${o.table.reason}`);
   if (s.matchesNothing) warnings.push(`node '${s.node}' matches no HostEndpoint: no interface is governed`);

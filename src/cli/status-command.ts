@@ -4,7 +4,7 @@
  * outpost`). Works whether the agent runs or not: the state dir's lock says which.
  */
 import { readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { access, constants, readFile, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { CliIO } from './io.ts';
@@ -29,7 +29,7 @@ export const statusHelp: CommandHelp = {
   summary: 'What this host enforces: source, state, revision, last apply, each host endpoint and its interfaces, the policies in evaluation order with their packet counters, staged policies, refusals and resources held back as invalid.',
   description:
     'Reads the status file the agent keeps in its state directory and the counters of the nft table inet outpost; works while the agent runs and after it stopped (it says which). ' +
-    'Exit status: 0 in sync (the agent runs, its state is in-sync and its table is in the kernel), 1 degraded (cached, stale, error, agent not running, table missing), 2 the status file cannot be read or a usage error.',
+    'Exit status: 0 in sync (the agent runs, its state is in-sync and its table is in the kernel), 1 degraded (cached, stale, error, agent not running, table missing, a state directory the agent cannot write: read-only or full), 2 the status file cannot be read or a usage error.',
   flags: [
     { flag: '--state DIR', help: `the agent's state directory (default: the agent config's state, else ${DEFAULT_STATE})` },
     { flag: '--config FILE', help: `the agent config to take the state directory from (default ${DEFAULT_CONFIG} when it exists)` },
@@ -148,6 +148,26 @@ async function readTable(nft: string): Promise<TableRead> {
   }
 }
 
+/** Why the agent cannot write `dir` now (read-only, full), or undefined. Best effort: never throws. */
+export async function stateDirProblem(dir: string): Promise<string | undefined> {
+  try {
+    await access(dir, constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') return `the state directory ${dir} is on a read-only filesystem`;
+    // EACCES and the like: this user cannot write it, which says nothing about the agent (root).
+    return undefined;
+  }
+  try {
+    const fs = await statfs(dir);
+    // bfree: root's view too (the agent runs as root and may use the reserved blocks).
+    if (fs.bfree === 0) return `the state directory ${dir} has no free space`;
+  } catch {
+    // statfs unsupported here: nothing known.
+  }
+  return undefined;
+}
+
 async function stagedReader(): Promise<((listing: unknown, plan?: { staged?: readonly { key: string; name: string }[] }) => import('../nft/staged-counters.ts').StagedCount[]) | undefined> {
   try {
     return (await import('../nft/staged-counters.ts')).stagedCounts;
@@ -186,6 +206,7 @@ async function once(dir: string, o: Options, io: CliIO): Promise<number> {
     status: parsed.status,
     agent: agentProcess(dir, parsed.status),
     table: await readTable(o.nft),
+    stateDirProblem: await stateDirProblem(dir),
     ...(staged ? { staged: (l: unknown) => staged(l, stagedNames ? { staged: stagedNames } : undefined) } : {}),
   });
   io.out(o.json ? JSON.stringify(report) : formatReport(report));

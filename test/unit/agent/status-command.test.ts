@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { statusCommand } from '../../../src/cli/status-command.ts';
+import type { LocalStatus } from '../../../src/protocol/local-status.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'outpost-status-cmd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,5 +45,42 @@ describe('status on an unusable status file', () => {
   test('a state dir that does not exist: exit 2, names it', async () => {
     const r = await run(['--state', join(dir, 'nowhere')]);
     expect(r).toMatchObject({ code: 2, err: expect.stringContaining('no status file') });
+  });
+});
+
+describe('a state dir the agent cannot write', () => {
+  const mount = (target: string, opts: string) => Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', opts, 'tmpfs', target]).exitCode === 0;
+
+  test('read-only or full: named, so a status file the agent can no longer update is not read as the current state', async () => {
+    const { stateDirProblem } = await import('../../../src/cli/status-command.ts');
+    const ok = mkdtempSync(join(tmpdir(), 'outpost-sd-'));
+    const ro = mkdtempSync(join(tmpdir(), 'outpost-sd-'));
+    const full = mkdtempSync(join(tmpdir(), 'outpost-sd-'));
+    try {
+      expect(await stateDirProblem(ok)).toBeUndefined();
+      if (!mount(ro, 'ro,size=64k') || !mount(full, 'size=8k')) return void console.warn('skipped: cannot mount a tmpfs (not root?)');
+      expect(await stateDirProblem(ro)).toContain('read-only');
+      writeFileSync(join(full, 'fill'), Buffer.alloc(4096));
+      try {
+        writeFileSync(join(full, 'fill2'), Buffer.alloc(64 * 1024));
+      } catch {
+        // Full now: exactly what the test wants.
+      }
+      expect(await stateDirProblem(full)).toContain('no free space');
+    } finally {
+      Bun.spawnSync(['umount', ro]);
+      Bun.spawnSync(['umount', full]);
+      for (const d of [ok, ro, full]) rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  test('the report: not in sync while the file may be out of date', async () => {
+    const { buildReport } = await import('../../../src/agent/status-report.ts');
+    const status: LocalStatus = { format: 1, node: 'gw', source: 'relay', state: 'in-sync', since: '2026-01-01T00:00:00.000Z', revision: '9', hash: 'sha256:cc', lastGoodApply: { at: '2026-01-01T00:00:00.000Z', durationMs: 5, ok: true, why: 'relay' }, endpoints: [], endpointCount: 0, matchesNothing: false, refused: {}, pid: 1, version: '0.1.0', startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' };
+    const base = { file: '/s/status.json', status, agent: { running: true, lockHolder: 1, how: 'lock' }, table: { state: 'present' as const, listing: { nftables: [] } } };
+    expect(buildReport(base).exitCode).toBe(0);
+    const r = buildReport({ ...base, stateDirProblem: '/s is on a read-only filesystem' });
+    expect(r.exitCode).toBe(1);
+    expect(r.problems.join('\n')).toContain('read-only');
   });
 });
