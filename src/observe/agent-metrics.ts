@@ -51,7 +51,7 @@ export function createAgentMetrics(prom: PromClient, opts: AgentMetricsOptions =
   optionalGauge(prom, registry, 'outpost_agent_last_apply_timestamp_seconds', 'When the last successful apply finished (Unix time).', () => lastApplyMs === undefined ? undefined : lastApplyMs / 1000);
   optionalGauge(prom, registry, 'outpost_agent_seconds_since_last_sync', 'Seconds since the agent last heard that its policy is current: a snapshot or confirmation from the relay, a bundle, or (local mode) an apply of its files.', () => lastSyncMs === undefined ? undefined : Math.max(0, (now() - lastSyncMs) / 1000));
   const state = new prom.Gauge({ name: 'outpost_agent_state', help: 'The agent\'s state: 1 for the current one, 0 for the others.', labelNames: ['state'], registers });
-  const heldBack = new prom.Gauge({ name: 'outpost_agent_held_back_resources', help: 'Resources the relay holds back as invalid (the last valid version of each stays in force).', registers });
+  const heldBack = new prom.Gauge({ name: 'outpost_agent_held_back_resources', help: 'Resources held back as invalid, by the relay (its list) or in local mode by this agent: the last valid version of each stays in force; one that was never valid is not enforced at all.', registers });
   if (opts.policyPackets) {
     const read = opts.policyPackets;
     new prom.Counter({

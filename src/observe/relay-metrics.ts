@@ -25,7 +25,7 @@ export function createRelayMetrics(prom: PromClient, opts: { readonly now?: () =
   let revision: number | undefined;
   let lastPublishMs: number | undefined;
   optionalGauge(prom, registry, 'outpost_relay_revision', 'Datastore revision of the last computed state.', () => revision);
-  const heldBack = new prom.Gauge({ name: 'outpost_relay_held_back_resources', help: 'Resources held back as invalid (their last valid version stays published).', registers });
+  const heldBack = new prom.Gauge({ name: 'outpost_relay_held_back_resources', help: 'Resources held back as invalid: the last valid version of each stays published; one that was never valid is not published at all.', registers });
   const testsFailing = new prom.Gauge({ name: 'outpost_relay_tests_failing', help: 'Policy tests failing on the last computed state (its publication is refused while above 0).', registers });
   const broker = new prom.Gauge({ name: 'outpost_relay_broker_connected', help: '1 while the relay is connected to the MQTT broker.', registers });
   const datastore = new prom.Gauge({ name: 'outpost_relay_datastore_connected', help: '1 while the datastore answers (etcd watch established, or the folder read).', registers });

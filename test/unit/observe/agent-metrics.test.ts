@@ -114,3 +114,14 @@ describe('agent metrics, fed through the agent observer', () => {
     expect(sampleValue(await scrape(b), 'outpost_agent_refusals_total', { reason: 'r' })).toBeUndefined();
   });
 });
+
+test('held-back help does not claim every held-back resource has a version in force (a never-valid one has none), nor that only a relay holds back', async () => {
+  const { createRelayMetrics } = await import('../../../src/observe/relay-metrics.ts');
+  const agent = parseExposition(await createAgentMetrics(await loadProm()).registry.metrics()).get('outpost_agent_held_back_resources')!.help!;
+  const relay = parseExposition(await createRelayMetrics(await loadProm()).registry.metrics()).get('outpost_relay_held_back_resources')!.help!;
+  for (const help of [agent, relay]) {
+    expect(help).toContain('held back as invalid');
+    expect(help).toMatch(/never valid/);
+  }
+  expect(agent).not.toMatch(/^Resources the relay /);
+});
