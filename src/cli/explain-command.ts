@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { resolveDispatch, type HostInterface } from '../calc/dispatch.ts';
 import { explainPacket, ExplainError, type CtState, type Direction, type Packet } from '../explain/engine.ts';
-import { checkAddress, parseIcmpSpec, parsePortNumber, parsePortSpec, parseProtocol, sameAddress } from '../explain/packet-text.ts';
+import { checkAddress, checkIfaceName, parseIcmpSpec, parsePortNumber, parsePortSpec, parseProtocol, sameAddress } from '../explain/packet-text.ts';
 import { hostPlan, PlanSourceError } from '../explain/plan-source.ts';
 import { datastorePlans, DATASTORE_FLAGS, DATASTORE_HELP, hasDatastore } from '../explain/datastore-args.ts';
 import { readHostInterfaces } from '../agent/host-interfaces.ts';
@@ -72,6 +72,8 @@ export function packetFromFlags(values: Values): Packet {
   if (!values.iface) throw new UsageError('--iface IF is required (the interface the packet arrives on, or leaves by with --out)');
   if (direction === 'forward' && !values['out-iface']) throw new UsageError('--forward needs --out-iface IF (the interface the packet leaves by)');
   if (direction !== 'forward' && values['out-iface']) throw new UsageError('--out-iface is for --forward only');
+  fail(checkIfaceName(values.iface, '--iface'));
+  if (values['out-iface'] !== undefined) fail(checkIfaceName(values['out-iface'], '--out-iface'));
   if (!values.from || !values.to) throw new UsageError('--from IP and --to IP are required');
   fail(checkAddress(values.from, '--from'));
   fail(checkAddress(values.to, '--to'));

@@ -48,6 +48,17 @@ export function checkAddress(text: string, field: string): string | undefined {
   return parseIp(text.trim()) ? undefined : `${field}: ${JSON.stringify(text)} is not an IP address`;
 }
 
+/**
+ * A name the kernel would give an interface (dev_valid_name): 1 to 15 bytes, not "." or "..", no
+ * "/", ":" or whitespace. Anything else is a typo no host can have; other odd names stay accepted.
+ */
+export function checkIfaceName(text: string, field: string): string | undefined {
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes === 0 || bytes > 15) return `${field}: ${JSON.stringify(text)} is not an interface name (1 to 15 bytes)`;
+  if (text === '.' || text === '..' || /[/: \t\n\v\f\r\0]/.test(text)) return `${field}: ${JSON.stringify(text)} is not an interface name (no "/", ":", spaces; not "." or "..")`;
+  return undefined;
+}
+
 /** The same address however written (fd00::1, fd00:0::1, FD00::1), as the agent's dispatch compares them. */
 export function sameAddress(a: string, b: string): boolean {
   const x = parseIp(a.trim());

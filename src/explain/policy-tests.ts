@@ -20,7 +20,7 @@ import { parse as parseYaml } from 'yaml';
 import { resolveDispatch, type HostInterface } from '../calc/dispatch.ts';
 import type { EndpointPlan, NodePlan } from '../plan/schema.ts';
 import { explainPacket, type Packet, type Step } from './engine.ts';
-import { checkAddress, parseIcmpSpec, parsePortSpec, parseProtocol, sameAddress } from './packet-text.ts';
+import { checkAddress, checkIfaceName, parseIcmpSpec, parsePortSpec, parseProtocol, sameAddress } from './packet-text.ts';
 
 const MAX_TESTS = 2_000;
 const MAX_TEXT_BYTES = 4 * 1024 * 1024;
@@ -42,7 +42,10 @@ const TestSchema = v.pipe(
     {
       name: text('name', 200),
       node: v.optional(text('node')),
-      iface: v.optional(text('iface', 15)),
+      iface: v.optional(v.pipe(text('iface', 15), v.rawCheck(({ dataset, addIssue }) => {
+        const m = dataset.typed ? checkIfaceName(dataset.value, 'iface') : undefined;
+        if (m !== undefined) addIssue({ message: m.replace('iface: ', '') });
+      }))),
       direction: v.optional(v.picklist(['in', 'out'], 'direction must be in or out'), 'in'),
       from: address('from'),
       to: address('to'),
