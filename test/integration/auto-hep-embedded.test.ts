@@ -16,7 +16,7 @@ import { NamespacedEtcd } from '../lab/namespaced-etcd.ts';
 import { isRoot, MAIN } from './harness.ts';
 import { logLines, waitLog } from './sync-harness.ts';
 import { generateSigningKeyPair, privateKeyToPem, publicKeyToPem } from '../../src/platform/signing.ts';
-import { pollUntil } from '../lab/poll.ts';
+import { hepInEtcd, pollerWithLogs } from './auto-hep-lab.ts';
 
 const HUB = '198.18.44.1';
 const N1 = '198.18.44.2';
@@ -34,18 +34,8 @@ let agent: LabProcess;
 
 const tlsOf = (who: string) => ({ ca: join(pki, 'ca.crt'), cert: join(pki, 'nodes', `${who}.crt`), key: join(pki, 'nodes', `${who}.key`) });
 
-async function getHep(name: string): Promise<Record<string, any> | undefined> {
-  const r = await lab.exec('hub', [process.execPath, MAIN, 'get', 'hostendpoint', name, '-o', 'json', '--etcd', etcd.url], { reject: false });
-  if (r.exitCode !== 0) {
-    if (/not found|does not exist/i.test(r.stderr)) return undefined;
-    throw new Error(`outpost get failed: ${r.stderr}`);
-  }
-  return JSON.parse(r.stdout);
-}
-
-function until<T, U extends T = T>(what: string, probe: () => Promise<T>, ok: ((v: T) => v is U) | ((v: T) => boolean), timeoutMs = 30_000): Promise<U> {
-  return pollUntil(what, probe, ok, { timeoutMs, context: () => `relay:\n${relay.stderr.slice(-3000)}\nagent:\n${agent?.stderr.slice(-2000)}` });
-}
+const getHep = (name: string) => hepInEtcd(lab, etcd.url, name);
+const until = pollerWithLogs(() => ({ relay, agent }));
 
 /** One MQTT session as node `who` (its certificate) from the hub, publishing one retained report. */
 async function publishAs(who: string, topic: string, report: unknown): Promise<{ acked: boolean }[]> {

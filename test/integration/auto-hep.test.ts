@@ -19,7 +19,7 @@ import { isRoot, MAIN } from './harness.ts';
 import { inForce, logLines, waitApplied, waitLog, type LogLine } from './sync-harness.ts';
 import { generateSigningKeyPair, privateKeyToPem, publicKeyToPem } from '../../src/platform/signing.ts';
 import { interfacesTopic } from '../../src/protocol/topics.ts';
-import { pollUntil } from '../lab/poll.ts';
+import { hepInEtcd, pollerWithLogs } from './auto-hep-lab.ts';
 
 const HUB = '198.18.40.1';
 const N1 = { v4: '198.18.40.2', v6: 'fd00:40::2' };
@@ -32,19 +32,8 @@ let etcd: NamespacedEtcd;
 let relay: LabProcess;
 let agent: LabProcess;
 
-/** `outpost get hostendpoint NAME -o json` in the hub; undefined when it does not exist. */
-async function getHep(name: string): Promise<Record<string, any> | undefined> {
-  const r = await lab.exec('hub', [process.execPath, MAIN, 'get', 'hostendpoint', name, '-o', 'json', '--etcd', etcd.url], { reject: false });
-  if (r.exitCode !== 0) {
-    if (/not found|does not exist/i.test(r.stderr)) return undefined;
-    throw new Error(`outpost get failed: ${r.stderr}`);
-  }
-  return JSON.parse(r.stdout);
-}
-
-function until<T, U extends T = T>(what: string, probe: () => Promise<T>, ok: ((v: T) => v is U) | ((v: T) => boolean), timeoutMs = 30_000): Promise<U> {
-  return pollUntil(what, probe, ok, { timeoutMs, context: () => `relay:\n${relay.stderr.slice(-3000)}\nagent:\n${agent?.stderr.slice(-2000)}` });
-}
+const getHep = (name: string) => hepInEtcd(lab, etcd.url, name);
+const until = pollerWithLogs(() => ({ relay, agent }));
 
 async function publish(topic: string, payload: string): Promise<void> {
   const file = join(dir, `payload-${Date.now()}-${Math.random()}`);
