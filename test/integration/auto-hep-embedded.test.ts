@@ -17,12 +17,11 @@ import { isRoot, MAIN } from './harness.ts';
 import { logLines, waitLog } from './sync-harness.ts';
 import { generateSigningKeyPair, privateKeyToPem, publicKeyToPem } from '../../src/platform/signing.ts';
 import { hepInEtcd, pollerWithLogs } from './auto-hep-lab.ts';
+import { PKI_SH as PKI, pkiFiles, tlsSession } from './mtls-lab.ts';
 
 const HUB = '198.18.44.1';
 const N1 = '198.18.44.2';
 const URL = `mqtts://${HUB}:8884`;
-const PKI = join(import.meta.dir, '../../scripts/pki.sh');
-const CLIENT = join(import.meta.dir, 'mqtt-tls-client.ts');
 const interfaces = (n: string) => `outpost/v1/nodes/${n}/interfaces`;
 
 let lab: Lab;
@@ -32,7 +31,7 @@ let etcd: NamespacedEtcd;
 let relay: LabProcess;
 let agent: LabProcess;
 
-const tlsOf = (who: string) => ({ ca: join(pki, 'ca.crt'), cert: join(pki, 'nodes', `${who}.crt`), key: join(pki, 'nodes', `${who}.key`) });
+const tlsOf = (who: string) => pkiFiles(pki, who);
 
 const getHep = (name: string) => hepInEtcd(lab, etcd.url, name);
 const until = pollerWithLogs(() => ({ relay, agent }));
@@ -40,8 +39,7 @@ const until = pollerWithLogs(() => ({ relay, agent }));
 /** One MQTT session as node `who` (its certificate) from the hub, publishing one retained report. */
 async function publishAs(who: string, topic: string, report: unknown): Promise<{ acked: boolean }[]> {
   const plan = { url: URL, ...tlsOf(who), clientId: `probe-${who}-${Date.now()}`, publish: [{ topic, payload: JSON.stringify(report), retain: true }] };
-  const r = await lab.exec('hub', [process.execPath, CLIENT, JSON.stringify(plan)], { timeoutMs: 20_000 });
-  const out = JSON.parse(r.stdout) as { connected: boolean; error?: string; published: { acked: boolean }[] };
+  const out = await tlsSession(lab, plan);
   if (!out.connected) throw new Error(`session as ${who} did not connect: ${out.error}`);
   return out.published;
 }

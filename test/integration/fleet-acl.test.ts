@@ -6,35 +6,23 @@
  * a status. Certificates come from scripts/pki.sh; every client runs inside the lab's hub host.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { execa } from 'execa';
 import { isRoot, MAIN } from './harness.ts';
 import { hep } from './fixtures.ts';
-import { HUB, SyncLab, waitLog } from './sync-harness.ts';
-import { Mosquitto } from '../lab/mosquitto.ts';
-import { README_ACL as ACL } from './readme-acl.ts';
+import { SyncLab } from './sync-harness.ts';
+import { brokerTlsFlags, EMBEDDED_URL, MOSQUITTO_URL, pkiFiles, tlsMosquitto, tlsRelays, tlsSession } from './mtls-lab.ts';
+import type { Mosquitto } from '../lab/mosquitto.ts';
 import type { LabProcess } from '../lab/lab.ts';
 import type { FleetReport } from '../../src/cli/fleet-view.ts';
 
-const PKI = join(import.meta.dir, '../../scripts/pki.sh');
-const CLIENT = join(import.meta.dir, 'mqtt-tls-client.ts');
-const BROKERS = { mosquitto: `mqtts://${HUB.v4}:8883`, embedded: `mqtts://${HUB.v4}:8884` };
+const BROKERS = { mosquitto: MOSQUITTO_URL, embedded: EMBEDDED_URL };
 
 let h: SyncLab;
 let pki: string;
 let mosquitto: Mosquitto;
 const procs: LabProcess[] = [];
-const pkiSh = (...args: string[]) => execa(PKI, ['--dir', pki, ...args]);
-const files = (who: string) => (who === 'relay' ? { ca: join(pki, 'ca.crt'), cert: join(pki, 'relay.crt'), key: join(pki, 'relay.key') } : { ca: join(pki, 'ca.crt'), cert: join(pki, 'nodes', `${who}.crt`), key: join(pki, 'nodes', `${who}.key`) });
-const tlsFlags = (who: string) => {
-  const f = files(who);
-  return ['--broker-ca', f.ca, '--broker-cert', f.cert, '--broker-key', f.key];
-};
-async function session(plan: Record<string, unknown>) {
-  const r = await h.lab.exec('hub', [process.execPath, CLIENT, JSON.stringify(plan)], { timeoutMs: 20_000 });
-  return JSON.parse(r.stdout) as { connected: boolean; granted: number[]; received: { topic: string }[]; published: { topic: string; acked: boolean }[] };
-}
+const files = (who: string) => pkiFiles(pki, who);
+const tlsFlags = (who: string) => brokerTlsFlags(pki, who);
+const session = (plan: Record<string, unknown>) => tlsSession(h.lab, plan);
 async function fleet(url: string, who: string) {
   const r = await h.lab.exec('hub', [process.execPath, MAIN, 'fleet', '--config', '/dev/null', '--broker', url, ...tlsFlags(who), '-o', 'json', '--timeout-ms', '8000'], { reject: false });
   return { code: r.exitCode, report: r.stdout ? (JSON.parse(r.stdout) as FleetReport) : undefined, err: r.stderr };
@@ -44,20 +32,8 @@ const statusOf = (node: string) => JSON.stringify({ node, state: 'in-sync', refu
 describe.skipIf(!isRoot)('fleet readers', () => {
   beforeAll(async () => {
     h = await SyncLab.create({ etcd: false });
-    pki = h.path('pki');
-    await pkiSh('ca');
-    await pkiSh('relay', '--san', `IP:${HUB.v4},IP:127.0.0.1`);
-    await pkiSh('broker', '--san', `IP:${HUB.v4},IP:127.0.0.1`);
-    await pkiSh('node', 'gw', 'fleet');
-    await writeFile(h.path('acl'), ACL);
-    mosquitto = await Mosquitto.start(h.lab, 'hub', h.dir, [HUB.v4, '127.0.0.1'], 8883, { cafile: join(pki, 'ca.crt'), certfile: join(pki, 'broker.crt'), keyfile: join(pki, 'broker.key'), aclFile: h.path('acl') });
-    const dir = h.path('policies');
-    await mkdir(dir);
-    await writeFile(join(dir, 'heps.yaml'), hep('gw-eth1', { iface: 'eth1', node: 'gw' }));
-    const embedded = h.relay(['--resources', dir, '--listen', `${HUB.v4}:8884`, '--fleet-readers', 'fleet', '--metrics-listen', 'off', ...tlsFlags('relay')]);
-    const viaMosquitto = h.relay(['--resources', dir, '--broker', 'mqtts://127.0.0.1:8883', '--metrics-listen', 'off', ...tlsFlags('relay')]);
-    procs.push(embedded, viaMosquitto);
-    await Promise.all([waitLog(embedded, (l) => l.msg === 'snapshots published'), waitLog(viaMosquitto, (l) => l.msg === 'snapshots published')]);
+    ({ pki, mosquitto } = await tlsMosquitto(h, ['gw', 'fleet']));
+    await tlsRelays(h, pki, hep('gw-eth1', { iface: 'eth1', node: 'gw' }), procs, { embedded: ['--fleet-readers', 'fleet'], both: ['--metrics-listen', 'off'] });
     // gw's own status, written with its own certificate (allowed on both brokers).
     for (const url of Object.values(BROKERS)) {
       const s = await session({ url, ...files('gw'), clientId: 'outpost-agent-gw', publish: [{ topic: 'outpost/v1/nodes/gw/status', payload: statusOf('gw'), retain: true }] });

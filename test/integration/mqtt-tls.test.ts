@@ -11,31 +11,18 @@
  * End to end: a relay and an agent over mqtts:// deliver and enforce a snapshot, on each broker.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { isRoot } from './harness.ts';
 import { hep } from './fixtures.ts';
-import { HUB, SyncLab, inForce, waitLog } from './sync-harness.ts';
-import { Mosquitto } from '../lab/mosquitto.ts';
-import { README_ACL as ACL } from './readme-acl.ts';
+import { SyncLab, inForce, waitLog } from './sync-harness.ts';
+import { brokerTlsFlags, EMBEDDED_URL, MOSQUITTO_URL, PKI_SH as PKI, pkiFiles, tlsMosquitto, tlsRelays, tlsSession } from './mtls-lab.ts';
+import type { Mosquitto } from '../lab/mosquitto.ts';
 import type { LabProcess } from '../lab/lab.ts';
 
-const PKI = join(import.meta.dir, '../../scripts/pki.sh');
-const CLIENT = join(import.meta.dir, 'mqtt-tls-client.ts');
-const MOSQUITTO_URL = `mqtts://${HUB.v4}:8883`;
-const EMBEDDED_URL = `mqtts://${HUB.v4}:8884`;
 const snap = (n: string) => `outpost/v1/nodes/${n}/snapshot`;
 const status = (n: string) => `outpost/v1/nodes/${n}/status`;
-
-interface Session {
-  connected: boolean;
-  error?: string;
-  granted: number[];
-  received: { topic: string; payload: string }[];
-  published: { topic: string; acked: boolean }[];
-  closed: boolean;
-}
 
 let h: SyncLab;
 let pki: string;
@@ -43,35 +30,19 @@ let mosquitto: Mosquitto;
 const procs: LabProcess[] = [];
 
 const pkiSh = (...args: string[]) => execa(PKI, ['--dir', pki, ...args]);
-const as = (who: string) => (who === 'relay' ? { ca: join(pki, 'ca.crt'), cert: join(pki, 'relay.crt'), key: join(pki, 'relay.key') } : { ca: join(pki, 'ca.crt'), cert: join(pki, 'nodes', `${who}.crt`), key: join(pki, 'nodes', `${who}.key`) });
-async function session(plan: Record<string, unknown>): Promise<Session> {
-  const r = await h.lab.exec('hub', [process.execPath, CLIENT, JSON.stringify(plan)], { timeoutMs: 20_000 });
-  return JSON.parse(r.stdout) as Session;
-}
-const relayTls = () => ['--broker-ca', join(pki, 'ca.crt'), '--broker-cert', join(pki, 'relay.crt'), '--broker-key', join(pki, 'relay.key')];
-const agentTls = (n: string) => ['--broker-ca', join(pki, 'ca.crt'), '--broker-cert', join(pki, 'nodes', `${n}.crt`), '--broker-key', join(pki, 'nodes', `${n}.key`)];
+const as = (who: string) => pkiFiles(pki, who);
+const session = (plan: Record<string, unknown>) => tlsSession(h.lab, plan);
+const agentTls = (n: string) => brokerTlsFlags(pki, n);
 
 describe.skipIf(!isRoot)('authenticated channel', () => {
   beforeAll(async () => {
     h = await SyncLab.create({ etcd: false });
-    pki = h.path('pki');
-    await pkiSh('ca');
-    await pkiSh('relay', '--san', `IP:${HUB.v4},IP:127.0.0.1`);
-    await pkiSh('broker', '--san', `IP:${HUB.v4},IP:127.0.0.1`);
-    await pkiSh('node', 'gw', 'c2');
+    ({ pki, mosquitto } = await tlsMosquitto(h, ['gw', 'c2']));
     // The same node names, from a CA nobody trusts.
     await execa(PKI, ['--dir', h.path('evil'), 'ca']);
     await execa(PKI, ['--dir', h.path('evil'), 'node', 'gw']);
-    await writeFile(h.path('acl'), ACL);
-    mosquitto = await Mosquitto.start(h.lab, 'hub', h.dir, [HUB.v4, '127.0.0.1'], 8883, { cafile: join(pki, 'ca.crt'), certfile: join(pki, 'broker.crt'), keyfile: join(pki, 'broker.key'), aclFile: h.path('acl') });
-    const dir = h.path('policies');
-    await mkdir(dir);
-    await writeFile(join(dir, 'heps.yaml'), hep('gw-eth1', { iface: 'eth1', node: 'gw' }) + hep('c2-eth0', { iface: 'eth0', node: 'c2', labels: { host: 'c2' } }));
     // One relay per broker: the embedded one (mTLS by default) and the lab's TLS Mosquitto.
-    const embedded = h.relay(['--resources', dir, '--listen', `${HUB.v4}:8884`, ...relayTls()]);
-    const viaMosquitto = h.relay(['--resources', dir, '--broker', 'mqtts://127.0.0.1:8883', ...relayTls()]);
-    procs.push(embedded, viaMosquitto);
-    await Promise.all([waitLog(embedded, (l) => l.msg === 'snapshots published'), waitLog(viaMosquitto, (l) => l.msg === 'snapshots published')]);
+    await tlsRelays(h, pki, hep('gw-eth1', { iface: 'eth1', node: 'gw' }) + hep('c2-eth0', { iface: 'eth0', node: 'c2', labels: { host: 'c2' } }), procs);
   }, 60_000);
   afterAll(async () => {
     for (const p of procs) await p.stop().catch(() => undefined);
