@@ -138,7 +138,9 @@ async function readTable(nft: string): Promise<TableRead> {
   const r = await execa(nft, ['-t', '-j', 'list', 'table', 'inet', TABLE], { reject: false, timeout: 30_000, stdin: 'ignore', cwd: '/' }).catch((e: Error) => ({ exitCode: -1, stdout: '', stderr: e.message, shortMessage: e.message }));
   if (r.exitCode !== 0) {
     const err = String(r.stderr || ('shortMessage' in r ? r.shortMessage : '') || '').trim();
-    if (/No such file or directory/i.test(err)) return { state: 'missing' };
+    // Only nft's own answer says the table is missing: a binary that could not be started reads
+    // "no such file or directory" too (spawn ENOENT), and says nothing about the table.
+    if (/No such file or directory/i.test(String(r.stderr ?? ''))) return { state: 'missing' };
     return { state: 'unknown', reason: `${nft} could not list the table: ${err.split('\n')[0] || `exit ${r.exitCode}`}` };
   }
   try {

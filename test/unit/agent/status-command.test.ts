@@ -84,3 +84,18 @@ describe('a state dir the agent cannot write', () => {
     expect(r.problems.join('\n')).toContain('read-only');
   });
 });
+
+test('an nft that cannot be run (a typo in --nft, nft not in PATH) is not reported as the table missing', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'outpost-status-nft-'));
+  try {
+    const status: LocalStatus = { format: 1, node: 'gw', source: 'local', state: 'in-sync', since: '2026-01-01T00:00:00.000Z', lastGoodApply: { at: '2026-01-01T00:00:00.000Z', durationMs: 5, ok: true, why: 'files' }, endpoints: [], endpointCount: 0, matchesNothing: true, refused: {}, pid: 1, version: '0.1.0', startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' };
+    writeFileSync(join(d, 'status.json'), JSON.stringify(status));
+    const r = await run(['--state', d, '--nft', join(d, 'no-such-nft'), '-o', 'json']);
+    const report = JSON.parse(r.out) as { table: string; state: string; tableProblem?: string };
+    expect(report.table).toBe('unknown');
+    expect(report.state).toBe('in-sync');
+    expect(report.tableProblem).toContain('no-such-nft');
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
