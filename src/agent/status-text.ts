@@ -26,7 +26,7 @@ function bytes(n: number): string {
   return `${x.toFixed(1)} ${units[u]}`;
 }
 
-const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ');
 
 const traffic = (t: Traffic | null): string => (t === null ? '-' : `${t.packets} pkt${t.packets === 1 ? '' : 's'} ${bytes(t.bytes)}`);
 

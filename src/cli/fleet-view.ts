@@ -145,8 +145,8 @@ export function age(iso: string | undefined, now: number): string {
   return `${Math.round(s / 86_400)}d`;
 }
 
-/** Control characters (a hostile status's lastError) would rewrite the operator's terminal. */
-const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+/** Control characters (a hostile status's lastError) would rewrite the operator's terminal; bidirectional overrides would reorder a line. */
+const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ');
 
 export function formatFleetText(r: FleetReport, now: number): string {
   const out: string[] = [];

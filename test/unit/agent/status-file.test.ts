@@ -305,7 +305,7 @@ describe('the report', () => {
   });
 
   test('hostile text (a held-back name or reason from the datastore, an nft error, a refused message) cannot rewrite the terminal', () => {
-    const evil = '\u001b[2J\u001b]0;pwned\u0007\u009b31m\r';
+    const evil = '\u001b[2J\u001b]0;pwned\u0007\u009b31m\r\u202e\u2066';
     const r = buildReport({
       file: 'f',
       status: status({
@@ -318,7 +318,7 @@ describe('the report', () => {
       table: { state: 'unknown', reason: `nft ${evil}` },
     });
     const text = formatReport(r, Date.parse('2026-01-01T00:05:00Z'));
-    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
     expect(text).toContain('pwned');
   });
 

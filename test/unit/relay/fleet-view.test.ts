@@ -79,6 +79,13 @@ describe('fleet report', () => {
     expect(report(...ok, [`${P}/nodes/b/status`, enc({ node: 'b', state: 'dancing' })]).allInSync).toBe(false);
   });
 
+  test('bidirectional overrides in a held-back name or reason cannot reorder what the terminal shows', () => {
+    const held = [`${P}/relay/held-back`, enc({ count: 1, items: [{ kind: 'GlobalNetworkPolicy', name: 'a\u202edecrofne', source: 's\u2066', reason: 'r\u200f\u2069', lastValidInForce: false }], since: '2026-12-01T10:00:00.000Z' })] as const;
+    const text = formatFleetText(report(status('a', { state: 'in-sync', hash: H1 }), held), Date.now());
+    expect(text).not.toMatch(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+    expect(text).toContain('decrofne');
+  });
+
   test('held back and failing relay tests stand out and fail the verdict', () => {
     const held = [`${P}/relay/held-back`, enc({ count: 3, items: [{ kind: 'GlobalNetworkPolicy', name: 'bad', source: '/calico/x/bad', reason: 'spec.selector: bad', lastValidInForce: true }], since: '2026-12-01T10:00:00.000Z' })] as const;
     const relay = [`${P}/relay/status`, encodeRelayStatus({ testsFailing: true, tests: { total: 4, failed: 1 }, publishedRevision: '7', failingRevision: '9', failures: [{ test: 'web reaches db', expected: 'allow', got: 'deny' }], since: '2026-12-01T10:00:00.000Z' })] as const;
