@@ -38,18 +38,22 @@ function value(key: string, v: unknown): string {
   if (key === 'err' && v !== null && typeof v === 'object' && typeof (v as { message?: unknown }).message === 'string') return quoted((v as { message: string }).message);
   if (typeof v === 'string') return quoted(v);
   if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
-  return JSON.stringify(v) ?? String(v);
+  return escapeCc(JSON.stringify(v) ?? String(v));
 }
 
 /** Bare when it is one plain word, JSON-quoted otherwise (spaces, quotes, '=', control characters, empty). */
 function quoted(s: string): string {
-  return /^[^\s"=\\\p{Cc}]+$/u.test(s) ? s : JSON.stringify(s);
+  return /^[^\s"=\\\p{Cc}]+$/u.test(s) ? s : escapeCc(JSON.stringify(s));
 }
 
 /** Control characters (newlines included) escaped, so one record is one line. */
 function oneLine(s: string): string {
-  return s.replace(/\p{Cc}/gu, (c) => JSON.stringify(c).slice(1, -1));
+  return s.replace(/\p{Cc}/gu, (c) => JSON.stringify(c).slice(1, -1)).replace(/\p{Cc}/gu, cc);
 }
+
+/** What JSON leaves raw: DEL and the C1 controls (U+0080-U+009F: CSI, NEL) a terminal may act on. */
+const cc = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+const escapeCc = (s: string) => s.replace(/\p{Cc}/gu, cc);
 
 /** A synchronous pino destination writing the text format to `fd` (stderr by default). */
 export function textDestination(fd = 2): { write(line: string): void } {

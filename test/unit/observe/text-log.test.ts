@@ -72,3 +72,10 @@ describe('createLogger', () => {
     expect(createLogger('debug').isLevelEnabled('debug')).toBe(true);
   });
 });
+
+test('C1 controls and DEL (U+0080-U+009F: CSI, NEL) are escaped like the others, in the message, a value and a nested object', () => {
+  const evil = 'x\u009b2J\u0085\u007fy';
+  const line = formatTextLine(JSON.stringify({ level: 'error', time: '2026-12-01T20:00:00.000Z', msg: `held back ${evil}`, name: evil, item: { name: evil }, [evil]: 1 }));
+  expect(line).not.toMatch(/\p{Cc}/u);
+  expect(line).toContain('\\u009b2J');
+});
