@@ -151,7 +151,7 @@ const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u2
 export function formatFleetText(r: FleetReport, now: number): string {
   const out: string[] = [];
   if (r.relay?.testsFailing) {
-    out.push(`RELAY: policy tests FAILING (${r.relay.tests.failed} of ${r.relay.tests.total}) since ${r.relay.since}: revision ${r.relay.failingRevision ?? '?'} is NOT published; revision ${r.relay.publishedRevision ?? '(none)'} stays in force`);
+    out.push(`RELAY: policy tests FAILING (${r.relay.tests.failed} of ${r.relay.tests.total}) since ${r.relay.since}: revision ${r.relay.failingRevision ?? '?'} is NOT published; ${r.relay.publishedRevision !== undefined ? `revision ${r.relay.publishedRevision} stays in force` : 'the snapshots published before the relay started stay in force'}`);
     for (const f of r.relay.failures) out.push(`  - ${printable(f.test)}: expected ${printable(f.expected)}, got ${printable(f.got)}`);
     out.push('');
   }

@@ -66,7 +66,7 @@ export class PolicyTestGate {
     const kept = this.status?.publishedRevision;
     this.log.error(
       { revision, failed: failures.length, total, failures: failures.slice(0, MAX_RELAY_STATUS_FAILURES).map((f) => `${f.test}: expected ${f.expected}, got ${f.got}`) },
-      `policy tests FAILED at revision ${revision} (${failures.length} of ${total}: ${failures.slice(0, 5).map((f) => f.test).join('; ')}${failures.length > 5 ? '; …' : ''}); this state is NOT published, ${kept === undefined ? 'nothing was published yet' : `revision ${kept} stays in force`}`,
+      `policy tests FAILED at revision ${revision} (${failures.length} of ${total}: ${failures.slice(0, 5).map((f) => f.test).join('; ')}${failures.length > 5 ? '; …' : ''}); this state is NOT published, ${kept === undefined ? 'nothing was published since this relay started: the snapshots the broker holds from before stay in force' : `revision ${kept} stays in force`}`,
     );
     this.update({ testsFailing: true, tests: { total, failed: failures.length }, failures: failures.slice(0, MAX_RELAY_STATUS_FAILURES) }, revision, now);
     this.events.failing({ revision, failed: failures.length, total, failures });

@@ -99,6 +99,14 @@ describe('fleet report', () => {
     expect(text).toContain('GlobalNetworkPolicy bad (/calico/x/bad): spec.selector: bad; last valid version in force');
   });
 
+  test('a relay whose tests fail before it published anything says the older snapshots stay in force, not "(none)"', () => {
+    // After a restart the relay has published nothing yet, but the broker still holds what the
+    // previous run published and the agents enforce it.
+    const relay = [`${P}/relay/status`, encodeRelayStatus({ testsFailing: true, tests: { total: 1, failed: 1 }, failingRevision: '9', failures: [{ test: 't', expected: 'allow', got: 'deny' }], since: '2026-12-01T10:00:00.000Z' })] as const;
+    const text = formatFleetText(report(status('a', { state: 'in-sync', hash: H1 }), expected('a', H1), relay), Date.now());
+    expect(text.split('\n')[0]).toBe('RELAY: policy tests FAILING (1 of 1) since 2026-12-01T10:00:00.000Z: revision 9 is NOT published; the snapshots published before the relay started stay in force');
+  });
+
   test('staged counts and nodes the relay does not expect stand out', () => {
     const r = report(
       status('a', { state: 'in-sync', hash: H1, staged: [{ policy: 'default.new', wouldAllow: 2, wouldDeny: 5 }] }), expected('a', H1),
