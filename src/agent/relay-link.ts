@@ -80,10 +80,20 @@ export function listenRelayLink(link: MqttLink, config: LinkConfig & Pick<AgentC
   });
 }
 
+/** How long a clean stop waits for the broker to take the offline status. */
+export const OFFLINE_PUBLISH_TIMEOUT_MS = 2000;
+
 /** A clean stop is not "offline by accident": say so, then disconnect without the will. */
 export async function closeRelayLink(link: MqttLink | undefined, config: LinkConfig, offline: () => Uint8Array): Promise<void> {
+  let graceful = true;
   if (link?.connected) {
-    await link.publish(statusTopic(config.topicPrefix, config.node), offline(), { retain: true, qos: 1 }).catch(() => undefined);
+    // A broker that died a moment ago still looks connected and never acknowledges: a service
+    // manager's stop must not wait for it (the last will says "offline" in that case anyway),
+    // and a graceful end would wait for that same unacknowledged publish, so it is forced.
+    const published = link.publish(statusTopic(config.topicPrefix, config.node), offline(), { retain: true, qos: 1 }).then(() => true, () => false);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    graceful = await Promise.race([published, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), OFFLINE_PUBLISH_TIMEOUT_MS)))]);
+    clearTimeout(timer);
   }
-  await link?.close(true);
+  await link?.close(graceful);
 }

@@ -333,4 +333,23 @@ describe.skipIf(!isRoot)('outpost status, relay mode (real Mosquitto)', () => {
     const r = await report();
     expect(r).toMatchObject({ agent: { running: false }, revision: inForceNow.revision, table: 'present' });
   }, 60_000);
+
+  test('a clean stop while the broker hangs (connected, never answering) still ends: the offline status is not waited for', async () => {
+    await agent?.stop();
+    agent = h.agent('gw');
+    await waitLog(agent, inForce(), 20_000);
+    await waitLog(agent, (l) => l.msg === 'connected to broker', 20_000);
+    h.mosquitto.freeze(true);
+    try {
+      // Without the bound the QoS 1 publish of the offline status waits for a PUBACK that never
+      // comes, and the agent outlives its SIGTERM (the supervisor then has to kill it).
+      const p = agent;
+      process.kill(p.pid!, 'SIGTERM');
+      const exited = await Promise.race([p.exited.then(() => true), Bun.sleep(20_000).then(() => false)]);
+      if (!exited) console.error(`the agent did not exit:\n${p.stderr.slice(-3000)}`);
+      expect(exited).toBe(true);
+    } finally {
+      h.mosquitto.freeze(false);
+    }
+  }, 60_000);
 });

@@ -83,4 +83,13 @@ export class Mosquitto {
   async stop(): Promise<void> {
     await this.proc?.stop();
   }
+
+  /**
+   * Freezes (SIGSTOP) or thaws (SIGCONT) the broker: its sockets stay open and nothing answers,
+   * as with a broker host that hangs or a link that dies without a reset.
+   */
+  freeze(frozen: boolean): void {
+    const pid = this.proc?.pid;
+    if (pid !== undefined) process.kill(pid, frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
 }
