@@ -1,6 +1,6 @@
 /**
- * FelixConfiguration switches that change the ruleset rather than the policy (calico-semantics
- * §0 items 1 and 5), with Felix's precedence: its default, then FelixConfiguration `default`,
+ * FelixConfiguration switches that change the ruleset rather than the policy, with Felix's
+ * precedence: its default, then FelixConfiguration `default`,
  * then `node.<name>`.
  *
  *   disableConntrackInvalidCheck  default false: tracked HEP chains drop conntrack INVALID

@@ -1,5 +1,5 @@
 /**
- * Which host endpoint governs each interface (calico-semantics §4.1). Runs on the agent, since
+ * Which host endpoint governs each interface. Runs on the agent, since
  * it needs the host's live interfaces and addresses.
  *
  * - A HEP with interfaceName governs that exact interface (whether or not it exists yet).

@@ -1,5 +1,5 @@
 /**
- * The failsafe ports in force on a node (calico-semantics §4.7): Felix's defaults, overridden
+ * The failsafe ports in force on a node: Felix's defaults, overridden
  * per field by FelixConfiguration `default`, then by `node.<name>`, then by the agent's local
  * configuration (the last word belongs to the machine's owner: a datastore edit must not be
  * able to remove the SSH failsafe of a host whose local config pins it).

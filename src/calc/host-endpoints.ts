@@ -4,8 +4,8 @@
  * - An expectedIPs entry `::ffff:a.b.c.d` is the IPv4 address a.b.c.d (libcalico-go's
  *   lib/net/ip.go: an address with a 4-byte form is IPv4), both for choosing interfaces by
  *   address and for the membership of selector sets.
- * - Duplicate expectedIPs and profiles are accepted by Calico v3.29–v3.31 (calico-semantics §0
- *   item 4); they are dropped here, keeping the first position, so a duplicate never changes
+ * - Duplicate expectedIPs and profiles are accepted by Calico v3.29–v3.31; they are dropped
+ *   here, keeping the first position, so a duplicate never changes
  *   evaluation order or the plan.
  *
  * Pure; the node plan runs every HEP through this once, so the membership index, dispatch and

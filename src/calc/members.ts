@@ -1,6 +1,6 @@
 /**
  * The membership index: every object a rule selector can match, with its labels, addresses
- * and named ports (calico-semantics §6.1). What each kind contributes follows the datastore →
+ * and named ports. What each kind contributes follows the datastore →
  * Felix conversion (libcalico-go syncersv1/updateprocessors) and Felix's label index
  * (felix/labelindex/named_port_index.go):
  *

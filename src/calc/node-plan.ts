@@ -4,7 +4,7 @@
  * resolved to addresses, and the failsafes in force. Pure and synchronous; the relay and the
  * agent run the same code.
  *
- * Per HEP and direction (calico-semantics §4.3, §4.4):
+ * Per HEP and direction:
  *   doNotTrack policy  -> untracked tiers (both directions, tier default Pass)
  *   preDNAT policy     -> pre-DNAT tiers (ingress only, tier default Pass)
  *   other policy       -> normal tiers (tier's own default), and forward tiers too with applyOnForward

@@ -1,7 +1,7 @@
 /**
  * Compiles one API rule (Calico's Rule/EntityRule) into the plan's rule form: protocols as
  * numbers, nets canonical, selectors resolved to set ids, ports split into numeric ranges and
- * named-port sets (calico-semantics §2.3, §6).
+ * named-port sets.
  *
  * Review notes:
  * - A positive selector and a notSelector on the same side fold into ONE set

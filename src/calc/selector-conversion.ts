@@ -1,6 +1,6 @@
 /**
  * libcalico-go's conversion of namespace and service-account fields into the one selector
- * Felix evaluates (calico-semantics §0 items 6 and 7; updateprocessors/rules.go and
+ * Felix evaluates (updateprocessors/rules.go and
  * globalnetworkpolicyprocessor.go at v3.31.7).
  *
  * Rule side (GetEntityRuleSelector, for a GlobalNetworkPolicy or Profile, i.e. no namespace):

@@ -1,6 +1,6 @@
 /**
  * Registers the IP sets and named-port sets that a node's rules refer to, and resolves their
- * members from the membership index (calico-semantics §6.2, §6.3).
+ * members from the membership index.
  *
  * Set identity follows Felix: one set per distinct selector (so identical selectors share a
  * set), and one named-port set per (selector, port name, protocol). Members are computed once

@@ -1,5 +1,5 @@
 /**
- * Tier and policy ordering (calico-semantics §2.4 "Ordering", felix/calc/policy_sorter.go).
+ * Tier and policy ordering (felix/calc/policy_sorter.go).
  *
  * Valid tiers sort by ascending order (absent = last), ties by name. A tier that policies
  * reference but that does not exist sorts after every valid tier and behaves as Deny. The

@@ -1,5 +1,5 @@
 /**
- * Calico's etcdv3 layout (calico-semantics §1): which key holds which resource, how a stored
+ * Calico's etcdv3 layout: which key holds which resource, how a stored
  * value becomes the v3 object Calico's client would return, and the exact bytes Calico's
  * clientv3 + etcdv3 backend would store for a write. Pure: the uid and clock come in.
  *

@@ -1,6 +1,6 @@
 /**
  * etcd in Calico's v3 layout as a DatastoreSource for the relay: list, then watch from the
- * list revision + 1, the way Felix's syncer does (calico-semantics §1.2).
+ * list revision + 1, the way Felix's syncer does.
  *
  * - One range holds every kind outpost reads (calico-layout resourceSpan), so one watch delivers every
  *   change with its exact store revision; the state's revision is the list's header revision,

@@ -1,7 +1,7 @@
 /**
  * The Go types Calico marshals for the kinds outpost handles, as go-json Shapes: field
- * order and json tags of projectcalico.org/v3 (api/pkg/apis/projectcalico/v3 at the commit
- * named in calico-semantics.md) and of k8s apimachinery v0.37 ObjectMeta/ListMeta. These
+ * order and json tags of projectcalico.org/v3 (api/pkg/apis/projectcalico/v3, Calico v3.31)
+ * and of k8s apimachinery v0.37 ObjectMeta/ListMeta. These
  * are API field lists, not code. Pure.
  *
  * FelixConfiguration is modelled only at the top level of its spec: outpost reads its

@@ -1,4 +1,4 @@
-// NetworkSet (namespaced; calico-semantics §1.1, §6.1): labelled CIDRs like a
+// NetworkSet (namespaced): labelled CIDRs like a
 // GlobalNetworkSet, living in a namespace. Felix adds the namespace label and inherits the
 // namespace profile's labels (members.ts); a set may not fake the namespace label itself.
 import * as v from 'valibot';

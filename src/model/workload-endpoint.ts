@@ -1,4 +1,4 @@
-// WorkloadEndpoint (namespaced; calico-semantics §1.1, §6.1): a pod (or VM) of a Calico
+// WorkloadEndpoint (namespaced): a pod (or VM) of a Calico
 // cluster, as the CNI plugin stores it in etcd. outpost never enforces a WEP; it reads them so
 // rule selectors resolve to the cluster's pod addresses and named ports (calc/members.ts).
 //

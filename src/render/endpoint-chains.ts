@@ -1,5 +1,5 @@
 /**
- * Per-endpoint chains (calico-semantics §4.4 B, felix/rules/endpoints.go), one per stage:
+ * Per-endpoint chains (felix/rules/endpoints.go), one per stage:
  *
  *   conntrack established/related -> accept         (not in raw: untracked has no conntrack;
  *                                                    pre-DNAT: done by mangle-prerouting itself)

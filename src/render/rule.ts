@@ -1,5 +1,5 @@
 /**
- * One plan rule → one or more nft rules (calico-semantics §4.8, felix/rules/policy.go).
+ * One plan rule → one or more nft rules (felix/rules/policy.go).
  *
  * - Rendered per IP family when it matches addresses: an explicit ipVersion keeps one family;
  *   nets are filtered to the family and a field that becomes empty drops that family.

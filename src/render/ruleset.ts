@@ -17,7 +17,7 @@
  * intervals). Policy and profile chains are remembered by content between renders
  * (chain-cache.ts), so a one-member change does not render every rule again.
  *
- * Hook layout (Felix's stages, calico-semantics §4.4/§5.1):
+ * Hook layout (Felix's stages, felix/rules/static.go and endpoints.go):
  *   raw-prerouting  -300  clear marks; untracked ingress (interface-specific HEPs); accepted -> notrack
  *   raw-output      -300  clear marks; untracked egress; accepted -> notrack
  *   mangle-prerouting -150 established -> accept; pre-DNAT ingress (an interface whose own HEP

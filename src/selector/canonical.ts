@@ -1,4 +1,4 @@
-// Owns the canonical text of a selector and its ID (calico-semantics §3.3).
+// Owns the canonical text of a selector and its ID.
 // Both must match Calico byte for byte: the ID names Felix's IP sets, and the
 // canonical string is what Calico prints (ast.go: collectFragments).
 

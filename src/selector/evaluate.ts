@@ -1,4 +1,4 @@
-// Owns selector evaluation (calico-semantics §3.3): compiling a syntax tree
+// Owns selector evaluation: compiling a syntax tree
 // once into a closure that matches a label map without allocating.
 
 import type { SelectorNode, ValueOp } from "./ast.ts";

@@ -1,4 +1,4 @@
-// Owns the grammar of the Calico selector language (calico-semantics §3.2):
+// Owns the grammar of the Calico selector language:
 // a recursive-descent parser from selector text to the syntax tree in ast.ts.
 //
 //   selector  := <blank> | or_expr

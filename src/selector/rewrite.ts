@@ -1,5 +1,5 @@
 // Owns rewriting selector trees, for the datastore-to-Felix conversion of namespace and
-// service-account selectors (calico-semantics §0 items 6, 7). libcalico-go prefixes every
+// service-account selectors. libcalico-go prefixes every
 // label of a namespaceSelector with "pcns." (serviceAccount selectors with "pcsa.") using a
 // visitor on the parsed selector, then swaps all()/global() for label tests by replacing text
 // in the canonical string. Here both steps work on the tree, so a label value that happens to

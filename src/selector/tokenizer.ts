@@ -1,4 +1,4 @@
-// Owns the lexical layer of the Calico selector language (calico-semantics §3.1):
+// Owns the lexical layer of the Calico selector language:
 // turning selector text into tokens, one at a time, with their offsets.
 //
 // The lexer is pulled by the parser rather than run to completion first, so the

@@ -1,7 +1,7 @@
 /**
  * Host-endpoint enforcement with real packets: the agent runs in the gateway namespace with
  * real nftables, and TCP/UDP/ICMP flows from the client namespaces show what is allowed.
- * Scenarios follow calico-semantics §4; each applies a complete resource set with `--once`.
+ * Scenarios follow Felix's host-endpoint semantics; each applies a complete resource set with `--once`.
  */
 import { describe, expect, test } from 'bun:test';
 import { stat } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * GlobalNetworkPolicy `types`, as Calico reads it (calico-semantics corrections): calicoctl fills
+ * GlobalNetworkPolicy `types`, as Calico reads it: calicoctl fills
  * in an absent or empty `types` from the rules before it writes; Felix takes a stored value as
  * stored, where no `types` means both directions. Real etcd, relay, Mosquitto, agent, packets.
  *

@@ -1,4 +1,4 @@
-// Strict decoding (calico-semantics §0.12): unknown fields at every nesting level of every
+// Strict decoding: unknown fields at every nesting level of every
 // kind are refused in a manifest with the nearest field name, known names match ignoring case
 // and are stored under their canonical spelling, two keys for one field are refused, map keys
 // are data, and values read from etcd ('stored') ignore unknown fields but report them.

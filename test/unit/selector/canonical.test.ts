@@ -1,4 +1,4 @@
-// Canonical strings and selector IDs (calico-semantics §3.3) beyond Calico's
+// Canonical strings and selector IDs beyond Calico's
 // own table: ordering of set members, global(), and the ID format.
 
 import { describe, expect, test } from "bun:test";

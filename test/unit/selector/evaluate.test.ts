@@ -1,4 +1,4 @@
-// Evaluation rules of calico-semantics §3.3: the present/absent table, empty
+// Selector evaluation rules as Calico applies them: the present/absent table, empty
 // operands, case sensitivity, short-circuiting, and label names that collide
 // with Object.prototype members.
 

@@ -1,4 +1,4 @@
-// Lexical and grammar rules of calico-semantics §3.1–3.2 beyond Calico's own
+// Lexical and grammar rules of the selector language beyond Calico's own
 // test tables: whitespace, label and literal rules, word operators, functions,
 // negation, set literals and trailing input.
 
