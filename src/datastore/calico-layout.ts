@@ -9,7 +9,7 @@
  * ≥3.32 form, except that an update of a policy found at a ≤3.31 key keeps that key and name,
  * so there is never a second copy under the new name.
  *
- * `projectcalico-default-allow` is synthesized (§1.4): never stored, always listed.
+ * `projectcalico-default-allow` is synthesized: never stored, always listed.
  *
  * NetworkSet and WorkloadEndpoint are namespaced: their keys are `<plural>/<namespace>/<name>`
  * and the key's namespace is the object's (as the key's plural is its kind).

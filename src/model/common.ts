@@ -1,4 +1,4 @@
-// Building blocks shared by every resource schema: name and label syntax (§2.1), IANA
+// Building blocks shared by every resource schema: name and label syntax, IANA
 // port names, selector checks, message helpers, schema helpers that keep objects typed
 // so cross-field checks still run, and `addAt` to report at a path from a rawCheck.
 import * as v from 'valibot';

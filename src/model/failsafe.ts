@@ -1,4 +1,4 @@
-// Felix failsafe ports (§4.7): the built-in defaults, the "proto:[cidr:]port" string
+// Felix failsafe ports: the built-in defaults, the "proto:[cidr:]port" string
 // format used in config files and the environment, and the conversion Felix applies
 // to the FelixConfiguration list form.
 import * as v from 'valibot';

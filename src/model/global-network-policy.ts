@@ -1,4 +1,4 @@
-// GlobalNetworkPolicy (§2.4): spec fields, the doNotTrack/preDNAT/applyOnForward
+// GlobalNetworkPolicy: spec fields, the doNotTrack/preDNAT/applyOnForward
 // constraints, per-direction service/HTTP restrictions, and the client-side defaulting
 // of `tier` (here) and `types` (defaultPolicyTypes, applied to manifests only by validate.ts:
 // a stored policy keeps the types it has, and Felix reads none as both directions).

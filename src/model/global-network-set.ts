@@ -1,4 +1,4 @@
-// GlobalNetworkSet (§2.5): labelled CIDRs that rule selectors can match. Entries need
+// GlobalNetworkSet: labelled CIDRs that rule selectors can match. Entries need
 // not be strictly masked, unlike rule nets.
 import * as v from 'valibot';
 import { API_VERSION, looseCidrSchema, messageFor, obj } from './common.ts';

@@ -1,4 +1,4 @@
-// HostEndpoint (§2.2): which interface/IPs of which node the policy applies to, the
+// HostEndpoint: which interface/IPs of which node the policy applies to, the
 // profiles it inherits, and the named ports that rules can refer to.
 import * as v from 'valibot';
 import {

@@ -1,6 +1,6 @@
 // The match values a rule is built from: numorstring Protocol and Port (kept in API
 // form: protocol "TCP" or 6, port 80 / "80:90" / "http"), nets, ICMP, HTTP, service and
-// service-account matches, each with its field-level rules from §2.3.
+// service-account matches, each with its field-level rules
 import * as v from 'valibot';
 import {
   boundedArray,

@@ -1,4 +1,4 @@
-// ObjectMeta and the §2.1 rules for names, labels and annotations. Each kind picks its
+// ObjectMeta and the Calico rules for names, labels and annotations. Each kind picks its
 // name rule. Every field of Kubernetes' ObjectMeta is known; any other key is unknown (a
 // typo such as `lables:` is refused in a manifest, see decode.ts).
 import * as v from 'valibot';

@@ -1,4 +1,4 @@
-// Profile (§2.5): ordered rules applied after policies, plus labels inherited by the
+// Profile: ordered rules applied after policies, plus labels inherited by the
 // endpoints that list the profile.
 import * as v from 'valibot';
 import { API_VERSION, obj } from './common.ts';

@@ -1,4 +1,4 @@
-// Policy Rule and EntityRule with the cross-field rules of §2.3: protocol/port
+// Policy Rule and EntityRule with Calico's cross-field rules: protocol/port
 // agreement, ICMP and IP version, one IP family per rule, services exclusivity, HTTP.
 import * as v from 'valibot';
 import { addAt, boundedArray, enumSchema, obj, selectorSchema, show } from './common.ts';

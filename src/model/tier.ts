@@ -1,4 +1,4 @@
-// Tier (§2.4): ordered groups of policies and the verdict when a policy in the tier
+// Tier: ordered groups of policies and the verdict when a policy in the tier
 // applied but no rule decided. Also the CEL rules that pin Calico's built-in tiers.
 import * as v from 'valibot';
 import { API_VERSION, DNS_LABEL_RE, addAt, enumSchema, finiteNumber, messageFor, show, stringSchema, obj } from './common.ts';

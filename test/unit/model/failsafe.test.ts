@@ -1,4 +1,4 @@
-// Felix failsafe formats (§4.7): defaults, the string form and the FelixConfiguration list.
+// Felix failsafe formats: defaults, the string form and the FelixConfiguration list.
 import { describe, expect, test } from 'bun:test';
 import {
   FELIX_DEFAULT_FAILSAFE_INBOUND,

@@ -1,4 +1,4 @@
-// GlobalNetworkPolicy spec constraints and defaulting (§2.4).
+// GlobalNetworkPolicy spec constraints and defaulting.
 import { describe, expect, test } from 'bun:test';
 import { expectError, gnp, isValid, valid, type Obj } from './helpers.ts';
 import { defaultPolicyTypes, validateResource, type GlobalNetworkPolicy, type PolicyType } from '../../../src/model/index.ts';

@@ -1,4 +1,4 @@
-// HostEndpoint validation (§2.2), table-driven with passing and failing cases.
+// HostEndpoint validation, table-driven with passing and failing cases.
 import { describe, expect, test } from 'bun:test';
 import { expectError, hep, isValid, valid, type Obj } from './helpers.ts';
 import type { HostEndpoint } from '../../../src/model/index.ts';

@@ -1,4 +1,4 @@
-// Names per kind, labels and annotations (§2.1), and how unknown fields are treated.
+// Names per kind, labels and annotations, and how unknown fields are treated.
 import { describe, expect, test } from 'bun:test';
 import { expectError, gnp, isValid, resource, valid } from './helpers.ts';
 import type { GlobalNetworkPolicy } from '../../../src/model/index.ts';

@@ -1,4 +1,4 @@
-// GlobalNetworkSet, Tier, Profile and FelixConfiguration validation (§2.4, §2.5, §4.7).
+// GlobalNetworkSet, Tier, Profile and FelixConfiguration validation.
 import { describe, expect, test } from 'bun:test';
 import { expectError, isValid, resource, valid, type Obj } from './helpers.ts';
 import type { FelixConfiguration, Tier } from '../../../src/model/index.ts';

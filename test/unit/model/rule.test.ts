@@ -1,4 +1,4 @@
-// Rule / EntityRule validation (§2.3), table-driven: every rule has a passing and a
+// Rule / EntityRule validation, table-driven: every rule has a passing and a
 // failing case. Each rule is wrapped in a GlobalNetworkPolicy as ingress[0].
 import { describe, expect, test } from 'bun:test';
 import { egressRule, expectError, ingressRule, isValid, valid, type Obj } from './helpers.ts';
@@ -82,7 +82,7 @@ const invalidRules: [string, Obj, string, string][] = [
   ['notProtocol ICMP with ipVersion 6', { action: 'Allow', ipVersion: 6, notProtocol: 'ICMP' }, 'notProtocol', 'requires ipVersion 4'],
   ['unmasked net', { action: 'Allow', source: { nets: ['10.0.0.1/24'] } }, 'source.nets[0]', 'did you mean 10.0.0.0/24'],
   ['garbage net', { action: 'Allow', source: { nets: ['garbage'] } }, 'source.nets[0]', 'invalid CIDR or IP address "garbage"'],
-  // §0.3: the v3 validator parses rule nets as CIDRs; a bare address is refused.
+  // The v3 validator parses rule nets as CIDRs; a bare address is refused.
   ['bare IPv4 in nets', { action: 'Allow', destination: { nets: ['10.0.0.5'] } }, 'destination.nets[0]', '10.0.0.5 must be a CIDR with a prefix length, e.g. 10.0.0.5/32'],
   ['bare IPv6 in notNets', { action: 'Allow', source: { notNets: ['fd00::5'] } }, 'source.notNets[0]', 'fd00::5 must be a CIDR with a prefix length, e.g. fd00::5/128'],
   ['prefix too long', { action: 'Allow', destination: { notNets: ['1.2.3.4/33'] } }, 'destination.notNets[0]', 'invalid CIDR'],
