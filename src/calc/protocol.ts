@@ -4,7 +4,7 @@
  */
 import type { PortRange } from '../plan/schema.ts';
 
-const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = {
+export const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = {
   TCP: 6, UDP: 17, ICMP: 1, ICMPv6: 58, SCTP: 132, UDPLite: 136,
 };
 

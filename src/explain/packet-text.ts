@@ -2,9 +2,11 @@
  * The packet fields as people type them ("443/tcp", "icmp", "8/0") → numbers, with errors that
  * say which field and why. Shared by `outpost explain` flags and tests.yaml.
  */
+import { PROTOCOL_NUMBERS } from '../calc/protocol.ts';
 import { parseIp } from '../net/cidr.ts';
 
-const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58, sctp: 132, udplite: 136 };
+// The API's protocol names (calc/protocol.ts), as people type them: lower case.
+const PROTOCOLS: Record<string, number> = Object.fromEntries(Object.entries(PROTOCOL_NUMBERS).map(([name, n]) => [name.toLowerCase(), n]));
 export const PROTOCOL_NAMES = Object.keys(PROTOCOLS);
 
 /** "tcp", "UDP", "6" → protocol number, or an error. */
