@@ -81,7 +81,7 @@ export function listenRelayLink(link: MqttLink, config: LinkConfig & Pick<AgentC
 }
 
 /** How long a clean stop waits for the broker to take the offline status. */
-export const OFFLINE_PUBLISH_TIMEOUT_MS = 2000;
+const OFFLINE_PUBLISH_TIMEOUT_MS = 2000;
 
 /** A clean stop is not "offline by accident": say so, then disconnect without the will. */
 export async function closeRelayLink(link: MqttLink | undefined, config: LinkConfig, offline: () => Uint8Array): Promise<void> {

@@ -11,7 +11,7 @@ import { MAX_STATUS_STAGED, type StagedSummary } from '../protocol/status.ts';
 import { stagedCounts, type StagedCount } from '../nft/staged-counters.ts';
 import { TABLE } from '../render/naming.ts';
 
-export const STAGED_REFRESH_MS = 60_000;
+const STAGED_REFRESH_MS = 60_000;
 
 /** Per policy, both directions added up, sorted by name, capped. */
 export function summariseStaged(counts: readonly StagedCount[]): StagedSummary[] {

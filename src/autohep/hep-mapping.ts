@@ -74,7 +74,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 /** True when the stored object already says what `want` says (labels and the whole spec). */
-export function sameHep(stored: Obj, want: HostEndpoint): boolean {
+function sameHep(stored: Obj, want: HostEndpoint): boolean {
   const meta = (stored['metadata'] as Obj | undefined) ?? {};
   return sameJson(meta['labels'] ?? {}, want.metadata.labels ?? {}) && sameJson(stored['spec'] ?? {}, want.spec ?? {});
 }

@@ -39,7 +39,7 @@ export interface BuiltReport {
 }
 
 /** True when `address` is one the report carries (given the operator's exclusions). */
-export function addressCounts(address: string, exclude: readonly Cidr[]): boolean {
+function addressCounts(address: string, exclude: readonly Cidr[]): boolean {
   if (uncountedReason(address) !== undefined) return false;
   const ip = parseIp(address)!;
   const host: Cidr = { family: ip.family, addr: ip.addr, len: ip.family === 4 ? 32 : 128 };

@@ -32,7 +32,7 @@ export function sortHeldBack(items: Iterable<HeldBackItem>): HeldBackItem[] {
   return [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
-export function sameHeldBack(a: readonly HeldBackItem[], b: readonly HeldBackItem[]): boolean {
+function sameHeldBack(a: readonly HeldBackItem[], b: readonly HeldBackItem[]): boolean {
   return a.length === b.length && a.every((x, i) => {
     const y = b[i]!;
     return x.kind === y.kind && x.name === y.name && x.source === y.source && x.reason === y.reason && x.lastValidInForce === y.lastValidInForce;

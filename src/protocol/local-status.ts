@@ -27,7 +27,7 @@ const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(300));
 const Chain = v.pipe(v.string(), v.minLength(1), v.maxLength(256));
 const Text = v.pipe(v.string(), v.maxLength(MAX_LAST_ERROR));
 
-export const SOURCES = ['relay', 'bundle', 'local'] as const;
+const SOURCES = ['relay', 'bundle', 'local'] as const;
 
 export const PolicyRefSchema = v.object({
   /** "<tier>/<name>". */

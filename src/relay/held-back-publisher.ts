@@ -17,7 +17,7 @@ const id = (i: HeldBackItem) => `${i.source}\0${i.kind}\0${i.name}`;
  * message over 16 KiB and closes the publisher's connection): entries are kept while the
  * message stays within this, `count` says how many there are in all.
  */
-export const MAX_HELD_BACK_BYTES = 12 * 1024;
+const MAX_HELD_BACK_BYTES = 12 * 1024;
 
 export function heldBackMessage(items: readonly HeldBackItem[], since: Date): HeldBack {
   const kept: HeldBackItem[] = [];

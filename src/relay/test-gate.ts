@@ -18,7 +18,7 @@ export interface TestGateEvents {
   passing(e: { revision: string; total: number }): void;
 }
 
-export function failureSummary(r: PolicyTestResult): RelayTestFailure {
+function failureSummary(r: PolicyTestResult): RelayTestFailure {
   const where = r.node ? ` (node ${r.node}${r.iface ? `, ${r.iface}` : ''})` : '';
   return { test: `${r.test.name}${where}`, expected: r.expected, got: r.got ?? `not run: ${r.problem ?? 'unknown reason'}` };
 }
