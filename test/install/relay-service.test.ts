@@ -18,33 +18,12 @@ import { binaryPath } from '../../scripts/build/targets.ts';
 import { COMMON, DIST } from '../../scripts/package/layout.ts';
 import type { LabProcess } from '../lab/lab.ts';
 import { filterAllows, tracedSyscalls } from './syscall-filter.ts';
+import { spawnSandboxed } from './unit-sandbox.ts';
 import {
   ALLOWED_PORT, applianceLab, DENIED_PORT, isRoot, NATIVE, ok, requireArtifact, RESOURCES, run, waitUntil, type ApplianceLab,
 } from './support.ts';
 
 const UNIT = join(COMMON, 'services/systemd/outpost-relay.service');
-const CLEAN_PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** `sh -c SANDBOX sandbox <base> <binary> <relay args...>`, in a fresh mount namespace. */
-const SANDBOX = `set -eu
-base=$1; bin=$2; shift 2
-mounts=$(awk '{print $2}' /proc/self/mounts | sort -u)
-mount --bind "$base/state" "$base/state"
-for m in $mounts; do
-	case "$m" in /proc | /proc/* | /dev | /dev/*) continue ;; esac
-	mount -o remount,bind,ro "$m" || { echo "sandbox: cannot make $m read-only" >&2; exit 1; }
-done
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-mount -t tmpfs -o mode=1777 tmpfs /var/tmp
-if touch "$base/etc/.outpost-sandbox" 2>/dev/null; then
-	echo "sandbox: the root is writable" >&2
-	exit 1
-fi
-echo "sandbox: read-only except $base/state"
-cd /
-exec setpriv --bounding-set=-all --inh-caps=-all --ambient-caps=-all --no-new-privs -- \\
-	/bin/sh -c 'grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status; exec env -i ${CLEAN_PATH} "$@"' sandbox "$bin" "$@"
-`;
 
 let app: ApplianceLab;
 let base: string;
@@ -122,7 +101,7 @@ describe.skipIf(!isRoot)('systemd unit outpost-relay.service', () => {
   });
 
   test('inside the sandbox, with no capability, the relay reads its 0600 key, keeps its state, and an agent enforces what it publishes', async () => {
-    const relay = app.lab.spawn('app', ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', SANDBOX, 'sandbox', base, join(base, 'outpost'), ...relayArgs()]);
+    const relay = spawnSandboxed(app.lab, 'app', base, '', relayArgs());
     let agent: LabProcess | undefined;
     try {
       await published(relay);

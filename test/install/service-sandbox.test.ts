@@ -20,47 +20,19 @@ import { COMMON, DIST } from '../../scripts/package/layout.ts';
 import { binaryPath } from '../../scripts/build/targets.ts';
 import type { LabProcess } from '../lab/lab.ts';
 import { filterAllows, tracedSyscalls } from './syscall-filter.ts';
+import { spawnSandboxed } from './unit-sandbox.ts';
 import {
   ALLOWED_PORT, applianceLab, DENIED_PORT, isRoot, localModeConfig, NATIVE, ok, requireArtifact, RESOURCES, run, waitUntil,
   type ApplianceLab,
 } from './support.ts';
 
 const UNIT = join(COMMON, 'services/systemd/outpost-agent.service');
-const CLEAN_PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
-
-/**
- * Runs as `sh -c SANDBOX sandbox <base> <binary> <agent args...>` in a fresh mount namespace.
- * Prints "sandbox: ..." lines and the capability lines of the shell that then becomes the agent.
- */
-const SANDBOX = `set -eu
-base=$1; bin=$2; shift 2
-mounts=$(awk '{print $2}' /proc/self/mounts | sort -u)
-# StateDirectory=: its own mount, made before the rest turns read-only, stays writable.
-mount --bind "$base/state" "$base/state"
-for m in $mounts; do
-	case "$m" in /proc | /proc/* | /dev | /dev/*) continue ;; esac
-	mount -o remount,bind,ro "$m" || { echo "sandbox: cannot make $m read-only" >&2; exit 1; }
-done
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-mount -t tmpfs -o mode=1777 tmpfs /var/tmp
-if touch /etc/.outpost-sandbox 2>/dev/null || touch "$base/etc/.outpost-sandbox" 2>/dev/null; then
-	echo "sandbox: the root is writable" >&2
-	exit 1
-fi
-touch "$base/state/.probe" && rm "$base/state/.probe"
-echo "sandbox: read-only except $base/state"
-# systemd starts services in / (WorkingDirectory=); the caller's directory may be under the hidden /tmp.
-cd /
-exec setpriv --bounding-set=-all,+net_admin --inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --no-new-privs -- \\
-	/bin/sh -c 'grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status; exec env -i ${CLEAN_PATH} "$@"' sandbox "$bin" "$@"
-`;
 
 let app: ApplianceLab;
 let base: string;
 let bin: string;
 
-const sandboxed = (args: string[]): LabProcess =>
-  app.lab.spawn('app', ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', SANDBOX, 'sandbox', base, join(base, 'outpost'), ...args]);
+const sandboxed = (args: string[]): LabProcess => spawnSandboxed(app.lab, 'app', base, 'net_admin', args);
 
 async function inForce(p: LabProcess): Promise<void> {
   await waitUntil(
