@@ -145,9 +145,13 @@ export async function writeFileAtomic(path: string, text: string, options: { mod
     // The umask may have narrowed the mode; a private key must get exactly what was asked for.
     await fh.chmod(options.mode);
     await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (e) {
+    // A full disk: the half-written file would keep the last free space (and, for a key, half of it).
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw e;
   }
+  await fh.close();
   try {
     if (options.overwrite) {
       await rename(tmp, path);
