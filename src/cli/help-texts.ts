@@ -22,7 +22,7 @@ const AGENT_EXTRA_FLAGS: readonly FlagHelp[] = [
 ];
 
 /** Relay flags that are not settings; the relay's owner adds its command-only flags here. */
-export const RELAY_EXTRA_FLAGS: FlagHelp[] = [
+const RELAY_EXTRA_FLAGS: readonly FlagHelp[] = [
   { flag: '--config FILE', help: 'YAML config file (default /etc/outpost/relay.yaml when it exists; env OUTPOST_CONFIG)' },
   { flag: '--check-config', help: 'validate the configuration, the signing key, the policy tests and the files and folders it names, then exit: 0 ok, 2 with the problems; nothing is started' },
 ];

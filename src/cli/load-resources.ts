@@ -11,7 +11,7 @@ import { MAX_FILE_BYTES } from '../datastore/manifest-files.ts';
 import type { Resource } from '../model/resource.ts';
 import type { ResourceError, ResourceWarning } from '../model/validate.ts';
 
-export const STDIN_NAME = '<stdin>';
+const STDIN_NAME = '<stdin>';
 
 /** Standard input, at most `limit` bytes (one more is enough for the size cap to refuse it). */
 async function readStdin(limit: number): Promise<Uint8Array> {
