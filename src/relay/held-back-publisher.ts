@@ -52,13 +52,12 @@ export class HeldBackPublisher {
   update(items: readonly HeldBackItem[], now = new Date()): void {
     const next = new Map(items.map((i) => [id(i), i]));
     for (const [k, i] of next) {
-      const before = this.current.get(k);
-      if (before && before.reason === i.reason && before.lastValidInForce === i.lastValidInForce) continue;
+      if (same(this.current.get(k), i)) continue;
       const what = i.lastValidInForce ? 'its last valid version stays in force' : 'nothing of it is enforced';
       this.log.error({ kind: i.kind, name: i.name, source: i.source, reason: i.reason, lastValidInForce: i.lastValidInForce }, `held back as invalid: ${i.kind} '${i.name}' (${i.source}): ${i.reason}; ${what}`);
     }
     for (const [k, i] of this.current) if (!next.has(k)) this.log.info({ kind: i.kind, name: i.name, source: i.source }, `no longer held back: ${i.kind} '${i.name}' (${i.source}) is valid again or gone`);
-    const changed = !this.known || next.size !== this.current.size || [...next.keys()].some((k) => this.current.get(k) !== next.get(k) && !same(this.current.get(k), next.get(k)!));
+    const changed = !this.known || next.size !== this.current.size || [...next].some(([k, i]) => !same(this.current.get(k), i));
     this.known = true;
     this.current = next;
     if (!changed) return;
