@@ -1,6 +1,7 @@
 /** `outpost status` as text: the report (status-report.ts) in the order an operator asks about it. */
 import type { Traffic } from '../nft/counters.ts';
 import type { StatusReport } from './status-report.ts';
+import { printable } from '../platform/terminal-text.ts';
 
 const SOURCE: Record<string, string> = { relay: 'relay (signed snapshots over MQTT)', bundle: 'bundle (signed offline bundles)', local: 'local files' };
 const STAGE: Record<string, string> = { rfh: 'untracked', rth: 'untracked', mfh: 'pre-DNAT', fh: 'normal', th: 'normal', fhfw: 'forward', thfw: 'forward' };
@@ -25,8 +26,6 @@ function bytes(n: number): string {
   }
   return `${x.toFixed(1)} ${units[u]}`;
 }
-
-const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ');
 
 const traffic = (t: Traffic | null): string => (t === null ? '-' : `${t.packets} pkt${t.packets === 1 ? '' : 's'} ${bytes(t.bytes)}`);
 

@@ -11,6 +11,7 @@ import { decodeJsonPayload } from '../protocol/json-payload.ts';
 import { decodeRelayStatus, type RelayStatus } from '../protocol/relay-status.ts';
 import { decodeStatus, type AgentStatus } from '../protocol/status.ts';
 import { heldBackTopic, nodeFromTopic, relayStatusTopic } from '../protocol/topics.ts';
+import { printable } from '../platform/terminal-text.ts';
 
 export type FleetFlag = 'behind' | 'offline' | 'error' | 'stale' | 'cached' | 'degraded' | 'no-status' | 'not-expected' | 'held-back' | 'staged' | 'matches-nothing';
 
@@ -146,8 +147,6 @@ export function age(iso: string | undefined, now: number): string {
 }
 
 /** Control characters (a hostile status's lastError) would rewrite the operator's terminal; bidirectional overrides would reorder a line. */
-const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ');
-
 export function formatFleetText(r: FleetReport, now: number): string {
   const out: string[] = [];
   if (r.relay?.testsFailing) {
