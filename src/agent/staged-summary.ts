@@ -5,11 +5,10 @@
  * listing costs about what an apply does). `onChange` is called only when the numbers changed,
  * so an idle host does not republish its status every minute.
  */
-import { execa } from 'execa';
+import { listCounters } from '../nft/counter-listing.ts';
 import type { Logger } from '../platform/logger.ts';
 import { MAX_STATUS_STAGED, type StagedSummary } from '../protocol/status.ts';
 import { stagedCounts, type StagedCount } from '../nft/staged-counters.ts';
-import { TABLE } from '../render/naming.ts';
 
 const STAGED_REFRESH_MS = 60_000;
 
@@ -38,9 +37,9 @@ export function watchStaged(o: { nft: string; log: Pick<Logger, 'debug'>; onChan
     if (busy || staged.length === 0) return;
     busy = true;
     try {
-      const r = await execa(o.nft, ['-t', '-j', 'list', 'table', 'inet', TABLE], { reject: false, timeout: 30_000, stdin: 'ignore', cwd: '/' });
-      if (r.exitCode !== 0) return void o.log.debug({ err: String(r.stderr).split('\n')[0] }, 'staged counters not read');
-      const summary = summariseStaged(stagedCounts(JSON.parse(String(r.stdout)) as unknown, { staged }));
+      const r = await listCounters(o.nft);
+      if (r.state !== 'present') return void o.log.debug({ err: r.state === 'missing' ? 'no outpost table' : r.reason }, 'staged counters not read');
+      const summary = summariseStaged(stagedCounts(r.listing, { staged }));
       const key = JSON.stringify(summary);
       if (key === last) return;
       last = key;

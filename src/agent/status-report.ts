@@ -11,9 +11,11 @@ import type { HeldBack } from '../protocol/held-back.ts';
 import type { LocalStatus, StageRef } from '../protocol/local-status.ts';
 import { chainCounters, dropsOf, jumpsOf, type ChainCounters, type Traffic } from '../nft/counters.ts';
 import type { StagedCount } from '../nft/staged-counters.ts';
+import type { CounterListing } from '../nft/counter-listing.ts';
 
 /** What the command found about the kernel's table. */
-export type TableRead = { readonly state: 'present'; readonly listing: unknown } | { readonly state: 'missing' } | { readonly state: 'unknown'; readonly reason: string };
+/** What `nft -t -j list table` gave (src/nft/counter-listing.ts). */
+export type TableRead = CounterListing;
 
 export interface AgentProcess {
   readonly running: boolean;

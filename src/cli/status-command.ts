@@ -6,17 +6,16 @@
 import { readFileSync } from 'node:fs';
 import { access, constants, readFile, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { execa } from 'execa';
+import { listCounters } from '../nft/counter-listing.ts';
 import type { CliIO } from './io.ts';
 import { UsageError } from './io.ts';
 import type { CommandHelp } from './help.ts';
 import { parseLocalStatus, STATUS_FILE, type LocalStatus } from '../protocol/local-status.ts';
 import { holderPid } from '../agent/state-lock.ts';
-import { buildReport, type AgentProcess, type TableRead } from '../agent/status-report.ts';
+import { buildReport, type AgentProcess } from '../agent/status-report.ts';
 import { formatReport } from '../agent/status-text.ts';
 import { parseDuration } from '../config/duration.ts';
 import { loadConfigFile } from '../config/load-file.ts';
-import { TABLE } from '../render/naming.ts';
 
 const DEFAULT_STATE = '/var/lib/outpost';
 const DEFAULT_CONFIG = '/etc/outpost/agent.yaml';
@@ -133,23 +132,6 @@ function agentProcess(dir: string, s: LocalStatus): AgentProcess {
   return pidAlive(s.pid) ? { running: true, how: `pid ${s.pid} is alive (locks cannot be read)` } : { running: false, how: `pid ${s.pid} is gone` };
 }
 
-async function readTable(nft: string): Promise<TableRead> {
-  // -t: set elements left out (a large set would only slow this down; counters are on rules).
-  const r = await execa(nft, ['-t', '-j', 'list', 'table', 'inet', TABLE], { reject: false, timeout: 30_000, stdin: 'ignore', cwd: '/' }).catch((e: Error) => ({ exitCode: -1, stdout: '', stderr: e.message, shortMessage: e.message }));
-  if (r.exitCode !== 0) {
-    const err = String(r.stderr || ('shortMessage' in r ? r.shortMessage : '') || '').trim();
-    // Only nft's own answer says the table is missing: a binary that could not be started reads
-    // "no such file or directory" too (spawn ENOENT), and says nothing about the table.
-    if (/No such file or directory/i.test(String(r.stderr ?? ''))) return { state: 'missing' };
-    return { state: 'unknown', reason: `${nft} could not list the table: ${err.split('\n')[0] || `exit ${r.exitCode}`}` };
-  }
-  try {
-    return { state: 'present', listing: JSON.parse(String(r.stdout)) as unknown };
-  } catch {
-    return { state: 'unknown', reason: `${nft} listed the table in a form that is not JSON` };
-  }
-}
-
 /** Why the agent cannot write `dir` now (read-only, full), or undefined. Best effort: never throws. */
 export async function stateDirProblem(dir: string): Promise<string | undefined> {
   try {
@@ -207,7 +189,7 @@ async function once(dir: string, o: Options, io: CliIO): Promise<number> {
     file,
     status: parsed.status,
     agent: agentProcess(dir, parsed.status),
-    table: await readTable(o.nft),
+    table: await listCounters(o.nft),
     stateDirProblem: await stateDirProblem(dir),
     ...(staged ? { staged: (l: unknown) => staged(l, stagedNames ? { staged: stagedNames } : undefined) } : {}),
   });

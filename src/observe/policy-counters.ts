@@ -7,11 +7,11 @@
  * are not read back as names): the reader learns it from the agent's `rendered` and `applied` events. The
  * table is listed with -t (terse: no set elements), so a scrape stays cheap with large sets.
  */
-import { execa } from 'execa';
+import { listCounters } from '../nft/counter-listing.ts';
 import type { AgentObserver } from '../agent/observations.ts';
 import type { NodePlan } from '../plan/schema.ts';
 import { chainCounters, jumpsOf } from '../nft/counters.ts';
-import { policyChain, profileChain, TABLE } from '../render/naming.ts';
+import { policyChain, profileChain } from '../render/naming.ts';
 import type { PolicyPackets } from './agent-metrics.ts';
 
 type Direction = 'inbound' | 'outbound';
@@ -73,14 +73,9 @@ export function policyPacketReader(nft: string, timeoutMs = 10_000): { readonly 
   };
 
   async function readOnce(): Promise<readonly PolicyPackets[]> {
-    const r = await execa(nft, ['-t', '-j', 'list', 'table', 'inet', TABLE], { reject: false, timeout: timeoutMs, stdin: 'ignore', cwd: '/' });
-    if (r.exitCode !== 0) throw new Error(`nft could not list the table: ${String(r.stderr || r.shortMessage).trim().split('\n')[0]}`);
-    let listing: unknown;
-    try {
-      listing = JSON.parse(String(r.stdout));
-    } catch {
-      throw new Error('nft listed the table in a form that is not JSON');
-    }
-    return policyPackets(listing, chains);
+    const r = await listCounters(nft, timeoutMs);
+    if (r.state === 'missing') throw new Error('nft could not list the table: there is no outpost table');
+    if (r.state === 'unknown') throw new Error(r.reason);
+    return policyPackets(r.listing, chains);
   }
 }
