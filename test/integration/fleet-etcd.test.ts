@@ -84,6 +84,13 @@ describe.skipIf(!isRoot)('fleet, held-back and policy tests with etcd and Mosqui
     for (const n of report.nodes) expect(n.appliedHash).toBe(n.expectedHash!);
   });
 
+  test('a prefix the broker holds nothing under (a typo): exit 2 and why, never an empty "all in sync"', async () => {
+    const f = await fleet('--topic-prefix', 'outpost/v2', '--quiet-ms', '300');
+    expect(f.code).toBe(2);
+    expect(f.err).toContain('holds no status, expectation or relay message under outpost/v2/');
+    expect(f.out).toBe('');
+  });
+
   test('an invalid GlobalNetworkPolicy in etcd is held back, published, listed by fleet; fixed, it leaves', async () => {
     await h.etcd!.etcdctl(['put', `${GNP_KEY}c2-ssh`, storedGnp('c2-ssh', 'Sometimes')]);
     const held = await until('held back', async () => {
