@@ -85,6 +85,8 @@ describe.skipIf(!isRoot)('agent metrics endpoint', () => {
     expect(sampleValue(m, 'outpost_agent_apply_duration_seconds_count')).toBe(applied);
     expect(sampleValue(m, 'outpost_agent_last_apply_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 600);
     expect(sampleValue(m, 'outpost_agent_seconds_since_last_sync')).toBeGreaterThanOrEqual(0);
+    expect(sampleValue(m, 'outpost_agent_state', { state: 'in-sync' })).toBe(1);
+    expect(sampleValue(m, 'outpost_agent_held_back_resources')).toBe(0);
     const web = () => sampleValue(m, 'outpost_agent_policy_packets_total', { policy: 'default/allow-web', direction: 'inbound' });
     const start = web()!;
     expect(start).toBeGreaterThanOrEqual(0);
@@ -102,6 +104,13 @@ describe.skipIf(!isRoot)('agent metrics endpoint', () => {
     await waitLog(a, inForce(), 15_000, logLines(a).findLastIndex(inForce()) + 1);
     m = await metrics(lab, 'gw', ADDR);
     expect(sampleValue(m, 'outpost_agent_applies_total', { result: 'ok' })).toBeGreaterThan(applied);
+
+    // An invalid resource is held back, and the gauge says so (the state stays in-sync).
+    await Bun.write(join(dir, 'res', 'bad.yaml'), 'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: bad}\nspec: {selector: "role ==", ingress: [{action: Allow}]}\n');
+    const end = Date.now() + 15_000;
+    while (sampleValue((m = await metrics(lab, 'gw', ADDR)), 'outpost_agent_held_back_resources') !== 1 && Date.now() < end) await Bun.sleep(200);
+    expect(sampleValue(m, 'outpost_agent_held_back_resources')).toBe(1);
+    expect(sampleValue(m, 'outpost_agent_state', { state: 'in-sync' })).toBe(1);
   }, 60_000);
 
   test('a port already taken: the agent stops at once, naming the address, before any nft', async () => {
