@@ -12,6 +12,7 @@ import type { HeldBack } from '../protocol/held-back.ts';
 import type { StatusState } from '../protocol/status.ts';
 import type { NodePlan } from '../plan/schema.ts';
 import type { Dispatch } from '../calc/dispatch.ts';
+import { callObservers } from '../platform/observers.ts';
 
 /** Where the policy in force comes from: a relay over MQTT, a signed offline bundle, or local manifests. */
 export type AgentSource = 'relay' | 'bundle' | 'local';
@@ -90,17 +91,7 @@ const METHODS: readonly Method[] = ['applied', 'refused', 'stateChanged', 'snaps
 export function fanOut(observers: readonly AgentObserver[], log?: Pick<Logger, 'warn'>): Required<AgentObserver> {
   const out = {} as Record<Method, (e: never) => void>;
   for (const m of METHODS) {
-    out[m] = (e: never) => {
-      for (const o of observers) {
-        const f = o[m] as ((e: never) => void) | undefined;
-        if (!f) continue;
-        try {
-          f.call(o, e);
-        } catch (err) {
-          log?.warn({ err: err instanceof Error ? err.message : String(err), event: m }, 'an agent observer failed; enforcement is not affected');
-        }
-      }
-    };
+    out[m] = (e: never) => callObservers(observers, m, [e], (event, err) => log?.warn({ err, event }, 'an agent observer failed; enforcement is not affected'));
   }
   return {
     ...(out as unknown as Required<Omit<AgentObserver, 'stopping'>>),

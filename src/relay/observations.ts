@@ -4,6 +4,7 @@
  * throws is logged and ignored: watching the relay must never stop it publishing.
  */
 import type { Logger } from '../platform/logger.ts';
+import { callObservers } from '../platform/observers.ts';
 
 export interface PolicyTestFailureSummary {
   /** The test's name (or its position when it has none). */
@@ -35,13 +36,5 @@ export interface RelayObserver {
 
 /** Calls `event` on each observer that has it; one that throws is logged, never passed on. */
 export function notifyObservers<K extends keyof RelayObserver>(observers: readonly RelayObserver[], log: Logger, event: K, ...args: Parameters<NonNullable<RelayObserver[K]>>): void {
-  for (const o of observers) {
-    const f = o[event] as ((...a: unknown[]) => void) | undefined;
-    if (!f) continue;
-    try {
-      f.apply(o, args);
-    } catch (e) {
-      log.warn({ event, err: e instanceof Error ? e.message : String(e) }, 'a relay observer failed; ignored');
-    }
-  }
+  callObservers(observers, event, args, (ev, err) => log.warn({ event: ev, err }, 'a relay observer failed; ignored'));
 }
